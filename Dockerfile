@@ -1,0 +1,14 @@
+FROM node:20-slim AS assets
+WORKDIR /app
+COPY package.json package-lock.json vite.config.js ./
+COPY frontend frontend
+RUN npm ci --no-audit --no-fund && npm run build
+
+FROM python:3.11-slim
+ENV PYTHONUNBUFFERED=1 PIP_DISABLE_PIP_VERSION_CHECK=1
+WORKDIR /app
+COPY pyproject.toml README.md ./
+RUN pip install --no-cache-dir -e .
+COPY . .
+COPY --from=assets /app/static/dist static/dist
+EXPOSE 8000

@@ -1,0 +1,18 @@
+"""Every periodic job Tendril runs, in one place.
+
+Each entry says why it exists and carries an expiry so that a backlog of ticks
+(beat running while workers are down) does not pile up work that is stale anyway.
+Apps add their entries here rather than registering schedules of their own.
+"""
+
+from typing import Any
+
+BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
+    # Housekeeping: drop expired, unaccepted invitations so their links stop working
+    # and the members page stays short. Daily is plenty.
+    "workspaces-invitations-expire": {
+        "task": "workspaces.tasks.invitations_expire",
+        "schedule": 24 * 60 * 60,
+        "options": {"expires": 60 * 60},
+    },
+}

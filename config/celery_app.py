@@ -1,0 +1,11 @@
+"""The Celery app: loads Django settings (CELERY_* keys) and autodiscovers tasks.py modules."""
+
+import os
+
+from celery import Celery
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
+
+app = Celery("tendril")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()

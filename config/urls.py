@@ -1,0 +1,38 @@
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+
+from workspaces.api.errors import json_not_found, json_server_error
+
+from .views import healthz
+
+_DOC_REASON = "the OpenAPI description is public documentation"
+for _view in (SpectacularAPIView, SpectacularSwaggerView, SpectacularRedocView):
+    _view.tendril_scope = "public"  # type: ignore[attr-defined]
+    _view.tendril_public_reason = _DOC_REASON  # type: ignore[attr-defined]
+    _view.authentication_classes = []
+    _view.permission_classes = []
+
+urlpatterns = [
+    path("healthz", healthz, name="healthz"),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api_docs"),
+    path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="api_redoc"),
+    path("api/v1/", include("config.api_urls")),
+    path("", include("workspaces.urls")),
+]
+
+_API_PREFIXES = ("/api/", "/v1/")
+
+
+def handler404(request: HttpRequest, exception: Exception) -> HttpResponse:
+    if request.path.startswith(_API_PREFIXES):
+        return json_not_found(request, exception)
+    return render(request, "404.html", status=404)
+
+
+def handler500(request: HttpRequest) -> HttpResponse:
+    if request.path.startswith(_API_PREFIXES):
+        return json_server_error(request)
+    return render(request, "500.html", status=500)

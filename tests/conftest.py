@@ -1,0 +1,113 @@
+"""Shared fixtures: three people, as in healthchecks' tests.
+
+- `owner`: owns workspace `ws`;
+- `member`: a marketer in `ws`;
+- `outsider`: owns `other_ws`, and must never see anything of `ws` (every view is tried by them).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+from django.test import Client
+from rest_framework.test import APIClient
+
+from workspaces.models import User, Workspace
+from workspaces.roles import Role
+from workspaces.services import CreatedWorkspace, user_get_or_create, workspace_create
+
+PASSWORD = "correct-horse-battery-staple"  # noqa: S105
+
+
+@dataclass
+class Tenant:
+    workspace: Workspace
+    owner: User
+    write_key: str
+    secret_key: str
+
+
+def make_tenant(name: str, owner_email: str) -> Tenant:
+    owner, _ = user_get_or_create(email=owner_email, password=PASSWORD)
+    created: CreatedWorkspace = workspace_create(name=name, owner=owner)
+    return Tenant(created.workspace, owner, created.write_key.raw, created.secret_key.raw)
+
+
+def add_member(workspace: Workspace, email: str, role: str) -> User:
+    from workspaces.models import Membership
+
+    user, _ = user_get_or_create(email=email, password=PASSWORD)
+    Membership.objects.create(workspace=workspace, user=user, role=role)
+    return user
+
+
+@pytest.fixture
+def tenant(db: None) -> Tenant:
+    return make_tenant("Acme", "owner@acme.test")
+
+
+@pytest.fixture
+def other_tenant(db: None) -> Tenant:
+    return make_tenant("Globex", "owner@globex.test")
+
+
+@pytest.fixture
+def ws(tenant: Tenant) -> Workspace:
+    return tenant.workspace
+
+
+@pytest.fixture
+def other_ws(other_tenant: Tenant) -> Workspace:
+    return other_tenant.workspace
+
+
+@pytest.fixture
+def owner(tenant: Tenant) -> User:
+    return tenant.owner
+
+
+@pytest.fixture
+def member(tenant: Tenant) -> User:
+    return add_member(tenant.workspace, "marketer@acme.test", Role.MARKETER)
+
+
+@pytest.fixture
+def outsider(other_tenant: Tenant) -> User:
+    return other_tenant.owner
+
+
+def login_client(user: User) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def owner_client(owner: User) -> Client:
+    return login_client(owner)
+
+
+@pytest.fixture
+def member_client(member: User) -> Client:
+    return login_client(member)
+
+
+@pytest.fixture
+def outsider_client(outsider: User) -> Client:
+    return login_client(outsider)
+
+
+@pytest.fixture
+def api(tenant: Tenant) -> APIClient:
+    """An API client authenticated with `ws`'s secret key."""
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {tenant.secret_key}")
+    return client
+
+
+@pytest.fixture
+def outsider_api(other_tenant: Tenant) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {other_tenant.secret_key}")
+    return client

@@ -1,0 +1,72 @@
+import json
+
+import pytest
+from django.core.management import call_command
+
+from workspaces.models import ApiKey, Membership, Workspace
+from workspaces.roles import Role
+
+pytestmark = pytest.mark.django_db
+
+
+def test_workspace_create_cli_prints_one_json_object(capsys):
+    call_command(
+        "workspace_create", "Initech", "--owner", "Boss@Initech.test", "--password", "s3cret-pass-9"
+    )
+    out = json.loads(capsys.readouterr().out)
+    assert set(out) == {"workspace_id", "write_key", "secret_key", "owner"}
+    workspace = Workspace.objects.get(pk=out["workspace_id"])
+    assert out["owner"] == "boss@initech.test"
+    assert Membership.objects.get(workspace=workspace).role == Role.OWNER
+    assert ApiKey.objects.get(key_hash=ApiKey.hash(out["write_key"])).kind == "write"
+    assert ApiKey.objects.get(key_hash=ApiKey.hash(out["secret_key"])).kind == "secret"
+
+
+def test_members_api_lists_only_own_workspace(api, member, outsider):
+    emails = {row["email"] for row in api.get("/api/v1/members/").json()["results"]}
+    assert emails == {"owner@acme.test", "marketer@acme.test"}
+
+
+def test_members_api_404s_for_another_workspaces_member(outsider_api, member, ws):
+    membership = Membership.objects.get(user=member, workspace=ws)
+    response = outsider_api.get(f"/api/v1/members/{membership.pk}/")
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "not_found"
+
+
+def test_list_endpoints_paginate_with_a_cursor(api, ws):
+    from tests.conftest import add_member
+
+    for i in range(5):
+        add_member(ws, f"p{i}@acme.test", Role.VIEWER)
+    first = api.get("/api/v1/members/?limit=2").json()
+    assert len(first["results"]) == 2 and first["next"]
+    second = api.get(first["next"]).json()
+    assert not {r["id"] for r in first["results"]} & {r["id"] for r in second["results"]}
+
+
+def test_unknown_api_route_answers_json_404(api):
+    response = api.get("/api/v1/nope/")
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "not_found"
+
+
+def test_schema_and_docs_are_served_without_a_cdn(client, db):
+    schema = client.get("/api/schema/")
+    assert schema.status_code == 200
+    docs = client.get("/api/docs/").content.decode()
+    assert "swagger-ui" in docs
+    assert "cdn" not in docs.lower() and "unpkg" not in docs
+
+
+def test_healthz_checks_postgres_and_redis(client, db):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json()["checks"] == {"postgres": "ok", "redis": "ok"}
+
+
+def test_healthz_reports_a_dead_redis(client, db, settings):
+    settings.CELERY_BROKER_URL = "redis://127.0.0.1:1/0"
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    assert response.json()["checks"]["redis"].startswith("error")

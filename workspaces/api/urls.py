@@ -1,0 +1,12 @@
+from django.urls import path
+from rest_framework.routers import SimpleRouter
+
+from .views import CurrentWorkspaceView, MembershipViewSet
+
+router = SimpleRouter()
+router.register("members", MembershipViewSet, basename="member")
+
+urlpatterns = [
+    path("workspace/", CurrentWorkspaceView.as_view(), name="api_workspace"),
+    *router.urls,
+]

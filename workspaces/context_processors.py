@@ -1,0 +1,49 @@
+"""What the base layout needs: navigation, the current workspace and the switcher."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+from django.urls import NoReverseMatch, reverse
+
+from .selectors import workspace_list_for_user
+
+# (label, url name, icon). An entry whose url is not routed yet shows as "coming soon",
+# so the shell never links to a page that does not exist.
+NAVIGATION = [
+    ("Home", "home", "home"),
+    ("Contacts", "contacts:list", "users"),
+    ("Segments", "segments:list", "filter"),
+    ("Workflows", "workflows:list", "flow"),
+    ("Messages", "messaging:list", "mail"),
+    ("Leads", "scoring:leads", "star"),
+    ("Analytics", "analytics:dashboard", "chart"),
+    ("Settings", "settings", "gear"),
+]
+
+
+def _nav(request: HttpRequest) -> list[dict[str, Any]]:
+    items = []
+    for label, url_name, icon in NAVIGATION:
+        try:
+            url = reverse(url_name)
+        except NoReverseMatch:
+            url = None
+        active = bool(url) and (
+            request.path == url if url == "/" else request.path.startswith(url or "\0")
+        )
+        items.append({"label": label, "url": url, "icon": icon, "active": active})
+    return items
+
+
+def workspace_shell(request: HttpRequest) -> dict[str, Any]:
+    workspace = getattr(request, "workspace", None)
+    if workspace is None or not request.user.is_authenticated:
+        return {}
+    return {
+        "nav_items": _nav(request),
+        "current_workspace": workspace,
+        "current_membership": getattr(request, "membership", None),
+        "switchable_workspaces": workspace_list_for_user(user=request.user),  # type: ignore[arg-type]
+    }
