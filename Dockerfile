@@ -2,7 +2,7 @@ FROM node:20-slim AS assets
 WORKDIR /app
 COPY package.json package-lock.json vite.config.js ./
 COPY frontend frontend
-RUN npm ci --no-audit --no-fund && npm run build
+RUN npm install --no-audit --no-fund && npm run build
 
 FROM python:3.11-slim
 ENV PYTHONUNBUFFERED=1 PIP_DISABLE_PIP_VERSION_CHECK=1

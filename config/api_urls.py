@@ -4,4 +4,10 @@ from django.urls import include, path
 
 urlpatterns = [
     path("", include("workspaces.api.urls")),
+    path("", include("contacts.api.urls")),
+    path("", include("segments.api.urls")),
+    path("", include("scoring.api.urls")),
+    path("", include("messaging.api.urls")),
+    path("", include("workflows.api.urls")),
+    path("", include("analytics.api.urls")),
 ]

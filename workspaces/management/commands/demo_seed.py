@@ -26,12 +26,18 @@ class Command(BaseCommand):
     help = "Create the demo workspace with sample data (idempotent) and print its login."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--contacts", type=int, default=3000, help="Sample contacts to generate.")
+        parser.add_argument(
+            "--contacts", type=int, default=3000, help="Sample contacts to generate."
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         with transaction.atomic():
-            user, created = user_get_or_create(email=DEMO_EMAIL, password=DEMO_PASSWORD, name="Dana Demo")
-            membership = Membership.objects.filter(user=user, workspace__name=DEMO_WORKSPACE).first()
+            user, created = user_get_or_create(
+                email=DEMO_EMAIL, password=DEMO_PASSWORD, name="Dana Demo"
+            )
+            membership = Membership.objects.filter(
+                user=user, workspace__name=DEMO_WORKSPACE
+            ).first()
             workspace = membership.workspace if membership else None
             fresh = workspace is None
             if workspace is None:

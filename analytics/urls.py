@@ -1,0 +1,6 @@
+"""HTML pages of analytics (mounted at the site root; the app chooses its own prefixes)."""
+
+from django.urls import path  # noqa: F401
+
+app_name = "analytics"
+urlpatterns: list = []

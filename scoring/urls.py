@@ -1,0 +1,6 @@
+"""HTML pages of scoring (mounted at the site root; the app chooses its own prefixes)."""
+
+from django.urls import path  # noqa: F401
+
+app_name = "scoring"
+urlpatterns: list = []

@@ -1,0 +1,102 @@
+"""A real Celery worker in a subprocess, against the test database and a test Redis DB.
+
+Tests that use it must see committed data: use `transactional_db` or `live_server`.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from django.conf import settings
+from django.db import connection
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _database_url() -> str:
+    db = settings.DATABASES["default"]
+    user = db.get("USER") or "postgres"
+    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
+    host = db.get("HOST") or "127.0.0.1"
+    port = db.get("PORT") or 5432
+    return f"postgres://{user}{password}@{host}:{port}/{connection.settings_dict['NAME']}"
+
+
+@contextmanager
+def running_worker(
+    *, concurrency: int = 1, queues: str | None = None, extra_env: dict[str, str] | None = None
+) -> Iterator[subprocess.Popen[bytes]]:
+    from config.celery_app import app
+
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings.test",
+        "DATABASE_URL": _database_url(),
+        "TEST_WORKER_USES_DB": "1",
+        "REDIS_URL": settings.REDIS_URL,
+        "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
+        "CELERY_TASK_ALWAYS_EAGER": "0",
+        **(extra_env or {}),
+    }
+    app.control.purge()
+    cmd = [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "config",
+        "worker",
+        "-l",
+        "warning",
+        "--concurrency",
+        str(concurrency),
+        "--pool",
+        "prefork" if concurrency > 1 else "solo",
+        "--without-gossip",
+        "--without-mingle",
+        "--without-heartbeat",
+        "-n",
+        f"test-{os.getpid()}-{time.monotonic_ns()}@%h",
+    ]
+    if queues:
+        cmd += ["-Q", queues]
+    proc = subprocess.Popen(cmd, env=env, cwd=ROOT)
+    previous = app.conf.task_always_eager
+    app.conf.task_always_eager = False
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                raise RuntimeError(f"celery worker exited with {proc.returncode}")
+            if app.control.ping(timeout=0.5):
+                break
+        else:
+            raise RuntimeError("celery worker did not come up in 30 s")
+        yield proc
+    finally:
+        app.conf.task_always_eager = previous
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def wait_for(
+    predicate, *, timeout: float = 20.0, interval: float = 0.1, message: str = "condition"
+):  # type: ignore[no-untyped-def]
+    """Poll until predicate() is truthy; return its value. Fails the test on timeout."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {message}")
