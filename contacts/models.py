@@ -11,6 +11,8 @@ segment.entered, score.changed …). Deduplicated by (workspace, message_id).
 
 from __future__ import annotations
 
+import uuid
+
 from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex
 from django.db import models
@@ -181,3 +183,129 @@ class EventDefinition(TenantModel):
 
     def __str__(self) -> str:
         return self.name
+
+
+# --- Hosted forms ----------------------------------------------------------------------------
+
+
+class Form(TenantModel):
+    """A sign-up form marketers define and embed; each submission upserts a contact.
+
+    `fields` is a list of {"key", "label", "type", "required", "options"?, "placeholder"?}.
+    `key` is a contact field (email, first_name, …) or a custom attribute key; `type` is the
+    input kind (see contacts.services.forms.FIELD_TYPES).
+    """
+
+    name = models.CharField(max_length=150)
+    # The hosted URL is /f/<public_id>/. Looked up without a workspace (the visitor has none),
+    # like an API key's hash; a random UUID is unguessable and unique in practice.
+    public_id = models.UUIDField(default=uuid.uuid4, editable=False)
+    fields = models.JSONField(default=list, blank=True)
+    submit_label = models.CharField(max_length=60, default="Subscribe")
+    consent_enabled = models.BooleanField(default=True)
+    consent_required = models.BooleanField(default=False)
+    consent_text = models.CharField(
+        max_length=500, blank=True, default="Yes, send me news and offers by email."
+    )
+    double_opt_in = models.BooleanField(
+        default=False, help_text="Consent stays 'pending' until the contact confirms by email."
+    )
+    success_message = models.CharField(
+        max_length=500, blank=True, default="Thanks! You're on the list."
+    )
+    redirect_url = models.URLField(max_length=500, blank=True, default="")
+    tags = ArrayField(models.CharField(max_length=100), default=list, blank=True)
+    is_active = models.BooleanField(default=True)
+    created_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["workspace", "public_id"], name="form_unique_public_id")
+        ]
+        indexes = [
+            models.Index(fields=["workspace", "-created_at"], name="form_ws_created"),
+            # The public page resolves a form from its UUID alone (see above).
+            models.Index(fields=["public_id"], name="form_public_id"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class FormSubmission(TenantModel):
+    """One accepted submission: what was sent, by whom, and the contact it landed on."""
+
+    form = models.ForeignKey(Form, on_delete=models.CASCADE, related_name="submissions")
+    contact = models.ForeignKey(
+        Contact, null=True, on_delete=models.SET_NULL, related_name="form_submissions"
+    )
+    data = models.JSONField(default=dict)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    page_url = models.CharField(max_length=1000, blank=True, default="")
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["workspace", "form", "-created_at"], name="formsub_ws_form"),
+        ]
+
+
+# --- CSV import ------------------------------------------------------------------------------
+
+
+class ContactImport(TenantModel):
+    """A CSV upload and its progress: mapped in the UI, run in chunks by a Celery task."""
+
+    class Status(models.TextChoices):
+        MAPPING = "mapping", "Waiting for column mapping"
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Importing"
+        COMPLETED = "completed", "Completed"
+        FAILED = "failed", "Failed"
+
+    class UpsertKey(models.TextChoices):
+        EMAIL = "email", "Email"
+        EXTERNAL_ID = "external_id", "External id"
+
+    filename = models.CharField(max_length=255)
+    size_bytes = models.PositiveIntegerField(default=0)
+    # The file itself lives in the row: workers on other machines read it without a shared
+    # disk, and it is deleted with the import. Always .defer("data") when listing.
+    data = models.BinaryField()
+    headers = ArrayField(models.CharField(max_length=200), default=list, blank=True)
+    mapping = models.JSONField(default=dict, blank=True)  # column header -> target
+    upsert_key = models.CharField(max_length=16, choices=UpsertKey.choices, default=UpsertKey.EMAIL)
+    tags = ArrayField(models.CharField(max_length=100), default=list, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.MAPPING)
+    total_rows = models.PositiveIntegerField(default=0)
+    processed_rows = models.PositiveIntegerField(default=0)
+    created_count = models.PositiveIntegerField(default=0)
+    updated_count = models.PositiveIntegerField(default=0)
+    error_count = models.PositiveIntegerField(default=0)
+    # [{"line": n, "error": "...", "values": [...]}], capped (see services.imports.MAX_STORED_ERRORS)
+    errors = models.JSONField(default=list, blank=True)
+    failure = models.TextField(blank=True, default="")
+    created_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["workspace", "-created_at"], name="import_ws_created")]
+
+    def __str__(self) -> str:
+        return self.filename
+
+    @property
+    def percent(self) -> int:
+        if self.status == self.Status.COMPLETED:
+            return 100
+        if not self.total_rows:
+            return 0
+        return min(100, int(self.processed_rows * 100 / self.total_rows))
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in {self.Status.COMPLETED, self.Status.FAILED}
