@@ -10,10 +10,9 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from contacts.hooks import IngestedBatch, events_ingested
+from contacts.models import Contact, Event, EventType
 from workspaces.models import Workspace
-
-from .hooks import IngestedBatch, events_ingested
-from .models import Contact, Event, EventType
 
 
 def events_enqueue_processing(
@@ -23,7 +22,7 @@ def events_enqueue_processing(
     changed_fields: dict[int, Iterable[str]] | None = None,
 ) -> None:
     """After the current transaction commits, run the events_ingested pipeline once for these."""
-    from .tasks import process_events
+    from contacts.tasks import process_events
 
     ids = list(event_ids)
     changed = {

@@ -1,0 +1,293 @@
+"""Who a call is about: find-or-create a contact, apply traits, merge duplicates, set consent.
+
+Every writer that knows something about a person goes through `contact_upsert`: the
+ingestion API (identify/track/…), hosted forms, CSV import and the management API. The
+rules it applies are documented for integrators in docs/ingestion.md ("Identity and
+precedence"); in short:
+
+Resolution — the contact a call is about is found by, in order of strength:
+  1. `external_id` (Segment's userId), 2. `email`, 3. `anonymous_id`, 4. `phone` (only when
+  no other identifier is given). Profiles found by a weaker identifier that do not
+  contradict a stronger one (no other external id, no other email) are *merged* into the
+  strongest one: that is how an anonymous visitor becomes a known contact with all their
+  page views when they identify or sign up.
+
+Traits — known names map to contact fields (see `traits.FIELD_TRAITS`); everything else is a
+custom attribute, registered and typed in AttributeDefinition on first sight. A value
+sent replaces the stored one (latest call wins); `None` and "" never erase anything.
+Identifiers are never overwritten by traits of a different person: an email already held
+by another known contact stays there.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from contacts.models import ConsentStatus, Contact
+from contacts.services.merge import PROFILE_FIELDS, merge_into
+from contacts.services.traits import (
+    attributes_register,
+    email_normalize,
+    phone_normalize,
+    traits_to_fields,
+)
+from workspaces.errors import ValidationFailed
+from workspaces.models import Workspace
+
+
+def contact_upsert(
+    *,
+    workspace: Workspace,
+    email: str | None = None,
+    external_id: str | None = None,
+    anonymous_id: str | None = None,
+    phone: str | None = None,
+    traits: dict[str, Any] | None = None,
+    source: str,
+) -> tuple[Contact, set[str]]:
+    """Find (or create) the contact these identifiers name, apply `traits`, merge duplicates.
+
+    Returns the contact and the names of the fields/attributes that changed (for a new
+    contact: everything that was set, plus "created"). Raises ValidationFailed naming the
+    field for a bad email/phone/trait, before anything is written.
+    `source` says who is writing ("api", "snippet", "form", "import" …); it is recorded on
+    attribute changes' consumers through changed fields, and on consent by contact_set_consent.
+    """
+    if traits is not None and not isinstance(traits, Mapping):
+        raise ValidationFailed("traits: must be an object.", fields={"traits": "must be an object"})
+    traits = dict(traits or {})
+    fields, attributes = traits_to_fields(traits)
+    if email is not None and email != "":
+        fields["email"] = email_normalize(email, field="email")
+    if phone is not None and phone != "":
+        region = fields.get("country") if len(fields.get("country", "")) == 2 else None
+        fields["phone"] = phone_normalize(phone, field="phone", region=region)
+    external_id = _identifier(external_id, "external_id")
+    anonymous_id = _identifier(anonymous_id, "anonymous_id")
+    if not (external_id or anonymous_id or fields.get("email") or fields.get("phone")):
+        raise ValidationFailed(
+            "A contact needs an identifier: external_id (userId), email, anonymous_id or phone.",
+            fields={"external_id": "one identifier is required"},
+        )
+    for attempt in range(3):
+        try:
+            with transaction.atomic():
+                return _upsert_once(
+                    workspace=workspace,
+                    external_id=external_id,
+                    anonymous_id=anonymous_id,
+                    fields=fields,
+                    attributes=attributes,
+                )
+        except IntegrityError:
+            # A concurrent writer created the same email/external id between our lookup
+            # and our insert: look again, it will be found this time.
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _identifier(value: Any, field: str) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)
+    if not isinstance(value, str):
+        raise ValidationFailed(f"{field}: must be a string.", fields={field: "must be a string"})
+    value = value.strip()
+    if len(value) > 255:
+        raise ValidationFailed(
+            f"{field}: at most 255 characters.", fields={field: "at most 255 characters"}
+        )
+    return value
+
+
+def _upsert_once(
+    *,
+    workspace: Workspace,
+    external_id: str,
+    anonymous_id: str,
+    fields: dict[str, Any],
+    attributes: dict[str, Any],
+) -> tuple[Contact, set[str]]:
+    email = fields.get("email", "")
+    found = _candidates(workspace, external_id, email, anonymous_id, fields.get("phone", ""))
+    primary, absorb = _choose_primary(found, external_id, email, anonymous_id)
+    changed: set[str] = set()
+    if primary is None:
+        primary = Contact(workspace=workspace)
+        changed.add("created")
+    for other in absorb:
+        changed |= merge_into(workspace=workspace, into=primary, source=other)
+    if anonymous_id:
+        _claim_anonymous_id(workspace, primary, anonymous_id, found)
+    if external_id and primary.external_id != external_id and not primary.external_id:
+        primary.external_id = external_id
+        changed.add("external_id")
+    changed |= _apply(workspace, primary, fields, attributes, found)
+    if primary.pk is None:
+        changed |= {name for name in PROFILE_FIELDS if getattr(primary, name)}
+    primary.save()
+    if attributes:
+        attributes_register(workspace=workspace, values=attributes)
+    return primary, changed
+
+
+def _candidates(
+    workspace: Workspace, external_id: str, email: str, anonymous_id: str, phone: str
+) -> list[Contact]:
+    match = Q(pk__in=[])
+    if external_id:
+        match |= Q(external_id=external_id)
+    if email:
+        match |= Q(email=email)
+    if anonymous_id:
+        match |= Q(anonymous_ids__contains=[anonymous_id])
+    if phone and not (external_id or email or anonymous_id):
+        match |= Q(phone=phone)
+    return list(
+        Contact.objects.for_workspace(workspace).filter(match).select_for_update().order_by("pk")
+    )
+
+
+def _choose_primary(
+    found: list[Contact], external_id: str, email: str, anonymous_id: str
+) -> tuple[Contact | None, list[Contact]]:
+    """The strongest match, and the weaker matches that are the same person (to merge)."""
+    by_ext = next((c for c in found if external_id and c.external_id == external_id), None)
+    by_email = next((c for c in found if email and c.email == email), None)
+    by_anon = [c for c in found if anonymous_id and anonymous_id in c.anonymous_ids]
+    by_phone = [c for c in found if c not in (by_ext, by_email) and c not in by_anon]
+
+    primary = by_ext
+    # A contact known by this email under another userId is another person.
+    if primary is None and by_email is not None and _compatible(by_email, external_id, ""):
+        primary = by_email
+    if primary is None and by_anon:
+        anon = by_anon[0]
+        if _compatible(anon, external_id, email):
+            primary = anon
+    if primary is None and len(by_phone) == 1:
+        primary = by_phone[0]
+
+    absorb: list[Contact] = []
+    target_ext = external_id or (primary.external_id if primary else "")
+    target_email = email or (primary.email if primary else "")
+    for other in [by_email, *by_anon]:
+        if other is None or other is primary or other in absorb:
+            continue
+        if _compatible(other, target_ext, target_email):
+            absorb.append(other)
+    return primary, absorb
+
+
+def _compatible(contact: Contact, external_id: str, email: str) -> bool:
+    """True when `contact` has no identifier that says it is someone else."""
+    if contact.external_id and external_id and contact.external_id != external_id:
+        return False
+    return not (contact.email and email and contact.email != email)
+
+
+def _claim_anonymous_id(
+    workspace: Workspace, primary: Contact, anonymous_id: str, found: list[Contact]
+) -> None:
+    """An anonymous id names one contact: the most recently identified one keeps it."""
+    for other in found:
+        if other is not primary and other.pk and anonymous_id in other.anonymous_ids:
+            other.anonymous_ids = [a for a in other.anonymous_ids if a != anonymous_id]
+            Contact.objects.filter(pk=other.pk).update(anonymous_ids=other.anonymous_ids)
+    if anonymous_id not in primary.anonymous_ids:
+        primary.anonymous_ids = [*primary.anonymous_ids, anonymous_id]
+
+
+def _apply(
+    workspace: Workspace,
+    contact: Contact,
+    fields: dict[str, Any],
+    attributes: dict[str, Any],
+    found: list[Contact],
+) -> set[str]:
+    changed: set[str] = set()
+    for name, value in fields.items():
+        if name == "tags":
+            merged = list(dict.fromkeys([*contact.tags, *value]))
+            if merged != contact.tags:
+                contact.tags = merged
+                changed.add("tags")
+            continue
+        if name == "email" and value != contact.email and _email_taken(workspace, contact, value):
+            continue  # another known contact holds it: never steal an identifier
+        if getattr(contact, name) != value:
+            setattr(contact, name, value)
+            changed.add(name)
+    for key, value in attributes.items():
+        if contact.attributes.get(key) != value:
+            contact.attributes = {**contact.attributes, key: value}
+            changed.add(key)
+    return changed
+
+
+def _email_taken(workspace: Workspace, contact: Contact, email: str) -> bool:
+    others = Contact.objects.for_workspace(workspace).filter(email=email)
+    if contact.pk:
+        others = others.exclude(pk=contact.pk)
+    return others.exists()
+
+
+def contact_set_consent(
+    *,
+    contact: Contact,
+    channel: str,
+    status: str,
+    source: str,
+    at: datetime | None = None,
+    save: bool = True,
+) -> set[str]:
+    """Record a consent decision for `channel` ("email" or "sms"). Returns changed field names.
+
+    An older decision (`at` before the stored one) does not override a newer one.
+    """
+    if channel not in ("email", "sms"):
+        raise ValidationFailed(
+            "channel: must be 'email' or 'sms'.", fields={"channel": "unknown channel"}
+        )
+    if status not in ConsentStatus.values:
+        allowed = ", ".join(ConsentStatus.values)
+        raise ValidationFailed(
+            f"{channel}_consent: must be one of {allowed}.",
+            fields={f"{channel}_consent": f"must be one of {allowed}"},
+        )
+    at = at or timezone.now()
+    stored_at = getattr(contact, f"{channel}_consent_at")
+    if stored_at is not None and at < stored_at:
+        return set()
+    if getattr(contact, f"{channel}_consent") == status:
+        return set()
+    setattr(contact, f"{channel}_consent", status)
+    setattr(contact, f"{channel}_consent_at", at)
+    setattr(contact, f"{channel}_consent_source", source[:64])
+    if save and contact.pk:
+        contact.save(
+            update_fields=[
+                f"{channel}_consent",
+                f"{channel}_consent_at",
+                f"{channel}_consent_source",
+                "updated_at",
+            ]
+        )
+    return {f"{channel}_consent"}
+
+
+__all__ = [
+    "attributes_register",
+    "contact_set_consent",
+    "contact_upsert",
+    "email_normalize",
+    "phone_normalize",
+]
