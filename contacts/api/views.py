@@ -1,0 +1,268 @@
+"""Management API of contacts: contacts, their timeline and tags, events, attributes, tags."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import QuerySet
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from rest_framework import status
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from contacts import selectors
+from contacts.models import AttributeDefinition, Contact, Event
+from contacts.services import contacts as contact_services
+from workspaces.api.base import (
+    WorkspaceAPIView,
+    WorkspaceReadOnlyViewSet,
+    WorkspaceViewSet,
+)
+from workspaces.api.pagination import IdCursorPagination
+from workspaces.errors import ValidationFailed
+from workspaces.roles import Capability
+
+from .serializers import (
+    AttributeDefinitionSerializer,
+    AttributeDefinitionUpdateSerializer,
+    ContactSerializer,
+    ContactWriteSerializer,
+    EventSerializer,
+    TagsChangeSerializer,
+    TagSerializer,
+    TimelineSerializer,
+)
+
+# Sorts the API's cursor can follow: non-null columns only (a cursor cannot point at NULL).
+API_CONTACT_SORTS = {
+    "-updated_at",
+    "updated_at",
+    "-created_at",
+    "created_at",
+    "-score",
+    "score",
+    "email",
+    "-email",
+}
+
+
+class FilterOrderedCursorPagination(IdCursorPagination):
+    """Cursor pagination in the order the selector chose (the view's `ordering`)."""
+
+    def get_ordering(self, request: Any, queryset: Any, view: Any) -> tuple[str, ...]:
+        ordering = getattr(view, "ordering", None) or self.ordering
+        return (ordering,) if isinstance(ordering, str) else tuple(ordering)
+
+
+CONTACT_FILTER_PARAMETERS = [
+    OpenApiParameter(
+        "q", str, description="Search email, names and company (every word must match)."
+    ),
+    OpenApiParameter("email", str, description="Exact email (normalised)."),
+    OpenApiParameter(
+        "tag", str, many=True, description="Has all of these tags (repeat or comma-separate)."
+    ),
+    OpenApiParameter("stage", str, many=True, description="Lifecycle stage(s)."),
+    OpenApiParameter("owner", str, description="Owner's user id, or `none`."),
+    OpenApiParameter(
+        "attribute", str, many=True, description="`key=value`, typed by the attribute registry."
+    ),
+    OpenApiParameter("updated_since", OpenApiTypes.DATETIME),
+    OpenApiParameter("sort", str, enum=sorted(API_CONTACT_SORTS)),
+    OpenApiParameter("limit", int, description="Page size (max 500)."),
+]
+
+
+@extend_schema_view(
+    list=extend_schema(parameters=CONTACT_FILTER_PARAMETERS),
+    create=extend_schema(request=ContactWriteSerializer, responses={201: ContactSerializer}),
+    partial_update=extend_schema(request=ContactWriteSerializer, responses=ContactSerializer),
+    update=extend_schema(request=ContactWriteSerializer, responses=ContactSerializer),
+)
+class ContactViewSet(WorkspaceViewSet):
+    """Contacts. Create and edit run the same validation as the UI and enqueue the pipeline
+    (segments, scoring, workflows) with the changed fields."""
+
+    queryset = Contact.objects.all()
+    serializer_class = ContactSerializer
+    pagination_class = FilterOrderedCursorPagination
+    write_capability = Capability.EDIT_CONTACTS
+
+    def safely_get_queryset(self, queryset: QuerySet[Contact]) -> QuerySet[Contact]:
+        if self.action != "list":
+            return queryset
+        filters = selectors.ContactFilters.from_params(self.request.query_params)
+        if filters.sort not in API_CONTACT_SORTS:
+            allowed = ", ".join(sorted(API_CONTACT_SORTS))
+            raise ValidationFailed(
+                f"sort: the API can sort by {allowed}.",
+                fields={"sort": [f"Choose one of: {allowed}."]},
+            )
+        self.ordering = filters.ordering
+        return selectors.contact_list(workspace=self.workspace, filters=filters)
+
+    def list(self, request: Request) -> Response:
+        page = self.paginate_queryset(self.get_queryset())
+        return self.get_paginated_response(ContactSerializer(page, many=True).data)
+
+    def retrieve(self, request: Request, pk: str) -> Response:
+        return Response(ContactSerializer(self.get_object()).data)
+
+    def create(self, request: Request) -> Response:
+        data = self._validated(request)
+        contact = contact_services.contact_create(workspace=self.workspace, data=data)
+        return Response(ContactSerializer(contact).data, status=status.HTTP_201_CREATED)
+
+    def partial_update(self, request: Request, pk: str) -> Response:
+        contact, _ = contact_services.contact_update(
+            workspace=self.workspace, contact=self.get_object(), data=self._validated(request)
+        )
+        return Response(ContactSerializer(contact).data)
+
+    def update(self, request: Request, pk: str) -> Response:
+        return self.partial_update(request, pk)
+
+    def destroy(self, request: Request, pk: str) -> Response:
+        contact_services.contact_delete(workspace=self.workspace, contact=self.get_object())
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    def _validated(self, request: Request) -> dict[str, Any]:
+        serializer = ContactWriteSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        return dict(serializer.validated_data)
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("before", str, description="`next` of the previous page."),
+            OpenApiParameter("limit", int, description="Events per page (max 200)."),
+        ],
+        responses=TimelineSerializer,
+    )
+    @action(detail=True, methods=["get"])
+    def timeline(self, request: Request, pk: str) -> Response:
+        """Everything the contact did or received, newest first."""
+        contact = self.get_object()
+        limit = request.query_params.get("limit") or "50"
+        limit_n = max(1, min(200, int(limit))) if limit.isdigit() else 50
+        page = selectors.contact_timeline(
+            workspace=self.workspace,
+            contact=contact,
+            before=request.query_params.get("before") or None,
+            limit=limit_n,
+        )
+        return Response(
+            {"results": EventSerializer(page.events, many=True).data, "next": page.next_before}
+        )
+
+    @extend_schema(request=TagsChangeSerializer, responses=ContactSerializer)
+    @action(detail=True, methods=["post"], url_path="tags")
+    def tags_add(self, request: Request, pk: str) -> Response:
+        """Add tags: `{"tags": ["vip"]}`."""
+        serializer = TagsChangeSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        contact = contact_services.contact_tags_add(
+            workspace=self.workspace,
+            contact=self.get_object(),
+            tags=serializer.validated_data["tags"],
+        )
+        return Response(ContactSerializer(contact).data)
+
+    @extend_schema(request=None, responses=ContactSerializer)
+    @action(detail=True, methods=["delete"], url_path=r"tags/(?P<tag>[^/]+)")
+    def tags_remove(self, request: Request, pk: str, tag: str) -> Response:
+        """Remove one tag."""
+        contact = contact_services.contact_tags_remove(
+            workspace=self.workspace, contact=self.get_object(), tags=[tag]
+        )
+        return Response(ContactSerializer(contact).data)
+
+
+EVENT_FILTER_PARAMETERS = [
+    OpenApiParameter("name", str, many=True, description="Event name(s)."),
+    OpenApiParameter(
+        "type", str, many=True, description="identify, track, page, screen, group, alias."
+    ),
+    OpenApiParameter("contact", int),
+    OpenApiParameter("since", OpenApiTypes.DATETIME, description="timestamp ≥ since"),
+    OpenApiParameter("until", OpenApiTypes.DATETIME, description="timestamp < until"),
+    OpenApiParameter("limit", int),
+]
+
+
+class EventCursorPagination(IdCursorPagination):
+    ordering = ("-timestamp", "-id")  # type: ignore[assignment]
+
+
+@extend_schema_view(list=extend_schema(parameters=EVENT_FILTER_PARAMETERS))
+class EventViewSet(WorkspaceReadOnlyViewSet):
+    """Events (read-only here: they arrive through /v1/ and the platform)."""
+
+    queryset = Event.objects.all()
+    serializer_class = EventSerializer
+    pagination_class = EventCursorPagination
+
+    def safely_get_queryset(self, queryset: QuerySet[Event]) -> QuerySet[Event]:
+        if self.action != "list":
+            return queryset
+        filters = selectors.EventFilters.from_params(self.request.query_params)
+        return selectors.event_list(workspace=self.workspace, filters=filters)
+
+
+class AttributeDefinitionViewSet(WorkspaceViewSet):
+    """The attribute registry: each custom attribute's type, which segments rely on.
+
+    Attributes are registered automatically the first time a value arrives; create one
+    ahead of time to fix its type, or change the type (refused while stored values
+    contradict it).
+    """
+
+    queryset = AttributeDefinition.objects.all()
+    serializer_class = AttributeDefinitionSerializer
+    write_capability = Capability.EDIT_MARKETING
+
+    def safely_get_queryset(
+        self, queryset: QuerySet[AttributeDefinition]
+    ) -> QuerySet[AttributeDefinition]:
+        return queryset.order_by("key")
+
+    def list(self, request: Request) -> Response:
+        page = self.paginate_queryset(self.get_queryset())
+        return self.get_paginated_response(AttributeDefinitionSerializer(page, many=True).data)
+
+    def retrieve(self, request: Request, pk: str) -> Response:
+        return Response(AttributeDefinitionSerializer(self.get_object()).data)
+
+    def create(self, request: Request) -> Response:
+        serializer = AttributeDefinitionSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        definition = contact_services.attribute_definition_create(
+            workspace=self.workspace,
+            key=serializer.validated_data["key"],
+            type=serializer.validated_data.get("type", AttributeDefinition.Type.STRING),
+            label=serializer.validated_data.get("label", ""),
+        )
+        return Response(AttributeDefinitionSerializer(definition).data, status=201)
+
+    @extend_schema(
+        request=AttributeDefinitionUpdateSerializer, responses=AttributeDefinitionSerializer
+    )
+    def partial_update(self, request: Request, pk: str) -> Response:
+        serializer = AttributeDefinitionUpdateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        definition = contact_services.attribute_definition_update(
+            definition=self.get_object(),
+            type=serializer.validated_data.get("type"),
+            label=serializer.validated_data.get("label"),
+        )
+        return Response(AttributeDefinitionSerializer(definition).data)
+
+
+class TagListView(WorkspaceAPIView):
+    """Tags in use, with how many contacts carry each, most used first."""
+
+    @extend_schema(responses=TagSerializer(many=True))
+    def get(self, request: Request) -> Response:
+        tags = selectors.tag_list(workspace=self.workspace)
+        return Response({"results": [{"name": t.name, "count": t.count} for t in tags]})
