@@ -1,5 +1,13 @@
-"""Segment-compatible ingestion endpoints, mounted at /v1/."""
+"""Segment-compatible ingestion endpoints, mounted at /v1/ (see docs/ingestion.md)."""
 
-from django.urls import path  # noqa: F401
+from django.urls import re_path
 
-urlpatterns: list = []
+from contacts.ingest.views import BatchView, single_call_view
+
+urlpatterns = [
+    re_path(r"^(?:batch|import)/?$", BatchView.as_view(), name="ingest_batch"),
+    *[
+        re_path(rf"^{kind}/?$", single_call_view(kind), name=f"ingest_{kind}")
+        for kind in ("identify", "track", "page", "screen", "group", "alias")
+    ],
+]

@@ -21,11 +21,12 @@ by another known contact stays there.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import hashlib
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -119,6 +120,14 @@ def _upsert_once(
     email = fields.get("email", "")
     found = _candidates(workspace, external_id, email, anonymous_id, fields.get("phone", ""))
     primary, absorb = _choose_primary(found, external_id, email, anonymous_id)
+    if primary is None and not absorb:
+        # About to create: make a concurrent writer with the same identifiers wait for us.
+        identifiers_lock(
+            workspace_id=workspace.pk,
+            identifiers=_lock_names(external_id, email, anonymous_id),
+        )
+        found = _candidates(workspace, external_id, email, anonymous_id, fields.get("phone", ""))
+        primary, absorb = _choose_primary(found, external_id, email, anonymous_id)
     changed: set[str] = set()
     if primary is None:
         primary = Contact(workspace=workspace)
@@ -137,6 +146,35 @@ def _upsert_once(
     if attributes:
         attributes_register(workspace=workspace, values=attributes)
     return primary, changed
+
+
+def _lock_names(external_id: str, email: str, anonymous_id: str) -> list[str]:
+    # The same names ingestion locks with ("u:" userId, "a:" anonymous id), plus email.
+    names = [f"u:{external_id}"] if external_id else []
+    names += [f"a:{anonymous_id}"] if anonymous_id else []
+    return names + ([f"e:{email}"] if email else [])
+
+
+def identifiers_lock(*, workspace_id: int, identifiers: Iterable[str]) -> None:
+    """Transaction-scoped advisory locks on identifiers about to get a new contact.
+
+    Taken in sorted order so two writers cannot deadlock on the same pair.
+    """
+    keys = sorted(
+        {
+            int.from_bytes(
+                hashlib.blake2b(f"{workspace_id}:{i}".encode(), digest_size=8).digest(),
+                "big",
+                signed=True,
+            )
+            for i in identifiers
+        }
+    )
+    if keys:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(pg_advisory_xact_lock(k)) FROM unnest(%s::bigint[]) AS k", [keys]
+            )
 
 
 def _candidates(
@@ -289,5 +327,6 @@ __all__ = [
     "contact_set_consent",
     "contact_upsert",
     "email_normalize",
+    "identifiers_lock",
     "phone_normalize",
 ]

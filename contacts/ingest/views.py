@@ -1,0 +1,210 @@
+"""Segment's HTTP Tracking API: POST /v1/identify|track|page|screen|group|alias|batch.
+
+Unmodified Segment and RudderStack libraries work against these (they post gzip'd or plain
+JSON to /v1/batch with the write key as the HTTP Basic username). The browser snippet
+posts text/plain JSON with `writeKey` in the body. Every response carries CORS headers
+for the calling origin; OPTIONS answers the preflight. See docs/ingestion.md.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
+from rest_framework import exceptions
+from rest_framework.permissions import BasePermission
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from contacts.ingest.auth import IngestionKeyAuthentication
+from contacts.ingest.parsing import (
+    BATCH_LIMIT,
+    CALL_LIMIT,
+    Message,
+    parse_batch,
+    parse_call,
+    read_body,
+    too_large,
+)
+from contacts.services.ingest import ingest_messages
+from workspaces.api.base import WorkspaceAPIView
+from workspaces.errors import ValidationFailed
+
+SNIPPET_LIBRARY = "tendril.js"
+CORS_MAX_AGE = "86400"
+
+
+class HasIngestionKey(BasePermission):
+    message = "Send your write key as the HTTP Basic username (or `writeKey` in the body)."
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        return request.user is not None and getattr(request, "workspace", None) is not None
+
+
+def cors_headers(request: HttpRequest, response: HttpResponse) -> HttpResponse:
+    """Let any site post events: the write key, not the origin, is the credential."""
+    origin = request.META.get("HTTP_ORIGIN")
+    if origin:
+        response["Access-Control-Allow-Origin"] = origin
+        response["Access-Control-Allow-Credentials"] = "true"
+        response["Vary"] = "Origin"
+    return response
+
+
+def cors_preflight(request: HttpRequest) -> HttpResponse:
+    response = HttpResponse(status=204)
+    response["Access-Control-Allow-Methods"] = "POST, OPTIONS"
+    response["Access-Control-Allow-Headers"] = request.META.get(
+        "HTTP_ACCESS_CONTROL_REQUEST_HEADERS",
+        "Authorization, Content-Type, Content-Encoding",
+    )
+    response["Access-Control-Max-Age"] = CORS_MAX_AGE
+    return cors_headers(request, response)
+
+
+class _IngestView(WorkspaceAPIView):
+    authentication_classes = [IngestionKeyAuthentication]
+    permission_classes = [HasIngestionKey]
+    limit: ClassVar[int] = CALL_LIMIT
+    what: ClassVar[str] = "a call"
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if request.method == "OPTIONS":
+            # The preflight carries no credentials and touches no data.
+            return cors_preflight(request)
+        return super().dispatch(request, *args, **kwargs)
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        self.received_at = timezone.now()
+        if request.META.get("HTTP_AUTHORIZATION"):
+            super().initial(request, *args, **kwargs)  # a bad key is a 401 before anything
+            self.payload = self._read_payload(request)
+        else:
+            self.payload = self._read_payload(request)  # the key may be in the body
+            request._request.tendril_payload = self.payload  # type: ignore[attr-defined]
+            super().initial(request, *args, **kwargs)
+
+    def _read_payload(self, request: Request) -> Any:
+        length = request.META.get("CONTENT_LENGTH") or "0"
+        if length.isdigit() and int(length) > self.limit:
+            raise too_large(self.what, self.limit)
+        return read_body(
+            raw=request._request.body,
+            encoding=request.META.get("HTTP_CONTENT_ENCODING", ""),
+            limit=self.limit,
+            what=self.what,
+        )
+
+    def permission_denied(
+        self, request: Request, message: str | None = None, code: Any = None
+    ) -> None:
+        if request.user is None:
+            raise exceptions.NotAuthenticated(HasIngestionKey.message)
+        super().permission_denied(request, message, code)
+
+    def handle_exception(self, exc: Exception) -> Response:
+        response = super().handle_exception(exc)
+        error = response.data.get("error") if isinstance(response.data, dict) else None
+        if isinstance(error, dict):
+            # Segment's libraries read `code` and `message` at the top level.
+            response.data["code"] = error.get("code")
+            response.data["message"] = error.get("message")
+        return response
+
+    def finalize_response(self, request: Request, response: Any, *args: Any, **kwargs: Any) -> Any:
+        response = super().finalize_response(request, response, *args, **kwargs)
+        return cors_headers(request._request if isinstance(request, Request) else request, response)
+
+    def _enrich(self, messages: list[Message]) -> str:
+        """Fill context.ip from the connection (as Segment does); tell the snippet apart."""
+        ip = _client_ip(self.request)
+        source = "api"
+        for message in messages:
+            if "ip" not in message.context and ip:
+                message.context["ip"] = ip
+            library = message.context.get("library")
+            if isinstance(library, dict) and library.get("name") == SNIPPET_LIBRARY:
+                source = "snippet"
+        return source
+
+
+class SingleCallView(_IngestView):
+    """POST /v1/<type>: one message; a bad one is a 400 naming the field, nothing stored."""
+
+    type: ClassVar[str] = ""
+
+    def post(self, request: Request) -> Response:
+        message = parse_call(self.payload, type=self.type, received_at=self.received_at)
+        source = self._enrich([message])
+        ingest_messages(
+            workspace=self.workspace,
+            messages=[message],
+            source=source,
+            received_at=self.received_at,
+            all_or_nothing=True,
+        )
+        return Response({"success": True})
+
+
+class BatchView(_IngestView):
+    """POST /v1/batch: the good messages are stored, the bad ones reported by index."""
+
+    limit = BATCH_LIMIT
+    what = "a batch"
+
+    def post(self, request: Request) -> Response:
+        messages, rejected = parse_batch(
+            self.payload,
+            received_at=self.received_at,
+            check_sizes=len(request._request.body) > CALL_LIMIT,
+        )
+        source = self._enrich(messages)
+        result = ingest_messages(
+            workspace=self.workspace,
+            messages=messages,
+            source=source,
+            received_at=self.received_at,
+            field_prefix="batch",
+        )
+        total = len(messages) + len(rejected)
+        rejected = sorted([*rejected, *result.rejected], key=lambda r: r.index)
+        if rejected and len(rejected) == total:
+            first = rejected[0]
+            error = ValidationFailed(
+                f"{first.field}: {first.message}",
+                fields={r.field: r.message for r in rejected},
+            )
+            body = error.as_dict()
+            body["error"]["rejected"] = [r.as_dict() for r in rejected]
+            raise _BatchRejected(body)
+        return Response(
+            {
+                "success": True,
+                "stored": result.stored,
+                "duplicates": result.duplicates,
+                "rejected": [r.as_dict() for r in rejected],
+            }
+        )
+
+
+class _BatchRejected(ValidationFailed):
+    def __init__(self, body: dict[str, Any]):
+        error = body["error"]
+        super().__init__(error["message"], fields=error["fields"])
+        self.body = body
+
+    def as_dict(self) -> dict[str, Any]:
+        return self.body
+
+
+def _client_ip(request: Request) -> str:
+    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+    if forwarded:
+        return forwarded.split(",")[0].strip()
+    return str(request.META.get("REMOTE_ADDR", ""))
+
+
+def single_call_view(kind: str) -> Any:
+    view = type(f"{kind.title()}View", (SingleCallView,), {"type": kind})
+    return view.as_view()

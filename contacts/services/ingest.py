@@ -1,0 +1,473 @@
+"""Bulk ingestion of Segment messages: resolve contacts, store events, enqueue the pipeline.
+
+`ingest_messages` is the hot path behind /v1/. For a batch of 100 track/page calls from
+known contacts it costs a handful of statements whatever the batch size:
+
+1. which messageIds are already stored (replays are dropped before anything happens);
+2. one lookup of every userId/anonymousId in the batch;
+3. (only for identifiers never seen) advisory locks on them + a re-check, then one
+   multi-row INSERT of the new contacts;
+4. one INSERT … SELECT FROM unnest(…) ON CONFLICT DO NOTHING of the events;
+5. (only when it moved by more than a minute) one UPDATE of last_seen_at;
+6. (only for names/keys this process has not seen) one upsert of EventDefinition.
+
+Calls that change who someone is — identify, alias, and a userId arriving with an
+anonymousId that belongs to another profile — go through `contact_upsert` one by one, in
+order, because they may merge profiles; pending contacts and events are written first so
+the merge carries them along.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import orjson
+from django.db import connection, transaction
+
+from contacts.ingest.parsing import Message, Rejected
+from contacts.models import Contact
+from contacts.services.events import events_enqueue_processing
+from contacts.services.identity import contact_upsert, identifiers_lock
+from contacts.services.merge import merge_into
+from workspaces.errors import ValidationFailed
+from workspaces.models import Workspace
+
+# last_seen_at is "about when"; rewriting it for every event would turn each event into a
+# contended row update.
+LAST_SEEN_GRANULARITY = timedelta(minutes=1)
+EVENT_DEFINITION_REFRESH = timedelta(minutes=10)
+
+_EVENT_INSERT = """
+INSERT INTO contacts_event
+    (workspace_id, contact_id, type, name, properties, context, timestamp, received_at,
+     message_id, source)
+SELECT %s, c, t, n, p::jsonb, x::jsonb, ts, %s, m, %s
+FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::text[], %s::text[],
+            %s::timestamptz[], %s::text[]) AS u(c, t, n, p, x, ts, m)
+ON CONFLICT DO NOTHING
+RETURNING id, message_id
+"""
+
+_LAST_SEEN_UPDATE = """
+UPDATE contacts_contact AS c SET last_seen_at = u.ts
+FROM unnest(%s::bigint[], %s::timestamptz[]) AS u(id, ts)
+WHERE c.id = u.id AND c.workspace_id = %s AND (c.last_seen_at IS NULL OR c.last_seen_at < u.ts)
+"""
+
+_EVENT_DEFINITION_UPSERT = """
+INSERT INTO contacts_eventdefinition
+    (workspace_id, name, property_keys, last_seen_at, created_at, updated_at)
+SELECT %s, n, ARRAY(SELECT jsonb_array_elements_text(k::jsonb)), %s, %s, %s
+FROM unnest(%s::text[], %s::text[]) AS u(n, k)
+ON CONFLICT (workspace_id, name) DO UPDATE SET
+    property_keys = ARRAY(
+        SELECT DISTINCT unnest(contacts_eventdefinition.property_keys || EXCLUDED.property_keys)
+        ORDER BY 1),
+    last_seen_at = GREATEST(contacts_eventdefinition.last_seen_at, EXCLUDED.last_seen_at),
+    updated_at = EXCLUDED.updated_at
+"""
+
+
+@dataclass
+class IngestResult:
+    stored: int = 0  # new events written
+    duplicates: int = 0  # messages whose messageId was already stored
+    event_ids: list[int] = field(default_factory=list)
+    rejected: list[Rejected] = field(default_factory=list)
+    changed_fields: dict[int, set[str]] = field(default_factory=dict)
+
+
+def ingest_messages(
+    *,
+    workspace: Workspace,
+    messages: Sequence[Message],
+    source: str,
+    received_at: datetime,
+    all_or_nothing: bool = False,
+    field_prefix: str = "",
+) -> IngestResult:
+    """Store `messages` in one transaction and enqueue one process_events task on commit.
+
+    Messages refused here (a trait that fails validation, an impossible alias) are
+    returned in `rejected`; with `all_or_nothing` (a single call) the first one raises
+    ValidationFailed instead and nothing is written.
+    """
+    with transaction.atomic():
+        run = _Ingestion(workspace, source, received_at, all_or_nothing, field_prefix)
+        result = run.execute(messages)
+        events_enqueue_processing(
+            workspace=workspace, event_ids=result.event_ids, changed_fields=result.changed_fields
+        )
+    return result
+
+
+class _Ingestion:
+    def __init__(
+        self,
+        workspace: Workspace,
+        source: str,
+        received_at: datetime,
+        all_or_nothing: bool,
+        field_prefix: str,
+    ):
+        self.workspace = workspace
+        self.source = source
+        self.received_at = received_at
+        self.all_or_nothing = all_or_nothing
+        self.field_prefix = field_prefix
+        self.result = IngestResult()
+        self.by_ext: dict[str, int] = {}
+        self.by_anon: dict[str, int] = {}
+        self.last_seen: dict[int, datetime | None] = {}  # as stored, for known contacts
+        self.merged_into: dict[int, int] = {}
+        self.new_contacts: dict[int, tuple[str, list[str]]] = {}  # temp id (<0) → ext, anons
+        self.anon_additions: list[tuple[int, str]] = []
+        self.pending: list[tuple[Message, int]] = []  # message, contact id (temp ids < 0)
+        self.seen_at: dict[int, datetime] = {}
+
+    # --- driver --------------------------------------------------------------------------
+
+    def execute(self, messages: Sequence[Message]) -> IngestResult:
+        messages = self._drop_replays(messages)
+        if not messages:
+            return self.result
+        self._load(messages)
+        for message in messages:
+            contact_id = None if self._needs_identity(message) else self._resolve_fast(message)
+            if contact_id is None:
+                self._flush()
+                contact_id = self._resolve_identity(message)
+                if contact_id is None:
+                    continue  # rejected
+            self.pending.append((message, contact_id))
+        self._flush()
+        self._touch_last_seen()
+        self._register_event_definitions(messages)
+        return self.result
+
+    def _drop_replays(self, messages: Sequence[Message]) -> list[Message]:
+        ids = list({m.message_id for m in messages})
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT message_id FROM contacts_event WHERE workspace_id = %s "
+                "AND message_id = ANY(%s::text[])",
+                [self.workspace.pk, ids],
+            )
+            stored = {row[0] for row in cursor.fetchall()}
+        fresh, seen = [], set(stored)
+        for message in messages:
+            if message.message_id in seen:
+                self.result.duplicates += 1
+                continue
+            seen.add(message.message_id)
+            fresh.append(message)
+        return fresh
+
+    # --- contact resolution --------------------------------------------------------------
+
+    def _load(self, messages: Sequence[Message]) -> None:
+        user_ids = {m.user_id for m in messages if m.user_id}
+        names = user_ids | {m.anonymous_id for m in messages if m.anonymous_id}
+        names |= {m.previous_id for m in messages if m.previous_id}
+        self._lookup(user_ids, names)
+        unknown = sorted(
+            {f"u:{u}" for u in user_ids if u not in self.by_ext and u not in self.by_anon}
+            | {f"a:{a}" for a in names - user_ids if a not in self.by_anon}
+        )
+        if unknown:
+            # Two requests must not both create the profile of a new visitor: lock the new
+            # identifiers (in a fixed order), then look again — the other request may have
+            # committed it meanwhile.
+            identifiers_lock(workspace_id=self.workspace.pk, identifiers=unknown)
+            self._lookup({u[2:] for u in unknown if u.startswith("u:")}, {u[2:] for u in unknown})
+
+    def _lookup(self, user_ids: Iterable[str], names: Iterable[str]) -> None:
+        rows = _identifier_rows(self.workspace.pk, list(user_ids), list(names))
+        for pk, external_id, anonymous_ids, last_seen_at in rows:
+            if external_id:
+                self.by_ext[external_id] = pk
+            for anonymous_id in anonymous_ids:
+                self.by_anon[anonymous_id] = pk
+            self.last_seen[pk] = last_seen_at
+
+    def _canon(self, contact_id: int | None) -> int | None:
+        while contact_id in self.merged_into:
+            contact_id = self.merged_into[contact_id]
+        return contact_id
+
+    def _by_user(self, user_id: str) -> int | None:
+        # An old userId renamed by alias is kept among the anonymous ids.
+        return self._canon(self.by_ext.get(user_id) or self.by_anon.get(user_id))
+
+    def _needs_identity(self, message: Message) -> bool:
+        if message.type in ("identify", "alias"):
+            return True
+        if message.user_id and message.anonymous_id:
+            known_user = self._by_user(message.user_id)
+            known_anon = self._canon(self.by_anon.get(message.anonymous_id))
+            # The visitor identifies (anon profile, new user) or two profiles meet.
+            return known_anon is not None and known_anon != known_user
+        return False
+
+    def _resolve_fast(self, message: Message) -> int:
+        user_id, anonymous_id = message.user_id, message.anonymous_id
+        contact_id = self._by_user(user_id) if user_id else None
+        if contact_id is None and anonymous_id and not user_id:
+            contact_id = self._canon(self.by_anon.get(anonymous_id))
+        if contact_id is None:
+            contact_id = -(len(self.new_contacts) + 1)
+            self.new_contacts[contact_id] = (user_id, [anonymous_id] if anonymous_id else [])
+            if user_id:
+                self.by_ext[user_id] = contact_id
+        elif anonymous_id and anonymous_id not in self.by_anon:
+            if contact_id > 0:
+                self.anon_additions.append((contact_id, anonymous_id))
+            else:
+                self.new_contacts[contact_id][1].append(anonymous_id)
+        if anonymous_id:
+            self.by_anon.setdefault(anonymous_id, contact_id)
+        return contact_id
+
+    def _resolve_identity(self, message: Message) -> int | None:
+        """identify / alias / a userId meeting another profile's anonymousId: one by one."""
+        try:
+            with transaction.atomic():
+                if message.type == "alias":
+                    contact, changed = self._alias(message)
+                else:
+                    contact, changed = contact_upsert(
+                        workspace=self.workspace,
+                        external_id=message.user_id or None,
+                        anonymous_id=message.anonymous_id or None,
+                        traits=message.traits if message.type == "identify" else None,
+                        source=self.source,
+                    )
+        except ValidationFailed as error:
+            where = next(iter(error.fields), "traits")
+            self._reject(
+                message,
+                f"{self._prefix(message)}{where}",
+                str(error.fields[where]) if error.fields else error.message,
+            )
+            return None
+        if "merged" in changed:
+            self._forget_merged(contact.pk)
+        if changed:
+            self.result.changed_fields.setdefault(contact.pk, set()).update(changed)
+        for user_id in filter(None, (contact.external_id, message.user_id)):
+            self.by_ext[user_id] = contact.pk
+        for anonymous_id in contact.anonymous_ids:
+            self.by_anon[anonymous_id] = contact.pk
+        self.last_seen[contact.pk] = contact.last_seen_at
+        return contact.pk
+
+    def _alias(self, message: Message) -> tuple[Contact, set[str]]:
+        """alias(previousId → userId): the two are one person. previousId may be an
+        anonymous id or an earlier userId (renamed: kept among the anonymous ids)."""
+        previous = self._by_user(message.previous_id)
+        target = self._by_user(message.user_id)
+        contacts = {
+            c.pk: c
+            for c in Contact.objects.for_workspace(self.workspace)
+            .filter(pk__in=[pk for pk in (previous, target) if pk])
+            .select_for_update()
+        }
+        old, new = contacts.get(previous or 0), contacts.get(target or 0)
+        if old is not None and old.external_id and old.external_id != message.user_id:
+            if new is not None and new.pk != old.pk:
+                changed = merge_into(workspace=self.workspace, into=new, source=old)
+                new.save()
+                return new, changed
+            renamed = old.external_id
+            old.external_id = message.user_id
+            old.anonymous_ids = list(dict.fromkeys([*old.anonymous_ids, renamed]))
+            old.save()
+            return old, {"external_id"}
+        return contact_upsert(
+            workspace=self.workspace,
+            external_id=message.user_id,
+            anonymous_id=message.previous_id,
+            source=self.source,
+        )
+
+    def _forget_merged(self, survivor: int) -> None:
+        """Contacts deleted by a merge went into `survivor`: remap what points at them."""
+        known = {pk for pk in (*self.by_ext.values(), *self.by_anon.values()) if pk > 0}
+        existing = set(
+            Contact.objects.for_workspace(self.workspace)
+            .filter(pk__in=known)
+            .values_list("pk", flat=True)
+        )
+        for gone in known - existing:
+            self.merged_into[gone] = survivor
+
+    def _reject(self, message: Message, where: str, text: str) -> None:
+        if self.all_or_nothing:
+            raise ValidationFailed(f"{where}: {text}", fields={where: text})
+        self.result.rejected.append(Rejected(message.index, where, text))
+
+    def _prefix(self, message: Message) -> str:
+        return f"{self.field_prefix}[{message.index}]." if self.field_prefix else ""
+
+    # --- writes --------------------------------------------------------------------------
+
+    def _flush(self) -> None:
+        """Write the contacts and events gathered so far (before an identity change, and at
+        the end)."""
+        real = self._create_contacts()
+        if self.anon_additions:
+            with connection.cursor() as cursor:
+                cursor.executemany(
+                    "UPDATE contacts_contact SET anonymous_ids = array_append(anonymous_ids, %s) "
+                    "WHERE id = %s AND workspace_id = %s AND NOT anonymous_ids @> ARRAY[%s]::varchar[]",
+                    [(a, pk, self.workspace.pk, a) for pk, a in self.anon_additions],
+                )
+            self.anon_additions = []
+        if not self.pending:
+            return
+        rows = [(m, self._canon(real.get(pk, pk))) for m, pk in self.pending]
+        self.pending = []
+        self._insert_events(rows)
+
+    def _create_contacts(self) -> dict[int, int]:
+        if not self.new_contacts:
+            return {}
+        temp_ids = list(self.new_contacts)
+        created = Contact.objects.bulk_create(
+            [
+                Contact(
+                    workspace=self.workspace,
+                    external_id=ext,
+                    anonymous_ids=list(dict.fromkeys(anons)),
+                    created_at=self.received_at,
+                )
+                for ext, anons in self.new_contacts.values()
+            ]
+        )
+        real = {temp: contact.pk for temp, contact in zip(temp_ids, created, strict=True)}
+        for temp, contact in zip(temp_ids, created, strict=True):
+            self.result.changed_fields[contact.pk] = {"created"}
+            self.last_seen[contact.pk] = None
+            self.merged_into[temp] = contact.pk
+        for mapping in (self.by_ext, self.by_anon):
+            for key, pk in mapping.items():
+                if pk < 0:
+                    mapping[key] = real[pk]
+        self.new_contacts = {}
+        return real
+
+    def _insert_events(self, rows: list[tuple[Message, int | None]]) -> None:
+        contact_ids, types, names, props, contexts, stamps, message_ids = [], [], [], [], [], [], []
+        for message, contact_id in rows:
+            contact_ids.append(contact_id)
+            types.append(message.type)
+            names.append(message.name)
+            props.append(orjson.dumps(message.properties).decode())
+            contexts.append(orjson.dumps(message.context).decode())
+            stamps.append(message.timestamp)
+            message_ids.append(message.message_id)
+            seen = self.seen_at.get(contact_id)  # type: ignore[arg-type]
+            if message.timestamp and (seen is None or message.timestamp > seen):
+                self.seen_at[contact_id] = message.timestamp  # type: ignore[index]
+        with connection.cursor() as cursor:
+            cursor.execute(
+                _EVENT_INSERT,
+                [
+                    self.workspace.pk,
+                    self.received_at,
+                    self.source,
+                    contact_ids,
+                    types,
+                    names,
+                    props,
+                    contexts,
+                    stamps,
+                    message_ids,
+                ],
+            )
+            inserted = cursor.fetchall()
+        self.result.event_ids.extend(row[0] for row in inserted)
+        self.result.stored += len(inserted)
+        self.result.duplicates += len(rows) - len(inserted)
+
+    def _touch_last_seen(self) -> None:
+        now = self.received_at
+        ids, stamps = [], []
+        for contact_id, seen in self.seen_at.items():
+            contact_id = self._canon(contact_id)  # type: ignore[assignment]
+            seen = min(seen, now)  # a client clock ahead of ours does not make them "seen" later
+            stored = self.last_seen.get(contact_id)  # type: ignore[arg-type]
+            if stored is None or seen - stored > LAST_SEEN_GRANULARITY:
+                ids.append(contact_id)
+                stamps.append(seen)
+        if ids:
+            with connection.cursor() as cursor:
+                cursor.execute(_LAST_SEEN_UPDATE, [ids, stamps, self.workspace.pk])
+
+    def _register_event_definitions(self, messages: Sequence[Message]) -> None:
+        keys: dict[str, set[str]] = {}
+        for message in messages:
+            if message.type == "track":
+                keys.setdefault(message.name, set()).update(
+                    k for k in message.properties if isinstance(k, str) and len(k) <= 100
+                )
+        event_definitions_register(
+            workspace_id=self.workspace.pk, names=keys, seen_at=self.received_at
+        )
+
+
+def _identifier_rows(
+    workspace_id: int, user_ids: list[str], names: list[str]
+) -> list[tuple[int, str, list[str], datetime | None]]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT id, external_id, anonymous_ids, last_seen_at FROM contacts_contact "
+            "WHERE workspace_id = %s AND (external_id = ANY(%s::varchar[]) "
+            "OR anonymous_ids && %s::varchar[])",
+            [workspace_id, user_ids, names],
+        )
+        return cursor.fetchall()
+
+
+# (workspace, event name) → (property keys known, when written). Process-local: losing it
+# costs one upsert; it exists so that a steady stream of "Page Viewed" does not rewrite
+# (and lock) the same EventDefinition row in every request.
+_known_definitions: dict[tuple[int, str], tuple[frozenset[str], datetime]] = {}
+
+
+def event_definitions_register(
+    *, workspace_id: int, names: dict[str, set[str]], seen_at: datetime
+) -> None:
+    todo: dict[str, set[str]] = {}
+    for name, keys in names.items():
+        known = _known_definitions.get((workspace_id, name))
+        if known is None or not keys <= known[0] or seen_at - known[1] > EVENT_DEFINITION_REFRESH:
+            todo[name] = keys
+    if not todo:
+        return
+    names_list = sorted(todo)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _EVENT_DEFINITION_UPSERT,
+            [
+                workspace_id,
+                seen_at,
+                seen_at,
+                seen_at,
+                names_list,
+                [orjson.dumps(sorted(todo[n])).decode() for n in names_list],
+            ],
+        )
+
+    def remember() -> None:
+        for name in names_list:
+            previous = _known_definitions.get((workspace_id, name))
+            keys = frozenset(todo[name]) | (previous[0] if previous else frozenset())
+            _known_definitions[(workspace_id, name)] = (keys, seen_at)
+
+    transaction.on_commit(remember)
+
+
+__all__ = ["IngestResult", "event_definitions_register", "ingest_messages"]
