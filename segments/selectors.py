@@ -1,0 +1,89 @@
+"""Reads for segments: who is in a segment, which segments a contact is in, list pages."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.db.models import QuerySet
+
+from contacts.models import Contact
+from workspaces.models import Workspace
+
+from .filters.clock import make_clock
+from .models import Segment, SegmentMembership, SegmentMembershipChange, SegmentSizeSnapshot
+
+
+def segment_member_ids(*, segment: Segment) -> QuerySet[SegmentMembership, int]:
+    """The ids of the segment's current members (a lazy subquery: use it in `id__in=`)."""
+    return SegmentMembership.objects.filter(
+        workspace_id=segment.workspace_id, segment_id=segment.pk
+    ).values_list("contact_id", flat=True)
+
+
+def segment_members(*, segment: Segment) -> QuerySet[Contact]:
+    return Contact.objects.filter(
+        workspace_id=segment.workspace_id, id__in=segment_member_ids(segment=segment)
+    )
+
+
+def contact_segment_ids(*, workspace: Workspace, contact: Contact | int) -> set[int]:
+    """The ids of every segment and static list the contact is in now."""
+    contact_id = contact if isinstance(contact, int) else contact.pk
+    return set(
+        SegmentMembership.objects.filter(
+            workspace_id=workspace.pk, contact_id=contact_id
+        ).values_list("segment_id", flat=True)
+    )
+
+
+def contact_memberships(*, workspace: Workspace, contact: Contact) -> list[SegmentMembership]:
+    """The contact's memberships with their segments, newest first (contact page panel)."""
+    return list(
+        SegmentMembership.objects.filter(workspace_id=workspace.pk, contact_id=contact.pk)
+        .select_related("segment")
+        .order_by("-entered_at")
+    )
+
+
+def segment_list(*, workspace: Workspace) -> list[Segment]:
+    """Every segment with `sparkline` (daily sizes over the last 30 days) attached."""
+    segments = list(Segment.objects.for_workspace(workspace).order_by("name"))
+    since = make_clock(workspace).today - timedelta(days=30)
+    series: dict[int, list[int]] = {}
+    for segment_id, size in (
+        SegmentSizeSnapshot.objects.for_workspace(workspace)
+        .filter(day__gte=since)
+        .order_by("day")
+        .values_list("segment_id", "size")
+    ):
+        series.setdefault(segment_id, []).append(size)
+    for segment in segments:
+        segment.sparkline = series.get(segment.pk, [])  # type: ignore[attr-defined]
+    return segments
+
+
+def segment_members_page(
+    *, segment: Segment, page: int, per_page: int = 50
+) -> tuple[list[SegmentMembership], bool]:
+    """One page of members, newest first, and whether there is a next page (no COUNT)."""
+    offset = max(0, page - 1) * per_page
+    rows = list(
+        SegmentMembership.objects.filter(workspace_id=segment.workspace_id, segment_id=segment.pk)
+        .select_related("contact")
+        .order_by("-entered_at", "-id")[offset : offset + per_page + 1]
+    )
+    return rows[:per_page], len(rows) > per_page
+
+
+def segment_history(*, segment: Segment, limit: int = 50) -> list[SegmentMembershipChange]:
+    return list(
+        SegmentMembershipChange.objects.filter(
+            workspace_id=segment.workspace_id, segment_id=segment.pk
+        )
+        .select_related("contact")
+        .order_by("-at", "-id")[:limit]
+    )
+
+
+def static_lists(*, workspace: Workspace) -> QuerySet[Segment]:
+    return Segment.objects.for_workspace(workspace).filter(kind=Segment.Kind.STATIC)
