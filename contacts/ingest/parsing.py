@@ -215,6 +215,9 @@ def _message(
     elif type in ("page", "screen"):
         message.name = _name(item.get("name"), f"{prefix}name", required=False)
         message.properties = _object(item.get("properties"), f"{prefix}properties")
+        category = item.get("category")
+        if isinstance(category, str) and category and "category" not in message.properties:
+            message.properties["category"] = category
         if type == "page":
             _page_defaults(message)
     elif type == "identify":
