@@ -1,6 +1,18 @@
-"""HTML pages of contacts (mounted at the site root; the app chooses its own prefixes)."""
+"""HTML pages of contacts (mounted at the site root)."""
 
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from .views import contacts
 
 app_name = "contacts"
-urlpatterns: list = []
+urlpatterns = [
+    path("contacts/", contacts.contact_list, name="list"),
+    path("contacts/export.csv", contacts.contact_export, name="export"),
+    path("contacts/new/", contacts.contact_create, name="create"),
+    path("contacts/<int:contact_id>/", contacts.contact_detail, name="detail"),
+    path("contacts/<int:contact_id>/edit/", contacts.contact_edit, name="edit"),
+    path("contacts/<int:contact_id>/delete/", contacts.contact_delete, name="delete"),
+    path("contacts/<int:contact_id>/timeline/", contacts.contact_timeline, name="timeline"),
+    path("contacts/<int:contact_id>/tags/", contacts.contact_tag_add, name="tag_add"),
+    path("contacts/<int:contact_id>/tags/remove/", contacts.contact_tag_remove, name="tag_remove"),
+]

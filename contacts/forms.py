@@ -1,0 +1,120 @@
+"""Django forms of the contacts UI. They check shapes; services check meaning and name fields."""
+
+from __future__ import annotations
+
+import zoneinfo
+from typing import Any
+
+from django import forms
+
+from .models import AttributeDefinition, ConsentStatus, Contact, LifecycleStage
+
+TIMEZONE_CHOICES = [("", "—")] + [(name, name) for name in sorted(zoneinfo.available_timezones())]
+ATTRIBUTE_PREFIX = "attr__"
+
+_INPUT_FOR_TYPE = {
+    AttributeDefinition.Type.NUMBER: forms.TextInput(attrs={"inputmode": "decimal"}),
+    AttributeDefinition.Type.DATE: forms.DateInput(attrs={"type": "date"}),
+    AttributeDefinition.Type.DATETIME: forms.TextInput(
+        attrs={"placeholder": "2024-05-01T09:00:00Z"}
+    ),
+    AttributeDefinition.Type.BOOLEAN: forms.Select(
+        choices=[("", "—"), ("true", "Yes"), ("false", "No")]
+    ),
+    AttributeDefinition.Type.LIST: forms.TextInput(attrs={"placeholder": "comma, separated"}),
+}
+
+
+class ContactForm(forms.Form):
+    """Edit (or create) a contact by hand. Custom attributes become `attr__<key>` fields."""
+
+    first_name = forms.CharField(max_length=150, required=False)
+    last_name = forms.CharField(max_length=150, required=False)
+    email = forms.CharField(max_length=254, required=False, widget=forms.EmailInput)
+    phone = forms.CharField(
+        max_length=40, required=False, help_text="International format, e.g. +4915112345678"
+    )
+    company = forms.CharField(max_length=200, required=False)
+    job_title = forms.CharField(max_length=200, required=False)
+    country = forms.CharField(max_length=64, required=False, help_text="ISO code, e.g. DE")
+    city = forms.CharField(max_length=120, required=False)
+    timezone = forms.ChoiceField(choices=TIMEZONE_CHOICES, required=False)
+    lifecycle_stage = forms.ChoiceField(choices=LifecycleStage.choices, label="Lifecycle stage")
+    owner = forms.TypedChoiceField(required=False, coerce=int, empty_value=None)
+    email_consent = forms.ChoiceField(choices=ConsentStatus.choices, label="Email consent")
+    sms_consent = forms.ChoiceField(choices=ConsentStatus.choices, label="SMS consent")
+    external_id = forms.CharField(
+        max_length=255, required=False, label="External id", help_text="Segment's userId"
+    )
+
+    def __init__(
+        self,
+        *args: Any,
+        owners: list[tuple[int, str]],
+        attributes: list[AttributeDefinition],
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["owner"].choices = [("", "Nobody")] + owners  # type: ignore[attr-defined]
+        self.attribute_definitions = attributes
+        for definition in attributes:
+            widget = _INPUT_FOR_TYPE.get(definition.type, forms.TextInput())  # type: ignore[call-overload]
+            self.fields[ATTRIBUTE_PREFIX + definition.key] = forms.CharField(
+                label=definition.label or definition.key,
+                required=False,
+                widget=widget,
+                help_text=definition.get_type_display(),
+            )
+
+    @classmethod
+    def initial_for(cls, contact: Contact) -> dict[str, Any]:
+        initial = {name: getattr(contact, name) for name in cls.base_fields if name != "owner"}
+        initial["owner"] = contact.owner_id or ""
+        for key, value in contact.attributes.items():
+            if isinstance(value, bool):
+                value = "true" if value else "false"
+            elif isinstance(value, list):
+                value = ", ".join(str(v) for v in value)
+            initial[ATTRIBUTE_PREFIX + key] = value
+        return initial
+
+    @property
+    def attribute_fields(self) -> list[forms.BoundField]:
+        return [self[name] for name in self.fields if name.startswith(ATTRIBUTE_PREFIX)]
+
+    def changes(self, contact: Contact | None) -> dict[str, Any]:
+        """The cleaned values that differ from `contact`, in the services' vocabulary."""
+        data: dict[str, Any] = {}
+        for name in self.base_fields:
+            value = self.cleaned_data.get(name)
+            current = (
+                (contact.owner_id if name == "owner" else getattr(contact, name))
+                if contact
+                else None
+            )
+            if contact is None or value != current:
+                if contact is None and value in ("", None):
+                    continue
+                data[name] = value
+        attributes: dict[str, Any] = {}
+        for definition in self.attribute_definitions:
+            raw = (self.cleaned_data.get(ATTRIBUTE_PREFIX + definition.key) or "").strip()
+            stored = contact.attributes.get(definition.key) if contact else None
+            if raw == "" and stored is not None:
+                attributes[definition.key] = None
+            elif raw and raw != self.initial.get(ATTRIBUTE_PREFIX + definition.key, None):
+                attributes[definition.key] = raw
+        if attributes:
+            data["attributes"] = attributes
+        return data
+
+    def add_service_error(self, field: str, message: Any) -> None:
+        """Put a service's error (named `email`, `attributes.plan` …) next to the right input."""
+        if field.startswith("attributes."):
+            field = ATTRIBUTE_PREFIX + field.split(".", 1)[1]
+        text = message[0] if isinstance(message, list) and message else str(message)
+        self.add_error(field if field in self.fields else None, text)
+
+
+class TagForm(forms.Form):
+    tag = forms.CharField(max_length=100, strip=True)

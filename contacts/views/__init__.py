@@ -1,0 +1,1 @@
+"""HTML pages of contacts: the contact list and profiles, hosted forms, CSV imports."""
