@@ -1,0 +1,449 @@
+"""The scoring engine: lock contacts' scores, add ledger entries, recompute, write back in bulk.
+
+Every path that changes a score goes through `ScoreWriter` — the pipeline processor, the
+workflow/sales services, the periodic decay refresh, a rescore after a rule edit — so
+thresholds, hysteresis, `Contact.score` and lifecycle transitions behave the same everywhere.
+
+A writer is used inside one transaction:
+
+    writer = ScoreWriter(workspace=ws, ruleset=ruleset_load(workspace=ws))
+    writer.lock(contact_ids)                  # SELECT … FOR UPDATE (creating missing rows)
+    writer.add(model, contact_id, points=5, reason="Visited pricing", key="r1:e9", ...)
+    writer.state_set(model, contact_id, rule, held=True, reason=...)
+    result = writer.flush()                   # bulk writes; returns outcomes and transitions
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.db.models import Case, IntegerField, Q, Value, When
+from django.utils import timezone
+
+from contacts.models import Contact, LifecycleStage
+from workspaces.models import Workspace
+
+from ..decay import DecayPolicy, Entry, round_score
+from ..models import ContactScore, ScoreChange, ScoreSource, ScoringModel, ScoringRule
+
+# Stages the score may promote to MQL, and the stage a demoted MQL returns to. SQL,
+# customer and "other" (disqualified) belong to people, not to the score.
+PROMOTABLE = (LifecycleStage.SUBSCRIBER, LifecycleStage.LEAD)
+DEMOTED_TO = LifecycleStage.LEAD
+
+
+@dataclass
+class RuleSet:
+    """A workspace's active models and their active rules, loaded once per batch."""
+
+    models: dict[int, ScoringModel]
+    rules: list[ScoringRule]
+    primary: ScoringModel | None = None
+    event_rules: dict[str, list[ScoringRule]] = field(default_factory=dict)
+    state_rules: dict[int, list[ScoringRule]] = field(default_factory=dict)
+    inactivity_rules: dict[int, list[ScoringRule]] = field(default_factory=dict)
+
+    @property
+    def empty(self) -> bool:
+        return not self.models
+
+
+def ruleset_load(*, workspace: Workspace) -> RuleSet:
+    models = {m.pk: m for m in ScoringModel.objects.for_workspace(workspace).filter(is_active=True)}
+    rules = list(
+        ScoringRule.objects.for_workspace(workspace).filter(
+            is_active=True, model_id__in=list(models)
+        )
+    )
+    ruleset = RuleSet(models=models, rules=rules)
+    ruleset.primary = next((m for m in models.values() if m.is_primary), None)
+    for rule in rules:
+        rule.model = models[rule.model_id]
+        if rule.is_event_rule:
+            ruleset.event_rules.setdefault(rule.trigger_event, []).append(rule)
+        elif rule.state_filter:
+            ruleset.state_rules.setdefault(rule.model_id, []).append(rule)
+        elif rule.is_inactivity_rule and rule.inactive_days:
+            ruleset.inactivity_rules.setdefault(rule.model_id, []).append(rule)
+    return ruleset
+
+
+@dataclass
+class Outcome:
+    """One contact's score under one model changed (or crossed a threshold)."""
+
+    model: ScoringModel
+    contact_id: int
+    before: int
+    after: int
+    crossed: str | None  # "up" (became qualified), "down" (lost it) or None
+    entries: list[ScoreChange]
+
+    @property
+    def delta(self) -> int:
+        return self.after - self.before
+
+    @property
+    def reasons(self) -> list[str]:
+        return [f"{e.points:+d} {e.reason}" for e in self.entries]
+
+
+@dataclass
+class Transition:
+    contact_id: int
+    stage_from: str
+    stage_to: str
+    reason: str
+    model: ScoringModel | None = None
+
+
+@dataclass
+class FlushResult:
+    outcomes: list[Outcome] = field(default_factory=list)
+    transitions: list[Transition] = field(default_factory=list)
+    # Keyed entries that already existed (a retried batch): (model id, contact id) -> event ids.
+    duplicates: dict[tuple[int, int], list[int]] = field(default_factory=dict)
+
+
+Key = tuple[int, int]  # (model id, contact id)
+
+
+class ScoreWriter:
+    def __init__(
+        self,
+        *,
+        workspace: Workspace,
+        ruleset: RuleSet,
+        now: datetime | None = None,
+        full: bool = False,
+    ):
+        # full: recompute from the whole ledger even for models without decay (after the
+        # model's decay settings changed, the stored score is no base to add to).
+        self.full = full
+        self.workspace = workspace
+        self.ruleset = ruleset
+        self.now = now or timezone.now()
+        self.rows: dict[Key, ContactScore] = {}
+        self.new_rows: set[Key] = set()
+        self.entries: dict[Key, list[ScoreChange]] = defaultdict(list)
+        self.touched: set[Key] = set()
+        self.policies = {pk: DecayPolicy.of(m) for pk, m in ruleset.models.items()}
+
+    # --- rows ----------------------------------------------------------------------------
+
+    def lock(
+        self, contact_ids: set[int] | list[int], models: list[ScoringModel] | None = None
+    ) -> None:
+        """Fetch and lock the ContactScore rows of these contacts, creating missing ones."""
+        model_ids = [m.pk for m in (models or self.ruleset.models.values())]
+        wanted = {(m, c) for m in model_ids for c in contact_ids} - set(self.rows)
+        if not wanted:
+            return
+        ids = sorted({c for _, c in wanted})
+        base = ContactScore.objects.for_workspace(self.workspace).select_for_update()
+        found = list(base.filter(contact_id__in=ids, model_id__in=model_ids).order_by("pk"))
+        self._keep(found, wanted)
+        missing = wanted - set(self.rows)
+        if missing:
+            ContactScore.objects.bulk_create(
+                [
+                    ContactScore(
+                        workspace=self.workspace,
+                        model_id=m,
+                        contact_id=c,
+                        computed_at=self.now,
+                        valid_until=self._first_inactivity_due(m, self.now),
+                    )
+                    for m, c in sorted(missing)
+                ],
+                ignore_conflicts=True,
+            )
+            created = list(
+                base.filter(
+                    contact_id__in=sorted({c for _, c in missing}), model_id__in=model_ids
+                ).order_by("pk")
+            )
+            self._keep(created, missing)
+            self.new_rows |= missing
+
+    def _keep(self, rows: list[ContactScore], wanted: set[Key]) -> None:
+        for row in rows:
+            key = (row.model_id, row.contact_id)
+            if key in wanted:
+                row.model = self.ruleset.models[row.model_id]
+                self.rows[key] = row
+
+    def adopt(self, rows: list[ContactScore]) -> None:
+        """Take rows the caller already locked (the due refresh claims them itself)."""
+        self._keep(rows, {(row.model_id, row.contact_id) for row in rows})
+
+    def row(self, model: ScoringModel, contact_id: int) -> ContactScore:
+        return self.rows[(model.pk, contact_id)]
+
+    # --- inputs --------------------------------------------------------------------------
+
+    def add(
+        self,
+        model: ScoringModel,
+        contact_id: int,
+        *,
+        points: int,
+        reason: str,
+        rule: ScoringRule | None = None,
+        source: str = ScoreSource.RULE,
+        event_id: int | None = None,
+        key: str = "",
+        at: datetime | None = None,
+        decays: bool = True,
+    ) -> ScoreChange | None:
+        if points == 0:
+            return None
+        at = min(at or self.now, self.now)
+        policy = self.policies.get(model.pk) or DecayPolicy.of(model)
+        entry = ScoreChange(
+            workspace=self.workspace,
+            contact_id=contact_id,
+            model=model,
+            rule=rule,
+            points=points,
+            reason=reason[:300],
+            source=source,
+            event_id=event_id,
+            key=key,
+            at=at,
+            created_at=self.now,
+            decays=decays,
+            expires_at=policy.expires_at(points, at) if decays else None,
+        )
+        self.entries[(model.pk, contact_id)].append(entry)
+        self.touched.add((model.pk, contact_id))
+        return entry
+
+    def state_set(
+        self,
+        model: ScoringModel,
+        contact_id: int,
+        rule: ScoringRule,
+        *,
+        held: bool,
+        event_id: int | None = None,
+    ) -> None:
+        """Hold (or release) a state rule's points: the ledger gets the difference."""
+        row = self.row(model, contact_id)
+        current = int(row.state.get(str(rule.pk), 0))
+        target = rule.points if held else 0
+        if current == target and (str(rule.pk) in row.state) == held:
+            return
+        state = dict(row.state)
+        if held:
+            state[str(rule.pk)] = target
+        else:
+            state.pop(str(rule.pk), None)
+        row.state = state
+        self.touched.add((model.pk, contact_id))
+        self.add(
+            model,
+            contact_id,
+            points=target - current,
+            reason=rule.name if held else f"No longer: {rule.name}",
+            rule=rule,
+            source=ScoreSource.FIT,
+            event_id=event_id,
+            decays=False,
+        )
+
+    def activity(self, model: ScoringModel, contact_id: int, at: datetime) -> None:
+        row = self.row(model, contact_id)
+        at = min(at, self.now)
+        if row.last_activity_at is None or at > row.last_activity_at:
+            row.last_activity_at = at
+            self.touched.add((model.pk, contact_id))
+
+    def touch(self, model: ScoringModel, contact_id: int) -> None:
+        """Recompute this row even without new input (a due refresh)."""
+        self.touched.add((model.pk, contact_id))
+
+    # --- output --------------------------------------------------------------------------
+
+    def flush(self) -> FlushResult:
+        result = FlushResult()
+        if not self.touched:
+            return result
+        self._drop_duplicates(result)
+        created = [e for key in sorted(self.entries) for e in self.entries[key]]
+        if created:
+            ScoreChange.objects.bulk_create(created)
+        live = self._live_entries()
+        for key in sorted(self.touched):
+            outcome = self._recompute(key, live.get(key, []))
+            if outcome is not None:
+                result.outcomes.append(outcome)
+        self._save_rows()
+        self._sync_contacts(result)
+        self.entries.clear()
+        self.touched.clear()
+        return result
+
+    def _drop_duplicates(self, result: FlushResult) -> None:
+        keyed = [(e.model.pk, e.key) for items in self.entries.values() for e in items if e.key]
+        if not keyed:
+            return
+        existing = set(
+            ScoreChange.objects.for_workspace(self.workspace)
+            .filter(key__in=[k for _, k in keyed], model_id__in={m for m, _ in keyed})
+            .values_list("model_id", "key")
+        )
+        if not existing:
+            return
+        for key, items in self.entries.items():
+            kept = []
+            for entry in items:
+                if entry.key and (entry.model.pk, entry.key) in existing:
+                    result.duplicates.setdefault(key, []).append(entry.event_id or 0)
+                else:
+                    kept.append(entry)
+            self.entries[key] = kept
+
+    def _live_entries(self) -> dict[Key, list[Entry]]:
+        """Live decaying entries of touched rows under decaying models (one query per model)."""
+        by_model: dict[int, list[int]] = defaultdict(list)
+        for model_id, contact_id in self.touched:
+            if self.policies[model_id].decays or self.full:
+                by_model[model_id].append(contact_id)
+        live: dict[Key, list[Entry]] = defaultdict(list)
+        for model_id, contact_ids in by_model.items():
+            rows = (
+                ScoreChange.objects.for_workspace(self.workspace)
+                .filter(model_id=model_id, contact_id__in=contact_ids, decays=True)
+                .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=self.now))
+                .values_list("contact_id", "points", "at")
+            )
+            for contact_id, points, at in rows:
+                live[(model_id, contact_id)].append((points, at))
+        return live
+
+    def _recompute(self, key: Key, live: list[Entry]) -> Outcome | None:
+        row = self.rows[key]
+        model = self.ruleset.models[key[0]]
+        policy = self.policies[key[0]]
+        new_entries = self.entries.get(key, [])
+        before = row.score
+        if policy.decays or self.full:
+            after = round_score(row.state_points + policy.total(live, self.now))
+            decay_due = policy.next_change(live, self.now, static=row.state_points)
+        else:
+            after = before + sum(e.points for e in new_entries)
+            decay_due = None
+        row.valid_until = _earliest(decay_due, self._inactivity_due(row))
+        row.score = after
+        row.computed_at = self.now
+        crossed = self._qualify(row, model, after)
+        if after != before:
+            row.last_delta = after - before
+            row.last_changed_at = self.now
+        if after == before and crossed is None and not new_entries:
+            return None
+        return Outcome(model, key[1], before, after, crossed, new_entries)
+
+    def _qualify(self, row: ContactScore, model: ScoringModel, score: int) -> str | None:
+        if not row.qualified and score >= model.mql_threshold:
+            row.qualified, row.qualified_at = True, self.now
+            return "up"
+        if row.qualified and score < model.exit_threshold:
+            row.qualified = False
+            return "down"
+        return None
+
+    def _inactivity_due(self, row: ContactScore) -> datetime | None:
+        """When the first not-yet-held inactivity penalty of the row's model starts."""
+        since = row.last_activity_at or row.created_at or self.now
+        dues = [
+            since + timedelta(days=rule.inactive_days or 0)
+            for rule in self.ruleset.inactivity_rules.get(row.model_id, [])
+            if str(rule.pk) not in row.state
+        ]
+        return min(dues) if dues else None
+
+    def _first_inactivity_due(self, model_id: int, since: datetime) -> datetime | None:
+        rules = self.ruleset.inactivity_rules.get(model_id, [])
+        return min((since + timedelta(days=r.inactive_days or 0) for r in rules), default=None)
+
+    def _save_rows(self) -> None:
+        rows = [self.rows[key] for key in sorted(self.touched)]
+        for row in rows:
+            row.updated_at = self.now
+        ContactScore.objects.bulk_update(
+            rows,
+            [
+                "score",
+                "computed_at",
+                "valid_until",
+                "state",
+                "qualified",
+                "qualified_at",
+                "last_activity_at",
+                "last_delta",
+                "last_changed_at",
+                "updated_at",
+            ],
+        )
+
+    def _sync_contacts(self, result: FlushResult) -> None:
+        """Mirror the primary model's score into Contact.score; move lifecycle stages."""
+        primary = self.ruleset.primary
+        if primary is None:
+            return
+        mine = [o for o in result.outcomes if o.model.pk == primary.pk]
+        changed = {o.contact_id: o.after for o in mine if o.after != o.before}
+        if changed:
+            Contact.objects.for_workspace(self.workspace).filter(pk__in=list(changed)).update(
+                score=Case(
+                    *[When(pk=pk, then=Value(score)) for pk, score in changed.items()],
+                    output_field=IntegerField(),
+                )
+            )
+        up = {o.contact_id: o for o in mine if o.crossed == "up"}
+        down = {o.contact_id: o for o in mine if o.crossed == "down"}
+        if up or down:
+            result.transitions.extend(self._move_stages(primary, up, down))
+
+    def _move_stages(
+        self, model: ScoringModel, up: dict[int, Outcome], down: dict[int, Outcome]
+    ) -> list[Transition]:
+        contacts = Contact.objects.for_workspace(self.workspace)
+        stages = dict(contacts.filter(pk__in=[*up, *down]).values_list("pk", "lifecycle_stage"))
+        promote = [pk for pk in up if stages.get(pk) in PROMOTABLE]
+        demote = [pk for pk in down if stages.get(pk) == LifecycleStage.MQL]
+        if promote:
+            contacts.filter(pk__in=promote).update(
+                lifecycle_stage=LifecycleStage.MQL, updated_at=self.now
+            )
+        if demote:
+            contacts.filter(pk__in=demote).update(lifecycle_stage=DEMOTED_TO, updated_at=self.now)
+        return [
+            Transition(
+                pk,
+                stages[pk],
+                LifecycleStage.MQL,
+                f"Score {up[pk].after} reached {model.name}'s threshold of {model.mql_threshold}",
+                model,
+            )
+            for pk in promote
+        ] + [
+            Transition(
+                pk,
+                LifecycleStage.MQL,
+                DEMOTED_TO,
+                f"Score {down[pk].after} fell below {model.exit_threshold} "
+                f"({model.mql_threshold} − {model.hysteresis})",
+                model,
+            )
+            for pk in demote
+        ]
+
+
+def _earliest(*moments: datetime | None) -> datetime | None:
+    present = [m for m in moments if m is not None]
+    return min(present) if present else None

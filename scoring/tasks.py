@@ -1,0 +1,106 @@
+"""Thin Celery wrappers around scoring services."""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+from typing import Any
+
+from celery import shared_task
+
+from workspaces.models import Workspace
+from workspaces.scoping import workspace_task
+
+from .webhooks import WebhookError, WebhookRejected
+
+logger = logging.getLogger(__name__)
+
+
+@shared_task(name="scoring.scores_refresh_all")
+def scores_refresh_all() -> int:
+    """Beat: fan out one refresh per workspace that scores."""
+    from .services.refresh import workspaces_with_scoring
+
+    ids = workspaces_with_scoring()
+    for workspace_id in ids:
+        scores_refresh_workspace.delay(workspace_id)
+    return len(ids)
+
+
+@workspace_task(name="scoring.scores_refresh_workspace", expires=5 * 60)
+def scores_refresh_workspace(workspace: Workspace) -> int:
+    from .services.refresh import scores_refresh_due
+
+    return scores_refresh_due(workspace=workspace)
+
+
+@workspace_task(name="scoring.model_rescore")
+def model_rescore_task(workspace: Workspace, model_id: int, mark_due: bool = False) -> int:
+    from .models import ScoringModel
+    from .services.rescore import model_rescore
+
+    model = ScoringModel.objects.for_workspace(workspace).filter(pk=model_id).first()
+    if model is None:
+        return 0
+    return model_rescore(workspace=workspace, model=model, mark_due=mark_due)
+
+
+@workspace_task(name="scoring.lead_handoff")
+def lead_handoff(workspace: Workspace, contact_id: int) -> int | None:
+    from .services.handoff import lead_handoff as handoff
+
+    task = handoff(workspace=workspace, contact_id=contact_id)
+    return task.pk if task else None
+
+
+@workspace_task(
+    name="scoring.notification_email_send",
+    autoretry_for=(smtplib.SMTPException, OSError),
+    retry_backoff=True,
+    max_retries=5,
+)
+def notification_email_send(workspace: Workspace, notification_id: int) -> bool:
+    from .services.notify import notification_email
+
+    return notification_email(workspace=workspace, notification_id=notification_id)
+
+
+@workspace_task(
+    name="scoring.slack_post", autoretry_for=(WebhookError,), retry_backoff=True, max_retries=6
+)
+def slack_post(workspace: Workspace, text: str) -> bool:
+    from .services.handoff import scoring_settings
+    from .webhooks import slack_send
+
+    url = scoring_settings(workspace=workspace).slack_webhook_url
+    if not url:
+        return False
+    try:
+        slack_send(url, text)
+    except WebhookRejected as error:
+        logger.warning("Slack webhook of workspace %s refused: %s", workspace.pk, error)
+        return False
+    return True
+
+
+@workspace_task(
+    name="scoring.crm_lifecycle_notify",
+    autoretry_for=(WebhookError,),
+    retry_backoff=True,
+    max_retries=6,
+)
+def crm_lifecycle_notify(workspace: Workspace, changes: list[dict[str, Any]]) -> bool:
+    from .services.handoff import scoring_settings
+    from .services.notify import crm_lifecycle_payload
+    from .webhooks import crm_send
+
+    settings = scoring_settings(workspace=workspace)
+    if not settings.crm_webhook_url or not settings.crm_webhook_secret:
+        return False
+    payload = crm_lifecycle_payload(workspace=workspace, changes=changes)
+    try:
+        crm_send(settings.crm_webhook_url, settings.crm_webhook_secret, payload)
+    except WebhookRejected as error:
+        logger.warning("CRM webhook of workspace %s refused: %s", workspace.pk, error)
+        return False
+    return True
