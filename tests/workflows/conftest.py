@@ -1,0 +1,74 @@
+"""Helpers for workflow tests: a shiftable clock, workflows from graphs, draining due runs."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from contacts.models import Contact
+from workflows import clock as wf_clock
+from workflows import scheduler
+from workflows.models import Workflow, WorkflowRun
+from workflows.services import draft_save, workflow_create, workflow_publish
+
+
+def chain(
+    *nodes: tuple[str, str, dict[str, Any]], ports: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """A linear graph from (id, type, config) tuples; `ports` maps a node id to the port
+    its edge leaves by (default: "default")."""
+    ports = ports or {}
+    return {
+        "nodes": [{"id": nid, "type": t, "config": c} for nid, t, c in nodes],
+        "edges": [
+            {"source": a[0], "target": b[0], **({"port": ports[a[0]]} if a[0] in ports else {})}
+            for a, b in zip(nodes, nodes[1:], strict=False)
+        ],
+    }
+
+
+def make_workflow(ws, graph: dict[str, Any], *, publish: bool = True, **settings: Any) -> Workflow:
+    workflow = workflow_create(
+        workspace=ws, data={"name": settings.pop("name", "Test flow"), **settings}
+    )
+    draft_save(workspace=ws, workflow=workflow, graph=graph)
+    if publish:
+        workflow_publish(workspace=ws, workflow=workflow)
+    workflow.refresh_from_db()
+    return workflow
+
+
+def drain(limit: int = 50) -> int:
+    """Run every due run until nothing is due (tasks run eagerly in unit tests)."""
+    total = 0
+    for _ in range(limit):
+        claimed = scheduler.tick(budget_seconds=5)
+        total += claimed
+        if not claimed:
+            return total
+    raise AssertionError("runs kept becoming due: a loop?")
+
+
+def run_of(workflow: Workflow, contact: Contact) -> WorkflowRun:
+    return WorkflowRun.objects.filter(workflow=workflow, contact=contact).latest("id")
+
+
+@pytest.fixture
+def clock(settings):
+    settings.WORKFLOWS_SHIFTABLE_CLOCK = True
+    wf_clock.reset()
+    yield wf_clock
+    wf_clock.reset()
+
+
+@pytest.fixture
+def contact(ws):
+    return Contact.objects.create(
+        workspace=ws, email="ada@example.test", first_name="Ada", timezone="Europe/Berlin"
+    )
+
+
+def days(n: float) -> timedelta:
+    return timedelta(days=n)

@@ -1,0 +1,184 @@
+"""How node executors change the world: `LiveEffects` for real runs; test mode swaps in
+`workflows.simulation.SimulatedEffects`, which records instead of sending.
+
+Everything here runs inside the engine's transaction (except `http_post`, which the engine
+calls outside it), so a step's database side effects commit or roll back together with the
+run's move to the next node.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import time
+from datetime import datetime
+from typing import Any
+
+import httpx
+from django.conf import settings
+
+from contacts.models import Contact
+from workspaces.models import Workspace
+
+from . import integrations
+
+WEBHOOK_TIMEOUT_SECONDS = 10.0
+WEBHOOK_BODY_KEPT = 2000
+
+
+def webhook_signature(secret: str, timestamp: str, body: bytes) -> str:
+    """HMAC-SHA256 over "<timestamp>.<body>", hex: what the receiver recomputes to verify."""
+    mac = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256)
+    return mac.hexdigest()
+
+
+class LiveEffects:
+    simulated = False
+
+    def __init__(self, workspace: Workspace):
+        self.workspace = workspace
+        self._parsed: dict[str, Any] = {}  # filters parsed once per chunk, evaluated per contact
+
+    # --- reads -------------------------------------------------------------------------------
+
+    def evaluate(self, tree: dict[str, Any], contact: Contact, now: datetime) -> bool:
+        if not tree:
+            return True
+        key = json.dumps(tree, sort_keys=True)
+        if key not in self._parsed:
+            self._parsed[key] = integrations.filter_parse(workspace=self.workspace, tree=tree)
+        return integrations.filter_evaluate(
+            workspace=self.workspace, tree=tree, contact=contact, now=now, parsed=self._parsed[key]
+        )
+
+    def in_segment(self, segment_id: int, contact: Contact) -> bool:
+        return integrations.segment_contains(
+            workspace=self.workspace, segment_id=segment_id, contact_id=contact.pk
+        )
+
+    def messages_sent_since(self, contact: Contact, since: datetime) -> int:
+        """Messages workflows sent this contact since `since`, across all workflows."""
+        from .models import Outcome, StepLog
+
+        return (
+            StepLog.objects.for_workspace(self.workspace)
+            .filter(contact_id=contact.pk, at__gte=since, outcome=Outcome.SENT)
+            .count()
+        )
+
+    # --- contact profile ---------------------------------------------------------------------
+
+    def contact_update(self, contact: Contact, data: dict[str, Any]) -> set[str]:
+        changed = integrations.contact_update(workspace=self.workspace, contact=contact, data=data)
+        contact.refresh_from_db()
+        return changed
+
+    def tags(self, contact: Contact, tags: list[str], *, add: bool) -> None:
+        integrations.contact_tags(workspace=self.workspace, contact=contact, tags=tags, add=add)
+        contact.refresh_from_db(fields=["tags"])
+
+    def static_list(self, contact: Contact, segment_id: int, *, add: bool) -> None:
+        integrations.static_list_change(
+            workspace=self.workspace, segment_id=segment_id, contact_id=contact.pk, add=add
+        )
+
+    # --- scoring -----------------------------------------------------------------------------
+
+    def score_adjust(self, contact: Contact, points: int, reason: str) -> None:
+        integrations.score_adjust(
+            workspace=self.workspace, contact=contact, points=points, reason=reason
+        )
+
+    def lifecycle_set(self, contact: Contact, stage: str, reason: str) -> None:
+        integrations.lifecycle_set(
+            workspace=self.workspace, contact=contact, stage=stage, reason=reason
+        )
+
+    def owner_assign(self, contact: Contact, owner: Any | None) -> Any:
+        return integrations.lead_assign(workspace=self.workspace, contact=contact, owner=owner)
+
+    def sales_task(
+        self, contact: Contact, *, title: str, due_at: datetime | None, assignee: Any | None
+    ) -> Any:
+        return integrations.sales_task_create(
+            workspace=self.workspace,
+            contact=contact,
+            title=title,
+            due_at=due_at,
+            assignee=assignee,
+            notify=True,
+        )
+
+    # --- messages ----------------------------------------------------------------------------
+
+    def send_message(
+        self,
+        contact: Contact,
+        *,
+        channel: str,
+        template: Any,
+        source_id: str,
+        context: dict[str, Any] | None,
+    ) -> dict[str, Any]:
+        message = integrations.message_enqueue(
+            workspace=self.workspace,
+            contact=contact,
+            channel=channel,
+            template=template,
+            source_id=source_id,
+            context=context,
+        )
+        return {"message_id": message.pk, "status": getattr(message, "status", "")}
+
+    # --- workflows ---------------------------------------------------------------------------
+
+    def enroll(
+        self, contact: Contact, *, workflow_id: int, key: str, context: dict[str, Any]
+    ) -> dict[str, Any]:
+        from .enrolment import enrol_contact
+
+        run = enrol_contact(
+            workspace=self.workspace,
+            workflow_id=workflow_id,
+            contact=contact,
+            key=key,
+            context=context,
+            strict=False,
+        )
+        return {"enrolled": run is not None, "run_id": run.pk if run else None}
+
+    # --- the outside world (called outside the transaction) ----------------------------------
+
+    def http_post(
+        self,
+        *,
+        url: str,
+        payload: dict[str, Any],
+        secret: str,
+        idempotency_key: str,
+        headers: dict[str, str] | None = None,
+    ) -> dict[str, Any]:
+        body = json.dumps(payload, separators=(",", ":"), sort_keys=True, default=str).encode()
+        timestamp = str(int(time.time()))
+        request_headers = {
+            **(headers or {}),
+            "Content-Type": "application/json",
+            "User-Agent": "Tendril-Webhooks/1",
+            "Tendril-Timestamp": timestamp,
+            "Tendril-Signature": f"sha256={webhook_signature(secret, timestamp, body)}",
+            # Receivers deduplicate on this: a retried step sends the same key.
+            "Idempotency-Key": idempotency_key,
+        }
+        timeout = getattr(settings, "WORKFLOWS_WEBHOOK_TIMEOUT", WEBHOOK_TIMEOUT_SECONDS)
+        started = time.monotonic()
+        try:
+            response = httpx.post(url, content=body, headers=request_headers, timeout=timeout)
+        except httpx.HTTPError as error:
+            return {"ok": False, "status": None, "error": f"{type(error).__name__}: {error}"}
+        return {
+            "ok": 200 <= response.status_code < 300,
+            "status": response.status_code,
+            "body": response.text[:WEBHOOK_BODY_KEPT],
+            "elapsed_ms": int((time.monotonic() - started) * 1000),
+        }

@@ -1,0 +1,18 @@
+"""trigger.segment_exited — a contact left a segment."""
+
+from .. import integrations
+from .base import ID, same_id, trigger_node
+from .checks import filter_and_segment
+
+NODE = trigger_node(
+    "trigger.segment_exited",
+    "Left a segment",
+    "Enrols a contact when they leave the segment.",
+    {"segment": ID},
+    ["segment"],
+    keys=lambda config: [integrations.SEGMENT_EXITED],
+    match=lambda config, event, changed, contact: (
+        event is not None and same_id(integrations.segment_id_of(event), config["segment"])
+    ),
+    check=filter_and_segment,
+)

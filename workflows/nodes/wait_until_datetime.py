@@ -1,0 +1,33 @@
+"""wait.until_datetime — wait until a date and time (contact-local when it has no offset)."""
+
+from datetime import datetime
+
+from .base import NodeType, Step, schema, timed_wait
+
+
+def _until(step: Step) -> datetime:
+    moment = datetime.fromisoformat(step.config["at"])
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=step.zone)
+    return moment
+
+
+def _check(config: dict, workspace: object) -> list[str]:
+    try:
+        datetime.fromisoformat(config["at"])
+    except (KeyError, ValueError):
+        return [
+            "at: expected an ISO 8601 date-time such as 2025-12-24T09:00 or 2025-12-24T09:00+01:00."
+        ]
+    return []
+
+
+NODE = NodeType(
+    type="wait.until_datetime",
+    label="Wait until a date",
+    description="Waits until a date and time. Without a UTC offset the time is the contact's "
+    "local time. A moment already past lets the contact through at once.",
+    schema=schema({"at": {"type": "string", "minLength": 10}}, ["at"]),
+    execute=lambda step: timed_wait(step, _until),
+    check=_check,
+)

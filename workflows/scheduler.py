@@ -1,0 +1,138 @@
+"""The scheduler: claim due runs and hand them to workers.
+
+Waits are rows. Every tick (celery beat, every second) claims due runs in batches with
+`SELECT … FOR UPDATE SKIP LOCKED` — so several schedulers never claim the same run — and
+gives each a lease: a fresh `lease` uuid, and `next_step_at` moved to the lease's expiry.
+A worker that finishes the run clears the lease and sets the real next time; a worker that
+dies leaves the run to become due again when the lease expires, and the next claim (with a
+new lease) makes any late duplicate of the old task a no-op.
+
+Claims are dispatched in chunks to `workflows.execute_runs`, grouped by workspace.
+Back-pressure: no more than WORKFLOWS_MAX_IN_FLIGHT runs are leased at once, so a backlog
+(1,000,000 waits due at the same minute) is worked off at the workers' pace instead of
+piling up in the broker and outliving its leases.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import connection, transaction
+
+from . import clock
+
+LIVE = ("active", "waiting")
+
+
+def _setting(name: str, default: float) -> float:
+    return float(getattr(settings, name, default))
+
+
+def lease_seconds() -> float:
+    return _setting("WORKFLOWS_LEASE_SECONDS", 300)
+
+
+def chunk_size() -> int:
+    return int(_setting("WORKFLOWS_CHUNK_SIZE", 50))
+
+
+def max_in_flight() -> int:
+    return int(_setting("WORKFLOWS_MAX_IN_FLIGHT", 20_000))
+
+
+CLAIM_SQL = """
+WITH due AS (
+    SELECT id, next_step_at
+    FROM workflows_workflowrun
+    WHERE status IN ('active', 'waiting') AND NOT held AND next_step_at <= %(now)s {extra}
+    ORDER BY next_step_at
+    LIMIT %(limit)s
+    FOR UPDATE SKIP LOCKED
+)
+UPDATE workflows_workflowrun AS run
+SET lease = gen_random_uuid(), next_step_at = %(lease_until)s
+FROM due
+WHERE run.id = due.id
+RETURNING run.id, run.workspace_id, run.lease, due.next_step_at
+"""
+
+IN_FLIGHT_SQL = """
+SELECT count(*) FROM workflows_workflowrun
+WHERE lease IS NOT NULL AND status IN ('active', 'waiting') AND next_step_at > %(now)s
+"""
+
+Claim = tuple[int, int, str, str]  # run id, workspace id, lease, due (ISO)
+
+
+def _claim(limit: int, now: datetime, ids: Iterable[int] | None = None) -> list[Claim]:
+    extra, params = (
+        "",
+        {"now": now, "limit": limit, "lease_until": now + timedelta(seconds=lease_seconds())},
+    )
+    if ids is not None:
+        extra = "AND id = ANY(%(ids)s)"
+        params["ids"] = list(ids)
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(CLAIM_SQL.format(extra=extra), params)
+        rows = cursor.fetchall()
+    return [(run_id, ws_id, str(lease), due.isoformat()) for run_id, ws_id, lease, due in rows]
+
+
+def in_flight(now: datetime) -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(IN_FLIGHT_SQL, {"now": now})
+        return int(cursor.fetchone()[0])
+
+
+def dispatch(claims: list[Claim]) -> int:
+    """Send claims to the workers, a chunk per task, grouped by workspace."""
+    from .tasks import execute_runs
+
+    by_workspace: dict[int, list[list[Any]]] = defaultdict(list)
+    for run_id, ws_id, lease, due in claims:
+        by_workspace[ws_id].append([run_id, lease, due])
+    tasks = 0
+    size = chunk_size()
+    for ws_id, items in by_workspace.items():
+        for start in range(0, len(items), size):
+            execute_runs.delay(ws_id, items[start : start + size])
+            tasks += 1
+    return tasks
+
+
+def tick(*, budget_seconds: float = 0.9, batch: int = 1000) -> int:
+    """Claim and dispatch due runs for up to `budget_seconds`; returns how many."""
+    started = time.monotonic()
+    claimed = 0
+    room = max_in_flight() - in_flight(clock.now())
+    while room > 0 and time.monotonic() - started < budget_seconds:
+        claims = _claim(min(batch, room), clock.now())
+        if claims:
+            dispatch(claims)
+        claimed += len(claims)
+        room -= len(claims)
+        if len(claims) < batch:
+            break
+    return claimed
+
+
+def claim_and_dispatch(run_ids: Iterable[int]) -> int:
+    """Start these runs now if they are due (new enrolments, resolved waits): saves the wait
+    for the next tick. Runs someone else holds are skipped; the tick gets them."""
+    ids = list(run_ids)
+    if not ids:
+        return 0
+    claims = _claim(len(ids), clock.now(), ids)
+    dispatch(claims)
+    return len(claims)
+
+
+def dispatch_after_commit(run_ids: Iterable[int]) -> None:
+    ids = list(run_ids)
+    if ids:
+        transaction.on_commit(lambda: claim_and_dispatch(ids))
