@@ -177,3 +177,32 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# --- Messaging (owned by the messaging app) ------------------------------------------------
+# Twilio: the official client talks to TWILIO_BASE_URL when set (a local fake in tests/dev).
+TWILIO_ACCOUNT_SID = env("TWILIO_ACCOUNT_SID", default="")
+TWILIO_AUTH_TOKEN = env("TWILIO_AUTH_TOKEN", default="")
+TWILIO_FROM = env("TWILIO_FROM", default="")
+TWILIO_WHATSAPP_FROM = env("TWILIO_WHATSAPP_FROM", default="")
+TWILIO_BASE_URL = env("TWILIO_BASE_URL", default="")
+# Production may switch EMAIL_BACKEND to an anymail ESP backend; these are its settings.
+ANYMAIL = {
+    "WEBHOOK_SECRET": env("ANYMAIL_WEBHOOK_SECRET", default="") or None,
+    "POSTMARK_SERVER_TOKEN": env("POSTMARK_SERVER_TOKEN", default=""),
+    "SENDGRID_API_KEY": env("SENDGRID_API_KEY", default=""),
+    "MAILGUN_API_KEY": env("MAILGUN_API_KEY", default=""),
+}
+MESSAGING_DEFAULT_PHYSICAL_ADDRESS = env("MESSAGING_DEFAULT_PHYSICAL_ADDRESS", default="")
+# Domain of Message-ID headers and of the List-Unsubscribe mailto address.
+MESSAGING_MAIL_DOMAIN = env("MESSAGING_MAIL_DOMAIN", default="tendril.local")
+# Sliding-window rate limits (messages per window, window in seconds).
+MESSAGING_WORKSPACE_RATE_LIMIT = env.int("MESSAGING_WORKSPACE_RATE_LIMIT", default=2000)
+MESSAGING_WORKSPACE_RATE_WINDOW = env.int("MESSAGING_WORKSPACE_RATE_WINDOW", default=1)
+MESSAGING_SMS_SENDER_RATE_LIMIT = env.int("MESSAGING_SMS_SENDER_RATE_LIMIT", default=10)
+MESSAGING_SMS_SENDER_RATE_WINDOW = env.int("MESSAGING_SMS_SENDER_RATE_WINDOW", default=1)
+# Auto-pause a workspace's sending after this many provider failures within the window.
+MESSAGING_PAUSE_AFTER_FAILURES = env.int("MESSAGING_PAUSE_AFTER_FAILURES", default=25)
+MESSAGING_PAUSE_WINDOW = env.int("MESSAGING_PAUSE_WINDOW", default=300)
+MESSAGING_MAX_ATTEMPTS = env.int("MESSAGING_MAX_ATTEMPTS", default=5)
+MESSAGING_SOFT_BOUNCE_LIMIT = env.int("MESSAGING_SOFT_BOUNCE_LIMIT", default=3)
+MESSAGING_SEND_BATCH_SIZE = env.int("MESSAGING_SEND_BATCH_SIZE", default=100)

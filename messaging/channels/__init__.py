@@ -1,0 +1,29 @@
+"""Providers: email through Django's email backend (SMTP here, any anymail ESP by settings) and
+SMS/WhatsApp through Twilio. Each classifies failures as transient (retry later), a bounce
+(the address is bad) or permanent (this message cannot be sent)."""
+
+from __future__ import annotations
+
+
+class DeliveryError(Exception):
+    """Base class; `detail` is what is stored on the message."""
+
+    def __init__(self, detail: str):
+        super().__init__(detail)
+        self.detail = detail[:500]
+
+
+class TransientError(DeliveryError):
+    """Try again later (connection trouble, 4xx, throttling)."""
+
+
+class PermanentError(DeliveryError):
+    """This message will never go through as it is (content or sender rejected)."""
+
+
+class BounceError(PermanentError):
+    """The recipient address is rejected for good (hard bounce)."""
+
+
+class OptedOutError(PermanentError):
+    """The provider says the recipient opted out (e.g. Twilio 21610 after a STOP)."""

@@ -1,0 +1,27 @@
+"""Messaging models: what is sent (templates, layouts), to whom and when (messages, broadcasts),
+and what recipients allowed (topics, opt-outs, suppressions, consent log)."""
+
+from .audience import ConsentLog, Suppression, Topic, TopicOptOut
+from .broadcasts import Broadcast, BroadcastVariant
+from .messages import Channel, Message, MessageStatus, SourceType
+from .settings import MessagingSettings
+from .templates import EmailTemplate, Layout, SmsTemplate, SmsTemplateVersion, TemplateVersion
+
+__all__ = [
+    "Broadcast",
+    "BroadcastVariant",
+    "Channel",
+    "ConsentLog",
+    "EmailTemplate",
+    "Layout",
+    "Message",
+    "MessageStatus",
+    "MessagingSettings",
+    "SmsTemplate",
+    "SmsTemplateVersion",
+    "SourceType",
+    "Suppression",
+    "TemplateVersion",
+    "Topic",
+    "TopicOptOut",
+]

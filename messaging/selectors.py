@@ -1,0 +1,277 @@
+"""Reads for messaging: may this contact be sent this now, message lists and stats.
+
+`can_send` is the public check (workflows use it); `SendChecker` answers it for a whole
+batch in a handful of queries, which is what the send task uses.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from django.db.models import Count, Q, QuerySet
+from django.utils import timezone
+
+from contacts.models import ConsentStatus, Contact
+from workspaces.models import Workspace
+
+from .models import (
+    Broadcast,
+    Message,
+    MessageStatus,
+    MessagingSettings,
+    Suppression,
+    Topic,
+    TopicOptOut,
+)
+from .models.audience import address_hash
+from .models.messages import SENT_STATUSES
+
+# Reasons a message is not sent (stored in Message.error, returned by can_send).
+NO_ADDRESS = "no_address"
+UNSUBSCRIBED = "unsubscribed"
+CONSENT_PENDING = "consent_pending"
+NO_CONSENT = "no_consent"
+SUPPRESSED = "suppressed"
+TOPIC_OPT_OUT = "topic_opt_out"
+FREQUENCY_CAP = "frequency_cap"
+QUIET_HOURS = "quiet_hours"
+OK = "ok"
+
+REASON_TEXT = {
+    NO_ADDRESS: "The contact has no address for this channel.",
+    UNSUBSCRIBED: "The contact unsubscribed.",
+    CONSENT_PENDING: "The contact has not confirmed their subscription yet.",
+    NO_CONSENT: "The contact has not opted in.",
+    SUPPRESSED: "The address is on the suppression list.",
+    TOPIC_OPT_OUT: "The contact opted out of this topic.",
+    FREQUENCY_CAP: "The contact reached the frequency cap.",
+    QUIET_HOURS: "Quiet hours in the contact's time zone.",
+}
+
+
+class SendCheck(NamedTuple):
+    allowed: bool
+    reason: str
+
+
+@dataclass(frozen=True)
+class Decision:
+    allowed: bool
+    reason: str = OK
+    defer_until: dt.datetime | None = None
+
+    @property
+    def status(self) -> str:
+        if self.allowed:
+            return MessageStatus.QUEUED
+        if self.defer_until is not None:
+            return MessageStatus.SCHEDULED
+        return MessageStatus.SUPPRESSED if self.reason == SUPPRESSED else MessageStatus.SKIPPED
+
+
+def messaging_config(workspace: Workspace) -> MessagingSettings:
+    from .services.config import messaging_settings
+
+    return messaging_settings(workspace=workspace)
+
+
+def contact_zone(contact: Contact, workspace: Workspace) -> ZoneInfo:
+    for name in (contact.timezone, workspace.timezone, "UTC"):
+        if name:
+            try:
+                return ZoneInfo(name)
+            except (ZoneInfoNotFoundError, ValueError):
+                continue
+    return ZoneInfo("UTC")
+
+
+def quiet_hours_end(
+    *, start: dt.time, end: dt.time, zone: ZoneInfo, now: dt.datetime
+) -> dt.datetime | None:
+    """When quiet hours (start → end, may wrap midnight) are over, or None if not in them."""
+    local = now.astimezone(zone)
+    clock = local.time()
+    if start == end:
+        return None
+    inside = (start <= clock < end) if start < end else (clock >= start or clock < end)
+    if not inside:
+        return None
+    day = local.date() if clock < end else local.date() + dt.timedelta(days=1)
+    wall = dt.datetime.combine(day, end)
+    return wall.replace(tzinfo=zone).astimezone(dt.UTC)
+
+
+def channel_address(contact: Contact, channel: str) -> str:
+    return contact.email if channel == "email" else contact.phone
+
+
+class SendChecker:
+    """Answers "may we send this now?" for many (contact, channel, topic) at once."""
+
+    def __init__(
+        self,
+        workspace: Workspace,
+        config: MessagingSettings | None = None,
+        now: dt.datetime | None = None,
+    ):
+        self.workspace = workspace
+        self.config = config or messaging_config(workspace)
+        self.now = now or timezone.now()
+
+    def check_many(
+        self,
+        items: Sequence[tuple[Contact, str, int | None]],
+        *,
+        exclude_message_ids: Iterable[int] = (),
+    ) -> list[Decision]:
+        suppressed = self._suppressed(items)
+        opted_out = self._opted_out(items)
+        sent_counts = self._recent_counts(items, exclude_message_ids)
+        return [
+            self._decide(contact, channel, topic_id, suppressed, opted_out, sent_counts)
+            for contact, channel, topic_id in items
+        ]
+
+    def _decide(
+        self,
+        contact: Contact,
+        channel: str,
+        topic_id: int | None,
+        suppressed: set[tuple[str, str]],
+        opted_out: set[tuple[int, int]],
+        sent_counts: dict[tuple[int, str], int],
+    ) -> Decision:
+        address = channel_address(contact, channel)
+        if not address:
+            return Decision(False, NO_ADDRESS)
+        consent = contact.email_consent if channel == "email" else contact.sms_consent
+        if consent == ConsentStatus.UNSUBSCRIBED:
+            return Decision(False, UNSUBSCRIBED)
+        if consent == ConsentStatus.PENDING:
+            return Decision(False, CONSENT_PENDING)
+        opt_in_needed = channel != "email" or self.config.email_requires_opt_in
+        if opt_in_needed and consent != ConsentStatus.SUBSCRIBED:
+            return Decision(False, NO_CONSENT)
+        if (_suppression_channel(channel), address_hash(address)) in suppressed:
+            return Decision(False, SUPPRESSED)
+        if topic_id is not None and (contact.pk, topic_id) in opted_out:
+            return Decision(False, TOPIC_OPT_OUT)
+        cap = self.config.frequency_cap_count
+        if cap and sent_counts.get((contact.pk, channel), 0) >= cap:
+            return Decision(False, FREQUENCY_CAP)
+        quiet = self.config.quiet_hours_email if channel == "email" else self.config.quiet_hours_sms
+        if quiet:
+            until = quiet_hours_end(
+                start=self.config.quiet_hours_start,
+                end=self.config.quiet_hours_end,
+                zone=contact_zone(contact, self.workspace),
+                now=self.now,
+            )
+            if until is not None:
+                return Decision(False, QUIET_HOURS, defer_until=until)
+        return Decision(True)
+
+    def _suppressed(self, items: Sequence[tuple[Contact, str, int | None]]) -> set[tuple[str, str]]:
+        hashes = {
+            address_hash(channel_address(c, ch)) for c, ch, _ in items if channel_address(c, ch)
+        }
+        if not hashes:
+            return set()
+        rows = Suppression.objects.filter(
+            workspace=self.workspace, active=True, address_hash__in=hashes
+        ).values_list("channel", "address_hash")
+        return set(rows)
+
+    def _opted_out(self, items: Sequence[tuple[Contact, str, int | None]]) -> set[tuple[int, int]]:
+        topics = {t for _, _, t in items if t is not None}
+        if not topics:
+            return set()
+        rows = TopicOptOut.objects.filter(
+            workspace=self.workspace,
+            contact_id__in={c.pk for c, _, _ in items},
+            topic_id__in=topics,
+        ).values_list("contact_id", "topic_id")
+        return set(rows)
+
+    def _recent_counts(
+        self, items: Sequence[tuple[Contact, str, int | None]], exclude: Iterable[int]
+    ) -> dict[tuple[int, str], int]:
+        if not self.config.frequency_cap_count:
+            return {}
+        since = self.now - dt.timedelta(days=self.config.frequency_cap_days or 1)
+        rows = (
+            Message.objects.filter(
+                workspace=self.workspace,
+                contact_id__in={c.pk for c, _, _ in items},
+                sent_at__gte=since,
+                status__in=SENT_STATUSES,
+            )
+            .exclude(source_type="test")
+            .exclude(pk__in=list(exclude))
+            .values("contact_id", "channel")
+            .annotate(n=Count("id"))
+        )
+        return {(row["contact_id"], row["channel"]): row["n"] for row in rows}
+
+
+def _suppression_channel(channel: str) -> str:
+    return "sms" if channel == "whatsapp" else channel
+
+
+def can_send(
+    *,
+    workspace: Workspace,
+    contact: Contact,
+    channel: str,
+    topic: Topic | int | None = None,
+    now: dt.datetime | None = None,
+) -> SendCheck:
+    """(allowed, reason): consent, suppression, topic subscription, frequency cap, quiet hours.
+
+    A "quiet_hours" answer means "not now": the send task defers such a message to the end
+    of quiet hours rather than dropping it.
+    """
+    topic_id = topic.pk if isinstance(topic, Topic) else topic
+    decision = SendChecker(workspace, now=now).check_many([(contact, channel, topic_id)])[0]
+    return SendCheck(decision.allowed, decision.reason)
+
+
+# --- Lists and stats ---------------------------------------------------------------------------
+
+
+def broadcast_progress(*, broadcast: Broadcast) -> dict[str, Any]:
+    counts = dict(
+        Message.objects.filter(workspace_id=broadcast.workspace_id, broadcast=broadcast)
+        .values_list("status")
+        .annotate(n=Count("id"))
+        .values_list("status", "n")
+    )
+    engaged = Message.objects.filter(
+        workspace_id=broadcast.workspace_id, broadcast=broadcast
+    ).aggregate(
+        opened=Count("id", filter=Q(opened_at__isnull=False)),
+        clicked=Count("id", filter=Q(clicked_at__isnull=False)),
+    )
+    total = sum(counts.values())
+    sent = counts.get(MessageStatus.SENT, 0) + counts.get(MessageStatus.DELIVERED, 0)
+    done = total - counts.get(MessageStatus.QUEUED, 0) - counts.get(MessageStatus.SENDING, 0)
+    done -= counts.get(MessageStatus.SCHEDULED, 0)
+    return {
+        "total": total,
+        "counts": counts,
+        "sent": sent,
+        "done": done,
+        "percent": round(100 * done / total) if total else 0,
+        "opened": engaged["opened"],
+        "clicked": engaged["clicked"],
+        "open_rate": engaged["opened"] / sent if sent else 0.0,
+        "click_rate": engaged["clicked"] / sent if sent else 0.0,
+    }
+
+
+def messages_for_contact(*, workspace: Workspace, contact: Contact) -> QuerySet[Message]:
+    return Message.objects.filter(workspace=workspace, contact=contact).order_by("-created_at")

@@ -1,0 +1,581 @@
+"""Creating messages and sending them.
+
+`message_enqueue` is the public entry (workflows, broadcasts, test sends): it creates the
+Message row — unique per (workspace, source, contact), so a retried caller gets the same
+row — before any provider is called, and enqueues the send task after commit.
+
+`messages_send` is what the send task runs for a batch of ids. It claims each row with a
+status transition (queued → sending) under SELECT … FOR UPDATE SKIP LOCKED, so a row is
+handed to the provider at most once: a row already 'sent' is never sent again, and a row
+found in 'sending' (a worker died mid-call) is left for the stale sweep rather than risking
+a duplicate. Everything is re-checked at send time: consent, suppression, topic
+subscription, frequency cap, quiet hours (deferred, not dropped), the workspace's rate limit.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from contacts.models import Contact
+from contacts.services import event_record, events_enqueue_processing
+from workspaces.errors import ValidationFailed
+from workspaces.models import User, Workspace
+
+from .. import ratelimit, segments_bridge, tokens
+from ..channels import BounceError, DeliveryError, OptedOutError, PermanentError, TransientError
+from ..channels import email as email_channel
+from ..channels import twilio as twilio_channel
+from ..models import (
+    Channel,
+    EmailTemplate,
+    Message,
+    MessageStatus,
+    MessagingSettings,
+    SmsTemplate,
+    SmsTemplateVersion,
+    SourceType,
+    TemplateVersion,
+    Topic,
+)
+from ..models.audience import SuppressionReason
+from ..models.messages import SENT_STATUSES
+from ..rendering import Renderer
+from ..selectors import SendChecker
+from .config import messaging_settings, sending_pause, topic_default
+
+logger = logging.getLogger(__name__)
+
+CHANNELS = {c.value for c in Channel}
+SOURCE_TYPES = {s.value for s in SourceType}
+
+
+# --- Enqueue -----------------------------------------------------------------------------------
+
+
+def _resolve(
+    workspace: Workspace, channel: str, template: Any
+) -> tuple[TemplateVersion | None, SmsTemplateVersion | None, Topic | None]:
+    """A template (instance, version or id) → the version to send and its topic."""
+    if channel == Channel.EMAIL:
+        if isinstance(template, TemplateVersion):
+            version = template
+        else:
+            found = (
+                template
+                if isinstance(template, EmailTemplate)
+                else (EmailTemplate.objects.filter(workspace=workspace, pk=_int(template)).first())
+            )
+            version = found.current_version if found is not None else None
+        if version is None or version.workspace_id != workspace.pk:
+            raise ValidationFailed(
+                "template: no such email template", fields={"template": "unknown template"}
+            )
+        return version, None, version.topic
+    if isinstance(template, SmsTemplateVersion):
+        sms_version = template
+    else:
+        found_sms = (
+            template
+            if isinstance(template, SmsTemplate)
+            else (SmsTemplate.objects.filter(workspace=workspace, pk=_int(template)).first())
+        )
+        sms_version = found_sms.current_version if found_sms is not None else None
+    if sms_version is None or sms_version.workspace_id != workspace.pk:
+        raise ValidationFailed(
+            "template: no such SMS template", fields={"template": "unknown template"}
+        )
+    return None, sms_version, sms_version.topic
+
+
+def _int(value: Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def message_enqueue(
+    *,
+    workspace: Workspace,
+    contact: Contact,
+    channel: str,
+    template: Any,
+    source_type: str,
+    source_id: str,
+    context: dict[str, Any] | None = None,
+    topic: Topic | None = None,
+    send_after: datetime | None = None,
+) -> Message:
+    """Create (or find) the Message for this source and contact; send it after commit.
+
+    `template`: an EmailTemplate/SmsTemplate (its current version), a pinned version, or an
+    id. `source_id` for workflows is f"{run_id}:{node_id}". `context` carries what the
+    template may read as `event`: {"event": {"name", "properties", "timestamp"}} (or just the
+    event's properties). `send_after` holds the message until then (no Celery countdown).
+    """
+    if channel not in CHANNELS:
+        raise ValidationFailed(
+            "channel: must be email, sms or whatsapp", fields={"channel": channel}
+        )
+    if source_type not in SOURCE_TYPES:
+        raise ValidationFailed("source_type: unknown", fields={"source_type": source_type})
+    if contact.workspace_id != workspace.pk:
+        raise ValidationFailed("contact: not in this workspace", fields={"contact": "unknown"})
+    email_version, sms_version, template_topic = _resolve(workspace, channel, template)
+    topic = topic or template_topic or topic_default(workspace=workspace)
+    scheduled = send_after is not None and send_after > timezone.now()
+    message, _ = Message.objects.get_or_create(
+        workspace=workspace,
+        source_type=source_type,
+        source_id=str(source_id)[:120],
+        contact=contact,
+        defaults={
+            "channel": channel,
+            "email_version": email_version,
+            "sms_version": sms_version,
+            "topic": topic,
+            "context": context or {},
+            "status": MessageStatus.SCHEDULED if scheduled else MessageStatus.QUEUED,
+            "send_after": send_after if scheduled else None,
+        },
+    )
+    if message.status == MessageStatus.QUEUED:
+        messages_enqueue_sending(workspace_id=workspace.pk, message_ids=[message.pk])
+    return message
+
+
+def messages_enqueue_sending(*, workspace_id: int, message_ids: Sequence[int]) -> None:
+    """Enqueue send tasks for these messages (in batches) once the transaction commits."""
+    from ..tasks import messages_send_task
+
+    ids = list(message_ids)
+    size = settings.MESSAGING_SEND_BATCH_SIZE
+
+    def enqueue() -> None:
+        for start in range(0, len(ids), size):
+            messages_send_task.delay(workspace_id, ids[start : start + size])
+
+    if ids:
+        transaction.on_commit(enqueue)
+
+
+def test_send(
+    *,
+    workspace: Workspace,
+    template: Any,
+    to: str,
+    channel: str = Channel.EMAIL,
+    contact: Contact | None = None,
+    user: User | None = None,
+) -> Message:
+    """Send the current version to any address, personalised for `contact` (or a sample).
+
+    Test sends skip consent and caps (the address is a teammate's, not a contact's) but
+    still go through the whole pipeline: render, tracking links, headers, provider.
+    """
+    to = to.strip()
+    if channel == Channel.EMAIL and "@" not in to:
+        raise ValidationFailed("to: not an email address", fields={"to": "not an email address"})
+    if channel != Channel.EMAIL and not to.startswith("+"):
+        raise ValidationFailed("to: a phone number in +E.164 form", fields={"to": "invalid"})
+    if contact is not None and contact.workspace_id != workspace.pk:
+        raise ValidationFailed("contact: not in this workspace", fields={"contact": "unknown"})
+    email_version, sms_version, topic = _resolve(workspace, channel, template)
+    with transaction.atomic():
+        message = Message.objects.create(
+            workspace=workspace,
+            contact=contact,
+            channel=channel,
+            email_version=email_version,
+            sms_version=sms_version,
+            topic=topic,
+            source_type=SourceType.TEST,
+            source_id=f"{uuid.uuid4()}",
+            to_address=to,
+            meta={"by": user.email if user is not None else ""},
+        )
+        messages_enqueue_sending(workspace_id=workspace.pk, message_ids=[message.pk])
+    return message
+
+
+# --- Send -----------------------------------------------------------------------------------------
+
+
+@dataclass
+class SendOutcome:
+    sent: int = 0
+    skipped: int = 0
+    deferred: int = 0
+    failed: int = 0
+
+
+def _claim(workspace: Workspace, message_ids: Iterable[int]) -> list[int]:
+    with transaction.atomic():
+        ids = list(
+            Message.objects.select_for_update(skip_locked=True)
+            .filter(workspace=workspace, pk__in=list(message_ids), status=MessageStatus.QUEUED)
+            .values_list("pk", flat=True)
+        )
+        if ids:
+            Message.objects.filter(pk__in=ids).update(
+                status=MessageStatus.SENDING, attempts=F("attempts") + 1, updated_at=timezone.now()
+            )
+    return ids
+
+
+def _hold(ids: Sequence[int], until: datetime, reason: str = "") -> None:
+    """Back to 'scheduled': the dispatcher re-queues them at `until`."""
+    if ids:
+        Message.objects.filter(pk__in=list(ids)).update(
+            status=MessageStatus.SCHEDULED,
+            send_after=until,
+            error=reason,
+            updated_at=timezone.now(),
+        )
+
+
+def messages_send(*, workspace: Workspace, message_ids: Sequence[int]) -> SendOutcome:
+    outcome = SendOutcome()
+    config = messaging_settings(workspace=workspace)
+    _finish_already_sent(workspace, message_ids)
+    claimed = _claim(workspace, message_ids)
+    if not claimed:
+        return outcome
+    now = timezone.now()
+    if config.sending_paused:
+        _hold(claimed, now, "sending paused")
+        outcome.deferred = len(claimed)
+        return outcome
+    messages = list(
+        Message.objects.filter(pk__in=claimed)
+        .select_related("contact", "email_version", "sms_version", "variant", "broadcast")
+        .order_by("pk")
+    )
+    ready = _apply_checks(workspace, config, messages, now, outcome)
+    ready = _apply_rate_limit(workspace, ready, now, outcome)
+    if ready:
+        _deliver_all(workspace, config, ready, outcome)
+    return outcome
+
+
+def _apply_checks(
+    workspace: Workspace,
+    config: MessagingSettings,
+    messages: list[Message],
+    now: datetime,
+    outcome: SendOutcome,
+) -> list[Message]:
+    tests = [m for m in messages if m.source_type == SourceType.TEST]
+    regular = [m for m in messages if m.source_type != SourceType.TEST and m.contact is not None]
+    orphans = [m.pk for m in messages if m.source_type != SourceType.TEST and m.contact is None]
+    if orphans:
+        Message.objects.filter(pk__in=orphans).update(
+            status=MessageStatus.SKIPPED, error="no_contact"
+        )
+    checker = SendChecker(workspace, config, now)
+    decisions = checker.check_many(
+        [(m.contact, m.channel, m.topic_id) for m in regular],  # type: ignore[misc]
+        exclude_message_ids=[m.pk for m in regular],
+    )
+    ready = list(tests)
+    by_outcome: dict[tuple[str, str], list[int]] = {}
+    for message, decision in zip(regular, decisions, strict=True):
+        if decision.allowed:
+            ready.append(message)
+        elif decision.defer_until is not None:
+            _hold([message.pk], decision.defer_until, decision.reason)
+            outcome.deferred += 1
+        else:
+            by_outcome.setdefault((decision.status, decision.reason), []).append(message.pk)
+            outcome.skipped += 1
+    for (status, reason), ids in by_outcome.items():
+        Message.objects.filter(pk__in=ids).update(status=status, error=reason)
+    return ready
+
+
+def _apply_rate_limit(
+    workspace: Workspace, ready: list[Message], now: datetime, outcome: SendOutcome
+) -> list[Message]:
+    window = settings.MESSAGING_WORKSPACE_RATE_WINDOW
+    granted = ratelimit.acquire(
+        f"ws:{workspace.pk}",
+        len(ready),
+        limit=settings.MESSAGING_WORKSPACE_RATE_LIMIT,
+        window_seconds=window,
+    )
+    over = ready[granted:]
+    if over:
+        _hold([m.pk for m in over], now + timedelta(seconds=window), "rate_limited")
+        outcome.deferred += len(over)
+    return ready[:granted]
+
+
+def _deliver_all(
+    workspace: Workspace, config: MessagingSettings, ready: list[Message], outcome: SendOutcome
+) -> None:
+    renderer = Renderer(workspace, config)
+    segments = _segment_memberships(workspace, ready)
+    sent: list[Message] = []
+    failures = 0
+    for index, message in enumerate(ready):
+        try:
+            provider_id = _deliver(renderer, message, segments.get(message.contact_id or 0))
+        except DeliveryError as error:
+            failures += _failed(workspace, message, error)
+            outcome.failed += 1
+            if failures and _burst_paused(workspace, failures, error):
+                _hold([m.pk for m in ready[index + 1 :]], timezone.now(), "sending paused")
+                outcome.deferred += len(ready) - index - 1
+                break
+            failures = 0
+            continue
+        _mark_sent(message, provider_id)
+        sent.append(message)
+        outcome.sent += 1
+    _record_sent(workspace, sent)
+
+
+def _segment_memberships(
+    workspace: Workspace, messages: list[Message]
+) -> dict[int, frozenset[str]]:
+    wanted: set[str] = set()
+    for message in messages:
+        version = message.email_version or message.sms_version
+        wanted.update(version.segment_ids if version is not None else ())
+    if not wanted:
+        return {}
+    return segments_bridge.memberships(
+        workspace=workspace,
+        segment_ids=sorted(wanted),
+        contact_ids=[m.contact_id for m in messages if m.contact_id],
+    )
+
+
+def _deliver(renderer: Renderer, message: Message, segment_ids: frozenset[str] | None) -> str:
+    contact = message.contact
+    try:
+        if message.channel == Channel.EMAIL:
+            assert message.email_version is not None
+            to = message.to_address if message.source_type == SourceType.TEST else contact.email  # type: ignore[union-attr]
+            subject = (
+                message.variant.subject if message.variant and message.variant.subject else None
+            )
+            email = renderer.email(
+                message,
+                message.email_version,
+                contact,
+                segment_ids or frozenset(),
+                subject=subject,
+                to=to,
+            )
+            message.to_address, message.subject = to, email.subject
+        else:
+            assert message.sms_version is not None
+            body = renderer.sms(message, message.sms_version, contact, segment_ids or frozenset())
+            phone = message.to_address if message.source_type == SourceType.TEST else contact.phone  # type: ignore[union-attr]
+            message.to_address = phone
+    except DeliveryError:
+        raise
+    except Exception as error:  # a template that cannot render for this contact
+        raise PermanentError(f"render failed: {type(error).__name__}: {error}")
+    if message.channel == Channel.EMAIL:
+        return email_channel.send(email)
+    return _send_sms(renderer.config, message, body)
+
+
+def _send_sms(config: MessagingSettings, message: Message, body: str) -> str:
+    whatsapp = message.channel == Channel.WHATSAPP
+    sender = config.whatsapp_sender if whatsapp else config.sms_sender
+    granted = ratelimit.acquire(
+        f"sms:{sender}",
+        1,
+        limit=settings.MESSAGING_SMS_SENDER_RATE_LIMIT,
+        window_seconds=settings.MESSAGING_SMS_SENDER_RATE_WINDOW,
+    )
+    if not granted:
+        raise TransientError("sender rate limit")
+    prefix = "whatsapp:" if whatsapp else ""
+    callback = f"{tokens.site()}/m/twilio/status/{message.workspace_id}/{message.pk}/"
+    return twilio_channel.send(
+        to=f"{prefix}{message.to_address}",
+        from_=f"{prefix}{sender}" if sender else "",
+        body=body,
+        status_callback=callback,
+    )
+
+
+def _mark_sent(message: Message, provider_id: str) -> None:
+    # Its own statement, right after the provider accepted: from here on the row says 'sent'
+    # and no retry of this task (or another) will hand it to the provider again.
+    now = timezone.now()
+    Message.objects.filter(pk=message.pk).update(
+        status=MessageStatus.SENT,
+        provider_message_id=provider_id[:255],
+        sent_at=now,
+        to_address=message.to_address[:254],
+        subject=message.subject[:300],
+        error="",
+        updated_at=now,
+    )
+    message.status, message.sent_at, message.provider_message_id = (
+        MessageStatus.SENT,
+        now,
+        provider_id,
+    )
+
+
+def _failed(workspace: Workspace, message: Message, error: DeliveryError) -> int:
+    """Record a failed attempt. Returns 1 if it counts towards the failure burst."""
+    now = timezone.now()
+    if isinstance(error, TransientError):
+        if error.detail == "sender rate limit":
+            _hold([message.pk], now + timedelta(seconds=1), "rate_limited")
+            Message.objects.filter(pk=message.pk).update(attempts=F("attempts") - 1)
+            return 0
+        if message.attempts >= settings.MESSAGING_MAX_ATTEMPTS:
+            _set(message, MessageStatus.FAILED, error.detail)
+        else:
+            backoff = min(15 * 4 ** (message.attempts - 1), 3600)
+            _hold([message.pk], now + timedelta(seconds=backoff), error.detail)
+        return 1
+    if isinstance(error, OptedOutError):
+        _set(message, MessageStatus.SUPPRESSED, error.detail)
+        if message.contact is not None:
+            from .audience import contact_unsubscribe
+
+            contact_unsubscribe(
+                workspace=workspace,
+                contact=message.contact,
+                source="provider_opt_out",
+                channel="sms",
+                message=message,
+            )
+        return 0
+    if isinstance(error, BounceError):
+        _bounced(workspace, message, error.detail)
+        return 0
+    _set(message, MessageStatus.FAILED, error.detail)
+    if message.channel != Channel.EMAIL and message.contact is not None:
+        _event(workspace, message, "sms.failed", {"error": error.detail})
+    return 0 if error.detail.startswith("render failed") else 1
+
+
+def _set(message: Message, status: str, error: str) -> None:
+    Message.objects.filter(pk=message.pk).update(
+        status=status, error=error[:500], updated_at=timezone.now()
+    )
+
+
+def _bounced(workspace: Workspace, message: Message, detail: str) -> None:
+    from .audience import suppression_add
+
+    now = timezone.now()
+    Message.objects.filter(pk=message.pk).update(
+        status=MessageStatus.BOUNCED, bounced_at=now, error=detail[:500], updated_at=now
+    )
+    if message.source_type == SourceType.TEST or not message.to_address:
+        return
+    channel = "email" if message.channel == Channel.EMAIL else "sms"
+    suppression_add(
+        workspace=workspace,
+        channel=channel,
+        address=message.to_address,
+        reason=SuppressionReason.HARD_BOUNCE if channel == "email" else SuppressionReason.INVALID,
+        detail=detail,
+        source="provider",
+    )
+    if message.contact is not None:
+        name = "email.bounced" if channel == "email" else "sms.failed"
+        _event(workspace, message, name, {"bounce": "hard", "detail": detail[:200]})
+
+
+def _burst_paused(workspace: Workspace, failures: int, error: DeliveryError) -> bool:
+    total = ratelimit.count(
+        f"fail:{workspace.pk}", window_seconds=settings.MESSAGING_PAUSE_WINDOW, add=failures
+    )
+    if total < settings.MESSAGING_PAUSE_AFTER_FAILURES:
+        return False
+    sending_pause(
+        workspace=workspace,
+        reason=(
+            f"Paused automatically after {int(total)} delivery failures in "
+            f"{settings.MESSAGING_PAUSE_WINDOW}s. Last error: {error.detail}"
+        )[:300],
+    )
+    return True
+
+
+def _event(workspace: Workspace, message: Message, name: str, extra: dict[str, Any]) -> None:
+    event = event_record(
+        workspace=workspace,
+        contact=message.contact,  # type: ignore[arg-type]
+        name=name,
+        properties={**message_properties(message), **extra},
+        message_id=f"msg-{message.pk}-{name}",
+    )
+    events_enqueue_processing(workspace=workspace, event_ids=[event.pk])
+
+
+def message_properties(message: Message) -> dict[str, Any]:
+    props: dict[str, Any] = {
+        "message_id": message.pk,
+        "channel": message.channel,
+        "source_type": message.source_type,
+        "source_id": message.source_id,
+    }
+    if message.broadcast_id:
+        props["broadcast_id"] = message.broadcast_id
+    if message.email_version_id:
+        props["template_id"] = message.email_version.template_id  # type: ignore[union-attr]
+        props["template_version"] = message.email_version.number  # type: ignore[union-attr]
+    if message.sms_version_id:
+        props["template_id"] = message.sms_version.template_id  # type: ignore[union-attr]
+    if message.topic_id:
+        props["topic_id"] = message.topic_id
+    if message.subject:
+        props["subject"] = message.subject
+    return props
+
+
+def _record_sent(workspace: Workspace, messages: list[Message]) -> None:
+    """`email.sent` / `sms.sent` on each contact's timeline (idempotent per message)."""
+    event_ids = []
+    for message in messages:
+        if message.contact is None or message.source_type == SourceType.TEST:
+            continue
+        name = "email.sent" if message.channel == Channel.EMAIL else "sms.sent"
+        event = event_record(
+            workspace=workspace,
+            contact=message.contact,
+            name=name,
+            properties=message_properties(message),
+            message_id=f"msg-{message.pk}-sent",
+            timestamp=message.sent_at,
+        )
+        event_ids.append(event.pk)
+    if event_ids:
+        with transaction.atomic():
+            events_enqueue_processing(workspace=workspace, event_ids=event_ids)
+
+
+def _finish_already_sent(workspace: Workspace, message_ids: Sequence[int]) -> None:
+    """A retried task whose messages went out before it failed: finish their bookkeeping."""
+    done = list(
+        Message.objects.filter(
+            workspace=workspace, pk__in=list(message_ids), status__in=SENT_STATUSES
+        )
+        .exclude(source_type=SourceType.TEST)
+        .select_related("contact", "email_version", "sms_version")
+    )
+    if done:
+        _record_sent(workspace, done)

@@ -1,0 +1,274 @@
+"""Engagement and delivery feedback: open pixel, click redirects, ESP webhooks (through
+django-anymail's `tracking` signal) and Twilio status callbacks. Each lands on the Message
+and as an event on the contact's timeline (email.opened, email.clicked, email.bounced …)."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from datetime import datetime
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from contacts.services import event_record, events_enqueue_processing
+
+from ..models import Message, MessageStatus, SourceType
+from ..models.audience import SuppressionReason
+from ..tokens import MessageRef
+from .sending import message_properties
+
+logger = logging.getLogger(__name__)
+
+
+def _message(ref: MessageRef) -> Message | None:
+    return (
+        Message.objects.filter(workspace_id=ref.workspace_id, pk=ref.message_id)
+        .select_related("workspace", "contact", "email_version", "sms_version")
+        .first()
+    )
+
+
+def _tracked(message: Message | None) -> bool:
+    return (
+        message is not None
+        and message.contact is not None
+        and message.source_type != SourceType.TEST
+    )
+
+
+def _emit(
+    message: Message, name: str, key: str, extra: dict[str, Any], at: datetime | None = None
+) -> None:
+    event = event_record(
+        workspace=message.workspace,
+        contact=message.contact,  # type: ignore[arg-type]
+        name=name,
+        properties={**message_properties(message), **extra},
+        message_id=key,
+        timestamp=at,
+    )
+    events_enqueue_processing(workspace=message.workspace, event_ids=[event.pk])
+
+
+@transaction.atomic
+def message_opened(*, ref: MessageRef, user_agent: str = "", at: datetime | None = None) -> bool:
+    """The first open of a message becomes `email.opened` (later opens change nothing)."""
+    message = _message(ref)
+    if not _tracked(message):
+        return False
+    assert message is not None
+    return _open(message, user_agent=user_agent, at=at or timezone.now())
+
+
+def _open(message: Message, *, user_agent: str, at: datetime) -> bool:
+    first = Message.objects.filter(pk=message.pk, opened_at__isnull=True).update(opened_at=at)
+    if first:
+        _emit(
+            message,
+            "email.opened",
+            f"msg-{message.pk}-opened",
+            {"user_agent": user_agent[:200]},
+            at,
+        )
+    return bool(first)
+
+
+@transaction.atomic
+def message_clicked(
+    *, ref: MessageRef, url: str, user_agent: str = "", at: datetime | None = None
+) -> bool:
+    """A click (each distinct URL once per message) becomes `email.clicked`; it implies an open."""
+    message = _message(ref)
+    if not _tracked(message):
+        return False
+    assert message is not None
+    at = at or timezone.now()
+    Message.objects.filter(pk=message.pk, clicked_at__isnull=True).update(clicked_at=at)
+    if message.channel == "email":
+        _open(message, user_agent=user_agent, at=at)
+    name = "email.clicked" if message.channel == "email" else "sms.clicked"
+    digest = hashlib.sha1(url.encode(), usedforsecurity=False).hexdigest()[:16]
+    _emit(message, name, f"msg-{message.pk}-clicked-{digest}", {"url": url[:2000]}, at)
+    return True
+
+
+# --- ESP webhooks (anymail) ---------------------------------------------------------------------
+
+
+SOFT_TYPES = {"SoftBounce", "Transient", "DnsError", "soft", "temporary"}
+
+
+def _is_soft(event: Any) -> bool:
+    raw = event.esp_event if isinstance(event.esp_event, dict) else {}
+    kind = str(raw.get("Type") or raw.get("type") or raw.get("severity") or "")
+    if kind in SOFT_TYPES:
+        return True
+    response = (event.mta_response or "").strip()
+    return response[:1] == "4" or "soft" in (event.description or "").lower()
+
+
+def esp_message(event: Any) -> Message | None:
+    reference = (event.metadata or {}).get("tendril_message", "")
+    if reference:
+        try:
+            workspace_id, message_id = (int(part) for part in str(reference).split("."))
+        except ValueError:
+            return None
+        return _message(MessageRef(workspace_id, message_id))
+    if event.message_id:
+        return (
+            Message.objects.filter(provider_message_id=event.message_id)
+            .select_related("workspace", "contact", "email_version", "sms_version")
+            .first()
+        )
+    return None
+
+
+@transaction.atomic
+def esp_event_apply(event: Any, *, esp_name: str = "") -> str:
+    """Apply one anymail AnymailTrackingEvent. Returns what was done (for logs and tests)."""
+    message = esp_message(event)
+    if message is None:
+        return "unknown message"
+    at = event.timestamp or timezone.now()
+    kind = event.event_type
+    if kind == "delivered":
+        Message.objects.filter(pk=message.pk, status=MessageStatus.SENT).update(
+            status=MessageStatus.DELIVERED, delivered_at=at
+        )
+        if _tracked(message):
+            _emit(message, "email.delivered", f"msg-{message.pk}-delivered", {"esp": esp_name}, at)
+        return "delivered"
+    if kind == "opened":
+        return (
+            "opened"
+            if _tracked(message) and _open(message, user_agent=event.user_agent or "", at=at)
+            else "ignored"
+        )
+    if kind == "clicked":
+        url = event.click_url or ""
+        if _tracked(message) and url:
+            message_clicked(ref=MessageRef(message.workspace_id, message.pk), url=url, at=at)
+            return "clicked"
+        return "ignored"
+    if kind == "bounced" or (kind == "rejected" and event.reject_reason in ("invalid", "bounced")):
+        return _esp_bounce(message, event, at)
+    if kind == "complained" or (kind == "rejected" and event.reject_reason == "spam"):
+        return _esp_complaint(message, at)
+    if kind == "unsubscribed":
+        if _tracked(message):
+            from .audience import contact_unsubscribe
+
+            contact_unsubscribe(
+                workspace=message.workspace,
+                contact=message.contact,
+                source=f"esp:{esp_name}"[:64],  # type: ignore[arg-type]
+                message=message,
+            )
+        return "unsubscribed"
+    if kind in ("failed", "rejected"):
+        Message.objects.filter(pk=message.pk).update(
+            status=MessageStatus.FAILED,
+            error=(event.description or event.mta_response or kind)[:500],
+        )
+        return "failed"
+    return "ignored"
+
+
+def _esp_bounce(message: Message, event: Any, at: datetime) -> str:
+    from .audience import suppression_add, suppression_record_soft_bounce
+
+    detail = (event.mta_response or event.description or "")[:500]
+    address = event.recipient or message.to_address
+    soft = _is_soft(event)
+    Message.objects.filter(pk=message.pk).update(
+        status=MessageStatus.BOUNCED,
+        bounced_at=at,
+        error=detail,
+        meta={**message.meta, "bounce": "soft" if soft else "hard"},
+    )
+    if message.source_type != SourceType.TEST and address:
+        if soft:
+            suppression_record_soft_bounce(
+                workspace=message.workspace, address=address, detail=detail, source="esp"
+            )
+        else:
+            suppression_add(
+                workspace=message.workspace,
+                channel="email",
+                address=address,
+                reason=SuppressionReason.HARD_BOUNCE,
+                detail=detail,
+                source="esp",
+            )
+    if _tracked(message):
+        _emit(
+            message,
+            "email.bounced",
+            f"msg-{message.pk}-bounced",
+            {"bounce": "soft" if soft else "hard", "detail": detail[:200]},
+            at,
+        )
+    return "soft bounce" if soft else "hard bounce"
+
+
+def _esp_complaint(message: Message, at: datetime) -> str:
+    from .audience import contact_unsubscribe, suppression_add
+
+    if message.to_address and message.source_type != SourceType.TEST:
+        suppression_add(
+            workspace=message.workspace,
+            channel="email",
+            address=message.to_address,
+            reason=SuppressionReason.COMPLAINT,
+            detail="spam complaint",
+            source="esp",
+        )
+    if _tracked(message):
+        _emit(message, "email.complained", f"msg-{message.pk}-complained", {}, at)
+        contact_unsubscribe(
+            workspace=message.workspace,
+            contact=message.contact,
+            source="complaint",
+            message=message,  # type: ignore[arg-type]
+        )
+    return "complaint"
+
+
+# --- Twilio status callbacks -------------------------------------------------------------------
+
+TWILIO_STATUS = {
+    "delivered": MessageStatus.DELIVERED,
+    "undelivered": MessageStatus.FAILED,
+    "failed": MessageStatus.FAILED,
+}
+
+
+@transaction.atomic
+def sms_status_apply(*, ref: MessageRef, sid: str, status: str, error_code: str = "") -> str:
+    message = _message(ref)
+    if message is None or (
+        message.provider_message_id and sid and message.provider_message_id != sid
+    ):
+        return "unknown message"
+    new_status = TWILIO_STATUS.get(status)
+    if new_status is None:
+        return "ignored"
+    now = timezone.now()
+    if new_status == MessageStatus.DELIVERED:
+        Message.objects.filter(pk=message.pk, status=MessageStatus.SENT).update(
+            status=new_status, delivered_at=now
+        )
+        if _tracked(message):
+            _emit(message, "sms.delivered", f"msg-{message.pk}-delivered", {}, now)
+        return "delivered"
+    Message.objects.filter(pk=message.pk).update(
+        status=new_status, error=f"Twilio {status} {error_code}".strip()
+    )
+    if _tracked(message):
+        _emit(
+            message, "sms.failed", f"msg-{message.pk}-sms.failed", {"error_code": error_code}, now
+        )
+    return status

@@ -1,0 +1,59 @@
+"""Thin Celery wrappers around messaging services."""
+
+from __future__ import annotations
+
+from celery import shared_task
+from celery.signals import worker_process_shutdown
+
+from workspaces.models import Workspace
+from workspaces.scoping import workspace_task
+
+
+@workspace_task(
+    name="messaging.messages_send",
+    autoretry_for=(Exception,),
+    retry_backoff=2,
+    retry_backoff_max=30,
+    max_retries=5,
+)
+def messages_send_task(workspace: Workspace, message_ids: list[int]) -> None:
+    from .services.sending import messages_send
+
+    messages_send(workspace=workspace, message_ids=message_ids)
+
+
+@shared_task(name="messaging.dispatch_due", ignore_result=True)
+def dispatch_due() -> None:
+    from .services.broadcasts import broadcasts_tick
+    from .services.dispatch import messages_dispatch_due
+
+    broadcasts_tick()
+    messages_dispatch_due()
+
+
+@shared_task(name="messaging.close_stale", ignore_result=True)
+def close_stale() -> None:
+    from .services.dispatch import messages_close_stale
+
+    messages_close_stale()
+
+
+@workspace_task(name="messaging.broadcast_fanout", autoretry_for=(Exception,), max_retries=3)
+def broadcast_fanout_task(workspace: Workspace, broadcast_id: int) -> None:
+    from .services.broadcasts import broadcast_fanout
+
+    broadcast_fanout(workspace=workspace, broadcast_id=broadcast_id)
+
+
+@workspace_task(name="messaging.double_opt_in_send", autoretry_for=(Exception,), max_retries=5)
+def double_opt_in_send(workspace: Workspace, contact_id: int, source: str) -> None:
+    from .services.confirmation import confirmation_email_send
+
+    confirmation_email_send(workspace=workspace, contact_id=contact_id, source=source)
+
+
+@worker_process_shutdown.connect
+def _close_connections(**_: object) -> None:
+    from .channels.email import connection_reset
+
+    connection_reset()

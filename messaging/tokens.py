@@ -1,0 +1,126 @@
+"""Signed tokens for the public endpoints: open pixel, click redirect, unsubscribe, preference
+centre and double opt-in confirmation. A token names the workspace and the object, so a public
+view never looks anything up that the token did not vouch for."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.core import signing
+
+_open = signing.Signer(salt="messaging.open")
+_unsubscribe = signing.Signer(salt="messaging.unsubscribe")
+_preferences = signing.Signer(salt="messaging.preferences")
+CLICK_SALT = "messaging.click"
+CONFIRM_SALT = "messaging.confirm"
+CONFIRM_MAX_AGE = 7 * 24 * 3600
+
+BadToken = signing.BadSignature
+
+
+@dataclass(frozen=True)
+class MessageRef:
+    workspace_id: int
+    message_id: int
+
+
+@dataclass(frozen=True)
+class ContactRef:
+    workspace_id: int
+    contact_id: int
+    message_id: int | None = None
+
+
+def _ints(value: str, count: int) -> list[int]:
+    parts = value.split(".")
+    if len(parts) != count:
+        raise BadToken("malformed token")
+    try:
+        return [int(part) for part in parts]
+    except ValueError:
+        raise BadToken("malformed token")
+
+
+def open_token(workspace_id: int, message_id: int) -> str:
+    return _open.sign(f"{workspace_id}.{message_id}")
+
+
+def open_token_read(token: str) -> MessageRef:
+    workspace_id, message_id = _ints(_open.unsign(token), 2)
+    return MessageRef(workspace_id, message_id)
+
+
+def click_token(workspace_id: int, message_id: int, url: str) -> str:
+    return signing.dumps([workspace_id, message_id, url], salt=CLICK_SALT, compress=True)
+
+
+def click_token_read(token: str) -> tuple[MessageRef, str]:
+    payload: Any = signing.loads(token, salt=CLICK_SALT)
+    if not (isinstance(payload, list) and len(payload) == 3):
+        raise BadToken("malformed token")
+    workspace_id, message_id, url = payload
+    if not (isinstance(workspace_id, int) and isinstance(message_id, int) and isinstance(url, str)):
+        raise BadToken("malformed token")
+    return MessageRef(workspace_id, message_id), url
+
+
+def unsubscribe_token(workspace_id: int, contact_id: int, message_id: int | None = None) -> str:
+    return _unsubscribe.sign(f"{workspace_id}.{contact_id}.{message_id or 0}")
+
+
+def unsubscribe_token_read(token: str) -> ContactRef:
+    workspace_id, contact_id, message_id = _ints(_unsubscribe.unsign(token), 3)
+    return ContactRef(workspace_id, contact_id, message_id or None)
+
+
+def preferences_token(workspace_id: int, contact_id: int) -> str:
+    return _preferences.sign(f"{workspace_id}.{contact_id}")
+
+
+def preferences_token_read(token: str) -> ContactRef:
+    workspace_id, contact_id = _ints(_preferences.unsign(token), 2)
+    return ContactRef(workspace_id, contact_id)
+
+
+def confirm_token(workspace_id: int, contact_id: int, source: str) -> str:
+    return signing.dumps([workspace_id, contact_id, source], salt=CONFIRM_SALT)
+
+
+def confirm_token_read(token: str) -> tuple[ContactRef, str]:
+    payload: Any = signing.loads(token, salt=CONFIRM_SALT, max_age=CONFIRM_MAX_AGE)
+    workspace_id, contact_id, source = payload
+    return ContactRef(int(workspace_id), int(contact_id)), str(source)
+
+
+# --- Absolute URLs (built by hand: this runs per link per recipient) ---------------------
+
+
+def site() -> str:
+    return settings.SITE_URL
+
+
+def open_url(workspace_id: int, message_id: int) -> str:
+    return f"{site()}/m/o/{open_token(workspace_id, message_id)}.gif"
+
+
+def click_url(workspace_id: int, message_id: int, url: str) -> str:
+    return f"{site()}/m/c/{click_token(workspace_id, message_id, url)}"
+
+
+def unsubscribe_url(workspace_id: int, contact_id: int, message_id: int | None = None) -> str:
+    return f"{site()}/m/u/{unsubscribe_token(workspace_id, contact_id, message_id)}"
+
+
+def preferences_url(workspace_id: int, contact_id: int) -> str:
+    return f"{site()}/m/p/{preferences_token(workspace_id, contact_id)}"
+
+
+def confirm_url(workspace_id: int, contact_id: int, source: str) -> str:
+    return f"{site()}/m/confirm/{confirm_token(workspace_id, contact_id, source)}"
+
+
+def unsubscribe_mailto(workspace_id: int, contact_id: int, message_id: int | None = None) -> str:
+    token = unsubscribe_token(workspace_id, contact_id, message_id)
+    return f"mailto:unsubscribe@{settings.MESSAGING_MAIL_DOMAIN}?subject=unsubscribe%20{token}"

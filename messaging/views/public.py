@@ -1,0 +1,186 @@
+"""Public endpoints reached from inside an email: the open pixel, click redirects, one-click
+unsubscribe, the preference centre and double opt-in confirmation.
+
+No login and no workspace session here: each request is authenticated by a token signed
+with the server's secret, and the token names the workspace and the object it is about.
+"""
+
+from __future__ import annotations
+
+import base64
+from urllib.parse import urlsplit
+
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, HttpResponseRedirect
+from django.shortcuts import render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods
+
+from contacts.models import ConsentStatus, Contact
+from workspaces.scoping import public_view
+
+from .. import tokens
+from ..models import Message, Topic
+from ..services import audience
+from ..services.tracking import message_clicked, message_opened
+
+PIXEL = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
+
+
+def _agent(request: HttpRequest) -> str:
+    return request.META.get("HTTP_USER_AGENT", "")[:200]
+
+
+@public_view("email open pixel: a signed token names the message")
+@never_cache
+@require_http_methods(["GET", "HEAD"])
+def open_pixel(request: HttpRequest, token: str) -> HttpResponse:
+    try:
+        ref = tokens.open_token_read(token)
+    except tokens.BadToken:
+        ref = None
+    if ref is not None and request.method == "GET":
+        message_opened(ref=ref, user_agent=_agent(request))
+    # Always the image: a broken pixel would show in the reader's mail client.
+    response = HttpResponse(PIXEL, content_type="image/gif")
+    response["Cache-Control"] = "no-store, private"
+    return response
+
+
+@public_view("click redirect: the signed token carries the message and the original URL")
+@never_cache
+@require_http_methods(["GET", "HEAD"])
+def click(request: HttpRequest, token: str) -> HttpResponse:
+    try:
+        ref, url = tokens.click_token_read(token)
+    except tokens.BadToken:
+        return HttpResponseBadRequest("This link is broken or was altered.")
+    if urlsplit(url).scheme not in ("http", "https"):
+        return HttpResponseBadRequest("This link is broken or was altered.")
+    if request.method == "GET":
+        message_clicked(ref=ref, url=url, user_agent=_agent(request))
+    return HttpResponseRedirect(url)
+
+
+def _contact_for(ref: tokens.ContactRef) -> Contact | None:
+    return (
+        Contact.objects.filter(workspace_id=ref.workspace_id, pk=ref.contact_id)
+        .select_related("workspace")
+        .first()
+        if ref.contact_id
+        else None
+    )
+
+
+@public_view("one-click unsubscribe (RFC 8058): a signed token names the contact")
+@csrf_exempt  # mail providers POST here without cookies; the signed token is the credential
+@never_cache
+@require_http_methods(["GET", "POST"])
+def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
+    try:
+        ref = tokens.unsubscribe_token_read(token)
+    except tokens.BadToken:
+        return render(request, "messaging/public/link_invalid.html", status=400)
+    contact = _contact_for(ref)
+    if contact is None:
+        return render(request, "messaging/public/unsubscribe_test.html")
+    preferences = tokens.preferences_url(ref.workspace_id, contact.pk)
+    if request.method == "GET":
+        return render(
+            request,
+            "messaging/public/unsubscribe.html",
+            {
+                "contact": contact,
+                "workspace": contact.workspace,
+                "done": False,
+                "preferences_url": preferences,
+            },
+        )
+    message = (
+        Message.objects.filter(workspace_id=ref.workspace_id, pk=ref.message_id).first()
+        if ref.message_id
+        else None
+    )
+    one_click = request.POST.get("List-Unsubscribe") == "One-Click"
+    audience.contact_unsubscribe(
+        workspace=contact.workspace,
+        contact=contact,
+        source="one_click" if one_click else "unsubscribe_link",
+        message=message,
+    )
+    if one_click:
+        return HttpResponse("Unsubscribed.", content_type="text/plain")
+    return render(
+        request,
+        "messaging/public/unsubscribe.html",
+        {
+            "contact": contact,
+            "workspace": contact.workspace,
+            "done": True,
+            "preferences_url": preferences,
+        },
+    )
+
+
+@public_view("preference centre: a signed token names the contact")
+@never_cache
+@require_http_methods(["GET", "POST"])
+def preferences(request: HttpRequest, token: str) -> HttpResponse:
+    try:
+        ref = tokens.preferences_token_read(token)
+    except tokens.BadToken:
+        return render(request, "messaging/public/link_invalid.html", status=400)
+    contact = _contact_for(ref)
+    if contact is None:
+        return render(request, "messaging/public/unsubscribe_test.html")
+    workspace = contact.workspace
+    topics = list(Topic.objects.filter(workspace=workspace).order_by("name"))
+    saved = False
+    if request.method == "POST":
+        if request.POST.get("unsubscribe_all"):
+            audience.contact_unsubscribe(workspace=workspace, contact=contact, source="preferences")
+        else:
+            wanted = [int(v) for v in request.POST.getlist("topics") if v.isdigit()]
+            audience.topic_preferences_set(
+                workspace=workspace,
+                contact=contact,
+                subscribed_topic_ids=wanted,
+                source="preferences",
+            )
+            if contact.email_consent == ConsentStatus.UNSUBSCRIBED and wanted:
+                audience.contact_resubscribe(
+                    workspace=workspace, contact=contact, source="preferences"
+                )
+        contact.refresh_from_db()
+        saved = True
+    opted_out = audience.topic_opt_out_ids(workspace=workspace, contact=contact)
+    return render(
+        request,
+        "messaging/public/preferences.html",
+        {
+            "contact": contact,
+            "workspace": workspace,
+            "topics": [(t, t.pk not in opted_out) for t in topics],
+            "unsubscribed": contact.email_consent == ConsentStatus.UNSUBSCRIBED,
+            "saved": saved,
+        },
+    )
+
+
+@public_view("double opt-in confirmation: a signed, expiring token names the contact")
+@never_cache
+@require_http_methods(["GET"])
+def confirm(request: HttpRequest, token: str) -> HttpResponse:
+    try:
+        ref, source = tokens.confirm_token_read(token)
+    except tokens.BadToken:
+        return render(request, "messaging/public/link_invalid.html", status=400)
+    contact = _contact_for(ref)
+    if contact is None:
+        return render(request, "messaging/public/link_invalid.html", status=400)
+    audience.double_opt_in_confirm(workspace=contact.workspace, contact=contact, source=source)
+    return render(
+        request,
+        "messaging/public/confirmed.html",
+        {"contact": contact, "workspace": contact.workspace},
+    )
