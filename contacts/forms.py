@@ -118,3 +118,97 @@ class ContactForm(forms.Form):
 
 class TagForm(forms.Form):
     tag = forms.CharField(max_length=100, strip=True)
+
+
+# --- Hosted form builder -------------------------------------------------------------------
+
+
+class FormSettingsForm(forms.Form):
+    name = forms.CharField(max_length=150)
+    submit_label = forms.CharField(max_length=60, initial="Subscribe", label="Button text")
+    success_message = forms.CharField(
+        max_length=500,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        initial="Thanks! You're on the list.",
+        help_text="Shown after a successful submission (unless you redirect).",
+    )
+    redirect_url = forms.URLField(
+        max_length=500,
+        required=False,
+        assume_scheme="https",
+        label="Redirect to",
+        help_text="Optional thank-you page URL.",
+    )
+    consent_enabled = forms.BooleanField(
+        required=False, initial=True, label="Show an email consent checkbox"
+    )
+    consent_required = forms.BooleanField(required=False, label="Consent is required to submit")
+    consent_text = forms.CharField(
+        max_length=500, required=False, initial="Yes, send me news and offers by email."
+    )
+    double_opt_in = forms.BooleanField(
+        required=False,
+        label="Double opt-in",
+        help_text="Consent stays “pending” until the contact confirms from an email.",
+    )
+    tags = forms.CharField(
+        max_length=500, required=False, help_text="Comma-separated; added to everyone who submits."
+    )
+    is_active = forms.BooleanField(required=False, initial=True, label="Accepting submissions")
+
+    def settings(self) -> dict[str, Any]:
+        data = dict(self.cleaned_data)
+        data["tags"] = [t.strip() for t in (data.get("tags") or "").split(",") if t.strip()]
+        return data
+
+
+FIELD_TYPE_CHOICES = [
+    ("text", "Text"),
+    ("email", "Email"),
+    ("tel", "Phone"),
+    ("textarea", "Long text"),
+    ("number", "Number"),
+    ("select", "Dropdown"),
+    ("checkbox", "Checkbox"),
+    ("date", "Date"),
+]
+
+
+class FormFieldForm(forms.Form):
+    key = forms.CharField(
+        max_length=100,
+        required=False,
+        widget=forms.TextInput(
+            attrs={"list": "field-keys", "placeholder": "email, first_name, plan…"}
+        ),
+        label="Maps to",
+    )
+    label = forms.CharField(max_length=150, required=False)
+    type = forms.ChoiceField(choices=FIELD_TYPE_CHOICES, initial="text")
+    required = forms.BooleanField(required=False)
+    options = forms.CharField(
+        max_length=1000,
+        required=False,
+        widget=forms.TextInput(attrs={"placeholder": "Dropdown options, comma-separated"}),
+    )
+
+
+FormFieldFormSet = forms.formset_factory(FormFieldForm, extra=2, can_delete=True, max_num=30)
+
+
+def form_fields_from_formset(formset: Any) -> tuple[list[dict[str, Any]], list[int]]:
+    """The non-empty, non-deleted rows, in order, as the service's field definitions, and
+    for each the formset row it came from (to put a service error next to that row)."""
+    fields, rows = [], []
+    for index, row in enumerate(formset.forms):
+        data = getattr(row, "cleaned_data", None) or {}
+        if not data or data.get("DELETE") or not (data.get("key") or "").strip():
+            continue
+        fields.append({k: data.get(k) for k in ("key", "label", "type", "required", "options")})
+        rows.append(index)
+    return fields, rows
+
+
+def form_fields_initial(fields: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [{**field, "options": ", ".join(field.get("options", []))} for field in fields]

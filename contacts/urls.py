@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from .views import contacts
+from .views import contacts, forms
 
 app_name = "contacts"
 urlpatterns = [
@@ -15,4 +15,10 @@ urlpatterns = [
     path("contacts/<int:contact_id>/timeline/", contacts.contact_timeline, name="timeline"),
     path("contacts/<int:contact_id>/tags/", contacts.contact_tag_add, name="tag_add"),
     path("contacts/<int:contact_id>/tags/remove/", contacts.contact_tag_remove, name="tag_remove"),
+    # Hosted forms: marketers' pages, and the public page visitors fill in.
+    path("forms/", forms.form_list, name="forms"),
+    path("forms/new/", forms.form_create, name="form_create"),
+    path("forms/<int:form_id>/", forms.form_detail, name="form_detail"),
+    path("forms/<int:form_id>/edit/", forms.form_edit, name="form_edit"),
+    path("f/<uuid:public_id>/", forms.hosted_form, name="hosted_form"),
 ]

@@ -19,12 +19,12 @@ from dateutil import parser as date_parser  # type: ignore[import-untyped]
 from django.db import connection, transaction
 
 from contacts.models import AttributeDefinition, ConsentStatus, Contact, LifecycleStage
-from contacts.services.events import events_enqueue_processing
-from contacts.services.identity import (
+from contacts.services import (
     attributes_register,
     contact_set_consent,
     contact_upsert,
     email_normalize,
+    events_enqueue_processing,
     phone_normalize,
 )
 from workspaces.errors import Conflict, NotFound, ValidationFailed

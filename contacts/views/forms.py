@@ -1,0 +1,241 @@
+"""Hosted forms: the marketer's pages (list, build, embed) and the public page visitors fill in."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.contrib import messages
+from django.db.models import Count
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.clickjacking import xframe_options_exempt
+from django.views.decorators.csrf import csrf_exempt
+
+from contacts.forms import (
+    FormFieldFormSet,
+    FormSettingsForm,
+    form_fields_from_formset,
+    form_fields_initial,
+)
+from contacts.models import Form, FormSubmission
+from contacts.selectors import attribute_definition_list
+from contacts.services import forms as services
+from workspaces.errors import TendrilError, ValidationFailed
+from workspaces.roles import Capability
+from workspaces.scoping import public_view, scoped, workspace_view
+
+MARKETING = Capability.EDIT_MARKETING
+DEFAULT_FIELDS = [
+    {"key": "email", "label": "Email", "type": "email", "required": True},
+    {"key": "first_name", "label": "First name", "type": "text", "required": False},
+]
+
+
+def _form(request: HttpRequest, form_id: int) -> Form:
+    return get_object_or_404(scoped(request, Form), pk=form_id)
+
+
+@workspace_view
+def form_list(request: HttpRequest) -> HttpResponse:
+    forms = (
+        scoped(request, Form)
+        .annotate(submission_count=Count("submissions"))
+        .order_by("-created_at")
+    )
+    context = {"forms": forms, "can_edit": request.membership.can(MARKETING)}  # type: ignore[attr-defined]
+    return render(request, "contacts/forms/list.html", context)
+
+
+def _builder(request: HttpRequest, form: Form | None) -> HttpResponse:
+    """Create or edit a form: settings + a formset of fields; service errors go inline."""
+    if form is None:
+        initial: dict[str, Any] = {}
+        fields_initial = DEFAULT_FIELDS
+    else:
+        initial = {name: getattr(form, name) for name in services.FORM_SETTINGS}
+        initial["tags"] = ", ".join(form.tags)
+        fields_initial = form.fields
+    post = request.POST if request.method == "POST" else None
+    settings_form = FormSettingsForm(post, initial=initial)
+    formset = FormFieldFormSet(post, initial=form_fields_initial(fields_initial), prefix="fields")
+    if post is not None and settings_form.is_valid() and formset.is_valid():
+        fields, rows = form_fields_from_formset(formset)
+        data = {**settings_form.settings(), "fields": fields}
+        try:
+            if form is None:
+                form = services.form_create(
+                    workspace=request.workspace,  # type: ignore[attr-defined]
+                    data=data,
+                    created_by=request.user,  # type: ignore[arg-type]
+                )
+            else:
+                form = services.form_update(form=form, data=data)
+        except ValidationFailed as error:
+            _attach_errors(error, settings_form, formset, rows)
+        else:
+            messages.success(request, f"Saved “{form.name}”.")
+            return redirect("contacts:form_detail", form_id=form.pk)
+    context = {
+        "form_obj": form,
+        "form": settings_form,
+        "formset": formset,
+        "field_keys": [*services.CONTACT_FIELDS, *_attribute_keys(request)],
+        "field_error": getattr(formset, "service_error", ""),
+    }
+    has_errors = settings_form.errors or any(formset.errors) or context["field_error"]
+    return render(request, "contacts/forms/edit.html", context, status=400 if has_errors else 200)
+
+
+def _attribute_keys(request: HttpRequest) -> list[str]:
+    definitions = attribute_definition_list(workspace=request.workspace)  # type: ignore[attr-defined]
+    return list(definitions.values_list("key", flat=True)[:200])
+
+
+def _attach_errors(
+    error: ValidationFailed, settings_form: Any, formset: Any, rows: list[int]
+) -> None:
+    for name, problem in error.fields.items():
+        text = problem[0] if isinstance(problem, list) and problem else str(problem)
+        parts = name.split(".")
+        if parts[0] == "fields" and len(parts) == 3 and parts[1].isdigit():
+            row = formset.forms[rows[int(parts[1])]]
+            row.add_error(parts[2] if parts[2] in row.fields else None, text)
+        elif name == "fields":
+            formset.service_error = text
+        else:
+            settings_form.add_error(name if name in settings_form.fields else None, text)
+
+
+@workspace_view(read=MARKETING, write=MARKETING)
+def form_create(request: HttpRequest) -> HttpResponse:
+    return _builder(request, None)
+
+
+@workspace_view(read=MARKETING, write=MARKETING)
+def form_edit(request: HttpRequest, form_id: int) -> HttpResponse:
+    return _builder(request, _form(request, form_id))
+
+
+@workspace_view
+def form_detail(request: HttpRequest, form_id: int) -> HttpResponse:
+    form = _form(request, form_id)
+    hosted_url = request.build_absolute_uri(reverse("contacts:hosted_form", args=[form.public_id]))
+    submissions = (
+        scoped(request, FormSubmission)
+        .filter(form=form)
+        .select_related("contact")
+        .order_by("-created_at")
+    )
+    context = {
+        "form_obj": form,
+        "hosted_url": hosted_url,
+        "embed_url": f"{hosted_url}?embed=1",
+        "submission_count": submissions.count(),
+        "submissions": submissions[:20],
+        "can_edit": request.membership.can(MARKETING),  # type: ignore[attr-defined]
+        "honeypot": services.HONEYPOT_FIELD,
+    }
+    return render(request, "contacts/forms/detail.html", context)
+
+
+# --- The public page --------------------------------------------------------------------------
+
+
+def _client_ip(request: HttpRequest) -> str:
+    """The visitor's address. X-Forwarded-For is trusted only when a proxy is declared
+    (TENDRIL_TRUST_X_FORWARDED_FOR), and then its last hop: the one our proxy added."""
+    if getattr(settings, "TENDRIL_TRUST_X_FORWARDED_FOR", False):
+        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+        if forwarded:
+            return forwarded.split(",")[-1].strip()
+    return str(request.META.get("REMOTE_ADDR", ""))
+
+
+def _hosted_context(
+    form: Form, request: HttpRequest, errors: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    data = request.POST if request.method == "POST" else request.GET
+    errors = errors or {}
+    rows = []
+    for field in form.fields:
+        problem = errors.get(field["key"])
+        rows.append(
+            {
+                **field,
+                "value": data.get(field["key"], "") if request.method == "POST" else "",
+                "error": (problem[0] if isinstance(problem, list) else problem) if problem else "",
+            }
+        )
+    consent_error = errors.get(services.CONSENT_FIELD)
+    return {
+        "form_obj": form,
+        "rows": rows,
+        "embed": bool(request.GET.get("embed")),
+        "page_url": data.get("page_url") or request.META.get("HTTP_REFERER", ""),
+        "anonymous_id": data.get("anonymous_id") or request.GET.get("aid", ""),
+        "consent_checked": request.method == "POST"
+        and bool(request.POST.get(services.CONSENT_FIELD)),
+        "consent_error": consent_error[0]
+        if isinstance(consent_error, list)
+        else consent_error or "",
+        "has_errors": bool(errors),
+        "honeypot": services.HONEYPOT_FIELD,
+    }
+
+
+def _success(request: HttpRequest, form: Form, embed: bool) -> HttpResponse:
+    if form.redirect_url:
+        if embed:  # leave the iframe: the thank-you page belongs to the whole window
+            return render(
+                request, "contacts/forms/hosted_redirect.html", {"url": form.redirect_url}
+            )
+        return redirect(form.redirect_url)
+    return render(
+        request, "contacts/forms/hosted.html", {"form_obj": form, "done": True, "embed": embed}
+    )
+
+
+@public_view("hosted form: anyone may sign up; abuse is limited per IP and by a honeypot")
+@csrf_exempt  # embedded on other sites (third-party iframe: no cookies); nothing ambient to forge
+@xframe_options_exempt  # meant to be embedded in an iframe
+def hosted_form(request: HttpRequest, public_id: str) -> HttpResponse:
+    form = Form.objects.select_related("workspace").filter(public_id=public_id).first()
+    if form is None:
+        return render(request, "contacts/forms/hosted_missing.html", status=404)
+    embed = bool(request.GET.get("embed"))
+    if not form.is_active:
+        return render(
+            request,
+            "contacts/forms/hosted.html",
+            {"form_obj": form, "closed": True, "embed": embed},
+            status=410,
+        )
+    if request.method == "GET":
+        return render(request, "contacts/forms/hosted.html", _hosted_context(form, request))
+    if request.method != "POST":
+        return HttpResponse(status=405, headers={"Allow": "GET, POST"})
+    ip = _client_ip(request)
+    if services.form_rate_limit_hit(form=form, ip=ip):
+        context = {**_hosted_context(form, request), "rate_limited": True}
+        response = render(request, "contacts/forms/hosted.html", context, status=429)
+        response["Retry-After"] = "60"
+        return response
+    if request.POST.get(services.HONEYPOT_FIELD):
+        return _success(request, form, embed)  # a bot: thank it and keep nothing
+    try:
+        services.form_submit(
+            form=form,
+            data=request.POST,
+            ip=ip,
+            page_url=request.POST.get("page_url", ""),
+            user_agent=request.META.get("HTTP_USER_AGENT", ""),
+            anonymous_id=request.POST.get("anonymous_id", ""),
+        )
+    except TendrilError as error:
+        context = _hosted_context(
+            form, request, errors=error.fields or {"__all__": [error.message]}
+        )
+        return render(request, "contacts/forms/hosted.html", context, status=400)
+    return _success(request, form, embed)
