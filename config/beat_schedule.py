@@ -15,4 +15,12 @@ BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
         "schedule": 24 * 60 * 60,
         "options": {"expires": 60 * 60},
     },
+    # Scoring: recompute only the scores whose decay step / expiry / inactivity penalty is
+    # due (ContactScore.valid_until <= now) — never a nightly rewrite. Every minute keeps
+    # Contact.score (what segments read) within a minute of exact; reads correct themselves.
+    "scoring-scores-refresh": {
+        "task": "scoring.scores_refresh_all",
+        "schedule": 60,
+        "options": {"expires": 55},
+    },
 }
