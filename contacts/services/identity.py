@@ -134,15 +134,15 @@ def _upsert_once(
         changed.add("created")
     for other in absorb:
         changed |= merge_into(workspace=workspace, into=primary, source=other)
-    if anonymous_id:
-        _claim_anonymous_id(workspace, primary, anonymous_id, found)
+    claimed = bool(anonymous_id) and _claim_anonymous_id(workspace, primary, anonymous_id, found)
     if external_id and primary.external_id != external_id and not primary.external_id:
         primary.external_id = external_id
         changed.add("external_id")
     changed |= _apply(workspace, primary, fields, attributes, found)
     if primary.pk is None:
         changed |= {name for name in PROFILE_FIELDS if getattr(primary, name)}
-    primary.save()
+    if primary.pk is None or changed or claimed:
+        primary.save()  # an identify repeating what we know writes nothing
     if attributes:
         attributes_register(workspace=workspace, values=attributes)
     return primary, changed
@@ -234,7 +234,7 @@ def _compatible(contact: Contact, external_id: str, email: str) -> bool:
 
 def _claim_anonymous_id(
     workspace: Workspace, primary: Contact, anonymous_id: str, found: list[Contact]
-) -> None:
+) -> bool:
     """An anonymous id names one contact: the most recently identified one keeps it."""
     for other in found:
         if other is not primary and other.pk and anonymous_id in other.anonymous_ids:
@@ -242,6 +242,8 @@ def _claim_anonymous_id(
             Contact.objects.filter(pk=other.pk).update(anonymous_ids=other.anonymous_ids)
     if anonymous_id not in primary.anonymous_ids:
         primary.anonymous_ids = [*primary.anonymous_ids, anonymous_id]
+        return True
+    return False
 
 
 def _apply(

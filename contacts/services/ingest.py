@@ -137,7 +137,10 @@ class _Ingestion:
         for message in messages:
             contact_id = None if self._needs_identity(message) else self._resolve_fast(message)
             if contact_id is None:
-                self._flush()
+                # contact_upsert must see the contacts created so far; pending events may
+                # stay pending: if a merge removes their contact, _canon() redirects them.
+                self._create_contacts()
+                self._add_anonymous_ids()
                 contact_id = self._resolve_identity(message)
                 if contact_id is None:
                     continue  # rejected
@@ -233,17 +236,17 @@ class _Ingestion:
     def _resolve_identity(self, message: Message) -> int | None:
         """identify / alias / a userId meeting another profile's anonymousId: one by one."""
         try:
-            with transaction.atomic():
-                if message.type == "alias":
+            if message.type == "alias":
+                with transaction.atomic():
                     contact, changed = self._alias(message)
-                else:
-                    contact, changed = contact_upsert(
-                        workspace=self.workspace,
-                        external_id=message.user_id or None,
-                        anonymous_id=message.anonymous_id or None,
-                        traits=message.traits if message.type == "identify" else None,
-                        source=self.source,
-                    )
+            else:
+                contact, changed = contact_upsert(  # atomic (a savepoint) itself
+                    workspace=self.workspace,
+                    external_id=message.user_id or None,
+                    anonymous_id=message.anonymous_id or None,
+                    traits=message.traits if message.type == "identify" else None,
+                    source=self.source,
+                )
         except ValidationFailed as error:
             where = next(iter(error.fields), "traits")
             self._reject(
@@ -294,7 +297,11 @@ class _Ingestion:
 
     def _forget_merged(self, survivor: int) -> None:
         """Contacts deleted by a merge went into `survivor`: remap what points at them."""
-        known = {pk for pk in (*self.by_ext.values(), *self.by_anon.values()) if pk > 0}
+        known = {
+            pk
+            for pk in (*self.by_ext.values(), *self.by_anon.values(), *(c for _, c in self.pending))
+            if pk > 0
+        }
         existing = set(
             Contact.objects.for_workspace(self.workspace)
             .filter(pk__in=known)
@@ -317,19 +324,24 @@ class _Ingestion:
         """Write the contacts and events gathered so far (before an identity change, and at
         the end)."""
         real = self._create_contacts()
-        if self.anon_additions:
-            with connection.cursor() as cursor:
-                cursor.executemany(
-                    "UPDATE contacts_contact SET anonymous_ids = array_append(anonymous_ids, %s) "
-                    "WHERE id = %s AND workspace_id = %s AND NOT anonymous_ids @> ARRAY[%s]::varchar[]",
-                    [(a, pk, self.workspace.pk, a) for pk, a in self.anon_additions],
-                )
-            self.anon_additions = []
+        self._add_anonymous_ids()
         if not self.pending:
             return
         rows = [(m, self._canon(real.get(pk, pk))) for m, pk in self.pending]
         self.pending = []
         self._insert_events(rows)
+
+    def _add_anonymous_ids(self) -> None:
+        """Known users seen with a new anonymous id (a new device): remember it."""
+        if self.anon_additions:
+            with connection.cursor() as cursor:
+                cursor.executemany(
+                    "UPDATE contacts_contact SET anonymous_ids = array_append(anonymous_ids, %s) "
+                    "WHERE id = %s AND workspace_id = %s "
+                    "AND NOT anonymous_ids @> ARRAY[%s]::varchar[]",
+                    [(a, pk, self.workspace.pk, a) for pk, a in self.anon_additions],
+                )
+            self.anon_additions = []
 
     def _create_contacts(self) -> dict[int, int]:
         if not self.new_contacts:
