@@ -1,22 +1,18 @@
 """What messaging needs from segments, through segments' public selectors only.
 
-- broadcasts fan out to `segments.selectors.segment_member_ids(segment=...)`;
-- `in_segment("42")` blocks ask whether a recipient is a member. A batch of recipients asks
-  once per segment; the member set is kept for a few seconds per worker so a 100-message
-  batch (and the next ones) does not reload a large segment each time.
+`segments.selectors.segment_member_ids(segment=...)` is a lazy subquery of contact ids
+("use it in id__in="): broadcasts fan out over it, and `in_segment("42")` blocks ask, for a
+batch of recipients at once, which of them are members (one indexed query per segment).
 """
 
 from __future__ import annotations
 
-import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 
+from contacts.models import Contact
 from workspaces.errors import ValidationFailed
 from workspaces.models import Workspace
-
-MEMBER_CACHE_SECONDS = 30.0
-_member_cache: dict[tuple[int, str], tuple[float, frozenset[int]]] = {}
 
 
 def _segment_model() -> Any:
@@ -47,46 +43,45 @@ def segment_exists(*, workspace: Workspace, segment_id: str) -> bool:
 
 
 def segment_choices(*, workspace: Workspace) -> list[tuple[int, str]]:
-    try:
-        model = _segment_model()
-    except ImportError:  # pragma: no cover
-        return []
-    return [(s.pk, s.name) for s in model.objects.filter(workspace=workspace).order_by("name")]
+    return [
+        (s.pk, s.name)
+        for s in _segment_model().objects.filter(workspace=workspace).order_by("name")
+    ]
 
 
-def segment_member_ids(*, workspace: Workspace, segment_id: int | str) -> list[int]:
-    from segments.selectors import segment_member_ids as members
+def segment_contacts(*, workspace: Workspace, segment_id: int | str) -> Any:
+    """The segment's members as a Contact queryset (lazy)."""
+    from segments.selectors import segment_member_ids
 
     segment = segment_get(workspace=workspace, segment_id=segment_id)
-    return sorted({int(contact_id) for contact_id in members(segment=segment)})
+    return Contact.objects.filter(workspace=workspace, pk__in=segment_member_ids(segment=segment))
+
+
+def segment_member_id_chunks(
+    *, workspace: Workspace, segment_id: int | str, size: int = 5000
+) -> Iterator[list[int]]:
+    """Member ids in ascending chunks (keyset pages, so a huge segment is never one list)."""
+    members = segment_contacts(workspace=workspace, segment_id=segment_id)
+    last = 0
+    while True:
+        chunk = list(members.filter(pk__gt=last).order_by("pk").values_list("pk", flat=True)[:size])
+        if not chunk:
+            return
+        yield chunk
+        last = chunk[-1]
 
 
 def memberships(
     *, workspace: Workspace, segment_ids: Iterable[str], contact_ids: Iterable[int]
 ) -> dict[int, frozenset[str]]:
     """For each contact, which of `segment_ids` it belongs to (for in_segment blocks)."""
-    wanted = set(contact_ids)
-    result: dict[int, set[str]] = {contact_id: set() for contact_id in wanted}
+    wanted = list(set(contact_ids))
+    found: dict[int, set[str]] = {contact_id: set() for contact_id in wanted}
     for segment_id in segment_ids:
-        members = _members_cached(workspace, segment_id)
-        for contact_id in wanted & members:
-            result[contact_id].add(segment_id)
-    return {contact_id: frozenset(ids) for contact_id, ids in result.items()}
-
-
-def _members_cached(workspace: Workspace, segment_id: str) -> frozenset[int]:
-    key = (workspace.pk, segment_id)
-    now = time.monotonic()
-    hit = _member_cache.get(key)
-    if hit is not None and now - hit[0] < MEMBER_CACHE_SECONDS:
-        return hit[1]
-    try:
-        members = frozenset(segment_member_ids(workspace=workspace, segment_id=segment_id))
-    except ValidationFailed:
-        members = frozenset()  # the segment was deleted: its block shows to nobody
-    _member_cache[key] = (now, members)
-    return members
-
-
-def member_cache_clear() -> None:
-    _member_cache.clear()
+        try:
+            members = segment_contacts(workspace=workspace, segment_id=segment_id)
+        except ValidationFailed:
+            continue  # the segment was deleted: its block shows to nobody
+        for contact_id in members.filter(pk__in=wanted).values_list("pk", flat=True):
+            found[contact_id].add(segment_id)
+    return {contact_id: frozenset(ids) for contact_id, ids in found.items()}

@@ -8,7 +8,6 @@ import pytest
 from contacts.models import Contact
 from messaging import ratelimit
 from messaging.channels import email as email_channel
-from messaging.segments_bridge import member_cache_clear
 from messaging.services import EmailContent, email_template_save, layout_save
 
 from .smtp_sink import SmtpSink
@@ -65,7 +64,6 @@ def _no_downstream_processors(monkeypatch):
 def _fresh_limits():
     """Rate-limit and failure counters live in this run's Redis DB; start each test clean."""
     ratelimit.client().flushdb()
-    member_cache_clear()
     yield
 
 
