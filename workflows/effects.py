@@ -129,7 +129,12 @@ class LiveEffects:
             source_id=source_id,
             context=context,
         )
-        return {"message_id": message.pk, "status": getattr(message, "status", "")}
+        status = getattr(message, "status", "")
+        return {
+            "message_id": message.pk,
+            "status": status,
+            "suppressed": status in ("suppressed", "skipped"),
+        }
 
     # --- workflows ---------------------------------------------------------------------------
 

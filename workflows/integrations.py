@@ -183,6 +183,8 @@ def message_enqueue(
     source_id: str,
     context: dict[str, Any] | None,
 ) -> Any:
+    """The Message row (unique per source and contact: a retried step finds it), sent by
+    messaging after commit — consent, suppression and frequency checks are messaging's."""
     return _resolve("messaging.services", "message_enqueue")(
         workspace=workspace,
         contact=contact,
@@ -194,6 +196,16 @@ def message_enqueue(
     )
 
 
+def template_get(*, workspace: Workspace, template_id: Any, channel: str) -> Any:
+    # messaging has no "get one template" selector; reading its models here keeps that
+    # knowledge in this adapter.
+    model = _resolve("messaging.models", "EmailTemplate" if channel == "email" else "SmsTemplate")
+    try:
+        return model.objects.filter(workspace=workspace, pk=int(template_id)).first()
+    except (TypeError, ValueError):
+        return None
+
+
 def message_preview(
     *,
     workspace: Workspace,
@@ -202,15 +214,76 @@ def message_preview(
     template: Any,
     context: dict[str, Any] | None,
 ) -> dict[str, Any]:
-    return _resolve("messaging.services", "message_preview")(  # type: ignore[no-any-return]
-        workspace=workspace, contact=contact, channel=channel, template=template, context=context
+    """Render the message for test mode: nothing is stored or sent."""
+    found = template_get(workspace=workspace, template_id=template, channel=channel)
+    if found is None:
+        raise ValueError(f"no {channel} template with id {template}")
+    preview = _resolve("messaging.services", "template_render_preview")(
+        workspace=workspace, template=found, contact=contact, context=context
     )
+    if channel == "email":
+        return {
+            "template": found.pk,
+            "name": found.name,
+            "subject": preview.subject,
+            "html": preview.html,
+            "text": preview.text,
+        }
+    return {"template": found.pk, "name": found.name, "body": preview.body}
 
 
-def template_get(*, workspace: Workspace, template_id: Any, channel: str) -> Any:
-    return _resolve("messaging.selectors", "template_get")(
-        workspace=workspace, template_id=template_id, channel=channel
+def message_stats(*, workflow: Any, node_ids: list[str]) -> dict[str, dict[str, int]]:
+    """Per message node: messages created, sent, delivered, opened, clicked, bounced, failed,
+    suppressed — read from messaging's rows for this workflow's runs."""
+    try:
+        message_model = _resolve("messaging.models", "Message")
+    except IntegrationMissing:
+        return {}
+    from django.db.models import BigIntegerField, Count, F, Func, Q, TextField
+    from django.db.models.functions import Cast
+
+    from .models import WorkflowRun
+
+    run_ids = WorkflowRun.objects.filter(
+        workspace_id=workflow.workspace_id, workflow=workflow
+    ).values("id")
+    node = Func(
+        F("source_id"),
+        models_value(":"),
+        models_value(2),
+        function="split_part",
+        output_field=TextField(),
     )
+    run = Func(
+        F("source_id"),
+        models_value(":"),
+        models_value(1),
+        function="split_part",
+        output_field=TextField(),
+    )
+    rows = (
+        message_model.objects.filter(workspace_id=workflow.workspace_id, source_type="workflow")
+        .annotate(node=node, run=Cast(run, BigIntegerField()))
+        .filter(run__in=run_ids, node__in=node_ids)
+        .values("node")
+        .annotate(
+            created=Count("id"),
+            sent=Count("id", filter=Q(sent_at__isnull=False)),
+            delivered=Count("id", filter=Q(delivered_at__isnull=False)),
+            opened=Count("id", filter=Q(opened_at__isnull=False)),
+            clicked=Count("id", filter=Q(clicked_at__isnull=False)),
+            bounced=Count("id", filter=Q(bounced_at__isnull=False)),
+            failed=Count("id", filter=Q(status="failed")),
+            suppressed=Count("id", filter=Q(status__in=["suppressed", "skipped"])),
+        )
+    )
+    return {row.pop("node"): row for row in rows}
+
+
+def models_value(value: Any) -> Any:
+    from django.db.models import Value
+
+    return Value(value)
 
 
 # --- reading the platform's own events -----------------------------------------------------
@@ -253,3 +326,47 @@ def lifecycle_change_values(event: Any) -> tuple[str | None, str | None]:
     """(old stage, new stage) of a lifecycle.changed event."""
     properties = event.properties or {}
     return _first(properties, "from", "old", "previous"), _first(properties, "to", "new", "stage")
+
+
+# --- creating what ready-made workflows need ---------------------------------------------------
+
+
+def template_create(*, workspace: Workspace, channel: str, spec: dict[str, Any]) -> int:
+    """An email or SMS template for an imported workflow (messaging validates it)."""
+    if channel == "email":
+        content_class = _resolve("messaging.services", "EmailContent")
+        content = content_class(
+            name=spec["name"], subject=spec["subject"], html=spec["html"], text=spec.get("text", "")
+        )
+        template = _resolve("messaging.services", "email_template_save")(
+            workspace=workspace, content=content
+        )
+    else:
+        template = _resolve("messaging.services", "sms_template_save")(
+            workspace=workspace, name=spec["name"], body=spec["body"]
+        )
+    return int(template.pk)
+
+
+def static_list_get_or_create(*, workspace: Workspace, name: str) -> int:
+    segment_model = _resolve("segments.models", "Segment")
+    found = segment_model.objects.for_workspace(workspace).filter(name=name).first()
+    if found is not None:
+        if not found.is_static:
+            raise ValueError(f"a dynamic segment is already called {name!r}")
+        return int(found.pk)
+    created = _resolve("segments.services", "segment_create")(
+        workspace=workspace, name=name, kind="static"
+    )
+    return int(created.pk)
+
+
+def segment_get_or_create(*, workspace: Workspace, name: str, tree: dict[str, Any]) -> int:
+    segment_model = _resolve("segments.models", "Segment")
+    found = segment_model.objects.for_workspace(workspace).filter(name=name).first()
+    if found is not None:
+        return int(found.pk)
+    created = _resolve("segments.services", "segment_create")(
+        workspace=workspace, name=name, kind="dynamic", filter=tree
+    )
+    return int(created.pk)

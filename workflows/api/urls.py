@@ -1,5 +1,11 @@
 """Management API routes of workflows, mounted under /api/v1/."""
 
-from django.urls import path  # noqa: F401
+from rest_framework.routers import SimpleRouter
 
-urlpatterns: list = []
+from .views import WorkflowRunViewSet, WorkflowViewSet
+
+router = SimpleRouter()
+router.register("workflows", WorkflowViewSet, basename="workflow")
+router.register("workflow-runs", WorkflowRunViewSet, basename="workflow-run")
+
+urlpatterns = router.urls

@@ -69,9 +69,11 @@ def send(step: Step, channel: str) -> Result:
                 "reason": f"the contact has no {'email address' if channel == 'email' else 'phone number'}"
             },
         )
+    trigger = step.run_context.get("trigger", {})
+    # messaging's template context: the triggering event as `event` (cart items, order …).
     context: dict[str, Any] = {
+        "event": {"name": trigger.get("event", ""), "properties": trigger.get("properties", {})},
         "workflow": {"id": step.workflow.pk, "name": step.workflow.name},
-        "trigger": step.run_context.get("trigger", {}).get("properties", {}),
     }
     info = step.effects.send_message(
         step.contact,

@@ -1,0 +1,95 @@
+"""Ready-made workflows: JSON documents marketers start from (importable in the UI and API).
+
+A document is an exported workflow — {"name", "description", "settings", "graph"} — plus
+what it needs that does not exist yet in a new workspace: `templates` (email / SMS
+content), `lists` (static lists) and `segments` (dynamic). In the graph, "$template:<key>",
+"$list:<key>" and "$segment:<key>" stand for them; importing creates each and puts its id in place. The workflow is imported
+as a draft: review it (e.g. the webhook URL) and publish.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from django.db import transaction
+
+from workspaces.errors import NotFound, ValidationFailed
+from workspaces.models import User, Workspace
+
+from .. import integrations
+from ..models import Workflow
+
+HERE = Path(__file__).resolve().parent
+
+
+@cache
+def _documents() -> dict[str, dict[str, Any]]:
+    return {path.stem: json.loads(path.read_text()) for path in sorted(HERE.glob("*.json"))}
+
+
+def catalogue() -> list[dict[str, Any]]:
+    return [
+        {
+            "slug": slug,
+            "name": doc["name"],
+            "description": doc.get("description", ""),
+            "nodes": len(doc["graph"]["nodes"]),
+            "document": document(slug),
+        }
+        for slug, doc in _documents().items()
+    ]
+
+
+def document(slug: str) -> dict[str, Any]:
+    try:
+        return json.loads(json.dumps(_documents()[slug]))  # a copy
+    except KeyError:
+        raise NotFound(
+            f"No ready-made workflow called {slug!r}.", fields={"library": ["unknown"]}
+        ) from None
+
+
+def _substitute(value: Any, ids: dict[str, int]) -> Any:
+    if isinstance(value, str) and value.startswith("$") and value[1:] in ids:
+        return ids[value[1:]]
+    if isinstance(value, dict):
+        return {k: _substitute(v, ids) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_substitute(v, ids) for v in value]
+    return value
+
+
+@transaction.atomic
+def library_import(
+    *, workspace: Workspace, slug: str, name: str | None = None, user: User | None = None
+) -> Workflow:
+    """Import a ready-made workflow as a draft, creating its templates and lists."""
+    from ..services import workflow_import
+
+    doc = document(slug)
+    ids: dict[str, int] = {}
+    try:
+        for key, spec in doc.pop("templates", {}).items():
+            ids[f"template:{key}"] = integrations.template_create(
+                workspace=workspace, channel=spec.get("channel", "email"), spec=spec
+            )
+        for key, list_name in doc.pop("lists", {}).items():
+            ids[f"list:{key}"] = integrations.static_list_get_or_create(
+                workspace=workspace, name=list_name
+            )
+        for key, spec in doc.pop("segments", {}).items():
+            ids[f"segment:{key}"] = integrations.segment_get_or_create(
+                workspace=workspace, name=spec["name"], tree=spec["filter"]
+            )
+    except integrations.IntegrationMissing as error:
+        raise ValidationFailed(
+            f"library: this installation cannot create what the workflow needs ({error}).",
+            fields={"library": [str(error)]},
+        ) from error
+    except ValueError as error:
+        raise ValidationFailed(f"library: {error}.", fields={"library": [str(error)]}) from error
+    doc["graph"] = _substitute(doc["graph"], ids)
+    return workflow_import(workspace=workspace, document=doc, user=user, name=name)

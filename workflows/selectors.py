@@ -1,0 +1,203 @@
+"""Reads for workflows: lists with counts, per-node numbers, runs, a contact's activity."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db.models import Count, Q, QuerySet
+
+from workspaces.models import Workspace
+
+from . import integrations
+from .graph import Graph, graph_for_version
+from .models import (
+    LIVE_STATUSES,
+    MOVED_ON,
+    Outcome,
+    RunStatus,
+    StepLog,
+    Workflow,
+    WorkflowRun,
+    WorkflowVersion,
+)
+
+FINISHED = (RunStatus.COMPLETED, RunStatus.EXITED, RunStatus.CONVERTED, RunStatus.FAILED)
+
+
+def workflow_list(*, workspace: Workspace, status: str | None = None) -> QuerySet[Workflow]:
+    """Workflows with their run counts (one query)."""
+    qs = (
+        Workflow.objects.for_workspace(workspace)
+        .select_related("current_version")
+        .annotate(
+            runs_total=Count("runs"),
+            runs_live=Count("runs", filter=Q(runs__status__in=LIVE_STATUSES)),
+            runs_converted=Count("runs", filter=Q(runs__status=RunStatus.CONVERTED)),
+            runs_failed=Count("runs", filter=Q(runs__status=RunStatus.FAILED)),
+        )
+        .order_by("-updated_at", "-id")
+    )
+    return qs.filter(status=status) if status else qs
+
+
+def workflow_draft(*, workflow: Workflow) -> WorkflowVersion | None:
+    return workflow.versions.filter(published_at__isnull=True).order_by("-number").first()
+
+
+def workflow_versions(*, workflow: Workflow) -> QuerySet[WorkflowVersion]:
+    return workflow.versions.annotate(runs_count=Count("runs")).order_by("-number")
+
+
+def run_counts(*, workflow: Workflow) -> dict[str, int]:
+    rows = (
+        WorkflowRun.objects.for_workspace(workflow.workspace_id)
+        .filter(workflow=workflow)
+        .values("status")
+        .annotate(n=Count("id"))
+    )
+    counts = {status: 0 for status in RunStatus.values}
+    counts.update({row["status"]: row["n"] for row in rows})
+    return counts
+
+
+@dataclass
+class NodeStats:
+    node_id: str
+    type: str
+    label: str
+    entered: int = 0  # runs that reached the node
+    completed: int = 0  # moved on from it
+    waiting: int = 0  # live runs resting here (a wait, a deferred send)
+    active: int = 0  # live runs due or in progress here (incl. retrying)
+    ended: dict[str, int] = field(default_factory=dict)  # finished runs that ended here, by status
+    sent: int = 0
+    skipped: int = 0
+    retries: int = 0
+    messages: dict[str, Any] = field(default_factory=dict)  # delivery / open / click counts
+
+    @property
+    def exited(self) -> int:
+        return sum(self.ended.values())
+
+    @property
+    def failed(self) -> int:
+        return self.ended.get(RunStatus.FAILED, 0)
+
+    def rate(self, key: str) -> float | None:
+        sent = self.messages.get("sent") or self.sent
+        value = self.messages.get(key)
+        return round(100.0 * value / sent, 1) if sent and value is not None else None
+
+    def as_dict(self) -> dict[str, Any]:
+        rates = {
+            f"{k}_rate": self.rate(k)
+            for k in ("delivered", "opened", "clicked")
+            if k in self.messages
+        }
+        return {
+            "node": self.node_id,
+            "type": self.type,
+            "entered": self.entered,
+            "completed": self.completed,
+            "waiting": self.waiting,
+            "active": self.active,
+            "exited": self.exited,
+            "failed": self.failed,
+            "ended": self.ended,
+            "sent": self.sent,
+            "skipped": self.skipped,
+            "retries": self.retries,
+            "messages": self.messages,
+            **rates,
+        }
+
+
+def node_stats(*, workflow: Workflow, graph: Graph | None = None) -> dict[str, NodeStats]:
+    """Per-node numbers of a workflow (all versions together), in the graph's node order."""
+    if graph is None:
+        version = workflow.current_version or workflow_draft(workflow=workflow)
+        graph = graph_for_version(version) if version else Graph(nodes={})
+    from .nodes import node_type
+
+    stats: dict[str, NodeStats] = {}
+    for node in graph.nodes.values():
+        spec = node_type(node.type)
+        stats[node.id] = NodeStats(node.id, node.type, spec.label if spec else node.type)
+
+    def get(node_id: str, node_type_name: str = "") -> NodeStats:
+        if node_id not in stats:  # a node of an older version
+            stats[node_id] = NodeStats(node_id, node_type_name, node_type_name)
+        return stats[node_id]
+
+    logs = StepLog.objects.for_workspace(workflow.workspace_id).filter(workflow=workflow)
+    for row in logs.values("node_id", "node_type").annotate(runs=Count("run_id", distinct=True)):
+        get(row["node_id"], row["node_type"]).entered = row["runs"]
+    for row in logs.values("node_id", "outcome").annotate(n=Count("id")):
+        item = get(row["node_id"])
+        if row["outcome"] in MOVED_ON or row["outcome"] == Outcome.CONVERTED:
+            item.completed += row["n"]
+        if row["outcome"] == Outcome.SENT:
+            item.sent += row["n"]
+        elif row["outcome"] == Outcome.SKIPPED:
+            item.skipped += row["n"]
+        elif row["outcome"] == Outcome.RETRY:
+            item.retries += row["n"]
+    runs = WorkflowRun.objects.for_workspace(workflow.workspace_id).filter(workflow=workflow)
+    for row in runs.values("current_node", "status").annotate(n=Count("id")):
+        item = get(row["current_node"])
+        if row["status"] == RunStatus.WAITING:
+            item.waiting += row["n"]
+        elif row["status"] == RunStatus.ACTIVE:
+            item.active += row["n"]
+        else:
+            item.ended[row["status"]] = item.ended.get(row["status"], 0) + row["n"]
+    message_nodes = [s.node_id for s in stats.values() if s.type in ("action.email", "action.sms")]
+    if message_nodes:
+        for node_id, counts in integrations.message_stats(
+            workflow=workflow, node_ids=message_nodes
+        ).items():
+            get(node_id).messages = counts
+    return stats
+
+
+def runs_for_workflow(*, workflow: Workflow, status: str | None = None) -> QuerySet[WorkflowRun]:
+    qs = (
+        WorkflowRun.objects.for_workspace(workflow.workspace_id)
+        .filter(workflow=workflow)
+        .select_related("contact", "version")
+    )
+    return qs.filter(status=status) if status else qs
+
+
+def runs_for_contact(*, workspace: Workspace, contact_id: int) -> QuerySet[WorkflowRun]:
+    return (
+        WorkflowRun.objects.for_workspace(workspace)
+        .filter(contact_id=contact_id)
+        .select_related("workflow", "version")
+    )
+
+
+def run_steps(*, run: WorkflowRun) -> QuerySet[StepLog]:
+    return StepLog.objects.for_workspace(run.workspace_id).filter(run=run).order_by("at", "id")
+
+
+def contact_workflow_activity(
+    *, workspace: Workspace, contact_id: int, limit: int = 100
+) -> list[StepLog]:
+    """The contact's recent workflow steps, newest first (for the contact's timeline)."""
+    return list(
+        StepLog.objects.for_workspace(workspace)
+        .filter(contact_id=contact_id)
+        .select_related("workflow")
+        .order_by("-at", "-id")[:limit]
+    )
+
+
+def steps_by_run(runs: list[WorkflowRun]) -> dict[int, list[StepLog]]:
+    grouped: dict[int, list[StepLog]] = defaultdict(list)
+    if runs:
+        for log in StepLog.objects.filter(run_id__in=[r.pk for r in runs]).order_by("at", "id"):
+            grouped[log.run_id].append(log)
+    return grouped
