@@ -207,21 +207,18 @@ def _start(broadcast: Broadcast) -> None:
 def broadcast_cancel(*, workspace: Workspace, broadcast: Broadcast) -> Broadcast:
     """Stop a scheduled or running broadcast: what has not gone out yet will not."""
     broadcast = Broadcast.objects.select_for_update().get(workspace=workspace, pk=broadcast.pk)
-    if broadcast.status in (Broadcast.Status.SENT, Broadcast.Status.CANCELLED):
-        if not Message.objects.filter(
-            workspace=workspace,
-            broadcast=broadcast,
-            status__in=(MessageStatus.QUEUED, MessageStatus.SCHEDULED),
-        ).exists():
-            raise ValidationFailed("status: nothing left to cancel", fields={"status": "done"})
-    broadcast.status = Broadcast.Status.CANCELLED
-    broadcast.finished_at = timezone.now()
-    broadcast.save(update_fields=["status", "finished_at", "updated_at"])
-    Message.objects.filter(
+    pending = Message.objects.filter(
         workspace=workspace,
         broadcast=broadcast,
         status__in=(MessageStatus.QUEUED, MessageStatus.SCHEDULED),
-    ).update(status=MessageStatus.SKIPPED, error="cancelled")
+    )
+    finished = broadcast.status in (Broadcast.Status.SENT, Broadcast.Status.CANCELLED)
+    if finished and not pending.exists():
+        raise ValidationFailed("status: nothing left to cancel", fields={"status": "done"})
+    broadcast.status = Broadcast.Status.CANCELLED
+    broadcast.finished_at = timezone.now()
+    broadcast.save(update_fields=["status", "finished_at", "updated_at"])
+    pending.update(status=MessageStatus.SKIPPED, error="cancelled")
     return broadcast
 
 
