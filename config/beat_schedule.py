@@ -23,4 +23,19 @@ BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
         "schedule": 60,
         "options": {"expires": 55},
     },
+    # Messaging: waits are rows, not Celery countdowns. Queue messages whose send_after has
+    # come (quiet hours, retry backoff, send-time optimisation, contact-local time), start
+    # due broadcasts and pick A/B winners. Every 5 s; a missed tick is simply redone by the next.
+    "messaging-dispatch-due": {
+        "task": "messaging.dispatch_due",
+        "schedule": 5,
+        "options": {"expires": 5},
+    },
+    # Messaging: a message left in 'sending' by a worker that died mid-call is marked failed
+    # (never resent, to avoid a duplicate). Every 5 minutes.
+    "messaging-close-stale": {
+        "task": "messaging.close_stale",
+        "schedule": 5 * 60,
+        "options": {"expires": 60},
+    },
 }
