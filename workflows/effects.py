@@ -39,6 +39,9 @@ class LiveEffects:
     def __init__(self, workspace: Workspace):
         self.workspace = workspace
         self._parsed: dict[str, Any] = {}  # filters parsed once per chunk, evaluated per contact
+        self._sent: dict[int, int] = {}  # messages queued by this chunk, not yet in the step log
+        self.node = ""  # the node being executed (set by the engine)
+        self.now: datetime | None = None
 
     # --- reads -------------------------------------------------------------------------------
 
@@ -61,11 +64,12 @@ class LiveEffects:
         """Messages workflows sent this contact since `since`, across all workflows."""
         from .models import Outcome, StepLog
 
-        return (
+        logged = (
             StepLog.objects.for_workspace(self.workspace)
             .filter(contact_id=contact.pk, at__gte=since, outcome=Outcome.SENT)
             .count()
         )
+        return logged + self._sent.get(contact.pk, 0)
 
     # --- contact profile ---------------------------------------------------------------------
 
@@ -129,6 +133,7 @@ class LiveEffects:
             source_id=source_id,
             context=context,
         )
+        self._sent[contact.pk] = self._sent.get(contact.pk, 0) + 1
         status = getattr(message, "status", "")
         return {
             "message_id": message.pk,

@@ -144,6 +144,7 @@ def advance(
             external=external,
         )
         external = None
+        effects.node, effects.now = node_id, now  # for effects that report where/when
         started = time.perf_counter()
         try:
             result = node_type.execute(step)

@@ -55,8 +55,6 @@ class SimulatedEffects(LiveEffects):
         super().__init__(workspace)
         self.messages: list[dict[str, Any]] = []
         self.calls: list[dict[str, Any]] = []
-        self.node: str = ""
-        self.now: datetime = clock.now()
 
     def messages_sent_since(self, contact: Contact, since: datetime) -> int:
         sent_here = sum(1 for m in self.messages if datetime.fromisoformat(m["at"]) >= since)
@@ -229,7 +227,6 @@ class _Simulation:
             )
 
     def step(self) -> None:
-        self.effects.node, self.effects.now = self.run.current_node, self.now
         try:
             result = advance(
                 self.run,

@@ -72,3 +72,65 @@ def contact(ws):
 
 def days(n: float) -> timedelta:
     return timedelta(days=n)
+
+
+# --- the outside world: a local webhook receiver ---------------------------------------------
+
+
+class Receiver:
+    """A local HTTP server standing in for a webhook receiver: records requests, answers
+    with `status` (a list is consumed one answer per request)."""
+
+    def __init__(self) -> None:
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        self.requests: list[dict[str, Any]] = []
+        self.status: int | list[int] = 200
+        self.block = threading.Event()
+        self.block.set()
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                receiver.requests.append({"headers": dict(self.headers), "body": body})
+                receiver.block.wait(timeout=60)
+                status = (
+                    receiver.status.pop(0) if isinstance(receiver.status, list) else receiver.status
+                )
+                self.send_response(status)
+                self.end_headers()
+                self.wfile.write(b'{"ok": true}')
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.block.set()
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def receiver():
+    server = Receiver()
+    yield server
+    server.close()
+
+
+def email_template(ws, name: str = "Hello", subject: str = "Hello {{ contact.first_name }}") -> int:
+    from messaging.services import EmailContent, email_template_save
+
+    footer = (
+        "<p>{{ workspace.physical_address }} <a href='{{ unsubscribe_url }}'>unsubscribe</a></p>"
+    )
+    content = EmailContent(
+        name=name, subject=subject, html=f"<p>Hi {{{{ contact.first_name }}}}</p>{footer}"
+    )
+    return email_template_save(workspace=ws, content=content).pk

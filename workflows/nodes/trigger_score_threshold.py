@@ -9,8 +9,8 @@ from .checks import config_filter
 
 
 def _crossed(config: Mapping[str, Any], event: Any, changed: set[str], contact: Any) -> bool:
-    if event is None:
-        return False
+    if event is None or (event.properties or {}).get("primary") is False:
+        return False  # another scoring model's score: thresholds watch the primary score
     old, new = integrations.score_change_values(event)
     if old is None or new is None:
         return False
