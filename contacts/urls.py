@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from .views import contacts, forms
+from .views import contacts, forms, imports
 
 app_name = "contacts"
 urlpatterns = [
@@ -15,6 +15,13 @@ urlpatterns = [
     path("contacts/<int:contact_id>/timeline/", contacts.contact_timeline, name="timeline"),
     path("contacts/<int:contact_id>/tags/", contacts.contact_tag_add, name="tag_add"),
     path("contacts/<int:contact_id>/tags/remove/", contacts.contact_tag_remove, name="tag_remove"),
+    # CSV import: upload, mapping, progress, error report.
+    path("contacts/import/", imports.import_list, name="imports"),
+    path("contacts/import/<int:import_id>/", imports.import_detail, name="import_detail"),
+    path(
+        "contacts/import/<int:import_id>/progress/", imports.import_progress, name="import_progress"
+    ),
+    path("contacts/import/<int:import_id>/errors.csv", imports.import_errors, name="import_errors"),
     # Hosted forms: marketers' pages, and the public page visitors fill in.
     path("forms/", forms.form_list, name="forms"),
     path("forms/new/", forms.form_create, name="form_create"),

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from django.apps import apps
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
@@ -290,13 +291,7 @@ def form_submit(
         source="form",
     )
     if consent:
-        wanted = ConsentStatus.PENDING if form.double_opt_in else ConsentStatus.SUBSCRIBED
-        if not (
-            wanted == ConsentStatus.PENDING and contact.email_consent == ConsentStatus.SUBSCRIBED
-        ):
-            changed |= contact_set_consent(
-                contact=contact, channel="email", status=wanted, source=f"form:{form.pk}"
-            )
+        changed |= _consent_record(form=form, contact=contact)
     submission = FormSubmission.objects.create(
         workspace=workspace,
         form=form,
@@ -329,6 +324,34 @@ def form_submit(
         workspace=workspace, event_ids=[event.pk], changed_fields={contact.pk: changed}
     )
     return SubmissionResult(contact=contact, submission=submission, consent=contact.email_consent)
+
+
+def _consent_record(*, form: Form, contact: Contact) -> set[str]:
+    """Record the ticked consent box: subscribed, or pending under double opt-in.
+
+    When the messaging app is installed its services do it, so the change lands in the
+    consent log and double opt-in sends the confirmation email. A subscribed contact is
+    never downgraded to pending.
+    """
+    source = f"form:{form.pk}"
+    before = contact.email_consent
+    if apps.is_installed("messaging"):
+        from messaging.services import consent_change, double_opt_in_request
+
+        if form.double_opt_in:
+            double_opt_in_request(workspace=form.workspace, contact=contact, source=source)
+        else:
+            consent_change(
+                workspace=form.workspace,
+                contact=contact,
+                channel="email",
+                status=ConsentStatus.SUBSCRIBED,
+                source=source,
+            )
+    elif not (form.double_opt_in and before == ConsentStatus.SUBSCRIBED):
+        status = ConsentStatus.PENDING if form.double_opt_in else ConsentStatus.SUBSCRIBED
+        contact_set_consent(contact=contact, channel="email", status=status, source=source)
+    return {"email_consent"} if contact.email_consent != before else set()
 
 
 def form_rate_limit_hit(*, form: Form, ip: str) -> bool:

@@ -1,0 +1,170 @@
+"""CSV import pages: upload, column mapping with a preview, live progress, error report."""
+
+from __future__ import annotations
+
+import csv
+import re
+from typing import Any
+
+from django import forms
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+
+from contacts.models import ContactImport
+from contacts.selectors import attribute_definition_list
+from contacts.services import imports as services
+from workspaces.errors import ValidationFailed
+from workspaces.roles import Capability
+from workspaces.scoping import scoped, workspace_view
+
+from .contacts import _Echo, csv_safe
+
+EDIT = Capability.EDIT_CONTACTS
+
+
+class UploadForm(forms.Form):
+    file = forms.FileField(
+        label="CSV file", widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv"})
+    )
+
+
+def _import(request: HttpRequest, import_id: int) -> ContactImport:
+    return get_object_or_404(scoped(request, ContactImport).defer("data"), pk=import_id)
+
+
+@workspace_view(read=EDIT, write=EDIT)
+def import_list(request: HttpRequest) -> HttpResponse:
+    form = UploadForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["file"]
+        try:
+            created = services.import_create(
+                workspace=request.workspace,  # type: ignore[attr-defined]
+                upload=upload,
+                filename=upload.name,
+                created_by=request.user,  # type: ignore[arg-type]
+            )
+        except ValidationFailed as error:
+            form.add_error("file", error.fields.get("file", [error.message])[0])
+        else:
+            return redirect("contacts:import_detail", import_id=created.pk)
+    imports = (
+        scoped(request, ContactImport)
+        .defer("data", "errors")
+        .select_related("created_by")
+        .order_by("-created_at")[:50]
+    )
+    context = {"form": form, "imports": imports, "max_mb": services._max_bytes() // (1024 * 1024)}
+    return render(
+        request, "contacts/imports/list.html", context, status=400 if form.errors else 200
+    )
+
+
+def _target_choices(request: HttpRequest, contact_import: ContactImport) -> list[tuple[str, str]]:
+    known = list(
+        attribute_definition_list(workspace=request.workspace).values_list("key", flat=True)[:300]
+    )  # type: ignore[attr-defined]
+    choices = [("", "— Skip this column —")]
+    choices += list(services.FIELD_TARGETS.items())
+    choices += [(services.ATTRIBUTE_TARGET + key, f"Attribute: {key}") for key in known]
+    guessed = {
+        t for t in contact_import.mapping.values() if t.startswith(services.ATTRIBUTE_TARGET)
+    }
+    choices += [
+        (target, f"New attribute: {target[len(services.ATTRIBUTE_TARGET) :]}")
+        for target in sorted(guessed)
+        if target[len(services.ATTRIBUTE_TARGET) :] not in known
+    ]
+    return choices
+
+
+def _mapping_context(
+    request: HttpRequest, contact_import: ContactImport, error: ValidationFailed | None
+) -> dict[str, Any]:
+    full = ContactImport.objects.get(pk=contact_import.pk)  # with the file, for the preview
+    preview = services.import_preview(contact_import=full)
+    mapping = contact_import.mapping
+    if request.method == "POST":
+        mapping = {
+            h: request.POST.get(f"map_{i}", "") for i, h in enumerate(contact_import.headers)
+        }
+    columns = [
+        {
+            "index": i,
+            "header": header,
+            "samples": [row[i] for row in preview if row[i].strip()][:3],
+            "target": mapping.get(header, ""),
+            "error": _column_error(error, header),
+        }
+        for i, header in enumerate(contact_import.headers)
+    ]
+    return {
+        "imp": contact_import,
+        "columns": columns,
+        "choices": _target_choices(request, contact_import),
+        "preview": preview,
+        "upsert_key": request.POST.get("upsert_key", contact_import.upsert_key),
+        "tags": request.POST.get("tags", ""),
+        "error": error.message if error and not _column_error(error, None) else "",
+    }
+
+
+def _column_error(error: ValidationFailed | None, header: str | None) -> str:
+    if error is None:
+        return ""
+    for name, problem in error.fields.items():
+        if name.startswith("mapping.") and (header is None or name == f"mapping.{header}"):
+            return problem[0] if isinstance(problem, list) else str(problem)
+    return ""
+
+
+@workspace_view(read=EDIT, write=EDIT)
+def import_detail(request: HttpRequest, import_id: int) -> HttpResponse:
+    contact_import = _import(request, import_id)
+    if contact_import.status != ContactImport.Status.MAPPING:
+        return render(request, "contacts/imports/detail.html", {"imp": contact_import})
+    error = None
+    if request.method == "POST":
+        mapping = {
+            h: request.POST.get(f"map_{i}", "") for i, h in enumerate(contact_import.headers)
+        }
+        tags = [t for t in request.POST.get("tags", "").split(",") if t.strip()]
+        try:
+            services.import_configure(
+                contact_import=contact_import,
+                mapping=mapping,
+                upsert_key=request.POST.get("upsert_key", ""),
+                tags=tags,
+            )
+        except ValidationFailed as problem:
+            error = problem
+        else:
+            messages.success(
+                request,
+                f"Importing {contact_import.total_rows:,} rows from {contact_import.filename}.",
+            )
+            return redirect("contacts:import_detail", import_id=contact_import.pk)
+    context = _mapping_context(request, contact_import, error)
+    return render(request, "contacts/imports/mapping.html", context, status=400 if error else 200)
+
+
+@workspace_view(read=EDIT)
+def import_progress(request: HttpRequest, import_id: int) -> HttpResponse:
+    """The progress card alone; htmx polls it every second until the import finishes."""
+    return render(
+        request, "contacts/imports/detail.html#progress", {"imp": _import(request, import_id)}
+    )
+
+
+@workspace_view(read=EDIT)
+def import_errors(request: HttpRequest, import_id: int) -> StreamingHttpResponse:
+    contact_import = get_object_or_404(scoped(request, ContactImport).defer("data"), pk=import_id)
+    writer = csv.writer(_Echo())
+    rows = services.import_error_report(contact_import=contact_import)
+    response = StreamingHttpResponse(
+        (writer.writerow([csv_safe(cell) for cell in row]) for row in rows), content_type="text/csv"
+    )
+    name = re.sub(r"[^A-Za-z0-9._-]+", "_", contact_import.filename.rsplit(".", 1)[0]) or "import"
+    response["Content-Disposition"] = f'attachment; filename="{name}-errors.csv"'
+    return response
