@@ -399,7 +399,7 @@ def _fact(kind: str, name: str, count: int) -> str:
             if name
             else f"viewed {count} page{plural}"
         )
-    return f"{name[:1].lower()}{name[1:]}{times}"
+    return f"{name.lower()}{times}"
 
 
 # --- lead page bits ----------------------------------------------------------------------------

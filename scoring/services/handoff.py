@@ -296,7 +296,10 @@ def lead_context_text(*, workspace: Workspace, contact: Contact) -> str:
     from ..selectors import lead_context
 
     facts = lead_context(workspace=workspace, contact=contact)
-    return (", ".join(facts) + ".").capitalize() if facts else "No recent activity."
+    if not facts:
+        return "No recent activity."
+    text = ", ".join(facts) + "."
+    return text[:1].upper() + text[1:]
 
 
 @transaction.atomic

@@ -1,0 +1,324 @@
+"""The sales rep's pages: the ranked leads list, the hot-leads feed, a lead and its actions.
+
+Reading needs VIEW; every action needs WORK_LEADS (sales, marketers, admins; not viewers).
+Actions are htmx posts that re-render the lead's main partial; without htmx they redirect
+back (a plain form still works). Bad input answers 400 with the message next to its form.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from django.views.decorators.http import require_POST
+
+from contacts import selectors as contact_selectors
+from contacts.models import Contact, LifecycleStage
+from scoring import selectors, services
+from scoring.models import SalesTask
+from workspaces.errors import TendrilError
+from workspaces.models import User
+from workspaces.roles import Capability
+from workspaces.scoping import scoped, workspace_view
+
+WORK = Capability.WORK_LEADS
+PAGE_SIZE = 50
+STAGE_TABS = [
+    ("open", "Open"),
+    ("mql", "MQL"),
+    ("sql", "SQL"),
+    ("lead", "Lead"),
+    ("customer", "Customers"),
+    ("other", "Disqualified"),
+    ("all", "All"),
+]
+
+
+def _can_work(request: HttpRequest) -> bool:
+    return request.membership.can(WORK)  # type: ignore[attr-defined,no-any-return]
+
+
+def _clean_params(request: HttpRequest) -> Any:
+    params = request.GET.copy()
+    for key in list(params):
+        if not any(v.strip() for v in params.getlist(key)):
+            del params[key]
+    return params
+
+
+@workspace_view
+def lead_list(request: HttpRequest) -> HttpResponse:
+    workspace = request.workspace  # type: ignore[attr-defined]
+    filters = selectors.LeadFilters.from_params(_clean_params(request), strict=False)
+    page = selectors.lead_page(
+        workspace=workspace,
+        filters=filters,
+        user=request.user,  # type: ignore[arg-type]
+        page=request.GET.get("page"),
+        per_page=PAGE_SIZE,
+    )
+    query = _clean_params(request)
+    query.pop("page", None)
+    context: dict[str, Any] = {
+        "page": page,
+        "filters": filters,
+        "query": query.urlencode(),
+        "stage_query": _without(query, "stage"),
+        "stage_tabs": STAGE_TABS,
+        "model": selectors.primary_model(workspace=workspace),
+    }
+    status = 400 if filters.errors else 200
+    if request.htmx and request.htmx.target == "lead-results":  # type: ignore[attr-defined]
+        return render(request, "scoring/leads.html#results", context, status=status)
+    context["owners"] = contact_selectors.owner_choices(workspace=workspace)
+    context["hot"] = selectors.hot_leads(workspace=workspace)
+    context["my_tasks"] = selectors.my_open_tasks(workspace=workspace, user=request.user)  # type: ignore[arg-type]
+    return render(request, "scoring/leads.html", context, status=status)
+
+
+def _without(query: Any, key: str) -> str:
+    copy = query.copy()
+    copy.pop(key, None)
+    return str(copy.urlencode())
+
+
+@workspace_view
+def hot_feed(request: HttpRequest) -> HttpResponse:
+    """The live feed's partial (polled every few seconds by the leads page)."""
+    hot = selectors.hot_leads(workspace=request.workspace)  # type: ignore[attr-defined]
+    return render(request, "scoring/leads.html#hot", {"hot": hot, "now": timezone.now()})
+
+
+# --- one lead ----------------------------------------------------------------------------------
+
+
+def _lead(request: HttpRequest, contact_id: int) -> Contact:
+    return get_object_or_404(scoped(request, Contact).select_related("owner"), pk=contact_id)
+
+
+def _lead_context(request: HttpRequest, contact: Contact, **extra: Any) -> dict[str, Any]:
+    workspace = request.workspace  # type: ignore[attr-defined]
+    model = selectors.primary_model(workspace=workspace)
+    context: dict[str, Any] = {
+        "contact": contact,
+        "model": model,
+        "can_work": _can_work(request),
+        "stages": LifecycleStage,
+        "owners": contact_selectors.owner_choices(workspace=workspace),
+        "tasks": selectors.lead_tasks(workspace=workspace, contact=contact),
+        "activities": selectors.lead_activities(workspace=workspace, contact=contact),
+        "timeline": contact_selectors.contact_timeline(
+            workspace=workspace, contact=contact, limit=25
+        ).events,
+        "facts": selectors.lead_context(workspace=workspace, contact=contact),
+        "error": None,
+        **extra,
+    }
+    if model is not None:
+        contact.score = selectors.score_current(workspace=workspace, contact=contact, model=model)
+        breakdown = selectors.score_breakdown(workspace=workspace, contact=contact, model=model)
+        labels, values = selectors.score_over_time(
+            workspace=workspace, contact=contact, model=model
+        )
+        context.update(
+            breakdown=breakdown,
+            changes=selectors.score_changes(
+                workspace=workspace, contact=contact, model=model, limit=15
+            ),
+            chart_time_labels=json.dumps(labels),
+            chart_time_series=json.dumps([{"label": "Score", "data": values}]),
+            chart_rule_labels=json.dumps([b.label for b in breakdown]),
+            chart_rule_series=json.dumps(
+                [
+                    {"label": "Now", "data": [round(b.current, 1) for b in breakdown]},
+                    {"label": "Decayed", "data": [round(b.decayed, 1) for b in breakdown]},
+                ]
+            ),
+        )
+    return context
+
+
+@workspace_view
+def lead_detail(request: HttpRequest, contact_id: int) -> HttpResponse:
+    contact = _lead(request, contact_id)
+    return render(request, "scoring/lead.html", _lead_context(request, contact))
+
+
+def _answer(
+    request: HttpRequest,
+    contact: Contact,
+    *,
+    done: str = "",
+    error: TendrilError | None = None,
+    form: str = "",
+) -> HttpResponse:
+    """Re-render the lead (htmx) or go back to it; an error shows next to `form`, with 400."""
+    status = 400 if error else 200
+    if request.htmx or error:  # type: ignore[attr-defined]
+        contact = _lead(request, contact.pk)
+        context = _lead_context(
+            request,
+            contact,
+            error={"form": form, "message": error.message, "fields": error.fields}
+            if error
+            else None,
+            done=done,
+        )
+        template = "scoring/lead.html#lead-main" if request.htmx else "scoring/lead.html"  # type: ignore[attr-defined]
+        return render(request, template, context, status=status)
+    if done:
+        messages.success(request, done)
+    return redirect("scoring:lead", contact.pk)
+
+
+def _actor(request: HttpRequest) -> User:
+    return request.user  # type: ignore[return-value]
+
+
+@workspace_view(write=WORK)
+@require_POST
+def lead_accept(request: HttpRequest, contact_id: int) -> HttpResponse:
+    contact = _lead(request, contact_id)
+    services.lead_accept(workspace=request.workspace, contact=contact, actor=_actor(request))  # type: ignore[attr-defined]
+    return _answer(request, contact, done="Accepted: the lead is now sales qualified.")
+
+
+@workspace_view(write=WORK)
+@require_POST
+def lead_disqualify(request: HttpRequest, contact_id: int) -> HttpResponse:
+    contact = _lead(request, contact_id)
+    try:
+        services.lead_disqualify(
+            workspace=request.workspace,  # type: ignore[attr-defined]
+            contact=contact,
+            reason=request.POST.get("reason", ""),
+            actor=_actor(request),
+        )
+    except TendrilError as error:
+        return _answer(request, contact, error=error, form="disqualify")
+    return _answer(request, contact, done="Disqualified.")
+
+
+@workspace_view(write=WORK)
+@require_POST
+def lead_log(request: HttpRequest, contact_id: int) -> HttpResponse:
+    contact = _lead(request, contact_id)
+    kind = request.POST.get("kind", "note")
+    try:
+        services.lead_activity_log(
+            workspace=request.workspace,  # type: ignore[attr-defined]
+            contact=contact,
+            kind=kind,
+            body=request.POST.get("body", ""),
+            actor=_actor(request),
+        )
+    except TendrilError as error:
+        return _answer(request, contact, error=error, form="log")
+    return _answer(request, contact, done="Call logged." if kind == "call" else "Note added.")
+
+
+@workspace_view(write=WORK)
+@require_POST
+def lead_won(request: HttpRequest, contact_id: int) -> HttpResponse:
+    contact = _lead(request, contact_id)
+    try:
+        services.deal_record(
+            workspace=request.workspace,  # type: ignore[attr-defined]
+            contact=contact,
+            value=request.POST.get("value", ""),
+            currency=request.POST.get("currency", "USD"),
+            name=request.POST.get("name", ""),
+            actor=_actor(request),
+        )
+    except TendrilError as error:
+        return _answer(request, contact, error=error, form="won")
+    return _answer(request, contact, done="Marked as customer.")
+
+
+@workspace_view(write=WORK)
+@require_POST
+def lead_assign(request: HttpRequest, contact_id: int) -> HttpResponse:
+    contact = _lead(request, contact_id)
+    raw = request.POST.get("owner", "")
+    try:
+        owner = _member(request, raw) if raw else None
+        assigned = services.lead_assign(
+            workspace=request.workspace,  # type: ignore[attr-defined]
+            contact=contact,
+            owner=owner,
+            actor=_actor(request),
+        )
+    except TendrilError as error:
+        return _answer(request, contact, error=error, form="assign")
+    if assigned is None:
+        error = TendrilError(
+            "No rep has capacity for this lead right now.", fields={"owner": "nobody available"}
+        )
+        return _answer(request, contact, error=error, form="assign")
+    return _answer(request, contact, done=f"Assigned to {assigned}.")
+
+
+def _member(request: HttpRequest, raw: str) -> User:
+    from workspaces.errors import ValidationFailed
+    from workspaces.models import Membership
+
+    membership = (
+        scoped(request, Membership).select_related("user").filter(user_id=raw).first()
+        if raw.isdigit()
+        else None
+    )
+    if membership is None:
+        raise ValidationFailed(
+            "Choose a member of this workspace.", fields={"owner": "not a member"}
+        )
+    return membership.user
+
+
+@workspace_view(write=WORK)
+@require_POST
+def lead_task_create(request: HttpRequest, contact_id: int) -> HttpResponse:
+    contact = _lead(request, contact_id)
+    try:
+        due = _due(request.POST.get("due_at", ""))
+        assignee = (
+            _member(request, request.POST["assignee"]) if request.POST.get("assignee") else None
+        )
+        services.sales_task_create(
+            workspace=request.workspace,  # type: ignore[attr-defined]
+            contact=contact,
+            title=request.POST.get("title", ""),
+            due_at=due,
+            assignee=assignee,
+            created_by=_actor(request),
+        )
+    except TendrilError as error:
+        return _answer(request, contact, error=error, form="task")
+    return _answer(request, contact, done="Task added.")
+
+
+def _due(raw: str) -> datetime | None:
+    from workspaces.errors import ValidationFailed
+
+    if not raw.strip():
+        return None
+    parsed = parse_datetime(raw.strip())
+    if parsed is None:
+        raise ValidationFailed(
+            "Give the due time as a date and time.", fields={"due_at": "a date and time"}
+        )
+    return timezone.make_aware(parsed) if timezone.is_naive(parsed) else parsed
+
+
+@workspace_view(write=WORK)
+@require_POST
+def lead_task_done(request: HttpRequest, contact_id: int, task_id: int) -> HttpResponse:
+    contact = _lead(request, contact_id)
+    task = get_object_or_404(scoped(request, SalesTask), pk=task_id, contact=contact)
+    services.sales_task_complete(workspace=request.workspace, task=task)  # type: ignore[attr-defined]
+    return _answer(request, contact, done="Task done.")

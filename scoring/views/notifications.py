@@ -1,0 +1,33 @@
+"""The notification feed and the bell (in-app notifications about leads and tasks)."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from scoring import selectors, services
+from workspaces.roles import Capability
+from workspaces.scoping import workspace_view
+
+
+@workspace_view
+def notification_list(request: HttpRequest) -> HttpResponse:
+    items = selectors.notifications_for(workspace=request.workspace, user=request.user, limit=100)  # type: ignore[attr-defined,arg-type]
+    return render(request, "scoring/notifications.html", {"items": items})
+
+
+@workspace_view
+def notification_bell(request: HttpRequest) -> HttpResponse:
+    return render(request, "scoring/_bell.html")
+
+
+# Marking one's own notifications read is open to every member (viewers get them too).
+@workspace_view(write=Capability.VIEW)
+@require_POST
+def notification_read(request: HttpRequest) -> HttpResponse:
+    ids = [int(i) for i in request.POST.getlist("id") if i.isdigit()] or None
+    services.notifications_mark_read(workspace=request.workspace, user=request.user, ids=ids)  # type: ignore[attr-defined,arg-type]
+    if request.htmx:  # type: ignore[attr-defined]
+        return notification_list(request)
+    return redirect("scoring:notifications")

@@ -1,0 +1,329 @@
+"""Setting scoring up: models and their rules (EDIT_MARKETING), lead routing (EDIT_MARKETING)
+and the Slack / CRM webhooks (MANAGE_WORKSPACE). Forms post plain fields; the services
+validate, and a rejected form comes back with each message next to its field (400)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from contacts import selectors as contact_selectors
+from scoring import selectors
+from scoring.models import (
+    AssignmentRule,
+    DecayMode,
+    NegativeSignal,
+    RuleKind,
+    SalesRep,
+    ScoringModel,
+    ScoringRule,
+)
+from scoring.services import config, scoring_settings
+from workspaces.errors import ValidationFailed
+from workspaces.models import Membership
+from workspaces.roles import Capability
+from workspaces.scoping import scoped, workspace_view
+
+MARKETING = Capability.EDIT_MARKETING
+MANAGE = Capability.MANAGE_WORKSPACE
+
+
+def _can(request: HttpRequest, capability: Capability) -> bool:
+    return request.membership.can(capability)  # type: ignore[attr-defined,no-any-return]
+
+
+def _json_field(raw: str, name: str, empty: Any) -> Any:
+    if not raw.strip():
+        return empty
+    try:
+        return json.loads(raw)
+    except json.JSONDecodeError as error:
+        raise ValidationFailed(
+            f"{name}: not valid JSON ({error.msg} at line {error.lineno})",
+            fields={name: f"not valid JSON: {error.msg}"},
+        )
+
+
+# --- models ----------------------------------------------------------------------------------
+
+
+@workspace_view
+def model_list(request: HttpRequest) -> HttpResponse:
+    models = selectors.model_list(workspace=request.workspace)  # type: ignore[attr-defined]
+    return render(
+        request,
+        "scoring/models.html",
+        {"models": models, "can_edit": _can(request, MARKETING)},
+    )
+
+
+def _model_data(post: Any) -> dict[str, Any]:
+    data = {
+        name: post.get(name, "")
+        for name in config.MODEL_FIELDS
+        if name not in ("is_primary", "is_active")
+    }
+    data["is_primary"] = post.get("is_primary") == "on"
+    data["is_active"] = post.get("is_active") == "on"
+    return data
+
+
+@workspace_view(write=MARKETING)
+def model_edit(request: HttpRequest, model_id: int | None = None) -> HttpResponse:
+    workspace = request.workspace  # type: ignore[attr-defined]
+    instance = get_object_or_404(scoped(request, ScoringModel), pk=model_id) if model_id else None
+    values: dict[str, Any] = (
+        {f: getattr(instance, f) for f in config.MODEL_FIELDS}
+        if instance
+        else {
+            "name": "",
+            "mql_threshold": 50,
+            "hysteresis": 10,
+            "decay_mode": "none",
+            "decay_percent": 10,
+            "decay_period_days": 30,
+            "expire_after_days": 90,
+            "is_active": True,
+            "is_primary": False,
+            "description": "",
+        }
+    )
+    errors: dict[str, Any] = {}
+    if request.method == "POST":
+        values = _model_data(request.POST)
+        try:
+            model = config.model_save(workspace=workspace, data=values, instance=instance)
+        except ValidationFailed as error:
+            errors = error.fields or {"__all__": error.message}
+        else:
+            messages.success(request, f"Scoring model “{model.name}” saved.")
+            return redirect("scoring:model", model.pk)
+    context = {
+        "instance": instance,
+        "values": values,
+        "errors": errors,
+        "decay_modes": DecayMode.choices,
+        "rules": selectors.rule_list(workspace=workspace, model=instance) if instance else [],
+        "kinds": RuleKind.choices,
+        "can_edit": _can(request, MARKETING),
+    }
+    return render(request, "scoring/model_edit.html", context, status=400 if errors else 200)
+
+
+@workspace_view(write=MARKETING)
+@require_POST
+def model_delete(request: HttpRequest, model_id: int) -> HttpResponse:
+    model = get_object_or_404(scoped(request, ScoringModel), pk=model_id)
+    config.model_delete(workspace=request.workspace, model=model)  # type: ignore[attr-defined]
+    messages.success(request, f"Scoring model “{model.name}” deleted.")
+    return redirect("scoring:models")
+
+
+# --- rules ----------------------------------------------------------------------------------------
+
+
+def _rule_data(post: Any) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        name: post.get(name, "")
+        for name in (
+            "kind",
+            "name",
+            "points",
+            "event",
+            "signal",
+            "inactive_days",
+            "cap_per_day",
+            "cap_total",
+        )
+    }
+    data["is_active"] = post.get("is_active") == "on"
+    data["where"] = _json_field(post.get("where", ""), "where", [])
+    data["filter"] = _json_field(post.get("filter", ""), "filter", {})
+    return data
+
+
+@workspace_view(write=MARKETING)
+def rule_edit(request: HttpRequest, model_id: int, rule_id: int | None = None) -> HttpResponse:
+    workspace = request.workspace  # type: ignore[attr-defined]
+    model = get_object_or_404(scoped(request, ScoringModel), pk=model_id)
+    rule = (
+        get_object_or_404(scoped(request, ScoringRule), pk=rule_id, model=model)
+        if rule_id
+        else None
+    )
+    values: dict[str, Any] = (
+        {f: getattr(rule, f) for f in config.RULE_FIELDS}
+        if rule
+        else {
+            "kind": request.GET.get("kind", "behavioural"),
+            "name": "",
+            "points": 10,
+            "event": "",
+            "where": [],
+            "filter": {},
+            "signal": "",
+            "inactive_days": "",
+            "cap_per_day": "",
+            "cap_total": "",
+            "is_active": True,
+        }
+    )
+    errors: dict[str, Any] = {}
+    if request.method == "POST":
+        raw = {k: request.POST.get(k, "") for k in ("where", "filter")}
+        try:
+            values = _rule_data(request.POST)
+            saved = config.rule_save(workspace=workspace, model=model, data=values, instance=rule)
+        except ValidationFailed as error:
+            errors = error.fields or {"__all__": error.message}
+            values = {
+                **{k: request.POST.get(k, "") for k in config.RULE_FIELDS},
+                **raw,
+                "is_active": request.POST.get("is_active") == "on",
+            }
+        else:
+            messages.success(request, f"Rule “{saved.name}” saved.")
+            return redirect("scoring:model", model.pk)
+    context = {
+        "model": model,
+        "rule": rule,
+        "values": values,
+        "where_text": values["where"]
+        if isinstance(values.get("where"), str)
+        else json.dumps(values.get("where") or [], indent=2),
+        "filter_text": values["filter"]
+        if isinstance(values.get("filter"), str)
+        else json.dumps(values.get("filter") or {}, indent=2),
+        "errors": errors,
+        "kinds": RuleKind.choices,
+        "signals": NegativeSignal.choices,
+    }
+    return render(request, "scoring/rule_edit.html", context, status=400 if errors else 200)
+
+
+@workspace_view(write=MARKETING)
+@require_POST
+def rule_delete(request: HttpRequest, model_id: int, rule_id: int) -> HttpResponse:
+    model = get_object_or_404(scoped(request, ScoringModel), pk=model_id)
+    rule = get_object_or_404(scoped(request, ScoringRule), pk=rule_id, model=model)
+    config.rule_delete(workspace=request.workspace, rule=rule)  # type: ignore[attr-defined]
+    messages.success(request, f"Rule “{rule.name}” deleted.")
+    return redirect("scoring:model", model.pk)
+
+
+# --- routing -------------------------------------------------------------------------------------
+
+
+@workspace_view(write=MARKETING)
+def routing(request: HttpRequest) -> HttpResponse:
+    """Assignment rules (first match wins) and each rep's capacity."""
+    workspace = request.workspace  # type: ignore[attr-defined]
+    errors: dict[str, Any] = {}
+    values: dict[str, Any] = {"name": "", "filter": "", "reps": []}
+    if request.method == "POST":
+        action = request.POST.get("action", "rule")
+        try:
+            if action == "capacity":
+                _capacity_save(request)
+                messages.success(request, "Capacity saved.")
+            else:
+                values = {
+                    "name": request.POST.get("name", ""),
+                    "filter": request.POST.get("filter", ""),
+                    "reps": request.POST.getlist("reps"),
+                }
+                rule_id = request.POST.get("rule_id")
+                instance = (
+                    get_object_or_404(scoped(request, AssignmentRule), pk=rule_id)
+                    if rule_id
+                    else None
+                )
+                config.assignment_rule_save(
+                    workspace=workspace,
+                    data={**values, "filter": _json_field(values["filter"], "filter", {})},
+                    instance=instance,
+                )
+                messages.success(request, "Assignment rule saved.")
+            return redirect("scoring:routing")
+        except ValidationFailed as error:
+            errors = error.fields or {"__all__": error.message}
+    members = list(scoped(request, Membership).select_related("user").order_by("user__email"))
+    reps = {r.user_id: r for r in scoped(request, SalesRep)}
+    context = {
+        "rules": scoped(request, AssignmentRule).prefetch_related("reps"),
+        "members": [(m, reps.get(m.user_id)) for m in members],
+        "owners": contact_selectors.owner_choices(workspace=workspace),
+        "values": values,
+        "errors": errors,
+        "can_edit": _can(request, MARKETING),
+    }
+    return render(request, "scoring/routing.html", context, status=400 if errors else 200)
+
+
+def _capacity_save(request: HttpRequest) -> None:
+    membership = get_object_or_404(
+        scoped(request, Membership).select_related("user"), user_id=request.POST.get("user")
+    )
+    raw = request.POST.get("max_open_leads", "").strip()
+    if raw and not raw.isdigit():
+        raise ValidationFailed(
+            "Capacity is a whole number.", fields={"max_open_leads": "a whole number"}
+        )
+    config.rep_capacity_set(
+        workspace=request.workspace,  # type: ignore[attr-defined]
+        user=membership.user,
+        max_open_leads=int(raw) if raw else None,
+        is_available=request.POST.get("is_available") == "on",
+    )
+
+
+@workspace_view(write=MARKETING)
+@require_POST
+def routing_rule_delete(request: HttpRequest, rule_id: int) -> HttpResponse:
+    rule = get_object_or_404(scoped(request, AssignmentRule), pk=rule_id)
+    rule.delete()
+    messages.success(request, f"Assignment rule “{rule.name}” deleted.")
+    return redirect("scoring:routing")
+
+
+# --- integrations ---------------------------------------------------------------------------------
+
+
+@workspace_view(write=MANAGE)
+def integrations(request: HttpRequest) -> HttpResponse:
+    workspace = request.workspace  # type: ignore[attr-defined]
+    current = scoring_settings(workspace=workspace)
+    errors: dict[str, Any] = {}
+    values: dict[str, Any] = {
+        "slack_webhook_url": current.slack_webhook_url,
+        "crm_webhook_url": current.crm_webhook_url,
+        "crm_webhook_secret": current.crm_webhook_secret,
+        "email_notifications": current.email_notifications,
+        "task_due_hours": current.task_due_hours,
+    }
+    if request.method == "POST":
+        values = {
+            "slack_webhook_url": request.POST.get("slack_webhook_url", ""),
+            "crm_webhook_url": request.POST.get("crm_webhook_url", ""),
+            "crm_webhook_secret": request.POST.get("crm_webhook_secret", ""),
+            "email_notifications": request.POST.get("email_notifications") == "on",
+            "task_due_hours": request.POST.get("task_due_hours", ""),
+        }
+        try:
+            config.settings_save(workspace=workspace, data=values)
+        except ValidationFailed as error:
+            errors = error.fields
+        else:
+            messages.success(request, "Lead handoff settings saved.")
+            return redirect("scoring:integrations")
+    return render(
+        request,
+        "scoring/integrations.html",
+        {"values": values, "errors": errors, "can_manage": _can(request, MANAGE)},
+        status=400 if errors else 200,
+    )
