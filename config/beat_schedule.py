@@ -38,4 +38,13 @@ BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
         "schedule": 5 * 60,
         "options": {"expires": 60},
     },
+    # Segments: relative dates ("signed up in the last 7 days", "no order in 30 days",
+    # birthdays) change with the clock alone. Every 15 minutes, recompute the drifting
+    # segments set-based (INSERT … SELECT / DELETE … WHERE NOT EXISTS) and record today's
+    # size of every segment for the list's sparkline. A stale tick is dropped (the next redoes it).
+    "segments-recompute-drifting": {
+        "task": "segments.recompute_drifting_all",
+        "schedule": 15 * 60,
+        "options": {"expires": 10 * 60},
+    },
 }

@@ -83,10 +83,15 @@ def affected(segment: Segment, touch: Touch) -> bool:
     )
 
 
+def segment_order(segments: list[Segment]) -> list[Segment]:
+    """Referenced segments before the segments that reference them."""
+    return sorted(segments, key=lambda s: _depth(s, segments))
+
+
 def plan(segments: list[Segment], touches: dict[int, Touch]) -> list[tuple[Segment, list[int]]]:
     """(segment, contacts to re-evaluate), referenced segments before those referencing them."""
     work = []
-    for segment in sorted(segments, key=lambda s: _depth(s, segments)):
+    for segment in segment_order(segments):
         contact_ids = sorted(cid for cid, touch in touches.items() if affected(segment, touch))
         if contact_ids:
             work.append((segment, contact_ids))

@@ -348,3 +348,22 @@ __all__ = [
     "static_list_add",
     "static_list_remove",
 ]
+
+
+def segments_recompute_drifting(*, workspace: Workspace) -> list[int]:
+    """Recompute the segments whose answer changes with the clock alone (relative dates,
+    event windows), referenced ones first, and record today's size of every segment.
+
+    Segments that merely reference a drifting one follow through the pipeline: the
+    recompute's segment.entered/exited events re-evaluate them in real time."""
+    from .realtime import segment_order
+
+    segments = list(Segment.objects.for_workspace(workspace))
+    done = []
+    for segment in segment_order(segments):
+        if segment.drifts and segment.kind == Segment.Kind.DYNAMIC and not segment.is_computing:
+            segment_recompute(segment=segment)
+            done.append(segment.pk)
+        else:
+            segment_snapshot(segment=segment, size=segment.member_count)
+    return done
