@@ -87,3 +87,15 @@ def segment_history(*, segment: Segment, limit: int = 50) -> list[SegmentMembers
 
 def static_lists(*, workspace: Workspace) -> QuerySet[Segment]:
     return Segment.objects.for_workspace(workspace).filter(kind=Segment.Kind.STATIC)
+
+
+def contact_ids_for(
+    *, workspace: Workspace, contact_ids: list[int], emails: list[str]
+) -> list[int]:
+    """This workspace's contacts among the given ids and emails (others are dropped)."""
+    from django.db.models import Q
+
+    wanted = Q(pk__in=contact_ids) | Q(email__in=[e.strip().lower() for e in emails if e.strip()])
+    return list(
+        Contact.objects.for_workspace(workspace).filter(wanted).values_list("id", flat=True)
+    )

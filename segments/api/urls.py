@@ -1,5 +1,14 @@
 """Management API routes of segments, mounted under /api/v1/."""
 
-from django.urls import path  # noqa: F401
+from django.urls import path
+from rest_framework.routers import SimpleRouter
 
-urlpatterns: list = []
+from .views import SegmentCountView, SegmentViewSet
+
+router = SimpleRouter()
+router.register("segments", SegmentViewSet, basename="segment")
+
+urlpatterns = [
+    path("segments/count/", SegmentCountView.as_view(), name="api_segment_count"),
+    *router.urls,
+]
