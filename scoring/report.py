@@ -124,11 +124,7 @@ def validation_report(
     outcome: str = "customer",
 ) -> ValidationReport:
     report = ValidationReport(model=model, start=start, end=end, outcome=outcome)
-    population = list(
-        ContactScore.objects.for_workspace(workspace)
-        .filter(model=model, created_at__lt=end)
-        .values_list("contact_id", flat=True)
-    )
+    population = _population(workspace, model, start, end)
     if not population:
         return report
     stages = _stage_reached(workspace, population, start, end)
@@ -147,6 +143,26 @@ def validation_report(
     report.funnel = _funnel(stages)
     report.rules = _rule_lifts(workspace, model, population, entries, cutoffs, converted, start)
     return report
+
+
+def _population(
+    workspace: Workspace, model: ScoringModel, start: datetime, end: datetime
+) -> list[int]:
+    """Contacts the model had scored before the end, and everyone active in the period
+    (a contact no rule ever matched is a lead with score 0, not absent)."""
+    scored = set(
+        ContactScore.objects.for_workspace(workspace)
+        .filter(model=model, created_at__lt=end)
+        .values_list("contact_id", flat=True)
+    )
+    active = set(
+        Event.objects.for_workspace(workspace)
+        .filter(timestamp__gte=start, timestamp__lt=end)
+        .exclude(source="platform")
+        .values_list("contact_id", flat=True)
+        .distinct()
+    )
+    return sorted(scored | active)
 
 
 # --- outcomes ---------------------------------------------------------------------------------

@@ -99,7 +99,7 @@ def model_edit(request: HttpRequest, model_id: int | None = None) -> HttpRespons
         try:
             model = config.model_save(workspace=workspace, data=values, instance=instance)
         except ValidationFailed as error:
-            errors = error.fields or {"__all__": error.message}
+            errors = error.fields or {"form": error.message}
         else:
             messages.success(request, f"Scoring model “{model.name}” saved.")
             return redirect("scoring:model", model.pk)
@@ -180,7 +180,7 @@ def rule_edit(request: HttpRequest, model_id: int, rule_id: int | None = None) -
             values = _rule_data(request.POST)
             saved = config.rule_save(workspace=workspace, model=model, data=values, instance=rule)
         except ValidationFailed as error:
-            errors = error.fields or {"__all__": error.message}
+            errors = error.fields or {"form": error.message}
             values = {
                 **{k: request.POST.get(k, "") for k in config.RULE_FIELDS},
                 **raw,
@@ -251,7 +251,7 @@ def routing(request: HttpRequest) -> HttpResponse:
                 messages.success(request, "Assignment rule saved.")
             return redirect("scoring:routing")
         except ValidationFailed as error:
-            errors = error.fields or {"__all__": error.message}
+            errors = error.fields or {"form": error.message}
     members = list(scoped(request, Membership).select_related("user").order_by("user__email"))
     reps = {r.user_id: r for r in scoped(request, SalesRep)}
     context = {

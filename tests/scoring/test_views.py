@@ -1,0 +1,333 @@
+"""The sales rep's pages and scoring setup pages: what people see, what they may do."""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from contacts.models import Contact, Event
+from scoring.models import Deal, LeadActivity, SalesTask, ScoringModel, ScoringRule
+from scoring.services import sales_task_create, score_adjust
+from tests.conftest import add_member, login_client
+from workspaces.roles import Role
+
+from .conftest import behavioural, make_contact
+
+pytestmark = pytest.mark.django_db
+HTMX = {"HTTP_HX_REQUEST": "true"}
+
+
+@pytest.fixture
+def rep(ws):
+    return add_member(ws, "rep@acme.test", Role.SALES)
+
+
+@pytest.fixture
+def rep_client(rep):
+    return login_client(rep)
+
+
+@pytest.fixture
+def viewer_client(ws):
+    return login_client(add_member(ws, "viewer@acme.test", Role.VIEWER))
+
+
+@pytest.fixture
+def lead(ws, model, contact):
+    behavioural(model, "Requested Demo", 30, name="Requested a demo")
+    score_adjust(workspace=ws, contact=contact, points=25, reason="Webinar")
+    return Contact.objects.get(pk=contact.pk)
+
+
+def stage(contact):
+    return Contact.objects.get(pk=contact.pk).lifecycle_stage
+
+
+def test_leads_are_ranked_by_score_with_a_constant_number_of_queries(ws, model, rep_client):
+    def render(count):
+        for i in range(count):
+            c = make_contact(ws, first_name=f"L{i}")
+            score_adjust(workspace=ws, contact=c, points=i + 1, reason="x")
+        with CaptureQueriesContext(connection) as captured:
+            response = rep_client.get(reverse("scoring:leads"))
+        assert response.status_code == 200
+        return len(captured), response
+
+    small, _ = render(2)
+    large, response = render(20)
+    assert small == large
+    body = response.content.decode()
+    assert body.index("L19") < body.index("L18") < body.index("L0")
+
+
+def test_filters_narrow_the_list_and_bad_ones_are_named(ws, model, rep, rep_client):
+    mine = make_contact(ws, first_name="Mine", owner=rep)
+    other = make_contact(ws, first_name="Theirs")
+    score_adjust(workspace=ws, contact=mine, points=70, reason="x")
+    score_adjust(workspace=ws, contact=other, points=5, reason="x")
+    results = {**HTMX, "HTTP_HX_TARGET": "lead-results"}
+    response = rep_client.get(reverse("scoring:leads"), {"owner": "mine"}, **results)
+    assert "Mine" in response.content.decode() and "Theirs" not in response.content.decode()
+    response = rep_client.get(
+        reverse("scoring:leads"), {"stage": "mql", "min_score": "60"}, **results
+    )
+    assert "Mine" in response.content.decode() and "Theirs" not in response.content.decode()
+    response = rep_client.get(reverse("scoring:leads"), {}, **results)
+    assert "Mine" in response.content.decode() and "Theirs" in response.content.decode()
+    response = rep_client.get(reverse("scoring:leads"), {"min_score": "lots"})
+    assert response.status_code == 400 and "min_score" in response.content.decode()
+
+
+def test_the_lead_page_explains_the_score(ws, lead, rep_client):
+    response = rep_client.get(reverse("scoring:lead", args=[lead.pk]))
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert "Why this score" in body and "Webinar" in body
+    assert 'data-chart="bar"' in body and 'data-chart="line"' in body
+    assert "Accept (→ SQL)" in body
+
+
+def test_accepting_a_lead_makes_it_sql_and_the_rep_its_owner(ws, lead, rep, rep_client):
+    response = rep_client.post(reverse("scoring:accept", args=[lead.pk]), **HTMX)
+    assert response.status_code == 200 and "sales qualified" in response.content.decode()
+    lead.refresh_from_db()
+    assert (lead.lifecycle_stage, lead.owner) == ("sql", rep)
+    assert LeadActivity.objects.filter(contact=lead, kind="accepted").exists()
+
+
+def test_disqualifying_needs_a_reason(ws, lead, rep_client):
+    url = reverse("scoring:disqualify", args=[lead.pk])
+    response = rep_client.post(url, {"reason": " "}, **HTMX)
+    assert response.status_code == 400 and "Say why" in response.content.decode()
+    assert stage(lead) == "lead"
+    rep_client.post(url, {"reason": "Student"}, **HTMX)
+    assert stage(lead) == "other"
+    event = Event.objects.filter(contact=lead, name="lifecycle.changed").latest("pk")
+    assert event.properties["reason"] == "Disqualified: Student"
+
+
+def test_logging_a_call_shows_in_the_activity_and_the_stream(ws, lead, rep_client):
+    rep_client.post(
+        reverse("scoring:log", args=[lead.pk]), {"kind": "call", "body": "Left a voicemail"}, **HTMX
+    )
+    assert LeadActivity.objects.get(contact=lead, kind="call").body == "Left a voicemail"
+    assert Event.objects.filter(contact=lead, name="lead.call_logged").exists()
+
+
+def test_marking_as_customer_records_the_deal_and_its_revenue(ws, lead, rep_client):
+    url = reverse("scoring:won", args=[lead.pk])
+    response = rep_client.post(url, {"value": "ten grand"}, **HTMX)
+    assert response.status_code == 400 and "number" in response.content.decode()
+    assert not Deal.objects.exists()
+    rep_client.post(url, {"value": "12000.50", "currency": "eur", "name": "Pilot"}, **HTMX)
+    deal = Deal.objects.get(contact=lead)
+    assert (str(deal.value), deal.currency, deal.status) == ("12000.50", "EUR", "won")
+    won = Event.objects.get(contact=lead, name="deal.won")
+    assert won.properties["revenue"] == 12000.5 and won.properties["currency"] == "EUR"
+    assert stage(lead) == "customer"
+
+
+def test_assigning_an_owner_and_adding_and_finishing_a_task(ws, lead, rep, rep_client):
+    rep_client.post(reverse("scoring:assign", args=[lead.pk]), {"owner": rep.pk}, **HTMX)
+    lead.refresh_from_db()
+    assert lead.owner == rep
+    response = rep_client.post(
+        reverse("scoring:task_create", args=[lead.pk]), {"title": ""}, **HTMX
+    )
+    assert response.status_code == 400
+    rep_client.post(
+        reverse("scoring:task_create", args=[lead.pk]),
+        {"title": "Send the deck", "due_at": "2030-01-02T09:00"},
+        **HTMX,
+    )
+    task = SalesTask.objects.get(contact=lead)
+    assert task.assignee == rep and task.due_at.year == 2030
+    rep_client.post(reverse("scoring:task_done", args=[lead.pk, task.pk]), **HTMX)
+    task.refresh_from_db()
+    assert task.completed_at is not None
+
+
+def test_a_viewer_sees_leads_but_cannot_act(ws, lead, viewer_client):
+    assert viewer_client.get(reverse("scoring:lead", args=[lead.pk])).status_code == 200
+    assert (
+        "Accept (→ SQL)"
+        not in viewer_client.get(reverse("scoring:lead", args=[lead.pk])).content.decode()
+    )
+    assert viewer_client.post(reverse("scoring:accept", args=[lead.pk])).status_code == 403
+    assert stage(lead) == "lead"
+
+
+def test_the_hot_feed_lists_recent_risers(ws, lead, rep_client):
+    response = rep_client.get(reverse("scoring:hot"), **HTMX)
+    assert lead.display_name in response.content.decode() and "+25" in response.content.decode()
+
+
+def test_notifications_feed_and_bell(ws, lead, rep, rep_client):
+    sales_task_create(workspace=ws, contact=lead, title="Call", assignee=rep)
+    bell = rep_client.get(reverse("scoring:bell")).content.decode()
+    assert "1 unread" in bell
+    assert "Task: Call" in rep_client.get(reverse("scoring:notifications")).content.decode()
+    rep_client.post(reverse("scoring:notifications_read"))
+    assert "unread" not in rep_client.get(reverse("scoring:bell")).content.decode()
+
+
+# --- setup -------------------------------------------------------------------------------------
+
+
+def test_a_marketer_builds_a_model_and_its_rules(ws, member_client):
+    response = member_client.post(
+        reverse("scoring:model_create"),
+        {
+            "name": "Main",
+            "mql_threshold": "60",
+            "hysteresis": "10",
+            "decay_mode": "percent",
+            "decay_percent": "10",
+            "decay_period_days": "30",
+            "expire_after_days": "90",
+            "is_active": "on",
+        },
+    )
+    model = ScoringModel.objects.get(workspace=ws)
+    assert response.status_code == 302 and model.is_primary and model.mql_threshold == 60
+    url = reverse("scoring:rule_create", args=[model.pk])
+    response = member_client.post(
+        url,
+        {
+            "kind": "behavioural",
+            "name": "Pricing",
+            "points": "5",
+            "event": "Page Viewed",
+            "where": '[{"property": "path"',
+        },
+    )
+    assert response.status_code == 400 and "not valid JSON" in response.content.decode()
+    response = member_client.post(
+        url,
+        {
+            "kind": "behavioural",
+            "name": "Pricing",
+            "points": "5",
+            "event": "Page Viewed",
+            "where": '[{"property": "path", "op": "near", "value": "x"}]',
+        },
+    )
+    assert response.status_code == 400 and "near" in response.content.decode()
+    member_client.post(
+        url,
+        {
+            "kind": "behavioural",
+            "name": "Pricing",
+            "points": "5",
+            "is_active": "on",
+            "event": "Page Viewed",
+            "where": '[{"property": "path", "op": "contains", "value": "/pricing"}]',
+        },
+    )
+    member_client.post(
+        url,
+        {
+            "kind": "fit",
+            "name": "VP",
+            "points": "10",
+            "is_active": "on",
+            "filter": '{"field": "job_title", "op": "contains", "value": "VP"}',
+        },
+    )
+    response = member_client.post(
+        url,
+        {
+            "kind": "negative",
+            "name": "Gone quiet",
+            "points": "5",
+            "signal": "inactive",
+            "inactive_days": "30",
+        },
+    )
+    assert response.status_code == 400 and "negative" in response.content.decode()
+    assert sorted(ScoringRule.objects.values_list("name", flat=True)) == ["Pricing", "VP"]
+    page = member_client.get(reverse("scoring:model", args=[model.pk])).content.decode()
+    assert "Pricing" in page and "VP" in page
+
+
+def test_sales_cannot_edit_scoring_models(ws, model, rep_client):
+    response = rep_client.post(reverse("scoring:model", args=[model.pk]), {"name": "Hijacked"})
+    assert response.status_code == 403
+    assert ScoringModel.objects.get(pk=model.pk).name == "Default"
+
+
+def test_routing_rules_and_capacity_are_saved(ws, rep, member_client):
+    response = member_client.post(
+        reverse("scoring:routing"),
+        {
+            "name": "DACH",
+            "filter": '{"field": "country", "op": "in", "value": ["DE", "AT"]}',
+            "reps": [rep.pk],
+        },
+    )
+    assert response.status_code == 302
+    response = member_client.post(
+        reverse("scoring:routing"),
+        {"name": "Bad", "filter": '{"field": "nope", "op": "eq", "value": 1}', "reps": [rep.pk]},
+    )
+    assert response.status_code == 400 and "nope" in response.content.decode()
+    member_client.post(
+        reverse("scoring:routing"),
+        {"action": "capacity", "user": rep.pk, "max_open_leads": "5", "is_available": "on"},
+    )
+    from scoring.models import AssignmentRule, SalesRep
+
+    assert list(AssignmentRule.objects.values_list("name", flat=True)) == ["DACH"]
+    assert SalesRep.objects.get(user=rep).max_open_leads == 5
+
+
+def test_only_admins_set_webhooks_and_private_addresses_are_refused(
+    ws, owner_client, member_client
+):
+    url = reverse("scoring:integrations")
+    assert (
+        member_client.post(url, {"slack_webhook_url": "https://hooks.example.com/x"}).status_code
+        == 403
+    )
+    response = owner_client.post(
+        url, {"slack_webhook_url": "http://169.254.169.254/latest", "task_due_hours": "24"}
+    )
+    assert response.status_code == 400 and "public address" in response.content.decode()
+
+
+# --- outsiders -----------------------------------------------------------------------------------
+
+
+def test_every_scoring_page_404s_for_another_workspace(ws, lead, model, outsider_client, owner):
+    rule = ScoringRule.objects.filter(model=model).first()
+    task = sales_task_create(workspace=ws, contact=lead, title="x", assignee=owner)
+    gets = [
+        reverse("scoring:lead", args=[lead.pk]),
+        reverse("scoring:model", args=[model.pk]),
+        reverse("scoring:report", args=[model.pk]),
+        reverse("scoring:rule", args=[model.pk, rule.pk]),
+        reverse("scoring:rule_create", args=[model.pk]),
+    ]
+    posts = [
+        reverse("scoring:accept", args=[lead.pk]),
+        reverse("scoring:disqualify", args=[lead.pk]),
+        reverse("scoring:log", args=[lead.pk]),
+        reverse("scoring:won", args=[lead.pk]),
+        reverse("scoring:assign", args=[lead.pk]),
+        reverse("scoring:task_create", args=[lead.pk]),
+        reverse("scoring:task_done", args=[lead.pk, task.pk]),
+        reverse("scoring:model_delete", args=[model.pk]),
+        reverse("scoring:rule_delete", args=[model.pk, rule.pk]),
+    ]
+    for url in gets:
+        assert outsider_client.get(url).status_code == 404, url
+    for url in posts:
+        assert (
+            outsider_client.post(
+                url, {"reason": "x", "body": "x", "value": "1", "title": "x"}
+            ).status_code
+            == 404
+        ), url
+    assert stage(lead) == "lead" and ScoringModel.objects.filter(pk=model.pk).exists()
+    own = outsider_client.get(reverse("scoring:leads")).content.decode()
+    assert lead.display_name not in own
