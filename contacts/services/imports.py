@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import logging
 import re
 from collections.abc import Iterator, Sequence
@@ -34,6 +33,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
+from psycopg.types.json import Jsonb
 
 from contacts.models import (
     AttributeDefinition,
@@ -697,12 +697,12 @@ def _write_fast(
     now = timezone.now()
     to_update: list[Contact] = []
     to_create: list[Contact] = []
+    created_changes: list[set[str]] = []
     for row, contact in fast:
         if contact is None:
             new = Contact(workspace=ctx.workspace, created_at=now, updated_at=now)
-            changed = _apply_row(new, row, now) | {"created"}
+            created_changes.append(_apply_row(new, row, now) | {"created"})
             to_create.append(new)
-            new._import_changed = changed  # type: ignore[attr-defined]
         else:
             changed = _apply_row(contact, row, now)
             if changed:
@@ -713,42 +713,68 @@ def _write_fast(
     if to_update:
         _update_many(to_update)
     if to_create:
-        Contact.objects.bulk_create(to_create, batch_size=1000)
-        for new in to_create:
-            outcome.changed[new.pk] = new._import_changed  # type: ignore[attr-defined]
+        _insert_many(to_create, key=ctx.key)
+        for new, changed in zip(to_create, created_changes, strict=True):
+            outcome.changed[new.pk] = changed
         outcome.created += len(to_create)
 
 
-def _update_many(contacts: list[Contact], batch: int = 1000) -> None:
-    """UPDATE … FROM (VALUES …): one statement per `batch` changed contacts (each row
-    carries 23 parameters; Postgres allows 65,535 per statement)."""
-    for start in range(0, len(contacts), batch):
-        _update_batch(contacts[start : start + batch])
+# Bulk writes go through COPY into a temporary table and one set-based statement from
+# there: a multi-row VALUES list is parsed (by Django, psycopg and Postgres) in time that
+# grows with its length, COPY streams.
 
 
-def _update_batch(contacts: list[Contact]) -> None:
-    columns = _UPDATE_COLUMNS
-    casts = {name: Contact._meta.get_field(name).db_type(connection) for name in columns}  # type: ignore[union-attr]
-    casts["attributes"] = "jsonb"
-    values_sql = ", ".join(
-        "(%s::bigint, " + ", ".join(f"%s::{casts[name]}" for name in columns) + ")"
-        for _ in contacts
-    )
-    params: list[Any] = []
+def _copy_to_temp(table: str, fields: list[Any], contacts: list[Contact]) -> None:
+    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    names = [f.attname for f in fields]
+    json_at = {n for n, f in enumerate(fields) if f.get_internal_type() == "JSONField"}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            # Identifiers come from the model's own fields, not from input.
+            f"CREATE TEMP TABLE {table} ON COMMIT DROP AS "  # noqa: S608
+            f"SELECT {columns} FROM contacts_contact WITH NO DATA"
+        )
+        with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+            for contact in contacts:
+                row = [getattr(contact, name) for name in names]
+                for n in json_at:
+                    row[n] = Jsonb(row[n])
+                copy.write_row(row)
+
+
+def _insert_many(contacts: list[Contact], *, key: str) -> None:
+    """INSERT the new contacts (COPY → INSERT … SELECT … RETURNING) and set their ids."""
+    fields = [f for f in Contact._meta.concrete_fields if not f.primary_key]
+    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    _copy_to_temp("contacts_import_new", fields, contacts)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO contacts_contact ({columns}) SELECT {columns} "  # noqa: S608
+            f"FROM contacts_import_new RETURNING id, {connection.ops.quote_name(key)}"
+        )
+        ids = dict((value, pk) for pk, value in cursor.fetchall())
+        cursor.execute("DROP TABLE contacts_import_new")
     for contact in contacts:
-        params.append(contact.pk)
-        for name in columns:
-            value = getattr(contact, name)
-            params.append(json.dumps(value) if name == "attributes" else value)
-    assignments = ", ".join(f'"{name}" = v."{name}"' for name in columns)
-    names = ", ".join(f'"{name}"' for name in ("id", *columns))
-    sql = (
-        # Only column names from _UPDATE_COLUMNS are interpolated; values are parameters.
-        f"UPDATE contacts_contact AS c SET {assignments} "  # noqa: S608
-        f"FROM (VALUES {values_sql}) AS v({names}) WHERE c.id = v.id AND c.workspace_id = %s"
+        contact.pk = ids[getattr(contact, key)]
+
+
+def _update_many(contacts: list[Contact]) -> None:
+    """UPDATE the changed contacts from a COPY of their new values, in one statement."""
+    fields = [Contact._meta.get_field("id")] + [
+        Contact._meta.get_field(name) for name in _UPDATE_COLUMNS
+    ]
+    _copy_to_temp("contacts_import_changed", fields, contacts)
+    assignments = ", ".join(
+        f"{connection.ops.quote_name(str(f.column))} = u.{connection.ops.quote_name(str(f.column))}"  # type: ignore[union-attr]
+        for f in fields[1:]
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*params, contacts[0].workspace_id])
+        cursor.execute(
+            f"UPDATE contacts_contact AS c SET {assignments} "  # noqa: S608
+            "FROM contacts_import_changed AS u WHERE c.id = u.id AND c.workspace_id = %s",
+            [contacts[0].workspace_id],
+        )
+        cursor.execute("DROP TABLE contacts_import_changed")
 
 
 def _write_slow(ctx: _Context, row: ParsedRow, outcome: _Outcome) -> None:
