@@ -1,0 +1,148 @@
+"""Forms of the Messages section. Choice querysets are always the workspace's own."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+
+from workspaces.models import Workspace
+
+from . import segments_bridge
+from .models import EmailTemplate, Layout, MessagingSettings, SmsTemplate, Topic
+from .models.audience import SuppressionReason
+
+MONO = {"class": "code", "spellcheck": "false", "rows": 22}
+
+
+class WorkspaceForm(forms.Form):
+    def __init__(self, *args: Any, workspace: Workspace, **kwargs: Any):
+        self.workspace = workspace
+        super().__init__(*args, **kwargs)
+
+
+class EmailTemplateForm(WorkspaceForm):
+    name = forms.CharField(max_length=120)
+    subject = forms.CharField(max_length=300)
+    preheader = forms.CharField(max_length=300, required=False)
+    from_name = forms.CharField(max_length=120, required=False)
+    from_email = forms.EmailField(required=False)
+    reply_to = forms.EmailField(required=False)
+    layout = forms.ModelChoiceField(queryset=Layout.objects.none(), required=False)
+    topic = forms.ModelChoiceField(queryset=Topic.objects.none(), required=False)
+    html = forms.CharField(widget=forms.Textarea(attrs=MONO), strip=False)
+    text = forms.CharField(
+        widget=forms.Textarea(attrs={**MONO, "rows": 8}),
+        required=False,
+        strip=False,
+        help_text="Leave empty to generate it from the HTML.",
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.fields["layout"].queryset = Layout.objects.filter(workspace=self.workspace)
+        self.fields["topic"].queryset = Topic.objects.filter(workspace=self.workspace)
+
+
+class LayoutForm(forms.Form):
+    name = forms.CharField(max_length=120)
+    html = forms.CharField(widget=forms.Textarea(attrs=MONO), strip=False)
+
+
+class SmsTemplateForm(WorkspaceForm):
+    name = forms.CharField(max_length=120)
+    topic = forms.ModelChoiceField(queryset=Topic.objects.none(), required=False)
+    body = forms.CharField(widget=forms.Textarea(attrs={**MONO, "rows": 6}), strip=False)
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.fields["topic"].queryset = Topic.objects.filter(workspace=self.workspace)
+
+
+class TestSendForm(forms.Form):
+    to = forms.CharField(max_length=254, label="Send a test to")
+
+
+class BroadcastForm(WorkspaceForm):
+    name = forms.CharField(max_length=150)
+    channel = forms.ChoiceField(
+        choices=[("email", "Email"), ("sms", "SMS"), ("whatsapp", "WhatsApp")]
+    )
+    segment = forms.TypedChoiceField(coerce=int, choices=())
+    email_template = forms.ModelChoiceField(queryset=EmailTemplate.objects.none(), required=False)
+    sms_template = forms.ModelChoiceField(queryset=SmsTemplate.objects.none(), required=False)
+    topic = forms.ModelChoiceField(queryset=Topic.objects.none(), required=False)
+    scheduled_at = forms.DateTimeField(
+        required=False,
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
+        help_text="Empty = send now. Interpreted in the workspace's time zone.",
+    )
+    local_time = forms.BooleanField(
+        required=False, label="Deliver at this time in each contact's time zone"
+    )
+    sto_enabled = forms.BooleanField(
+        required=False, label="Send-time optimisation (each contact's best hour within 24 h)"
+    )
+    utm_campaign = forms.CharField(max_length=100, required=False)
+    ab_enabled = forms.BooleanField(required=False, label="A/B test")
+    ab_sample_percent = forms.IntegerField(min_value=2, max_value=90, initial=20)
+    ab_wait_minutes = forms.IntegerField(min_value=0, max_value=7 * 24 * 60, initial=240)
+    ab_metric = forms.ChoiceField(choices=[("open", "Open rate"), ("click", "Click rate")])
+    variant_a_subject = forms.CharField(max_length=300, required=False, label="Variant A subject")
+    variant_b_subject = forms.CharField(max_length=300, required=False, label="Variant B subject")
+    variant_b_template = forms.ModelChoiceField(
+        queryset=EmailTemplate.objects.none(), required=False, label="Variant B template"
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        templates = EmailTemplate.objects.filter(
+            workspace=self.workspace, archived_at__isnull=True, current_version__isnull=False
+        )
+        self.fields["email_template"].queryset = templates
+        self.fields["variant_b_template"].queryset = templates
+        self.fields["sms_template"].queryset = SmsTemplate.objects.filter(
+            workspace=self.workspace, archived_at__isnull=True
+        )
+        self.fields["topic"].queryset = Topic.objects.filter(workspace=self.workspace)
+        self.fields["segment"].choices = segments_bridge.segment_choices(workspace=self.workspace)
+
+
+class SuppressionForm(forms.Form):
+    channel = forms.ChoiceField(choices=[("email", "Email"), ("sms", "SMS")])
+    address = forms.CharField(max_length=254)
+    reason = forms.ChoiceField(choices=SuppressionReason.choices, initial=SuppressionReason.MANUAL)
+    detail = forms.CharField(max_length=500, required=False)
+
+
+class TopicForm(forms.Form):
+    name = forms.CharField(max_length=120)
+    description = forms.CharField(max_length=300, required=False)
+
+
+class SettingsForm(forms.ModelForm):
+    class Meta:
+        model = MessagingSettings
+        fields = [
+            "physical_address",
+            "from_name",
+            "from_email",
+            "reply_to",
+            "email_requires_opt_in",
+            "quiet_hours_start",
+            "quiet_hours_end",
+            "quiet_hours_email",
+            "quiet_hours_sms",
+            "frequency_cap_count",
+            "frequency_cap_days",
+            "utm_enabled",
+            "utm_source",
+            "utm_medium",
+            "sms_from",
+            "whatsapp_from",
+        ]
+        widgets = {
+            "physical_address": forms.Textarea(attrs={"rows": 3}),
+            "quiet_hours_start": forms.TimeInput(attrs={"type": "time"}),
+            "quiet_hours_end": forms.TimeInput(attrs={"type": "time"}),
+        }

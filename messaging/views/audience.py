@@ -1,0 +1,159 @@
+"""Suppressions, topics, sending settings and pause/resume."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.views.decorators.http import require_POST
+
+from workspaces.errors import TendrilError
+from workspaces.scoping import scoped, workspace_view
+
+from ..forms import SettingsForm, SuppressionForm, TopicForm
+from ..models import Suppression, Topic
+from ..services import (
+    messaging_settings,
+    messaging_settings_update,
+    sending_resume,
+    suppression_add,
+    suppression_remove,
+    topic_save,
+)
+from ..services.config import SETTINGS_FIELDS, topic_default
+from .common import EDIT, form_errors_from, page
+
+PAGE_SIZE = 100
+
+
+@workspace_view(write=EDIT)
+def suppression_list(request: HttpRequest) -> HttpResponse:
+    form = SuppressionForm(request.POST or None)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                suppression_add(
+                    workspace=request.workspace,  # type: ignore[attr-defined]
+                    source="manual",
+                    **form.cleaned_data,
+                )
+            except TendrilError as error:
+                form_errors_from(form, error)
+            else:
+                messages.success(request, f"Suppressed {form.cleaned_data['address']}.")
+                return redirect("messaging:suppression_list")
+        status = 400
+    suppressions = scoped(request, Suppression).order_by("-created_at")
+    query = request.GET.get("q", "").strip().lower()
+    if query:
+        suppressions = suppressions.filter(address__icontains=query)
+    reason = request.GET.get("reason", "")
+    if reason:
+        suppressions = suppressions.filter(reason=reason)
+    return page(
+        request,
+        "messaging/suppression_list.html",
+        {
+            "suppressions": suppressions[:PAGE_SIZE],
+            "total": suppressions.count(),
+            "form": form,
+            "q": query,
+            "reason": reason,
+        },
+        tab="suppressions",
+        status=status,
+    )
+
+
+@workspace_view(write=EDIT)
+@require_POST
+def suppression_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    suppression = get_object_or_404(scoped(request, Suppression), pk=pk)
+    suppression_remove(workspace=request.workspace, suppression=suppression)  # type: ignore[attr-defined]
+    messages.success(request, f"Removed {suppression.address or 'the address'} from the list.")
+    return redirect("messaging:suppression_list")
+
+
+@workspace_view(write=EDIT)
+def topic_list(request: HttpRequest) -> HttpResponse:
+    workspace = request.workspace  # type: ignore[attr-defined]
+    topic_default(workspace=workspace)
+    form = TopicForm(request.POST or None)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                topic = topic_save(workspace=workspace, **form.cleaned_data)
+            except TendrilError as error:
+                form_errors_from(form, error)
+            else:
+                messages.success(request, f"Topic “{topic.name}” added.")
+                return redirect("messaging:topic_list")
+        status = 400
+    from django.db.models import Count
+
+    topics = scoped(request, Topic).annotate(opted_out=Count("opt_outs")).order_by("name")
+    return page(
+        request,
+        "messaging/topic_list.html",
+        {"topics": topics, "form": form},
+        tab="topics",
+        status=status,
+    )
+
+
+@workspace_view(write=EDIT)
+def topic_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    topic = get_object_or_404(scoped(request, Topic), pk=pk)
+    form = TopicForm(
+        request.POST or None, initial={"name": topic.name, "description": topic.description}
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            topic_save(workspace=request.workspace, topic=topic, **form.cleaned_data)  # type: ignore[attr-defined]
+        except TendrilError as error:
+            form_errors_from(form, error)
+        else:
+            messages.success(request, "Topic saved.")
+            return redirect("messaging:topic_list")
+    return page(
+        request,
+        "messaging/topic_edit.html",
+        {"topic": topic, "form": form},
+        tab="topics",
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+@workspace_view(write=EDIT)
+def settings_view(request: HttpRequest) -> HttpResponse:
+    workspace = request.workspace  # type: ignore[attr-defined]
+    current = messaging_settings(workspace=workspace)
+    form = SettingsForm(request.POST or None, instance=current)
+    if request.method == "POST":
+        if form.is_valid():
+            values = {name: form.cleaned_data[name] for name in SETTINGS_FIELDS}
+            try:
+                messaging_settings_update(workspace=workspace, **values)
+            except TendrilError as error:
+                form_errors_from(form, error)
+            else:
+                messages.success(request, "Sending settings saved.")
+                return redirect("messaging:settings")
+        current.refresh_from_db()
+    return page(
+        request,
+        "messaging/settings.html",
+        {"form": form},
+        tab="settings",
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+@workspace_view(write=EDIT)
+@require_POST
+def sending_resume_view(request: HttpRequest) -> HttpResponse:
+    sending_resume(workspace=request.workspace)  # type: ignore[attr-defined]
+    messages.success(request, "Sending resumed: held messages go out now.")
+    return redirect("messaging:settings")

@@ -1,0 +1,213 @@
+"""Broadcasts: list, create/edit a draft, send or schedule, progress (polled by htmx), A/B
+results, send-time optimisation report, cancel."""
+
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from workspaces.errors import TendrilError
+from workspaces.scoping import scoped, workspace_view
+
+from .. import segments_bridge
+from ..forms import BroadcastForm
+from ..models import Broadcast
+from ..services import sto
+from ..services.broadcasts import (
+    BroadcastInput,
+    VariantInput,
+    broadcast_cancel,
+    broadcast_save,
+    broadcast_send,
+    broadcast_status,
+)
+from .common import EDIT, form_errors_from, page
+
+
+@workspace_view
+def broadcast_list(request: HttpRequest) -> HttpResponse:
+    broadcasts = (
+        scoped(request, Broadcast)
+        .select_related("email_template", "sms_template")
+        .order_by("-created_at")[:100]
+    )
+    names = dict(segments_bridge.segment_choices(workspace=request.workspace))  # type: ignore[attr-defined]
+    rows = list(broadcasts)
+    for broadcast in rows:
+        broadcast.segment_name = names.get(broadcast.segment_id, f"#{broadcast.segment_id}")  # type: ignore[attr-defined]
+    return page(request, "messaging/broadcast_list.html", {"broadcasts": rows}, tab="broadcasts")
+
+
+def _zone(request: HttpRequest) -> ZoneInfo:
+    try:
+        return ZoneInfo(request.workspace.timezone or "UTC")  # type: ignore[attr-defined]
+    except (KeyError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def _input(request: HttpRequest, form: BroadcastForm) -> BroadcastInput:
+    data = form.cleaned_data
+    scheduled = data.get("scheduled_at")
+    if scheduled is not None:  # the form's wall time is the workspace's
+        scheduled = scheduled.replace(tzinfo=None).replace(tzinfo=_zone(request))
+    variants = []
+    if data.get("ab_enabled"):
+        variants = [
+            VariantInput("A", subject=data.get("variant_a_subject") or ""),
+            VariantInput(
+                "B",
+                subject=data.get("variant_b_subject") or "",
+                email_template=data.get("variant_b_template"),
+            ),
+        ]
+    return BroadcastInput(
+        name=data["name"],
+        channel=data["channel"],
+        segment_id=data.get("segment"),
+        email_template=data.get("email_template"),
+        sms_template=data.get("sms_template"),
+        topic=data.get("topic"),
+        scheduled_at=scheduled,
+        local_time=bool(data.get("local_time")),
+        utm_campaign=data.get("utm_campaign") or "",
+        sto_enabled=bool(data.get("sto_enabled")),
+        ab_enabled=bool(data.get("ab_enabled")),
+        ab_sample_percent=data.get("ab_sample_percent") or 20,
+        ab_wait_minutes=data.get("ab_wait_minutes") or 0,
+        ab_metric=data.get("ab_metric") or "open",
+        variants=variants,
+    )
+
+
+def _initial(request: HttpRequest, broadcast: Broadcast | None) -> dict[str, object]:
+    if broadcast is None:
+        return {"channel": "email", "ab_sample_percent": 20, "ab_wait_minutes": 240}
+    initial: dict[str, object] = {
+        name: getattr(broadcast, name)
+        for name in (
+            "name",
+            "channel",
+            "local_time",
+            "sto_enabled",
+            "utm_campaign",
+            "ab_enabled",
+            "ab_sample_percent",
+            "ab_wait_minutes",
+            "ab_metric",
+        )
+    }
+    initial.update(
+        segment=broadcast.segment_id,
+        email_template=broadcast.email_template_id,
+        sms_template=broadcast.sms_template_id,
+        topic=broadcast.topic_id,
+    )
+    if broadcast.scheduled_at:
+        initial["scheduled_at"] = broadcast.scheduled_at.astimezone(_zone(request)).replace(
+            tzinfo=None
+        )
+    for variant in broadcast.variants.all():
+        key = variant.label.lower()
+        initial[f"variant_{key}_subject"] = variant.subject
+        if key == "b":
+            initial["variant_b_template"] = variant.email_template_id
+    return initial
+
+
+@workspace_view(write=EDIT)
+def broadcast_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
+    broadcast = get_object_or_404(scoped(request, Broadcast), pk=pk) if pk else None
+    if broadcast is not None and broadcast.status != Broadcast.Status.DRAFT:
+        return redirect("messaging:broadcast_detail", pk=broadcast.pk)
+    workspace = request.workspace  # type: ignore[attr-defined]
+    form = BroadcastForm(
+        request.POST or None, workspace=workspace, initial=_initial(request, broadcast)
+    )
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                saved = broadcast_save(
+                    workspace=workspace,
+                    broadcast=broadcast,
+                    data=_input(request, form),
+                    user=request.user,  # type: ignore[arg-type]
+                )
+            except TendrilError as error:
+                form_errors_from(form, error)
+            else:
+                messages.success(request, f"Saved “{saved.name}”. Review it and send.")
+                return redirect("messaging:broadcast_detail", pk=saved.pk)
+        status = 400
+    return page(
+        request,
+        "messaging/broadcast_edit.html",
+        {"broadcast": broadcast, "form": form, "zone": _zone(request)},
+        tab="broadcasts",
+        status=status,
+    )
+
+
+@workspace_view
+def broadcast_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    broadcast = get_object_or_404(
+        scoped(request, Broadcast).select_related(
+            "email_template", "sms_template", "topic", "ab_winner"
+        ),
+        pk=pk,
+    )
+    context = {
+        "broadcast": broadcast,
+        "progress": broadcast_status(broadcast=broadcast),
+        "segment_name": dict(segments_bridge.segment_choices(workspace=request.workspace)).get(  # type: ignore[attr-defined]
+            broadcast.segment_id, f"#{broadcast.segment_id}"
+        ),
+        "sto_report": sto.sto_report(workspace=request.workspace, broadcast=broadcast)  # type: ignore[attr-defined]
+        if broadcast.sto_enabled
+        else None,
+        "now": timezone.now(),
+    }
+    template = "messaging/broadcast_detail.html"
+    if request.htmx:  # type: ignore[attr-defined]
+        template += "#progress"
+    return page(request, template, context, tab="broadcasts")
+
+
+@workspace_view(write=EDIT)
+@require_POST
+def broadcast_send_view(request: HttpRequest, pk: int) -> HttpResponse:
+    broadcast = get_object_or_404(scoped(request, Broadcast), pk=pk)
+    try:
+        sent = broadcast_send(workspace=request.workspace, broadcast=broadcast)  # type: ignore[attr-defined]
+    except TendrilError as error:
+        messages.error(request, error.message)
+    else:
+        if sent.status == Broadcast.Status.SCHEDULED:
+            messages.success(request, "Scheduled.")
+        else:
+            messages.success(request, "Sending started.")
+    return redirect("messaging:broadcast_detail", pk=broadcast.pk)
+
+
+@workspace_view(write=EDIT)
+@require_POST
+def broadcast_cancel_view(request: HttpRequest, pk: int) -> HttpResponse:
+    broadcast = get_object_or_404(scoped(request, Broadcast), pk=pk)
+    try:
+        broadcast_cancel(workspace=request.workspace, broadcast=broadcast)  # type: ignore[attr-defined]
+    except TendrilError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, "Cancelled: messages not yet sent will not go out.")
+    return redirect("messaging:broadcast_detail", pk=broadcast.pk)
+
+
+@workspace_view
+def sto_report_view(request: HttpRequest) -> HttpResponse:
+    report = sto.sto_report(workspace=request.workspace)  # type: ignore[attr-defined]
+    return page(request, "messaging/sto_report.html", {"report": report}, tab="broadcasts")

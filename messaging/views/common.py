@@ -1,0 +1,54 @@
+"""Helpers shared by the Messages pages."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from contacts.models import Contact
+from workspaces.errors import TendrilError
+from workspaces.roles import Capability
+from workspaces.scoping import scoped
+
+from ..services.config import messaging_settings
+
+EDIT = Capability.EDIT_MARKETING
+
+
+def page(
+    request: HttpRequest, template: str, context: dict[str, Any], *, tab: str, status: int = 200
+) -> HttpResponse:
+    workspace = request.workspace  # type: ignore[attr-defined]
+    context = {
+        "tab": tab,
+        "config": messaging_settings(workspace=workspace),
+        "can_edit": request.membership.can(EDIT),  # type: ignore[attr-defined]
+        **context,
+    }
+    return render(request, template, context, status=status)
+
+
+def form_errors_from(form: forms.Form, error: TendrilError) -> None:
+    """Show a service's ValidationFailed next to the fields it names (or on top)."""
+    placed = False
+    for name, messages in error.fields.items():
+        for message in messages if isinstance(messages, list) else [messages]:
+            if name in form.fields:
+                form.add_error(name, str(message))
+                placed = True
+    if not placed:
+        form.add_error(None, error.message)
+
+
+def preview_contact(request: HttpRequest, value: str | None) -> Contact | None:
+    """The contact a preview is rendered for: by id or email, in this workspace only."""
+    value = (value or "").strip()
+    if not value:
+        return None
+    contacts = scoped(request, Contact)
+    if value.isdigit():
+        return contacts.filter(pk=int(value)).first()
+    return contacts.filter(email=value.lower()).first()
