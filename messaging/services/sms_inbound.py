@@ -38,13 +38,16 @@ class InboundResult:
 
 
 def _workspaces_for(sender: str, whatsapp: bool) -> list[Workspace]:
+    """The workspaces sending from this number: those that set it, and when it is the
+    platform's default number, those that set none (settings rows are created lazily)."""
     field = "whatsapp_from" if whatsapp else "sms_from"
     default = settings.TWILIO_WHATSAPP_FROM if whatsapp else settings.TWILIO_FROM
-    match = Q(**{field: sender})
+    own = MessagingSettings.objects.filter(**{field: sender}).values("workspace_id")
+    match = Q(pk__in=own)
     if sender and sender == default:
-        match |= Q(**{field: ""})
-    ids = list(MessagingSettings.objects.filter(match).values_list("workspace_id", flat=True))
-    return list(Workspace.objects.filter(pk__in=ids).order_by("pk"))
+        with_other_number = MessagingSettings.objects.exclude(**{field: ""}).values("workspace_id")
+        match |= ~Q(pk__in=with_other_number)
+    return list(Workspace.objects.filter(match).order_by("pk"))
 
 
 def _strip(address: str) -> tuple[str, bool]:
