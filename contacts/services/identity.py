@@ -27,7 +27,6 @@ from datetime import datetime
 from typing import Any
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from contacts.models import ConsentStatus, Contact
@@ -180,18 +179,65 @@ def identifiers_lock(*, workspace_id: int, identifiers: Iterable[str]) -> None:
 def _candidates(
     workspace: Workspace, external_id: str, email: str, anonymous_id: str, phone: str
 ) -> list[Contact]:
-    match = Q(pk__in=[])
-    if external_id:
-        match |= Q(external_id=external_id)
-    if email:
-        match |= Q(email=email)
-    if anonymous_id:
-        match |= Q(anonymous_ids__contains=[anonymous_id])
-    if phone and not (external_id or email or anonymous_id):
-        match |= Q(phone=phone)
-    return list(
-        Contact.objects.for_workspace(workspace).filter(match).select_for_update().order_by("pk")
+    ids = contact_ids_by_identifiers(
+        workspace_id=workspace.pk,
+        external_ids=[external_id] if external_id else [],
+        emails=[email] if email else [],
+        anonymous_ids=[anonymous_id] if anonymous_id else [],
+        phones=[phone] if phone and not (external_id or email or anonymous_id) else [],
     )
+    if not ids:
+        return []
+    return list(
+        Contact.objects.for_workspace(workspace)
+        .filter(pk__in=ids)
+        .select_for_update()
+        .order_by("pk")
+    )
+
+
+# One arm per identifier, each on its own index: the partial unique indexes (the arm
+# repeats their `<> ''` condition), the phone index, and the GIN index on anonymous_ids —
+# read first (MATERIALIZED) and then narrowed to the workspace, because with stale
+# statistics (a young, growing workspace) the planner otherwise prefers scanning all of
+# the workspace's contacts through the workspace index.
+IDENTIFIER_SQL = """
+WITH by_anonymous AS MATERIALIZED (
+    SELECT id, workspace_id FROM contacts_contact WHERE anonymous_ids && %(anonymous)s::varchar[]
+)
+SELECT id FROM contacts_contact
+ WHERE workspace_id = %(ws)s AND external_id = ANY(%(external)s::varchar[]) AND external_id <> ''
+UNION SELECT id FROM contacts_contact
+ WHERE workspace_id = %(ws)s AND email = ANY(%(emails)s::varchar[]) AND email <> ''
+UNION SELECT id FROM contacts_contact
+ WHERE workspace_id = %(ws)s AND phone = ANY(%(phones)s::varchar[]) AND phone <> ''
+UNION SELECT id FROM by_anonymous WHERE workspace_id = %(ws)s
+"""
+
+
+def contact_ids_by_identifiers(
+    *,
+    workspace_id: int,
+    external_ids: list[str] = (),  # type: ignore[assignment]
+    emails: list[str] = (),  # type: ignore[assignment]
+    anonymous_ids: list[str] = (),  # type: ignore[assignment]
+    phones: list[str] = (),  # type: ignore[assignment]
+) -> list[int]:
+    """Ids of the workspace's contacts holding any of these identifiers (index lookups only)."""
+    if not (external_ids or emails or anonymous_ids or phones):
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute(
+            IDENTIFIER_SQL,
+            {
+                "ws": workspace_id,
+                "external": list(external_ids),
+                "emails": list(emails),
+                "phones": list(phones),
+                "anonymous": list(anonymous_ids),
+            },
+        )
+        return [row[0] for row in cursor.fetchall()]
 
 
 def _choose_primary(
@@ -261,7 +307,7 @@ def _apply(
                 contact.tags = merged
                 changed.add("tags")
             continue
-        if name == "email" and value != contact.email and _email_taken(workspace, contact, value):
+        if name == "email" and value != contact.email and _email_taken(contact, value, found):
             continue  # another known contact holds it: never steal an identifier
         if getattr(contact, name) != value:
             setattr(contact, name, value)
@@ -273,11 +319,16 @@ def _apply(
     return changed
 
 
-def _email_taken(workspace: Workspace, contact: Contact, email: str) -> bool:
-    others = Contact.objects.for_workspace(workspace).filter(email=email)
-    if contact.pk:
-        others = others.exclude(pk=contact.pk)
-    return others.exists()
+def _email_taken(contact: Contact, email: str, found: list[Contact]) -> bool:
+    # `found` holds every contact with this email (the lookup searched by it); merged
+    # ones are deleted by now and freed it.
+    return any(
+        other.email == email
+        and other.pk != contact.pk
+        and other.pk is not None
+        and Contact.objects.filter(pk=other.pk).exists()
+        for other in found
+    )
 
 
 def contact_set_consent(
@@ -329,6 +380,8 @@ __all__ = [
     "contact_set_consent",
     "contact_upsert",
     "email_normalize",
+    "IDENTIFIER_SQL",
+    "contact_ids_by_identifiers",
     "identifiers_lock",
     "phone_normalize",
 ]
