@@ -337,3 +337,15 @@ def test_adding_no_tags_is_a_400(api, ws):
     response = api.post(f"/api/v1/contacts/{contact.pk}/tags/", {"tags": []}, format="json")
     assert response.status_code == 400
     assert "tags" in response.json()["error"]["fields"]
+
+
+def test_a_timeline_page_costs_the_same_queries_however_long(api, ws, django_assert_num_queries):
+    contact = make(ws, email="ada@acme.test")
+    event_record(workspace=ws, contact=contact, name="first")
+    api.get("/api/v1/workspace/")
+    with django_assert_num_queries(3):  # the key, the contact, the page
+        api.get(f"/api/v1/contacts/{contact.pk}/timeline/")
+    for i in range(40):
+        event_record(workspace=ws, contact=contact, name=f"e{i}")
+    with django_assert_num_queries(3):
+        assert len(api.get(f"/api/v1/contacts/{contact.pk}/timeline/").json()["results"]) == 41

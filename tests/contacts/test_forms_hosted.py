@@ -330,3 +330,15 @@ def test_form_pages_404_for_the_outsider(outsider_client, signup, name, method):
 
 def test_the_outsiders_form_list_holds_none_of_ours(outsider_client, signup):
     assert "Newsletter" not in outsider_client.get(reverse("contacts:forms")).content.decode()
+
+
+def test_the_form_list_costs_the_same_queries_for_one_form_or_many(
+    owner_client, ws, signup, django_assert_num_queries
+):
+    owner_client.get(reverse("contacts:forms"))
+    with django_assert_num_queries(8) as one:
+        owner_client.get(reverse("contacts:forms"))
+    for i in range(5):
+        form_services.form_create(workspace=ws, data={"name": f"F{i}", "fields": FIELDS})
+    with django_assert_num_queries(len(one.captured_queries)):
+        assert "F4" in owner_client.get(reverse("contacts:forms")).content.decode()

@@ -295,3 +295,24 @@ def test_the_outsiders_import_list_holds_none_of_ours(outsider_client, ws):
         workspace=ws, upload=io.BytesIO(b"email\na@acme.test\n"), filename="secret.csv"
     )
     assert "secret.csv" not in outsider_client.get(reverse("contacts:imports")).content.decode()
+
+
+def test_the_import_list_costs_the_same_queries_for_one_import_or_many(
+    owner_client, ws, owner, django_assert_num_queries
+):
+    def create(name):
+        import_services.import_create(
+            workspace=ws,
+            upload=io.BytesIO(b"email\na@acme.test\n"),
+            filename=name,
+            created_by=owner,
+        )
+
+    create("first.csv")
+    owner_client.get(reverse("contacts:imports"))
+    with django_assert_num_queries(8) as one:
+        owner_client.get(reverse("contacts:imports"))
+    for i in range(5):
+        create(f"more-{i}.csv")
+    with django_assert_num_queries(len(one.captured_queries)):
+        assert "more-4.csv" in owner_client.get(reverse("contacts:imports")).content.decode()
