@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.utils import timezone
@@ -42,18 +43,18 @@ def time_test(cond: FieldCond, clock: Clock) -> TimeTest:
     return _datetime_test(op, value, clock)
 
 
-def _date_test(op: Op, value: object, clock: Clock) -> TimeTest:
+def _date_test(op: Op, value: Any, clock: Clock) -> TimeTest:
     today = clock.today
     if op in (Op.EQ, Op.NEQ):
-        return TimeTest((("gte", value), ("lte", value)))  # type: ignore[arg-type]
+        return TimeTest((("gte", value), ("lte", value)))
     if op == Op.BEFORE:
-        return TimeTest((("lt", value),))  # type: ignore[arg-type]
+        return TimeTest((("lt", value),))
     if op == Op.AFTER:
-        return TimeTest((("gt", value),))  # type: ignore[arg-type]
+        return TimeTest((("gt", value),))
     if op == Op.BETWEEN:
-        low, high = value  # type: ignore[misc]
+        low, high = value
         return TimeTest((("gte", low), ("lte", high)))
-    days = timedelta(days=int(value))  # type: ignore[call-overload]
+    days = timedelta(days=int(value))
     if op == Op.WITHIN_LAST_DAYS:
         return TimeTest((("gte", today - days), ("lte", today)))
     if op == Op.MORE_THAN_DAYS_AGO:
@@ -61,11 +62,11 @@ def _date_test(op: Op, value: object, clock: Clock) -> TimeTest:
     return TimeTest((("gte", today), ("lte", today + days)))  # WITHIN_NEXT_DAYS
 
 
-def _datetime_test(op: Op, value: object, clock: Clock) -> TimeTest:
-    def start(moment: object, *, next_day: bool = False) -> datetime:
+def _datetime_test(op: Op, value: Any, clock: Clock) -> TimeTest:
+    def start(moment: Any, *, next_day: bool = False) -> datetime:
         if isinstance(moment, datetime):
             return moment
-        day: date = moment  # type: ignore[assignment]
+        day: date = moment
         return clock.start_of(day + timedelta(days=1) if next_day else day)
 
     if op == Op.BEFORE:
@@ -75,11 +76,11 @@ def _datetime_test(op: Op, value: object, clock: Clock) -> TimeTest:
             return TimeTest((("gt", value),))
         return TimeTest((("gte", start(value, next_day=True)),))
     if op == Op.BETWEEN:
-        low, high = value  # type: ignore[misc]
+        low, high = value
         if isinstance(high, datetime):
             return TimeTest((("gte", start(low)), ("lte", high)))
         return TimeTest((("gte", start(low)), ("lt", start(high, next_day=True))))
-    days = timedelta(days=int(value))  # type: ignore[call-overload]
+    days = timedelta(days=int(value))
     if op == Op.WITHIN_LAST_DAYS:
         return TimeTest((("gte", clock.now - days), ("lte", clock.now)))
     if op == Op.MORE_THAN_DAYS_AGO:

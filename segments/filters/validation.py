@@ -331,9 +331,11 @@ class FilterParser:
                 raise _Bad("value", f"'{op}' needs some text")
             return value
         if op in _ORDER_OPS or op == Op.BETWEEN:
-            items = value if op == Op.BETWEEN else [value]
-            if op == Op.BETWEEN and (not isinstance(value, list) or len(value) != 2):
-                raise _Bad("value", "'between' needs [low, high]")
+            items: list[Any] = [value]
+            if op == Op.BETWEEN:
+                if not isinstance(value, list) or len(value) != 2:
+                    raise _Bad("value", "'between' needs [low, high]")
+                items = value
             numbers = [_number_value(item) for item in items]
             if any(number is None for number in numbers):
                 raise _Bad("value", f"'{op}' compares numbers, not {describe(value)}")
