@@ -1,5 +1,29 @@
-"""Management API routes of messaging, mounted under /api/v1/."""
+"""Management API routes of messaging, mounted under /api/v1/ (all under messaging/)."""
 
-from django.urls import path  # noqa: F401
+from django.urls import path
+from rest_framework.routers import SimpleRouter
 
-urlpatterns: list = []
+from . import views
+
+router = SimpleRouter()
+router.register("messaging/email-templates", views.EmailTemplateViewSet, basename="email-template")
+router.register("messaging/sms-templates", views.SmsTemplateViewSet, basename="sms-template")
+router.register("messaging/layouts", views.LayoutViewSet, basename="layout")
+router.register("messaging/topics", views.TopicViewSet, basename="topic")
+router.register("messaging/suppressions", views.SuppressionViewSet, basename="suppression")
+router.register("messaging/messages", views.MessageViewSet, basename="message")
+router.register("messaging/broadcasts", views.BroadcastViewSet, basename="broadcast")
+
+urlpatterns = [
+    path(
+        "messaging/privacy/contacts/<int:contact_id>/export/",
+        views.PrivacyExportView.as_view(),
+        name="messaging_privacy_export",
+    ),
+    path(
+        "messaging/privacy/contacts/<int:contact_id>/erase/",
+        views.PrivacyEraseView.as_view(),
+        name="messaging_privacy_erase",
+    ),
+    *router.urls,
+]
