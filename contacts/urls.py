@@ -23,9 +23,9 @@ urlpatterns = [
     ),
     path("contacts/import/<int:import_id>/errors.csv", imports.import_errors, name="import_errors"),
     # Hosted forms: marketers' pages, and the public page visitors fill in.
-    path("forms/", forms.form_list, name="forms"),
-    path("forms/new/", forms.form_create, name="form_create"),
-    path("forms/<int:form_id>/", forms.form_detail, name="form_detail"),
-    path("forms/<int:form_id>/edit/", forms.form_edit, name="form_edit"),
+    path("contacts/forms/", forms.form_list, name="forms"),
+    path("contacts/forms/new/", forms.form_create, name="form_create"),
+    path("contacts/forms/<int:form_id>/", forms.form_detail, name="form_detail"),
+    path("contacts/forms/<int:form_id>/edit/", forms.form_edit, name="form_edit"),
     path("f/<uuid:public_id>/", forms.hosted_form, name="hosted_form"),
 ]
