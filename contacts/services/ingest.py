@@ -59,10 +59,18 @@ ON CONFLICT DO NOTHING
 RETURNING id, message_id
 """
 
+# last_seen_at is approximate, so a contact whose row another transaction holds right now
+# is skipped (SKIP LOCKED: that one is writing a fresh value anyway): concurrent requests
+# about the same people neither wait for each other nor deadlock here.
 _LAST_SEEN_UPDATE = """
 UPDATE contacts_contact AS c SET last_seen_at = u.ts
 FROM unnest(%s::bigint[], %s::timestamptz[]) AS u(id, ts)
-WHERE c.id = u.id AND c.workspace_id = %s AND (c.last_seen_at IS NULL OR c.last_seen_at < u.ts)
+WHERE c.id = u.id AND c.id IN (
+    SELECT id FROM contacts_contact
+    WHERE id = ANY(%s::bigint[]) AND workspace_id = %s
+      AND (last_seen_at IS NULL OR last_seen_at < %s)
+    ORDER BY id FOR UPDATE SKIP LOCKED)
+  AND (c.last_seen_at IS NULL OR c.last_seen_at < u.ts)
 """
 
 # IDENTIFIER_SQL is a constant (values travel as parameters).
@@ -447,7 +455,9 @@ class _Ingestion:
                 stamps.append(seen)
         if ids:
             with connection.cursor() as cursor:
-                cursor.execute(_LAST_SEEN_UPDATE, [ids, stamps, self.workspace.pk])
+                cursor.execute(
+                    _LAST_SEEN_UPDATE, [ids, stamps, ids, self.workspace.pk, max(stamps)]
+                )
 
     def _register_event_definitions(self, messages: Sequence[Message]) -> None:
         keys: dict[str, set[str]] = {}

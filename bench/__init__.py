@@ -1,0 +1,1 @@
+"""Performance scenarios (`python -m bench <name>`) and the synthetic data generator."""

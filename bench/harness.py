@@ -1,0 +1,208 @@
+"""What every scenario needs: its own database, the real server and worker, and a report.
+
+    from bench import harness
+    harness.setup_django(database="tendril_bench_x", redis_db=1)  # fresh DB, migrated
+    with harness.server(port=18100, workers=3), harness.worker():
+        ...
+    harness.report("ingest", [("events/s", 5234.0), ...])
+
+The scenario process itself runs Django against the bench database (settings
+config.settings.local with DEBUG off), so it can create workspaces, generate data and
+count rows. Servers are real processes: gunicorn for the web, a Celery worker.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PG = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432")
+ENV: dict[str, str] = {}
+
+
+def setup_django(*, database: str, redis_db: int, fresh: bool = True) -> dict[str, str]:
+    """Point this process (and the servers it starts) at `database`, recreate and migrate it."""
+    import psycopg
+
+    if fresh:
+        with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+            conn.execute(f'CREATE DATABASE "{database}"')
+    redis = os.environ.get("BENCH_REDIS", "redis://127.0.0.1:6379")
+    ENV.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "config.settings.local",
+            "DATABASE_URL": f"{PG}/{database}",
+            "REDIS_URL": f"{redis}/{redis_db}",
+            "CELERY_BROKER_URL": f"{redis}/{redis_db}",
+            "DEBUG": "false",
+            "LOG_LEVEL": "WARNING",
+            "ALLOWED_HOSTS": "*",
+            "CELERY_TASK_ALWAYS_EAGER": "false",
+        }
+    )
+    os.environ.update(ENV)
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    from config.celery_app import app
+
+    app.control.purge()
+    return dict(ENV)
+
+
+def workspace(name: str = "Bench") -> tuple[int, str]:
+    """A new workspace; returns (id, raw write key)."""
+    from workspaces.services import user_get_or_create, workspace_create
+
+    owner, _ = user_get_or_create(email=f"bench-{time.time_ns()}@tendril.test", password=None)
+    created = workspace_create(name=name, owner=owner)
+    return created.workspace.pk, created.write_key.raw
+
+
+def _spawn(cmd: list[str], log: str) -> subprocess.Popen[bytes]:
+    out = open(ROOT / ".data" / log, "wb")  # noqa: SIM115 — closed with the process
+    return subprocess.Popen(
+        cmd,
+        cwd=ROOT,
+        env={**os.environ, **ENV},
+        stdout=out,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
+@contextmanager
+def server(*, port: int, workers: int = 3, threads: int = 1) -> Iterator[str]:
+    """gunicorn serving config.wsgi on 127.0.0.1:`port`; yields its base URL."""
+    (ROOT / ".data").mkdir(exist_ok=True)
+    cmd = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "config.wsgi:application",
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--workers",
+        str(workers),
+        "--worker-class",
+        "gthread" if threads > 1 else "sync",
+        "--threads",
+        str(threads),
+        "--keep-alive",
+        "5",
+        "--backlog",
+        "2048",
+        "--log-level",
+        "warning",
+    ]
+    proc = _spawn(cmd, f"bench-gunicorn-{port}.log")
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_http(url + "/healthz", proc)
+        yield url
+    finally:
+        _stop(proc)
+
+
+@contextmanager
+def worker(*, concurrency: int = 1) -> Iterator[subprocess.Popen[bytes]]:
+    cmd = [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "config",
+        "worker",
+        "-l",
+        "warning",
+        "--concurrency",
+        str(concurrency),
+        "--pool",
+        "prefork" if concurrency > 1 else "solo",
+        "--without-gossip",
+        "--without-mingle",
+        "--without-heartbeat",
+        "-n",
+        f"bench-{os.getpid()}@%h",
+    ]
+    proc = _spawn(cmd, "bench-celery.log")
+    from config.celery_app import app
+
+    deadline = time.monotonic() + 30
+    while not app.control.ping(timeout=0.5):
+        if proc.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError("the bench celery worker did not start; see .data/bench-celery.log")
+    try:
+        yield proc
+    finally:
+        _stop(proc)
+
+
+def _wait_http(url: str, proc: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited ({proc.returncode}); see .data/bench-gunicorn-*.log")
+        try:
+            with urllib.request.urlopen(url, timeout=1):  # noqa: S310 — our own local server
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError(f"{url} did not answer in 30 s")
+
+
+def queue_length(queue: str = "celery") -> int:
+    from config.celery_app import app
+
+    with app.connection_for_write() as conn:
+        return int(conn.default_channel.client.llen(queue))
+
+
+def wait_queue_empty(timeout: float = 300) -> float:
+    """Seconds until the Celery queue is empty (the worker caught up), at most `timeout`."""
+    started = time.monotonic()
+    while queue_length() and time.monotonic() - started < timeout:
+        time.sleep(0.2)
+    return time.monotonic() - started
+
+
+def percentile(values: list[float], q: float) -> float:
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def report(title: str, rows: list[tuple[str, str]]) -> None:
+    width = max(len(label) for label, _ in rows)
+    print(f"\n== {title} ==")
+    for label, value in rows:
+        print(f"  {label.ljust(width)}  {value}")
+    sys.stdout.flush()
+
+
+def machine_note() -> str:
+    load = os.getloadavg()[0]
+    return f"{os.cpu_count()} cores, load average {load:.2f} at start (shared with other work)"

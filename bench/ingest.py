@@ -1,0 +1,339 @@
+"""Scenario `ingest`: Segment-style events through the real server, against COPY.
+
+    .venv/bin/python -m bench ingest [--seconds 20] [--clients 8] [--web-workers 3]
+
+1. Fresh database `tendril_bench_ingest`, a workspace, gunicorn (sync workers) on
+   127.0.0.1:18100 and one Celery worker (the events_ingested pipeline runs for real).
+2. Warm-up: a few seconds of traffic, so most visitors are known contacts afterwards.
+3. Batch phase: N client threads post /v1/batch (100 messages each) for --seconds;
+   prints events/s and p50/p99 batch latency.
+4. Single phase: the same with one /v1/track per request → requests/s, p50/p99.
+5. Baseline: the batch phase's rows COPY'd straight into contacts_event in this process
+   (the cheapest way PostgreSQL can take them) → events/s, and the ratio HTTP / COPY.
+6. How long the Celery worker then needs to drain the pipeline tasks queued meanwhile.
+
+Traffic: 5,000 users, each identified once during warm-up (userId + anonymousId + traits),
+then messages from them — 62% page views, 34% track ("Product Viewed", "Added to Cart",
+"Order Completed" with revenue), 4% identify with changed traits (these take the
+one-by-one identity path) — and ~20% of messages from new anonymous visitors (a fresh
+anonymous id each, sessions of 1–4 page views: new contacts are created all along). Request bodies are built
+before the clock starts, so the clients spend little CPU while measuring; they still
+share the 2 cores with the server, the worker and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import http.client
+import json
+import random
+import threading
+import time
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from bench import harness
+
+DATABASE = "tendril_bench_ingest"
+PORT = 18100
+REDIS_DB = 1
+BATCH = 100
+USERS = 5_000
+VISITOR_SHARE = 0.2  # of messages: new anonymous visitors (fresh ids, short sessions)
+PAGES = ["/", "/pricing", "/features", "/blog/segments-that-move", "/signup", "/docs/ingestion"]
+
+
+class Traffic:
+    """Realistic Segment messages: known users (identified during warm-up) and a stream of
+    new anonymous visitors, each with a fresh anonymous id and a short session of pages."""
+
+    def __init__(self, seed: int):
+        self.rng = random.Random(seed)
+        self.session: list[dict[str, str]] = []
+
+    def _who(self) -> dict[str, str]:
+        rng = self.rng
+        if self.session:
+            return self.session.pop()
+        if rng.random() < VISITOR_SHARE / 3:  # a visitor session of ~3 events
+            visitor = {"anonymousId": str(uuid.UUID(int=rng.getrandbits(128)))}
+            self.session = [visitor] * rng.randint(1, 4)
+            return visitor
+        user = rng.randrange(USERS)
+        return {"userId": f"user-{user}", "anonymousId": f"user-anon-{user}"}
+
+    def identify(self, user: int) -> dict[str, Any]:
+        return {
+            "type": "identify",
+            "messageId": str(uuid.uuid4()),
+            "timestamp": datetime.now(UTC).isoformat(),
+            "userId": f"user-{user}",
+            "anonymousId": f"user-anon-{user}",
+            "traits": {"email": f"user-{user}@example.com", "firstName": "Bench", "plan": "free"},
+        }
+
+    def message(self) -> dict[str, Any]:
+        rng = self.rng
+        ids = self._who()
+        roll = rng.random()
+        base = {"messageId": str(uuid.uuid4()), "timestamp": datetime.now(UTC).isoformat(), **ids}
+        path = rng.choice(PAGES)
+        context = {
+            "library": {"name": "bench", "version": "1"},
+            "page": {"path": path, "url": f"https://www.example.com{path}"},
+            "userAgent": "Mozilla/5.0 (X11; Linux x86_64) bench",
+        }
+        if roll < 0.62 or "userId" not in ids:
+            if rng.random() < 0.2:
+                context["campaign"] = {"source": "newsletter", "medium": "email", "name": "spring"}
+            return {
+                **base,
+                "type": "page",
+                "name": path.strip("/") or "home",
+                "properties": {"path": path, "title": path},
+                "context": context,
+            }
+        if roll < 0.96:
+            event = rng.choice(["Product Viewed", "Added to Cart", "Order Completed"])
+            props: dict[str, Any] = {"product": f"sku-{rng.randrange(200)}"}
+            if event == "Order Completed":
+                props |= {"revenue": round(rng.uniform(9, 900), 2), "currency": "EUR"}
+            return {
+                **base,
+                "type": "track",
+                "event": event,
+                "properties": props,
+                "context": context,
+            }
+        user = ids["userId"]
+        return {
+            **base,
+            "type": "identify",
+            "context": context,
+            "traits": {
+                "email": f"{user}@example.com",
+                "firstName": "Bench",
+                "plan": rng.choice(["free", "pro"]),
+            },
+        }
+
+    def batch_body(self) -> tuple[bytes, list[dict[str, Any]]]:
+        messages = [self.message() for _ in range(BATCH)]
+        body = {"batch": messages, "sentAt": datetime.now(UTC).isoformat()}
+        return json.dumps(body).encode(), messages
+
+    def identify_bodies(self) -> list[bytes]:
+        """Warm-up: every user identified once, 100 per batch."""
+        bodies = []
+        for start in range(0, USERS, BATCH):
+            batch = [self.identify(u) for u in range(start, min(start + BATCH, USERS))]
+            bodies.append(json.dumps({"batch": batch}).encode())
+        return bodies
+
+    def track_body(self) -> bytes:
+        message = self.message()
+        while message["type"] != "track":
+            message = self.message()
+        return json.dumps(message).encode()
+
+
+class Load:
+    """N threads posting pre-built bodies for a fixed time; collects latencies."""
+
+    def __init__(self, url: str, key: str, path: str, bodies: list[bytes], clients: int):
+        self.host, self.port = url.removeprefix("http://").split(":")
+        self.auth = "Basic " + base64.b64encode(f"{key}:".encode()).decode()
+        self.path, self.bodies, self.clients = path, bodies, clients
+        self.latencies: list[float] = []
+        self.stored = 0
+        self.errors: list[str] = []
+        self.lock = threading.Lock()
+        self.next = 0
+
+    def _take(self) -> bytes | None:
+        with self.lock:
+            if self.next >= len(self.bodies):
+                return None
+            self.next += 1
+            return self.bodies[self.next - 1]
+
+    def _client(self, until: float) -> None:
+        conn = http.client.HTTPConnection(self.host, int(self.port), timeout=60)
+        latencies, stored = [], 0
+        while time.monotonic() < until:
+            body = self._take()
+            if body is None:
+                break
+            started = time.perf_counter()
+            try:
+                conn.request(
+                    "POST",
+                    self.path,
+                    body,
+                    {"Authorization": self.auth, "Content-Type": "application/json"},
+                )
+                response = conn.getresponse()
+                payload = response.read()
+            except (OSError, http.client.HTTPException):
+                conn.close()
+                conn = http.client.HTTPConnection(self.host, int(self.port), timeout=60)
+                continue
+            latencies.append(time.perf_counter() - started)
+            if response.status != 200:
+                with self.lock:
+                    self.errors.append(f"{response.status} {payload[:200]!r}")
+            else:
+                stored += json.loads(payload).get("stored", 1)
+            if response.getheader("Connection", "").lower() == "close":
+                conn.close()
+        conn.close()
+        with self.lock:
+            self.latencies += latencies
+            self.stored += stored
+
+    def run(self, seconds: float) -> float:
+        until = time.monotonic() + seconds
+        threads = [
+            threading.Thread(target=self._client, args=(until,)) for _ in range(self.clients)
+        ]
+        started = time.perf_counter()
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        return time.perf_counter() - started
+
+
+def copy_baseline(workspace_id: int, messages: list[dict[str, Any]]) -> float:
+    """COPY the same rows straight into contacts_event; returns events/s."""
+    from django.db import connection, transaction
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT external_id, anonymous_ids, id FROM contacts_contact WHERE workspace_id = %s",
+            [workspace_id],
+        )
+        by_id: dict[str, int] = {}
+        for external_id, anonymous_ids, pk in cursor.fetchall():
+            for name in [external_id, *anonymous_ids]:
+                if name:
+                    by_id[name] = pk
+    fallback = next(iter(by_id.values()))
+    now = datetime.now(UTC).isoformat()
+    lines = []
+    for m in messages:
+        contact = by_id.get(m.get("userId", ""), by_id.get(m.get("anonymousId", ""), fallback))
+        props = json.dumps(m.get("properties") or m.get("traits") or {}).replace("\\", "\\\\")
+        context = json.dumps(m.get("context") or {}).replace("\\", "\\\\")
+        lines.append(
+            f"{workspace_id}\t{contact}\t{m['type']}\t{m.get('event') or m.get('name') or ''}\t"
+            f"{props}\t{context}\t{m['timestamp']}\t{now}\tcopy-{m['messageId']}\tapi\n"
+        )
+    raw = connection.connection if connection.connection else None
+    connection.ensure_connection()
+    raw = connection.connection
+    started = time.perf_counter()
+    with (
+        transaction.atomic(),
+        raw.cursor() as cursor,
+        cursor.copy(
+            "COPY contacts_event (workspace_id, contact_id, type, name, properties, context,"
+            " timestamp, received_at, message_id, source) FROM STDIN"
+        ) as copy,
+    ):
+        for start in range(0, len(lines), 5000):
+            copy.write("".join(lines[start : start + 5000]))
+    return len(lines) / (time.perf_counter() - started)
+
+
+def _phase(
+    url: str, key: str, path: str, bodies: list[bytes], clients: int, seconds: float
+) -> tuple[Load, float]:
+    load = Load(url, key, path, bodies, clients)
+    elapsed = load.run(seconds)
+    if load.errors:
+        print(f"  {len(load.errors)} errors, first: {load.errors[0]}")
+    return load, elapsed
+
+
+def main(argv: list[str]) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench ingest")
+    parser.add_argument("--seconds", type=float, default=20)
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--web-workers", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=1, help="gthread threads per web worker")
+    parser.add_argument("--celery", type=int, default=1, help="Celery worker concurrency")
+    args = parser.parse_args(argv)
+    note = harness.machine_note()
+    harness.setup_django(database=DATABASE, redis_db=REDIS_DB)
+    workspace_id, key = harness.workspace("Bench ingest")
+    traffic = Traffic(seed=42)
+    # Enough bodies for ~2x the target rate; a phase ends early only if the clients outrun it.
+    batch_count = int(args.seconds * 120)
+    print(
+        f"building {batch_count} batches of {BATCH} and {int(args.seconds * 1500)} single calls …"
+    )
+    warmup = traffic.identify_bodies() + [traffic.batch_body()[0] for _ in range(50)]
+    batches = [traffic.batch_body() for _ in range(batch_count)]
+    singles = [traffic.track_body() for _ in range(int(args.seconds * 1500))]
+
+    with (
+        harness.server(port=PORT, workers=args.web_workers, threads=args.threads) as url,
+        harness.worker(concurrency=args.celery),
+    ):
+        _phase(url, key, "/v1/batch", warmup, args.clients, 60)
+        harness.wait_queue_empty()
+        batch_load, batch_elapsed = _phase(
+            url, key, "/v1/batch", [b for b, _ in batches], args.clients, args.seconds
+        )
+        batch_queue = harness.queue_length()
+        drain_batch = harness.wait_queue_empty()
+        single_load, single_elapsed = _phase(
+            url, key, "/v1/track", singles, args.clients, args.seconds
+        )
+        single_queue = harness.queue_length()
+        drain_single = harness.wait_queue_empty()
+
+    sent = [m for _, messages in batches[: len(batch_load.latencies)] for m in messages]
+    copy_rate = copy_baseline(workspace_id, sent)
+    events_rate = batch_load.stored / batch_elapsed
+    requests_rate = len(single_load.latencies) / single_elapsed
+    ms = 1000
+    harness.report(
+        "ingest",
+        [
+            ("machine", note),
+            (
+                "setup",
+                f"gunicorn {args.web_workers} worker(s) x {args.threads} thread(s), celery x{args.celery}, {args.clients} client threads, {args.seconds:.0f} s per phase",
+            ),
+            (
+                "/v1/batch (100/batch)",
+                f"{events_rate:,.0f} events/s  ({len(batch_load.latencies)} batches, {batch_load.stored:,} events stored)",
+            ),
+            (
+                "  batch latency",
+                f"p50 {harness.percentile(batch_load.latencies, 0.5) * ms:.0f} ms, p99 {harness.percentile(batch_load.latencies, 0.99) * ms:.0f} ms",
+            ),
+            (
+                "  pipeline after batches",
+                f"{batch_queue} process_events tasks queued at the end, drained in {drain_batch:.1f} s",
+            ),
+            (
+                "/v1/track (single)",
+                f"{requests_rate:,.0f} requests/s  ({len(single_load.latencies)} calls)",
+            ),
+            (
+                "  track latency",
+                f"p50 {harness.percentile(single_load.latencies, 0.5) * ms:.1f} ms, p99 {harness.percentile(single_load.latencies, 0.99) * ms:.1f} ms",
+            ),
+            (
+                "  pipeline after singles",
+                f"{single_queue} tasks queued at the end, drained in {drain_single:.1f} s",
+            ),
+            ("baseline: COPY same rows", f"{copy_rate:,.0f} events/s"),
+            ("ratio HTTP batch / COPY", f"{events_rate / copy_rate:.2f}"),
+        ],
+    )
