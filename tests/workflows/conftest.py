@@ -134,3 +134,36 @@ def email_template(ws, name: str = "Hello", subject: str = "Hello {{ contact.fir
         name=name, subject=subject, html=f"<p>Hi {{{{ contact.first_name }}}}</p>{footer}"
     )
     return email_template_save(workspace=ws, content=content).pk
+
+
+# --- a real worker ---------------------------------------------------------------------------
+
+WORKER_ENV = {"WORKFLOWS_SHIFTABLE_CLOCK": "1"}
+
+
+@pytest.fixture(scope="module")
+def module_worker(django_db_setup, django_db_blocker):
+    """One real Celery worker for a module's tests (starting one costs seconds). Tests
+    using it need committed data: they take `live_worker`, which adds transactional_db."""
+    from tests.support.worker import running_worker
+
+    with django_db_blocker.unblock(), running_worker(extra_env=WORKER_ENV) as proc:
+        yield proc
+
+
+@pytest.fixture
+def live_worker(module_worker, transactional_db, clock):
+    if module_worker.poll() is not None:
+        raise RuntimeError("the module's worker died")
+    return module_worker
+
+
+def until(predicate, *, timeout: float = 30.0, message: str = "condition"):
+    """Tick the scheduler (as beat would) until predicate() holds; return its value."""
+    from tests.support.worker import wait_for
+
+    def check():
+        scheduler.tick(budget_seconds=0.5)
+        return predicate()
+
+    return wait_for(check, timeout=timeout, interval=0.2, message=message)
