@@ -47,4 +47,24 @@ BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
         "schedule": 15 * 60,
         "options": {"expires": 10 * 60},
     },
+    # Workflows: waits are rows (WorkflowRun.next_step_at). Every second, claim due runs
+    # (FOR UPDATE SKIP LOCKED, with a lease) and dispatch them to workers in chunks. One
+    # second is about the smallest interval celery beat keeps reliably (it sleeps until the
+    # next due entry; sub-second schedules drift and pile up) — a tick claims everything due
+    # for up to ~0.9 s, so throughput does not depend on the interval. New enrolments and
+    # waits ended by an event are dispatched at once, without waiting for a tick. A tick
+    # older than 2 s is dropped: the next one claims the same runs.
+    "workflows-scheduler-tick": {
+        "task": "workflows.scheduler_tick",
+        "schedule": 1.0,
+        "options": {"expires": 2},
+    },
+    # Workflows: "date anniversary" triggers (birthdays, renewals) enrol contacts when their
+    # date comes round at the trigger's time in the contact's own timezone. Every 5 minutes;
+    # enrolment keys (one per contact and year) make a repeated sweep harmless.
+    "workflows-anniversaries-sweep": {
+        "task": "workflows.anniversaries_sweep",
+        "schedule": 5 * 60,
+        "options": {"expires": 4 * 60},
+    },
 }
