@@ -51,3 +51,46 @@ def touched(deps: Any, changed: Iterable[str], event_names: Iterable[str]) -> bo
     if "created" in changed:
         return True
     return bool(deps.fields & changed) or bool(deps.event_names & set(event_names))
+
+
+# Parsed filters, by (workspace, rule id, rule version): parsing reads the attribute catalog,
+# and a batch should not pay for that once per rule. Bounded; a rule edit changes the key.
+_PARSED: dict[tuple[Any, ...], tuple[Any, bool]] = {}
+_MAX_PARSED = 5000
+
+
+def _parsed(workspace: Workspace, tree: Any, cache_key: Any) -> tuple[Any, bool]:
+    from segments.filters import filter_dependencies, parse_filter
+
+    key = (workspace.pk, cache_key)
+    if key not in _PARSED:
+        node = parse_filter(workspace=workspace, tree=tree)
+        deps = filter_dependencies(tree)
+        if len(_PARSED) >= _MAX_PARSED:
+            _PARSED.clear()
+        _PARSED[key] = (node, not deps.event_names and not deps.segment_ids)
+    return _PARSED[key]
+
+
+def contacts_matching(
+    *, workspace: Workspace, tree: Any, cache_key: Any, contacts: dict[int, Any]
+) -> set[int]:
+    """Which of `contacts` (id → Contact, loaded) match `tree`. A filter on the profile only
+    is evaluated in memory (no query); one with event or segment conditions is one SQL query
+    for all of them (segments' compiler, probing just these contacts)."""
+    from django.utils import timezone
+
+    from segments.filters import compile_filter, evaluate_filter
+
+    if not contacts:
+        return set()
+    node, profile_only = _parsed(workspace, tree, cache_key)
+    if profile_only:
+        now = timezone.now()
+        return {
+            pk
+            for pk, contact in contacts.items()
+            if evaluate_filter(workspace=workspace, tree=None, contact=contact, now=now, node=node)
+        }
+    matching = compile_filter(workspace=workspace, tree=tree, contact_ids=sorted(contacts))
+    return set(matching.values_list("pk", flat=True))

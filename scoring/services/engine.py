@@ -15,11 +15,14 @@ A writer is used inside one transaction:
 
 from __future__ import annotations
 
+import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from django.db.models import Case, IntegerField, Q, Value, When
+from django.core.cache import cache
+from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from contacts.models import Contact, LifecycleStage
@@ -27,6 +30,7 @@ from workspaces.models import Workspace
 
 from ..decay import DecayPolicy, Entry, round_score
 from ..models import ContactScore, ScoreChange, ScoreSource, ScoringModel, ScoringRule
+from . import sql
 
 # Stages the score may promote to MQL, and the stage a demoted MQL returns to. SQL,
 # customer and "other" (disqualified) belong to people, not to the score.
@@ -50,7 +54,54 @@ class RuleSet:
         return not self.models
 
 
+# Each process keeps the rule sets it loaded, stamped with a version that lives in the
+# cache (Redis). Any save or delete of a model or rule stamps a new version (now, and again
+# when its transaction commits), so the pipeline pays one cache read per batch instead of
+# reloading rules — and never scores with rules older than the last committed edit.
+_RULESETS: dict[int, tuple[str, RuleSet]] = {}
+_MAX_RULESETS = 10_000
+
+
+def _version_key(workspace_id: int) -> str:
+    return f"scoring:ruleset:{workspace_id}"
+
+
+def rules_changed(workspace_id: int) -> None:
+    def stamp() -> None:
+        try:
+            cache.set(_version_key(workspace_id), uuid.uuid4().hex, timeout=None)
+        except Exception:  # noqa: BLE001 — no cache: every load goes to the database anyway
+            _RULESETS.pop(workspace_id, None)
+
+    stamp()
+    transaction.on_commit(stamp)
+
+
+def _version(workspace_id: int) -> str | None:
+    try:
+        version = cache.get(_version_key(workspace_id))
+        if version is None:
+            cache.add(_version_key(workspace_id), uuid.uuid4().hex, timeout=None)
+            version = cache.get(_version_key(workspace_id))
+        return str(version) if version else None
+    except Exception:  # noqa: BLE001 — the cache is an optimisation, not a dependency
+        return None
+
+
 def ruleset_load(*, workspace: Workspace) -> RuleSet:
+    version = _version(workspace.pk)
+    cached = _RULESETS.get(workspace.pk)
+    if version is not None and cached is not None and cached[0] == version:
+        return cached[1]
+    ruleset = _ruleset_query(workspace)
+    if version is not None:
+        if len(_RULESETS) >= _MAX_RULESETS:
+            _RULESETS.clear()
+        _RULESETS[workspace.pk] = (version, ruleset)
+    return ruleset
+
+
+def _ruleset_query(workspace: Workspace) -> RuleSet:
     models = {m.pk: m for m in ScoringModel.objects.for_workspace(workspace).filter(is_active=True)}
     rules = list(
         ScoringRule.objects.for_workspace(workspace).filter(
@@ -136,7 +187,8 @@ class ScoreWriter:
     def lock(
         self, contact_ids: set[int] | list[int], models: list[ScoringModel] | None = None
     ) -> None:
-        """Fetch and lock the ContactScore rows of these contacts, creating missing ones."""
+        """Fetch and lock the ContactScore rows of these contacts, creating missing ones
+        (one query when all exist, two when some are new)."""
         model_ids = [m.pk for m in (models or self.ruleset.models.values())]
         wanted = {(m, c) for m in model_ids for c in contact_ids} - set(self.rows)
         if not wanted:
@@ -145,28 +197,22 @@ class ScoreWriter:
         base = ContactScore.objects.for_workspace(self.workspace).select_for_update()
         found = list(base.filter(contact_id__in=ids, model_id__in=model_ids).order_by("pk"))
         self._keep(found, wanted)
-        missing = wanted - set(self.rows)
-        if missing:
-            ContactScore.objects.bulk_create(
-                [
-                    ContactScore(
-                        workspace=self.workspace,
-                        model_id=m,
-                        contact_id=c,
-                        computed_at=self.now,
-                        valid_until=self._first_inactivity_due(m, self.now),
-                    )
-                    for m, c in sorted(missing)
-                ],
-                ignore_conflicts=True,
+        missing = sorted(wanted - set(self.rows))
+        if not missing:
+            return
+        created = sql.rows_insert_missing(
+            workspace_id=self.workspace.pk,
+            now=self.now,
+            rows=[(m, c, self._first_inactivity_due(m, self.now)) for m, c in missing],
+        )
+        self._keep(created, set(missing))
+        self.new_rows |= {(row.model_id, row.contact_id) for row in created}
+        raced = set(missing) - set(self.rows)
+        if raced:  # another transaction created them meanwhile: lock theirs
+            again = base.filter(
+                contact_id__in=sorted({c for _, c in raced}), model_id__in=model_ids
             )
-            created = list(
-                base.filter(
-                    contact_id__in=sorted({c for _, c in missing}), model_id__in=model_ids
-                ).order_by("pk")
-            )
-            self._keep(created, missing)
-            self.new_rows |= missing
+            self._keep(list(again.order_by("pk")), raced)
 
     def _keep(self, rows: list[ContactScore], wanted: set[Key]) -> None:
         for row in rows:
@@ -271,10 +317,7 @@ class ScoreWriter:
         result = FlushResult()
         if not self.touched:
             return result
-        self._drop_duplicates(result)
-        created = [e for key in sorted(self.entries) for e in self.entries[key]]
-        if created:
-            ScoreChange.objects.bulk_create(created)
+        self._insert_entries(result)
         live = self._live_entries()
         for key in sorted(self.touched):
             outcome = self._recompute(key, live.get(key, []))
@@ -286,25 +329,21 @@ class ScoreWriter:
         self.touched.clear()
         return result
 
-    def _drop_duplicates(self, result: FlushResult) -> None:
-        keyed = [(e.model.pk, e.key) for items in self.entries.values() for e in items if e.key]
-        if not keyed:
-            return
-        existing = set(
-            ScoreChange.objects.for_workspace(self.workspace)
-            .filter(key__in=[k for _, k in keyed], model_id__in={m for m, _ in keyed})
-            .values_list("model_id", "key")
-        )
-        if not existing:
-            return
+    def _insert_entries(self, result: FlushResult) -> None:
+        """Insert the new entries; keyed ones that exist already (a retried batch) are
+        dropped here, and reported in `result.duplicates`."""
+        pending = [e for key in sorted(self.entries) for e in self.entries[key]]
+        inserted = {
+            id(e)
+            for e in sql.entries_insert(
+                workspace_id=self.workspace.pk, now=self.now, entries=pending
+            )
+        }
         for key, items in self.entries.items():
-            kept = []
             for entry in items:
-                if entry.key and (entry.model.pk, entry.key) in existing:
+                if id(entry) not in inserted:
                     result.duplicates.setdefault(key, []).append(entry.event_id or 0)
-                else:
-                    kept.append(entry)
-            self.entries[key] = kept
+            self.entries[key] = [e for e in items if id(e) in inserted]
 
     def _live_entries(self) -> dict[Key, list[Entry]]:
         """Live decaying entries of touched rows under decaying models (one query per model)."""
@@ -372,23 +411,7 @@ class ScoreWriter:
 
     def _save_rows(self) -> None:
         rows = [self.rows[key] for key in sorted(self.touched)]
-        for row in rows:
-            row.updated_at = self.now
-        ContactScore.objects.bulk_update(
-            rows,
-            [
-                "score",
-                "computed_at",
-                "valid_until",
-                "state",
-                "qualified",
-                "qualified_at",
-                "last_activity_at",
-                "last_delta",
-                "last_changed_at",
-                "updated_at",
-            ],
-        )
+        sql.rows_update(workspace_id=self.workspace.pk, now=self.now, rows=rows)
 
     def _sync_contacts(self, result: FlushResult) -> None:
         """Mirror the primary model's score into Contact.score; move lifecycle stages."""
@@ -398,12 +421,7 @@ class ScoreWriter:
         mine = [o for o in result.outcomes if o.model.pk == primary.pk]
         changed = {o.contact_id: o.after for o in mine if o.after != o.before}
         if changed:
-            Contact.objects.for_workspace(self.workspace).filter(pk__in=list(changed)).update(
-                score=Case(
-                    *[When(pk=pk, then=Value(score)) for pk, score in changed.items()],
-                    output_field=IntegerField(),
-                )
-            )
+            sql.contacts_score_update(workspace_id=self.workspace.pk, scores=changed)
         up = {o.contact_id: o for o in mine if o.crossed == "up"}
         down = {o.contact_id: o for o in mine if o.crossed == "down"}
         if up or down:

@@ -23,7 +23,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Q, Sum
+from django.db.models import Q, Sum
 from django.db.models.functions import Abs, TruncDate
 
 from contacts.hooks import IngestedBatch
@@ -31,7 +31,7 @@ from contacts.models import Contact, Event
 from workspaces.errors import TendrilError
 from workspaces.models import Workspace
 
-from ..conditions import dependencies, touched, where_matches, where_parse
+from ..conditions import contacts_matching, dependencies, touched, where_matches, where_parse
 from ..models import ScoreChange, ScoringRule
 from .engine import FlushResult, RuleSet, ScoreWriter, ruleset_load
 from .stream import (
@@ -59,6 +59,7 @@ class Plan:
     activity: dict[int, datetime] = field(default_factory=dict)  # contact -> latest action
     lock_ids: set[int] = field(default_factory=set)
     cause: dict[int, int] = field(default_factory=dict)  # contact -> latest event id
+    contacts: dict[int, Contact] = field(default_factory=dict)  # loaded with the batch
 
     @property
     def empty(self) -> bool:
@@ -104,6 +105,7 @@ def plan_batch(batch: IngestedBatch, ruleset: RuleSet) -> Plan:
     for event in batch.events:
         names_by_contact[event.contact_id].add(event.name)
         plan.cause[event.contact_id] = event.pk
+        plan.contacts[event.contact_id] = event.contact
         for rule in ruleset.event_rules.get(event.name, ()):
             conditions = _where(rule, batch.workspace)
             if conditions is not None and where_matches(conditions, event.properties):
@@ -170,20 +172,28 @@ class _CapLedger:
         base = ScoreChange.objects.for_workspace(writer.workspace).filter(
             rule_id__in=rules, contact_id__in=contacts
         )
-        if any(r.cap_total for _, r in capped):
-            for row in base.values("rule_id", "contact_id").annotate(used=Sum(Abs("points"))):
-                self.total[(row["rule_id"], row["contact_id"])] = row["used"] or 0
-        if any(r.cap_per_day for _, r in capped):
-            first = min(self.day(e.timestamp) for e, _ in capped)
-            since = datetime.combine(first, datetime.min.time(), tzinfo=self.zone)
-            rows = (
-                base.filter(at__gte=since - timedelta(hours=1))
-                .annotate(day=TruncDate("at", tzinfo=self.zone))
-                .values("rule_id", "contact_id", "day")
-                .annotate(used=Sum(Abs("points")))
+        days = sorted({self.day(e.timestamp) for e, _ in capped})
+        if len(days) == 1:  # live traffic: totals and today's use in one query
+            start = datetime.combine(days[0], datetime.min.time(), tzinfo=self.zone)
+            today = Q(at__gte=start, at__lt=start + timedelta(days=1))
+            rows = base.values("rule_id", "contact_id").annotate(
+                used=Sum(Abs("points")), today=Sum(Abs("points"), filter=today)
             )
             for row in rows:
-                self.daily[(row["rule_id"], row["contact_id"], row["day"])] = row["used"] or 0
+                self.total[(row["rule_id"], row["contact_id"])] = row["used"] or 0
+                self.daily[(row["rule_id"], row["contact_id"], days[0])] = row["today"] or 0
+            return
+        for row in base.values("rule_id", "contact_id").annotate(used=Sum(Abs("points"))):
+            self.total[(row["rule_id"], row["contact_id"])] = row["used"] or 0
+        since = datetime.combine(days[0], datetime.min.time(), tzinfo=self.zone)
+        rows = (
+            base.filter(at__gte=since)
+            .annotate(day=TruncDate("at", tzinfo=self.zone))
+            .values("rule_id", "contact_id", "day")
+            .annotate(used=Sum(Abs("points")))
+        )
+        for row in rows:
+            self.daily[(row["rule_id"], row["contact_id"], row["day"])] = row["used"] or 0
 
     def day(self, moment: datetime) -> Any:
         return moment.astimezone(self.zone).date()
@@ -211,54 +221,31 @@ def states_apply(writer: ScoreWriter, ruleset: RuleSet, plan: Plan) -> None:
     if not checks:
         return
     rules = {rule.pk: rule for rules in ruleset.state_rules.values() for rule in rules}
-    held = state_rules_evaluate(
-        workspace=writer.workspace,
-        rules=[rules[pk] for pk in checks],
-        contact_ids={c for contacts in checks.values() for c in contacts},
-    )
-    for rule_id, contacts in checks.items():
+    wanted = {c for contacts in checks.values() for c in contacts}
+    missing = wanted - set(plan.contacts)
+    if missing:  # contacts with changed fields but no event in the batch
+        plan.contacts.update(Contact.objects.for_workspace(writer.workspace).in_bulk(list(missing)))
+    for rule_id, contact_ids in checks.items():
         rule = rules[rule_id]
-        for contact_id in contacts:
+        try:
+            held = contacts_matching(
+                workspace=writer.workspace,
+                tree=rule.state_filter,
+                cache_key=(rule.pk, rule.updated_at),
+                contacts={c: plan.contacts[c] for c in contact_ids if c in plan.contacts},
+            )
+        except TendrilError as error:
+            logger.warning("scoring rule %s has an invalid filter: %s", rule.pk, error.message)
+            continue
+        for contact_id in contact_ids:
             if (rule.model_id, contact_id) in writer.rows:
                 writer.state_set(
                     rule.model,
                     contact_id,
                     rule,
-                    held=contact_id in held.get(rule_id, ()),
+                    held=contact_id in held,
                     event_id=plan.cause.get(contact_id),
                 )
-
-
-def state_rules_evaluate(
-    *, workspace: Workspace, rules: list[ScoringRule], contact_ids: set[int]
-) -> dict[int, set[int]]:
-    """Which of these contacts match each rule's filter — one query for all rules."""
-    from segments.filters import compile_filter
-
-    annotations = {}
-    ids = sorted(contact_ids)
-    for rule in rules:
-        try:
-            matching = compile_filter(workspace=workspace, tree=rule.state_filter, contact_ids=ids)
-        except TendrilError as error:
-            logger.warning("scoring rule %s has an invalid filter: %s", rule.pk, error.message)
-            continue
-        annotations[f"r{rule.pk}"] = Exists(matching.filter(pk=OuterRef("pk")))
-    if not annotations or not contact_ids:
-        return {}
-    rows = (
-        Contact.objects.for_workspace(workspace)
-        .filter(pk__in=contact_ids)
-        .annotate(**annotations)
-        .values_list("pk", *annotations)
-    )
-    held: dict[int, set[int]] = defaultdict(set)
-    names = list(annotations)
-    for pk, *flags in rows:
-        for name, flag in zip(names, flags, strict=True):
-            if flag:
-                held[int(name[1:])].add(pk)
-    return held
 
 
 def activity_apply(writer: ScoreWriter, ruleset: RuleSet, activity: dict[int, datetime]) -> None:
@@ -283,8 +270,7 @@ def _publish(batch: IngestedBatch, result: FlushResult, plan: Plan) -> list[Even
     ids = {o.contact_id for o in result.outcomes} | {t.contact_id for t in result.transitions}
     events: list[Event] = []
     if ids:
-        contacts = Contact.objects.for_workspace(workspace).in_bulk(list(ids))
-        _refresh_batch_contacts(batch, contacts)
+        contacts = _current_contacts(batch, result, plan, ids)
         events += score_events_record(
             workspace=workspace, outcomes=result.outcomes, contacts=contacts, seeds=seeds
         )
@@ -302,13 +288,28 @@ def _publish(batch: IngestedBatch, result: FlushResult, plan: Plan) -> list[Even
     return events
 
 
-def _refresh_batch_contacts(batch: IngestedBatch, fresh: dict[int, Contact]) -> None:
-    """Later processors evaluate the batch's in-memory contacts: give them the new score."""
-    for event in batch.events:
-        contact = fresh.get(event.contact_id)
-        if contact is not None:
-            event.contact.score = contact.score
-            event.contact.lifecycle_stage = contact.lifecycle_stage
+def _current_contacts(
+    batch: IngestedBatch, result: FlushResult, plan: Plan, ids: set[int]
+) -> dict[int, Contact]:
+    """The contacts the new events are about, as later processors should see them: the
+    batch's own instances (no query) brought up to date with the new score and stage —
+    every instance of a contact, since each of its events carries one."""
+    missing = ids - set(plan.contacts)
+    if missing:
+        plan.contacts.update(Contact.objects.for_workspace(batch.workspace).in_bulk(list(missing)))
+    changes: dict[int, dict[str, Any]] = defaultdict(dict)
+    for outcome in result.outcomes:
+        if outcome.model.is_primary:
+            changes[outcome.contact_id]["score"] = outcome.after
+    for transition in result.transitions:
+        changes[transition.contact_id]["lifecycle_stage"] = transition.stage_to
+    instances = [plan.contacts[c] for c in ids] + [
+        e.contact for e in batch.events if e.contact_id in changes
+    ]
+    for contact in instances:
+        for name, value in changes.get(contact.pk, {}).items():
+            setattr(contact, name, value)
+    return {c: plan.contacts[c] for c in ids}
 
 
 def _events_of_earlier_attempt(

@@ -39,7 +39,7 @@ def events_record_bulk(
     rows = [
         Event(
             workspace=workspace,
-            contact=contact,
+            contact=contact,  # the caller's instance: later processors read it, no query
             type=EventType.TRACK,
             name=name,
             properties=properties,

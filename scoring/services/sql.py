@@ -1,0 +1,157 @@
+"""The engine's set-based statements, one round trip each whatever the batch size.
+
+Django's `bulk_update` writes a CASE per column that PostgreSQL evaluates per row
+(quadratic in the batch), and `bulk_create(ignore_conflicts=True)` cannot say which rows
+it skipped; these statements use `unnest(arrays)` and `ON CONFLICT … RETURNING` instead.
+Every statement is scoped by workspace_id like the ORM's querysets.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from django.db import connection
+
+from ..models import ContactScore, ScoreChange
+
+_INSERT_ROWS = """
+INSERT INTO scoring_contactscore (workspace_id, created_at, updated_at, contact_id, model_id,
+    score, computed_at, valid_until, state, qualified, last_delta)
+SELECT %s, %s, %s, v.contact_id, v.model_id, 0, %s, v.valid_until, '{}'::jsonb, false, 0
+FROM unnest(%s::bigint[], %s::bigint[], %s::timestamptz[]) AS v(model_id, contact_id, valid_until)
+ON CONFLICT (workspace_id, contact_id, model_id) DO NOTHING
+RETURNING id, model_id, contact_id, valid_until
+"""
+
+
+def rows_insert_missing(
+    *, workspace_id: int, now: datetime, rows: list[tuple[int, int, datetime | None]]
+) -> list[ContactScore]:
+    """Insert (model id, contact id, valid_until) score rows; returns those really created
+    (a concurrent insert of the same row is skipped here, and found by the caller)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _INSERT_ROWS,
+            [
+                workspace_id,
+                now,
+                now,
+                now,
+                [m for m, _, _ in rows],
+                [c for _, c, _ in rows],
+                [v for _, _, v in rows],
+            ],
+        )
+        created = cursor.fetchall()
+    return [
+        ContactScore(
+            pk=pk,
+            workspace_id=workspace_id,
+            created_at=now,
+            updated_at=now,
+            contact_id=contact_id,
+            model_id=model_id,
+            computed_at=now,
+            valid_until=valid_until,
+            state={},
+        )
+        for pk, model_id, contact_id, valid_until in created
+    ]
+
+
+_INSERT_ENTRIES = """
+INSERT INTO scoring_scorechange (workspace_id, created_at, contact_id, model_id, rule_id, points,
+    reason, source, event_id, key, at, decays, expires_at)
+SELECT %s, %s, * FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[], %s::int[], %s::text[],
+    %s::text[], %s::bigint[], %s::text[], %s::timestamptz[], %s::bool[], %s::timestamptz[])
+ON CONFLICT (workspace_id, model_id, key) WHERE NOT (key = '') DO NOTHING
+RETURNING id, model_id, key
+"""
+
+
+def entries_insert(
+    *, workspace_id: int, now: datetime, entries: list[ScoreChange]
+) -> list[ScoreChange]:
+    """Insert ledger entries; a keyed entry that exists already (a retried batch) is skipped.
+    Returns the entries really inserted, with their ids."""
+    if not entries:
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _INSERT_ENTRIES,
+            [
+                workspace_id,
+                now,
+                [e.contact_id for e in entries],
+                [e.model_id for e in entries],
+                [e.rule_id for e in entries],
+                [e.points for e in entries],
+                [e.reason for e in entries],
+                [e.source for e in entries],
+                [e.event_id for e in entries],
+                [e.key for e in entries],
+                [e.at for e in entries],
+                [e.decays for e in entries],
+                [e.expires_at for e in entries],
+            ],
+        )
+        returned = cursor.fetchall()
+    # RETURNING keeps the input order minus the skipped rows: walk both lists together.
+    inserted, position = [], 0
+    for entry in entries:
+        if position < len(returned):
+            pk, model_id, key = returned[position]
+            if model_id == entry.model_id and key == entry.key:
+                entry.pk = pk
+                inserted.append(entry)
+                position += 1
+    return inserted
+
+
+_UPDATE_ROWS = """
+UPDATE scoring_contactscore AS t SET
+    score = v.score, computed_at = v.computed_at, valid_until = v.valid_until, state = v.state,
+    qualified = v.qualified, qualified_at = v.qualified_at, last_activity_at = v.last_activity_at,
+    last_delta = v.last_delta, last_changed_at = v.last_changed_at, updated_at = %s
+FROM unnest(%s::bigint[], %s::int[], %s::timestamptz[], %s::timestamptz[], %s::jsonb[],
+            %s::bool[], %s::timestamptz[], %s::timestamptz[], %s::int[], %s::timestamptz[])
+    AS v(id, score, computed_at, valid_until, state, qualified, qualified_at, last_activity_at,
+         last_delta, last_changed_at)
+WHERE t.id = v.id AND t.workspace_id = %s
+"""
+
+
+def rows_update(*, workspace_id: int, now: datetime, rows: list[ContactScore]) -> None:
+    params: list[Any] = [
+        now,
+        [r.pk for r in rows],
+        [r.score for r in rows],
+        [r.computed_at for r in rows],
+        [r.valid_until for r in rows],
+        [json.dumps(r.state) for r in rows],
+        [r.qualified for r in rows],
+        [r.qualified_at for r in rows],
+        [r.last_activity_at for r in rows],
+        [r.last_delta for r in rows],
+        [r.last_changed_at for r in rows],
+        workspace_id,
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(_UPDATE_ROWS, params)
+    for row in rows:
+        row.updated_at = now
+
+
+def contacts_score_update(*, workspace_id: int, scores: dict[int, int]) -> None:
+    """Only Contact.score, set-based: scoring never writes the rest of the contact."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            UPDATE contacts_contact AS c SET score = v.score
+            FROM unnest(%s::bigint[], %s::int[]) AS v(id, score)
+            WHERE c.id = v.id AND c.workspace_id = %s
+            """,
+            [list(scores), list(scores.values()), workspace_id],
+        )
