@@ -90,6 +90,18 @@ class NodeStats:
         value = self.messages.get(key)
         return round(100.0 * value / sent, 1) if sent and value is not None else None
 
+    @property
+    def rate_delivered(self) -> float | None:
+        return self.rate("delivered")
+
+    @property
+    def rate_opened(self) -> float | None:
+        return self.rate("opened")
+
+    @property
+    def rate_clicked(self) -> float | None:
+        return self.rate("clicked")
+
     def as_dict(self) -> dict[str, Any]:
         rates = {
             f"{k}_rate": self.rate(k)

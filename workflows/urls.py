@@ -1,6 +1,14 @@
-"""HTML pages of workflows (mounted at the site root; the app chooses its own prefixes)."""
+"""HTML pages of workflows (mounted at the site root)."""
 
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from . import views
 
 app_name = "workflows"
-urlpatterns: list = []
+urlpatterns = [
+    path("workflows/", views.workflow_list, name="list"),
+    path("workflows/import/", views.workflow_import, name="import"),
+    path("workflows/<int:workflow_id>/", views.workflow_detail, name="detail"),
+    path("workflows/<int:workflow_id>/<str:action>/", views.workflow_action, name="action"),
+    path("workflows/runs/<int:run_id>/", views.run_detail, name="run"),
+]

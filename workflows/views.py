@@ -1,0 +1,181 @@
+"""HTML pages of workflows: the list (with import), a workflow's page (its graph drawn
+read-only with per-node numbers, status, versions, runs) and a run's page."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from workspaces.errors import TendrilError
+from workspaces.roles import Capability
+from workspaces.scoping import scoped, workspace_view
+
+from . import library, selectors, services
+from .graph import Graph, graph_for_version
+from .layout import graph_drawing
+from .models import RunStatus, Workflow, WorkflowRun
+
+MARKETING = Capability.EDIT_MARKETING
+RUNS_PER_PAGE = 50
+
+
+def _can_edit(request: HttpRequest) -> bool:
+    return bool(request.membership.can(MARKETING))  # type: ignore[attr-defined]
+
+
+def _list_context(request: HttpRequest, **extra: Any) -> dict[str, Any]:
+    workspace = request.workspace  # type: ignore[attr-defined]
+    return {
+        "workflows": selectors.workflow_list(workspace=workspace),
+        "library": library.catalogue(),
+        "can_edit": _can_edit(request),
+        "errors": {},
+        "values": {},
+        **extra,
+    }
+
+
+@workspace_view
+def workflow_list(request: HttpRequest) -> HttpResponse:
+    return render(request, "workflows/list.html", _list_context(request))
+
+
+@workspace_view(write=MARKETING)
+@require_POST
+def workflow_import(request: HttpRequest) -> HttpResponse:
+    """Create a draft from a ready-made workflow or from pasted / uploaded JSON."""
+    workspace = request.workspace  # type: ignore[attr-defined]
+    slug = request.POST.get("library", "").strip()
+    raw = request.POST.get("document", "").strip()
+    upload = request.FILES.get("file")
+    if upload is not None:
+        raw = upload.read().decode("utf-8", "replace")
+    name = request.POST.get("name", "").strip() or None
+    try:
+        if slug:
+            workflow = library.library_import(
+                workspace=workspace, slug=slug, name=name, user=request.user
+            )  # type: ignore[arg-type]
+        else:
+            if not raw:
+                raise TendrilError(
+                    "document: paste a workflow's JSON or pick a ready-made one.",
+                    fields={"document": ["required"]},
+                )
+            try:
+                document = json.loads(raw)
+            except json.JSONDecodeError as error:
+                raise TendrilError(
+                    f"document: not valid JSON ({error.msg}, line {error.lineno}).",
+                    fields={"document": [error.msg]},
+                ) from error
+            workflow = services.workflow_import(
+                workspace=workspace, document=document, name=name, user=request.user
+            )  # type: ignore[arg-type]
+    except TendrilError as error:
+        context = _list_context(
+            request,
+            errors={"document": error.message, "fields": error.fields},
+            values={"document": raw, "name": name or ""},
+        )
+        return render(request, "workflows/list.html", context, status=400)
+    messages.success(request, f"“{workflow.name}” imported as a draft: review it, then publish.")
+    return redirect("workflows:detail", workflow_id=workflow.pk)
+
+
+def _graph_of(workflow: Workflow, which: str) -> tuple[Graph | None, Any]:
+    draft = selectors.workflow_draft(workflow=workflow)
+    version = (
+        draft
+        if (which == "draft" and draft) or workflow.current_version is None
+        else workflow.current_version
+    )
+    return (graph_for_version(version) if version else None), version
+
+
+def _runs_page(request: HttpRequest, workflow: Workflow) -> dict[str, Any]:
+    status = request.GET.get("status") or ""
+    if status not in RunStatus.values:
+        status = ""
+    runs = selectors.runs_for_workflow(workflow=workflow, status=status or None).order_by("-id")
+    page = Paginator(runs, RUNS_PER_PAGE).get_page(request.GET.get("page"))
+    return {"runs": page, "status_filter": status, "statuses": RunStatus.choices}
+
+
+@workspace_view
+def workflow_detail(request: HttpRequest, workflow_id: int) -> HttpResponse:
+    workflow = get_object_or_404(
+        scoped(request, Workflow).select_related("current_version"), pk=workflow_id
+    )
+    if request.htmx:  # type: ignore[attr-defined]
+        return render(
+            request,
+            "workflows/detail.html#runs",
+            {"workflow": workflow, **_runs_page(request, workflow)},
+        )
+    return _detail_page(request, workflow)
+
+
+def _detail_page(
+    request: HttpRequest, workflow: Workflow, error: TendrilError | None = None
+) -> HttpResponse:
+    which = request.GET.get("version", "current")
+    graph, version = _graph_of(workflow, which)
+    stats = selectors.node_stats(workflow=workflow, graph=graph) if graph else {}
+    context = {
+        "workflow": workflow,
+        "version": version,
+        "draft": selectors.workflow_draft(workflow=workflow),
+        "versions": selectors.workflow_versions(workflow=workflow),
+        "drawing": graph_drawing(graph, stats) if graph else None,
+        "stats": list(stats.values()),
+        "counts": selectors.run_counts(workflow=workflow),
+        "can_edit": _can_edit(request),
+        "error": error,
+        "document": json.dumps(services.workflow_export(workflow=workflow), indent=2),
+        **_runs_page(request, workflow),
+    }
+    return render(request, "workflows/detail.html", context, status=400 if error else 200)
+
+
+ACTIONS = {
+    "publish": (
+        services.workflow_publish,
+        "Published: new contacts enter this version; runs in flight keep theirs.",
+    ),
+    "pause": (services.workflow_pause, "Paused: no one enters, and every run is held where it is."),
+    "resume": (services.workflow_resume, "Resumed: waits that ended meanwhile run now."),
+    "archive": (services.workflow_archive, "Archived: runs in flight have exited."),
+}
+
+
+@workspace_view(write=MARKETING)
+@require_POST
+def workflow_action(request: HttpRequest, workflow_id: int, action: str) -> HttpResponse:
+    workflow = get_object_or_404(scoped(request, Workflow), pk=workflow_id)
+    if action not in ACTIONS:
+        return render(request, "404.html", status=404)
+    service, done = ACTIONS[action]
+    try:
+        service(workspace=request.workspace, workflow=workflow)  # type: ignore[attr-defined,operator]
+    except TendrilError as error:
+        workflow.refresh_from_db()
+        return _detail_page(request, workflow, error)
+    messages.success(request, done)
+    return redirect("workflows:detail", workflow_id=workflow.pk)
+
+
+@workspace_view
+def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
+    run = get_object_or_404(
+        scoped(request, WorkflowRun).select_related("workflow", "contact", "version"), pk=run_id
+    )
+    return render(
+        request, "workflows/run.html", {"run": run, "steps": selectors.run_steps(run=run)}
+    )
