@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import contextlib
 import http.client
 import json
 import random
@@ -265,6 +266,12 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--web-workers", type=int, default=3)
     parser.add_argument("--threads", type=int, default=1, help="gthread threads per web worker")
     parser.add_argument("--celery", type=int, default=1, help="Celery worker concurrency")
+    parser.add_argument(
+        "--defer-worker",
+        action="store_true",
+        help="no Celery worker during the HTTP phases (tasks queue up); then time the "
+        "worker draining the whole backlog — separates ingestion from pipeline cost",
+    )
     args = parser.parse_args(argv)
     note = harness.machine_note()
     harness.setup_django(database=DATABASE, redis_db=REDIS_DB)
@@ -279,22 +286,29 @@ def main(argv: list[str]) -> None:
     batches = [traffic.batch_body() for _ in range(batch_count)]
     singles = [traffic.track_body() for _ in range(int(args.seconds * 1500))]
 
-    with (
-        harness.server(port=PORT, workers=args.web_workers, threads=args.threads) as url,
-        harness.worker(concurrency=args.celery),
-    ):
-        _phase(url, key, "/v1/batch", warmup, args.clients, 60)
-        harness.wait_queue_empty()
-        batch_load, batch_elapsed = _phase(
-            url, key, "/v1/batch", [b for b, _ in batches], args.clients, args.seconds
-        )
-        batch_queue = harness.queue_length()
-        drain_batch = harness.wait_queue_empty()
-        single_load, single_elapsed = _phase(
-            url, key, "/v1/track", singles, args.clients, args.seconds
-        )
-        single_queue = harness.queue_length()
-        drain_single = harness.wait_queue_empty()
+    with harness.server(port=PORT, workers=args.web_workers, threads=args.threads) as url:
+        worker = contextlib.ExitStack()
+        if not args.defer_worker:
+            worker.enter_context(harness.worker(concurrency=args.celery))
+        with worker:
+            _phase(url, key, "/v1/batch", warmup, args.clients, 60)
+            if not args.defer_worker:
+                harness.wait_queue_empty()
+            batch_load, batch_elapsed = _phase(
+                url, key, "/v1/batch", [b for b, _ in batches], args.clients, args.seconds
+            )
+            batch_queue = harness.queue_length()
+            drain_batch = 0.0 if args.defer_worker else harness.wait_queue_empty()
+            single_load, single_elapsed = _phase(
+                url, key, "/v1/track", singles, args.clients, args.seconds
+            )
+            single_queue = harness.queue_length()
+            drain_single = 0.0 if args.defer_worker else harness.wait_queue_empty()
+        backlog_seconds = 0.0
+        if args.defer_worker:
+            # The pipeline on its own: a worker starts on the whole backlog and is timed.
+            with harness.worker(concurrency=args.celery):
+                backlog_seconds = harness.wait_queue_empty(timeout=900)
 
     sent = [m for _, messages in batches[: len(batch_load.latencies)] for m in messages]
     copy_rate = copy_baseline(workspace_id, sent)
@@ -332,6 +346,19 @@ def main(argv: list[str]) -> None:
             (
                 "  pipeline after singles",
                 f"{single_queue} tasks queued at the end, drained in {drain_single:.1f} s",
+            ),
+            *(
+                [
+                    (
+                        "pipeline alone (deferred)",
+                        f"worker drained {single_queue:,} process_events tasks "
+                        f"({batch_load.stored + single_load.stored:,} events) in "
+                        f"{backlog_seconds:.1f} s = "
+                        f"{(batch_load.stored + single_load.stored) / max(backlog_seconds, 0.001):,.0f} events/s",
+                    )
+                ]
+                if args.defer_worker
+                else []
             ),
             ("baseline: COPY same rows", f"{copy_rate:,.0f} events/s"),
             ("ratio HTTP batch / COPY", f"{events_rate / copy_rate:.2f}"),
