@@ -207,15 +207,14 @@ class ContactScore(TenantModel):
                 fields=["workspace", "contact", "model"], name="contactscore_unique"
             )
         ]
+        # Few indexes on purpose: the pipeline rewrites rows all day, and every index on a
+        # changing column makes each update pay for it. Rankings read Contact.score; the hot
+        # feed reads the ledger's (workspace, model, at) index.
         indexes = [
-            models.Index(fields=["workspace", "model", "-score"], name="contactscore_rank"),
             models.Index(
                 fields=["workspace", "valid_until"],
                 condition=Q(valid_until__isnull=False),
                 name="contactscore_due",
-            ),
-            models.Index(
-                fields=["workspace", "model", "-last_changed_at"], name="contactscore_hot"
             ),
         ]
 

@@ -337,12 +337,22 @@ def hot_leads(*, workspace: Workspace, hours: int = 24, limit: int = 10) -> list
     if model is None:
         return []
     since = timezone.now() - timedelta(hours=hours)
-    return list(
-        ContactScore.objects.for_workspace(workspace)
-        .filter(model=model, last_changed_at__gte=since, last_delta__gt=0)
-        .select_related("contact", "contact__owner")
-        .order_by("-last_changed_at", "-pk")[:limit]
+    # The newest positive ledger entries (the ledger's (workspace, model, at) index, read
+    # backwards) name the contacts; their rows give the current score and latest rise.
+    recent = (
+        ScoreChange.objects.for_workspace(workspace)
+        .filter(model=model, at__gte=since, points__gt=0)
+        .order_by("-at", "-pk")
+        .values_list("contact_id", flat=True)[: limit * 20]
     )
+    order = list(dict.fromkeys(recent))[:limit]
+    rows = (
+        ContactScore.objects.for_workspace(workspace)
+        .filter(model=model, contact_id__in=order, last_delta__gt=0)
+        .select_related("contact", "contact__owner")
+    )
+    by_contact = {row.contact_id: row for row in rows}
+    return [by_contact[c] for c in order if c in by_contact]
 
 
 # --- a lead's context -------------------------------------------------------------------------

@@ -181,22 +181,33 @@ class ScoreWriter:
         self.entries: dict[Key, list[ScoreChange]] = defaultdict(list)
         self.touched: set[Key] = set()
         self.policies = {pk: DecayPolicy.of(m) for pk, m in ruleset.models.items()}
+        # Read with the lock: each row's live decaying entries, and points used by capped
+        # rules — {(rule id, contact id): (in total, within `cap_day`)}.
+        self.live: dict[Key, list[Entry]] = {}
+        self.cap_usage: dict[tuple[int, int], tuple[int, int]] = {}
+        self.cap_day: tuple[datetime, datetime] | None = None
 
     # --- rows ----------------------------------------------------------------------------
 
     def lock(
-        self, contact_ids: set[int] | list[int], models: list[ScoringModel] | None = None
+        self,
+        contact_ids: set[int] | list[int],
+        models: list[ScoringModel] | None = None,
+        *,
+        capped: list[int] | None = None,
+        day: tuple[datetime, datetime] | None = None,
     ) -> None:
-        """Fetch and lock the ContactScore rows of these contacts, creating missing ones
-        (one query when all exist, two when some are new)."""
+        """Lock the ContactScore rows of these contacts (creating missing ones) and read their
+        live entries and the use of `capped` rules within `day` — one round trip when all
+        rows exist, two when some are new."""
         model_ids = [m.pk for m in (models or self.ruleset.models.values())]
         wanted = {(m, c) for m in model_ids for c in contact_ids} - set(self.rows)
         if not wanted:
             return
-        ids = sorted({c for _, c in wanted})
-        base = ContactScore.objects.for_workspace(self.workspace).select_for_update()
-        found = list(base.filter(contact_id__in=ids, model_id__in=model_ids).order_by("pk"))
-        self._keep(found, wanted)
+        self.cap_day = day
+        self._keep_locked(
+            self._locked(sorted({c for _, c in wanted}), model_ids, capped or []), wanted
+        )
         missing = sorted(wanted - set(self.rows))
         if not missing:
             return
@@ -206,13 +217,38 @@ class ScoreWriter:
             rows=[(m, c, self._first_inactivity_due(m, self.now)) for m, c in missing],
         )
         self._keep(created, set(missing))
-        self.new_rows |= {(row.model_id, row.contact_id) for row in created}
+        for row in created:
+            key = (row.model_id, row.contact_id)
+            self.new_rows.add(key)
+            self.live[key] = []
         raced = set(missing) - set(self.rows)
         if raced:  # another transaction created them meanwhile: lock theirs
-            again = base.filter(
-                contact_id__in=sorted({c for _, c in raced}), model_id__in=model_ids
-            )
-            self._keep(list(again.order_by("pk")), raced)
+            again = self._locked(sorted({c for _, c in raced}), model_ids, capped or [])
+            self._keep_locked(again, raced)
+
+    def _locked(
+        self, contact_ids: list[int], model_ids: list[int], capped: list[int]
+    ) -> list[sql.LockedRow]:
+        return sql.rows_lock(
+            workspace_id=self.workspace.pk,
+            now=self.now,
+            contact_ids=contact_ids,
+            model_ids=model_ids,
+            decaying=[m for m in model_ids if self.policies[m].decays or self.full],
+            capped=capped,
+            day=self.cap_day,
+        )
+
+    def _keep_locked(self, locked: list[sql.LockedRow], wanted: set[Key]) -> None:
+        self._keep([row for row, _, _ in locked], wanted)
+        for row, live, usage in locked:
+            key = (row.model_id, row.contact_id)
+            if key not in wanted:
+                continue
+            if live is not None:
+                self.live[key] = live
+            for rule_id, used in usage.items():
+                self.cap_usage[(rule_id, row.contact_id)] = used
 
     def _keep(self, rows: list[ContactScore], wanted: set[Key]) -> None:
         for row in rows:
@@ -301,11 +337,15 @@ class ScoreWriter:
         )
 
     def activity(self, model: ScoringModel, contact_id: int, at: datetime) -> None:
+        """Note the contact's latest action. Written only with a row that changes anyway (or
+        a new one): the inactivity clock is checked lazily by the refresh, which also reads
+        Contact.last_seen_at — no write per event just to move a timestamp."""
         row = self.row(model, contact_id)
         at = min(at, self.now)
         if row.last_activity_at is None or at > row.last_activity_at:
             row.last_activity_at = at
-            self.touched.add((model.pk, contact_id))
+            if (model.pk, contact_id) in self.new_rows:
+                self.touched.add((model.pk, contact_id))
 
     def touch(self, model: ScoringModel, contact_id: int) -> None:
         """Recompute this row even without new input (a due refresh)."""
@@ -323,8 +363,8 @@ class ScoreWriter:
             outcome = self._recompute(key, live.get(key, []))
             if outcome is not None:
                 result.outcomes.append(outcome)
-        self._save_rows()
-        self._sync_contacts(result)
+        self._save_rows(result)
+        self._move_stages_on_crossings(result)
         self.entries.clear()
         self.touched.clear()
         return result
@@ -346,12 +386,19 @@ class ScoreWriter:
             self.entries[key] = [e for e in items if id(e) in inserted]
 
     def _live_entries(self) -> dict[Key, list[Entry]]:
-        """Live decaying entries of touched rows under decaying models (one query per model)."""
+        """Live decaying entries of touched rows under decaying models: read with the lock
+        (plus what this flush inserted), else one query per model (rows the refresh adopted)."""
         by_model: dict[int, list[int]] = defaultdict(list)
-        for model_id, contact_id in self.touched:
-            if self.policies[model_id].decays or self.full:
-                by_model[model_id].append(contact_id)
         live: dict[Key, list[Entry]] = defaultdict(list)
+        for key in self.touched:
+            if not (self.policies[key[0]].decays or self.full):
+                continue
+            if key in self.live:
+                live[key] = self.live[key] + [
+                    (e.points, e.at) for e in self.entries.get(key, []) if e.decays
+                ]
+            else:
+                by_model[key[0]].append(key[1])
         for model_id, contact_ids in by_model.items():
             rows = (
                 ScoreChange.objects.for_workspace(self.workspace)
@@ -409,19 +456,24 @@ class ScoreWriter:
         rules = self.ruleset.inactivity_rules.get(model_id, [])
         return min((since + timedelta(days=r.inactive_days or 0) for r in rules), default=None)
 
-    def _save_rows(self) -> None:
+    def _save_rows(self, result: FlushResult) -> None:
+        """Write the rows, and mirror the primary model's scores into Contact.score."""
+        primary = self.ruleset.primary
+        changed = {
+            o.contact_id: o.after
+            for o in result.outcomes
+            if primary is not None and o.model.pk == primary.pk and o.after != o.before
+        }
         rows = [self.rows[key] for key in sorted(self.touched)]
-        sql.rows_update(workspace_id=self.workspace.pk, now=self.now, rows=rows)
+        sql.rows_update(
+            workspace_id=self.workspace.pk, now=self.now, rows=rows, contact_scores=changed
+        )
 
-    def _sync_contacts(self, result: FlushResult) -> None:
-        """Mirror the primary model's score into Contact.score; move lifecycle stages."""
+    def _move_stages_on_crossings(self, result: FlushResult) -> None:
         primary = self.ruleset.primary
         if primary is None:
             return
         mine = [o for o in result.outcomes if o.model.pk == primary.pk]
-        changed = {o.contact_id: o.after for o in mine if o.after != o.before}
-        if changed:
-            sql.contacts_score_update(workspace_id=self.workspace.pk, scores=changed)
         up = {o.contact_id: o for o in mine if o.crossed == "up"}
         down = {o.contact_id: o for o in mine if o.crossed == "down"}
         if up or down:

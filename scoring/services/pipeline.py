@@ -75,13 +75,27 @@ def scoring_process_batch(batch: IngestedBatch) -> None:
         return
     with transaction.atomic():
         writer = ScoreWriter(workspace=batch.workspace, ruleset=ruleset)
-        writer.lock(plan.lock_ids)
+        capped = sorted({r.pk for _, r in plan.matches if r.cap_per_day or r.cap_total})
+        writer.lock(plan.lock_ids, capped=capped, day=_single_day(batch, plan))
         awards_apply(writer, plan.matches)
         states_apply(writer, ruleset, plan)
         activity_apply(writer, ruleset, plan.activity)
         result = writer.flush()
         events = _publish(batch, result, plan)
     batch.add_events(events)
+
+
+def _single_day(batch: IngestedBatch, plan: Plan) -> tuple[datetime, datetime] | None:
+    """The one calendar day (workspace time) of the batch's capped events, if there is one:
+    then the lock reads today's cap use too, and caps cost no query of their own."""
+    zone = ZoneInfo(batch.workspace.timezone or "UTC")
+    days = {
+        e.timestamp.astimezone(zone).date() for e, r in plan.matches if r.cap_per_day or r.cap_total
+    }
+    if len(days) != 1:
+        return None
+    start = datetime.combine(days.pop(), datetime.min.time(), tzinfo=zone)
+    return start, start + timedelta(days=1)
 
 
 # --- planning (no queries) ---------------------------------------------------------------------
@@ -167,25 +181,22 @@ class _CapLedger:
         self.daily: dict[tuple[int, int, Any], int] = defaultdict(int)
         if not capped:
             return
+        if writer.cap_day is not None:  # read with the lock
+            day = self.day(writer.cap_day[0])
+            for (rule_id, contact_id), (total, today) in writer.cap_usage.items():
+                self.total[(rule_id, contact_id)] = total
+                self.daily[(rule_id, contact_id, day)] = today
+            return
         rules = {r.pk for _, r in capped}
         contacts = {e.contact_id for e, _ in capped}
         base = ScoreChange.objects.for_workspace(writer.workspace).filter(
             rule_id__in=rules, contact_id__in=contacts
         )
-        days = sorted({self.day(e.timestamp) for e, _ in capped})
-        if len(days) == 1:  # live traffic: totals and today's use in one query
-            start = datetime.combine(days[0], datetime.min.time(), tzinfo=self.zone)
-            today = Q(at__gte=start, at__lt=start + timedelta(days=1))
-            rows = base.values("rule_id", "contact_id").annotate(
-                used=Sum(Abs("points")), today=Sum(Abs("points"), filter=today)
-            )
-            for row in rows:
-                self.total[(row["rule_id"], row["contact_id"])] = row["used"] or 0
-                self.daily[(row["rule_id"], row["contact_id"], days[0])] = row["today"] or 0
-            return
         for row in base.values("rule_id", "contact_id").annotate(used=Sum(Abs("points"))):
             self.total[(row["rule_id"], row["contact_id"])] = row["used"] or 0
-        since = datetime.combine(days[0], datetime.min.time(), tzinfo=self.zone)
+        since = datetime.combine(
+            min(self.day(e.timestamp) for e, _ in capped), datetime.min.time(), tzinfo=self.zone
+        )
         rows = (
             base.filter(at__gte=since)
             .annotate(day=TruncDate("at", tzinfo=self.zone))

@@ -70,9 +70,13 @@ def _refresh_pass(
         return 0
     writer = ScoreWriter(workspace=workspace, ruleset=ruleset, now=now, full=full)
     writer.adopt(due)
+    seen = _last_seen(workspace, ruleset, due)
     for row in due:
         model = ruleset.models[row.model_id]
-        since = row.last_activity_at or row.created_at
+        # The pipeline does not write a row just because its contact acted; what the contact
+        # did last is the later of the row's note and Contact.last_seen_at (ingestion's).
+        since = max(filter(None, [row.last_activity_at, seen.get(row.contact_id), row.created_at]))
+        row.last_activity_at = since if since != row.created_at else row.last_activity_at
         for rule in ruleset.inactivity_rules.get(row.model_id, ()):
             started = since + timedelta(days=rule.inactive_days or 0)
             if str(rule.pk) not in row.state and started <= now:
@@ -97,6 +101,19 @@ def _refresh_pass(
         changed.setdefault(transition.contact_id, set()).add("lifecycle_stage")
     stream_publish(workspace=workspace, events=events, changed=changed)
     return len(due)
+
+
+def _last_seen(
+    workspace: Workspace, ruleset: object, due: list[ContactScore]
+) -> dict[int, datetime]:
+    wanted = [row.contact_id for row in due if row.model_id in ruleset.inactivity_rules]  # type: ignore[attr-defined]
+    if not wanted:
+        return {}
+    return dict(
+        Contact.objects.for_workspace(workspace)
+        .filter(pk__in=wanted, last_seen_at__isnull=False)
+        .values_list("pk", "last_seen_at")
+    )
 
 
 def workspaces_with_scoring() -> list[int]:

@@ -123,7 +123,10 @@ WHERE t.id = v.id AND t.workspace_id = %s
 """
 
 
-def rows_update(*, workspace_id: int, now: datetime, rows: list[ContactScore]) -> None:
+def rows_update(
+    *, workspace_id: int, now: datetime, rows: list[ContactScore], contact_scores: dict[int, int]
+) -> None:
+    """Write the rows and mirror `contact_scores` into Contact.score: one statement."""
     params: list[Any] = [
         now,
         [r.pk for r in rows],
@@ -138,20 +141,116 @@ def rows_update(*, workspace_id: int, now: datetime, rows: list[ContactScore]) -
         [r.last_changed_at for r in rows],
         workspace_id,
     ]
+    statement = _UPDATE_ROWS
+    if contact_scores:
+        statement = f"WITH contacts AS ({_UPDATE_CONTACTS} RETURNING 1) {_UPDATE_ROWS}"
+        params = [list(contact_scores), list(contact_scores.values()), workspace_id, *params]
     with connection.cursor() as cursor:
-        cursor.execute(_UPDATE_ROWS, params)
+        cursor.execute(statement, params)
     for row in rows:
         row.updated_at = now
 
 
-def contacts_score_update(*, workspace_id: int, scores: dict[int, int]) -> None:
-    """Only Contact.score, set-based: scoring never writes the rest of the contact."""
+# Only Contact.score, set-based: scoring never writes the rest of the contact.
+_UPDATE_CONTACTS = """
+UPDATE contacts_contact AS c SET score = v.score
+FROM unnest(%s::bigint[], %s::int[]) AS v(id, score)
+WHERE c.id = v.id AND c.workspace_id = %s
+"""
+
+
+_LOCK_ROWS = """
+SELECT cs.id, cs.contact_id, cs.model_id, cs.score, cs.computed_at, cs.valid_until, cs.state,
+       cs.qualified, cs.qualified_at, cs.last_activity_at, cs.last_delta, cs.last_changed_at,
+       cs.created_at, cs.updated_at,
+       CASE WHEN cs.model_id = ANY(%(decaying)s) THEN (
+           SELECT coalesce(json_agg(json_build_array(e.points, e.at)), '[]'::json)
+           FROM scoring_scorechange e
+           WHERE e.workspace_id = cs.workspace_id AND e.contact_id = cs.contact_id
+             AND e.model_id = cs.model_id AND e.decays
+             AND (e.expires_at IS NULL OR e.expires_at > %(now)s)
+       ) END AS live,
+       CASE WHEN cardinality(%(capped)s::bigint[]) > 0 THEN (
+           SELECT coalesce(json_agg(json_build_array(u.rule_id, u.total, u.today)), '[]'::json)
+           FROM (
+               SELECT e.rule_id, sum(abs(e.points)) AS total,
+                      coalesce(sum(abs(e.points)) FILTER (
+                          WHERE e.at >= %(day_start)s AND e.at < %(day_end)s), 0) AS today
+               FROM scoring_scorechange e
+               WHERE e.workspace_id = cs.workspace_id AND e.contact_id = cs.contact_id
+                 AND e.model_id = cs.model_id AND e.rule_id = ANY(%(capped)s::bigint[])
+               GROUP BY e.rule_id
+           ) u
+       ) END AS caps
+FROM scoring_contactscore cs
+WHERE cs.workspace_id = %(workspace)s AND cs.contact_id = ANY(%(contacts)s::bigint[])
+  AND cs.model_id = ANY(%(models)s::bigint[])
+ORDER BY cs.id
+FOR UPDATE OF cs
+"""
+
+LockedRow = tuple[ContactScore, list[tuple[int, datetime]] | None, dict[int, tuple[int, int]]]
+
+
+def rows_lock(
+    *,
+    workspace_id: int,
+    now: datetime,
+    contact_ids: list[int],
+    model_ids: list[int],
+    decaying: list[int],
+    capped: list[int],
+    day: tuple[datetime, datetime] | None,
+) -> list[LockedRow]:
+    """Lock the score rows of these contacts, and read in the same round trip what the
+    engine needs next: each row's live decaying entries (for models in `decaying`) and,
+    for the `capped` rules, points used in total and within `day`."""
+    day_start, day_end = day or (now, now)
     with connection.cursor() as cursor:
         cursor.execute(
-            """
-            UPDATE contacts_contact AS c SET score = v.score
-            FROM unnest(%s::bigint[], %s::int[]) AS v(id, score)
-            WHERE c.id = v.id AND c.workspace_id = %s
-            """,
-            [list(scores), list(scores.values()), workspace_id],
+            _LOCK_ROWS,
+            {
+                "workspace": workspace_id,
+                "contacts": contact_ids,
+                "models": model_ids,
+                "decaying": decaying,
+                "capped": capped,
+                "now": now,
+                "day_start": day_start,
+                "day_end": day_end,
+            },
         )
+        found = cursor.fetchall()
+    locked = []
+    for (pk, contact_id, model_id, score, computed_at, valid_until, state, qualified,
+         qualified_at, last_activity_at, last_delta, last_changed_at, created_at, updated_at,
+         live, caps) in found:  # fmt: skip
+        row = ContactScore(
+            pk=pk,
+            workspace_id=workspace_id,
+            contact_id=contact_id,
+            model_id=model_id,
+            score=score,
+            computed_at=computed_at,
+            valid_until=valid_until,
+            state=_json(state) or {},
+            qualified=qualified,
+            qualified_at=qualified_at,
+            last_activity_at=last_activity_at,
+            last_delta=last_delta,
+            last_changed_at=last_changed_at,
+            created_at=created_at,
+            updated_at=updated_at,
+        )
+        entries = (
+            [(int(points), datetime.fromisoformat(at)) for points, at in _json(live)]
+            if live is not None
+            else None
+        )
+        usage = {int(r): (int(total), int(today)) for r, total, today in _json(caps or [])}
+        locked.append((row, entries, usage))
+    return locked
+
+
+def _json(value: Any) -> Any:
+    return json.loads(value) if isinstance(value, str) else value
