@@ -12,13 +12,13 @@ from email.utils import formataddr
 from typing import Any
 
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
 from django.core.mail.message import make_msgid
 
 from contacts.models import Contact
 from workspaces.models import Workspace
 
 from . import tokens
+from .mime import TendrilEmail
 from .models import Message, MessagingSettings, SmsTemplateVersion, TemplateVersion
 from .templating.personalise import (
     RenderedEmail,
@@ -94,7 +94,7 @@ class Renderer:
         *,
         subject: str | None = None,
         to: str,
-    ) -> EmailMultiAlternatives:
+    ) -> TendrilEmail:
         context = self.context(message, contact, segment_ids)
         rendered = render_email(
             subject=subject or version.subject,
@@ -112,8 +112,12 @@ class Renderer:
         ws, pk, site = self.workspace.pk, message.pk, tokens.site()
         utm = self._utm(message)
 
+        signed: dict[str, str] = {}  # the same link in HTML and text is signed once
+
         def wrap(url: str) -> str:
-            return tokens.click_url(ws, pk, with_utm(url, utm) if utm else url)
+            if url not in signed:
+                signed[url] = tokens.click_url(ws, pk, with_utm(url, utm) if utm else url)
+            return signed[url]
 
         html = rewrite_html_links(rendered.html, site=site, wrap=wrap)
         html = add_pixel(html, tokens.open_url(ws, pk))
@@ -139,7 +143,7 @@ class Renderer:
         rendered: RenderedEmail,
         contact: Contact | None,
         to: str,
-    ) -> EmailMultiAlternatives:
+    ) -> TendrilEmail:
         ws = self.workspace.pk
         contact_id = contact.pk if contact is not None else 0
         from_email = version.from_email or self.config.sender_email
@@ -156,7 +160,7 @@ class Renderer:
             "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
             "Feedback-ID": f"{message.source_type}:{ws}:tendril",
         }
-        email = EmailMultiAlternatives(
+        email = TendrilEmail(
             subject=rendered.subject,
             body=rendered.text,
             from_email=formataddr((from_name, from_email)),

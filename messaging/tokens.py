@@ -4,16 +4,50 @@ view never looks anything up that the token did not vouch for."""
 
 from __future__ import annotations
 
+import base64
+import binascii
+import hashlib
+import hmac
 from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
 from django.core import signing
+from django.utils.encoding import force_bytes
 
-_open = signing.Signer(salt="messaging.open")
-_unsubscribe = signing.Signer(salt="messaging.unsubscribe")
-_preferences = signing.Signer(salt="messaging.preferences")
-CLICK_SALT = "messaging.click"
+
+class FastSigner(signing.Signer):
+    """Django's Signer with the HMAC key derived once per secret instead of on every call.
+
+    A send signs about ten links per recipient; `salted_hmac` re-hashes the secret each
+    time. Signatures are identical to Django's (tokens stay verifiable by a plain Signer),
+    and SECRET_KEY_FALLBACKS still work through `key`.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self._derived: dict[str, bytes] = {}
+
+    def signature(self, value: Any, key: Any = None) -> str:
+        secret = key or self.key
+        derived = self._derived.get(secret)
+        if derived is None:
+            derived = hashlib.sha256(
+                force_bytes(self.salt + "signer") + force_bytes(secret)
+            ).digest()
+            self._derived[secret] = derived
+        digest = hmac.new(derived, force_bytes(value), hashlib.sha256).digest()
+        return signing.b64_encode(digest).decode()
+
+
+def _signer(salt: str) -> FastSigner:
+    return FastSigner(salt=salt, algorithm="sha256")
+
+
+_open = _signer("messaging.open")
+_click = _signer("messaging.click")
+_unsubscribe = _signer("messaging.unsubscribe")
+_preferences = _signer("messaging.preferences")
 CONFIRM_SALT = "messaging.confirm"
 CONFIRM_MAX_AGE = 7 * 24 * 3600
 
@@ -53,15 +87,19 @@ def open_token_read(token: str) -> MessageRef:
 
 
 def click_token(workspace_id: int, message_id: int, url: str) -> str:
-    return signing.dumps([workspace_id, message_id, url], salt=CLICK_SALT, compress=True)
+    encoded = base64.urlsafe_b64encode(url.encode()).decode().rstrip("=")
+    return _click.sign(f"{workspace_id}.{message_id}.{encoded}")
 
 
 def click_token_read(token: str) -> tuple[MessageRef, str]:
-    payload: Any = signing.loads(token, salt=CLICK_SALT)
-    if not (isinstance(payload, list) and len(payload) == 3):
+    """The message and the original URL the signature vouches for."""
+    parts = _click.unsign(token).split(".", 2)
+    if len(parts) != 3:
         raise BadToken("malformed token")
-    workspace_id, message_id, url = payload
-    if not (isinstance(workspace_id, int) and isinstance(message_id, int) and isinstance(url, str)):
+    workspace_id, message_id = _ints(f"{parts[0]}.{parts[1]}", 2)
+    try:
+        url = base64.urlsafe_b64decode(parts[2] + "=" * (-len(parts[2]) % 4)).decode()
+    except (binascii.Error, UnicodeDecodeError):
         raise BadToken("malformed token")
     return MessageRef(workspace_id, message_id), url
 

@@ -20,6 +20,8 @@ from django.core.mail import EmailMultiAlternatives, get_connection
 from . import BounceError, PermanentError, TransientError
 
 _local = threading.local()
+DJANGO_SMTP = "django.core.mail.backends.smtp.EmailBackend"
+FAST_SMTP = "messaging.channels.smtp.EmailBackend"  # the same, with faster address handling
 
 
 def _connection_key() -> tuple[Any, ...]:
@@ -36,7 +38,8 @@ def connection() -> Any:
     if held is None or held[0] != key:
         if held is not None:
             _close(held[1])
-        _local.held = (key, get_connection(fail_silently=False))
+        backend = FAST_SMTP if settings.EMAIL_BACKEND == DJANGO_SMTP else None
+        _local.held = (key, get_connection(backend=backend, fail_silently=False))
     return _local.held[1]
 
 

@@ -62,8 +62,12 @@ def _no_downstream_processors(monkeypatch):
 
 @pytest.fixture(autouse=True)
 def _fresh_limits():
-    """Rate-limit and failure counters live in this run's Redis DB; start each test clean."""
-    ratelimit.client().flushdb()
+    """Rate-limit and failure counters live in Redis; start each test without them (only our
+    own keys: the Redis database may be shared with others' brokers)."""
+    client = ratelimit.client()
+    stale = [*client.scan_iter(match="tendril:rl:*"), *client.scan_iter(match="tendril:rc:*")]
+    if stale:
+        client.delete(*stale)
     yield
 
 

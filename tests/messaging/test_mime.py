@@ -1,0 +1,67 @@
+"""The fast MIME serialisation parses back to exactly what was meant."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+
+from messaging.mime import TendrilEmail
+
+
+def parse(message: TendrilEmail):
+    raw = message.message().as_bytes(linesep="\r\n")
+    assert all(len(line) <= 998 for line in raw.split(b"\r\n"))
+    assert b"\n" not in raw.replace(b"\r\n", b"")
+    return email.message_from_bytes(raw, policy=email.policy.default)
+
+
+def test_unicode_headers_and_bodies_round_trip():
+    subject = "Grüße aus Köln — 20 % Rabatt für dich, Zoë! " * 3
+    html = "<p>Hällo " + "x" * 2000 + "</p>\n<p>Zweite Zeile ✓</p>"
+    text = "Hällo\r\nZweite Zeile ✓\n" + "y" * 1500
+    message = TendrilEmail(
+        subject=subject,
+        body=text,
+        from_email="Zoë Müller <news@acme.test>",
+        to=["ada@example.com"],
+        reply_to=["Støtte <help@acme.test>"],
+        headers={
+            "Message-ID": "<m1@tendril.local>",
+            "List-Unsubscribe": "<https://app.test/m/u/"
+            + "t" * 120
+            + ">, <mailto:u@acme.test?subject=x>",
+            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+        },
+    )
+    message.attach_alternative(html, "text/html")
+    parsed = parse(message)
+    assert parsed["Subject"] == subject
+    assert parsed["From"].addresses[0].display_name == "Zoë Müller"
+    assert parsed["From"].addresses[0].addr_spec == "news@acme.test"
+    assert parsed["Reply-To"].addresses[0].display_name == "Støtte"
+    assert parsed["To"] == "ada@example.com"
+    assert parsed["Message-ID"] == "<m1@tendril.local>"
+    assert parsed["List-Unsubscribe"].startswith("<https://app.test/m/u/tttt")
+    assert parsed["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert parsed["Date"] is not None and parsed["MIME-Version"] == "1.0"
+
+    def content(subtype):
+        return parsed.get_body((subtype,)).get_content().replace("\r\n", "\n").rstrip("\n")
+
+    assert content("html") == html
+    assert content("plain") == text.replace("\r\n", "\n")
+
+
+def test_a_header_value_cannot_inject_another_header():
+    message = TendrilEmail(
+        subject="Hi\r\nBcc: victim@example.com", body="x", from_email="a@b.test", to=["c@d.test"]
+    )
+    message.attach_alternative("<p>x</p>", "text/html")
+    parsed = parse(message)
+    assert parsed["Bcc"] is None and parsed["Subject"] == "Hi Bcc: victim@example.com"
+
+
+def test_anything_unusual_falls_back_to_djangos_serialisation():
+    message = TendrilEmail(subject="x", body="y", from_email="a@b.test", to=["c@d.test"])
+    message.attach("notes.txt", "hello", "text/plain")
+    assert isinstance(message.message(), email.message.Message)
