@@ -7,3 +7,4 @@ class WorkspacesConfig(AppConfig):
 
     def ready(self) -> None:
         from . import checks  # noqa: F401  (registers the scoping system check)
+        from .api import schema  # noqa: F401  (OpenAPI security schemes)

@@ -70,3 +70,12 @@ def test_healthz_reports_a_dead_redis(client, db, settings):
     response = client.get("/healthz")
     assert response.status_code == 503
     assert response.json()["checks"]["redis"].startswith("error")
+
+
+def test_schema_documents_both_key_schemes(client, db):
+    import yaml
+
+    schema = yaml.safe_load(client.get("/api/schema/").content)
+    schemes = schema["components"]["securitySchemes"]
+    assert schemes["secretKey"]["scheme"] == "bearer"
+    assert schemes["writeKey"]["scheme"] == "basic"
