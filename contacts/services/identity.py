@@ -191,7 +191,9 @@ def _candidates(
     return list(
         Contact.objects.for_workspace(workspace)
         .filter(pk__in=ids)
-        .select_for_update()
+        # NO KEY: an upsert never changes the key, and a plain FOR UPDATE would block other
+        # requests' deferred event → contact FK checks at COMMIT (and could deadlock them).
+        .select_for_update(no_key=True)
         .order_by("pk")
     )
 

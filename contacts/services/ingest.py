@@ -61,7 +61,9 @@ RETURNING id, message_id
 
 # last_seen_at is approximate, so a contact whose row another transaction holds right now
 # is skipped (SKIP LOCKED: that one is writing a fresh value anyway): concurrent requests
-# about the same people neither wait for each other nor deadlock here.
+# about the same people neither wait for each other nor deadlock here. NO KEY UPDATE (the
+# lock an UPDATE of non-key columns takes anyway) does not block the FOR KEY SHARE locks
+# that other transactions' deferred event → contact foreign-key checks take at COMMIT.
 _LAST_SEEN_UPDATE = """
 UPDATE contacts_contact AS c SET last_seen_at = u.ts
 FROM unnest(%s::bigint[], %s::timestamptz[]) AS u(id, ts)
@@ -69,7 +71,7 @@ WHERE c.id = u.id AND c.id IN (
     SELECT id FROM contacts_contact
     WHERE id = ANY(%s::bigint[]) AND workspace_id = %s
       AND (last_seen_at IS NULL OR last_seen_at < %s)
-    ORDER BY id FOR UPDATE SKIP LOCKED)
+    ORDER BY id FOR NO KEY UPDATE SKIP LOCKED)
   AND (c.last_seen_at IS NULL OR c.last_seen_at < u.ts)
 """
 
