@@ -145,14 +145,10 @@ class TendrilEmail(EmailMultiAlternatives):
         encoding = self.encoding or settings.DEFAULT_CHARSET
         extra = {name.lower(): (name, value) for name, value in self.extra_headers.items()}
         headers: list[tuple[str, str]] = [("Subject", self.subject)]
-        headers.append(
-            ("From", sanitize_address(extra.pop("from", ("", self.from_email))[1], encoding))
-        )
-        headers.append(("To", ", ".join(sanitize_address(a, encoding) for a in self.to)))
+        headers.append(("From", address(extra.pop("from", ("", self.from_email))[1], encoding)))
+        headers.append(("To", ", ".join(address(a, encoding) for a in self.to)))
         if self.reply_to:
-            headers.append(
-                ("Reply-To", ", ".join(sanitize_address(a, encoding) for a in self.reply_to))
-            )
+            headers.append(("Reply-To", ", ".join(address(a, encoding) for a in self.reply_to)))
         extra.pop("to", None)
         extra.pop("reply-to", None)
         if "date" not in extra:

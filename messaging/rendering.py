@@ -66,7 +66,11 @@ class Renderer:
         self._workspace = workspace_data(self.workspace, self.config)
 
     def context(
-        self, message: Message, contact: Contact | None, segment_ids: frozenset[str]
+        self,
+        message: Message,
+        contact: Contact | None,
+        segment_ids: frozenset[str],
+        unsubscribe_token: str | None = None,
     ) -> dict[str, Any]:
         ws = self.workspace.pk
         if contact is None:
@@ -75,12 +79,13 @@ class Renderer:
         else:
             data = contact_data(contact)
         contact_id = contact.pk if contact is not None else 0
+        token = unsubscribe_token or tokens.unsubscribe_token(ws, contact_id, message.pk)
         return build_context(
             contact=data,
             workspace=self._workspace,
             event=event_data(message.context),
             message={"id": message.pk, "subject": message.subject, "channel": message.channel},
-            unsubscribe_url=tokens.unsubscribe_url(ws, contact_id, message.pk),
+            unsubscribe_url=tokens.unsubscribe_url_for(token),
             preferences_url=tokens.preferences_url(ws, contact_id),
             segment_ids=segment_ids,
         )
@@ -95,7 +100,9 @@ class Renderer:
         subject: str | None = None,
         to: str,
     ) -> TendrilEmail:
-        context = self.context(message, contact, segment_ids)
+        contact_id = contact.pk if contact is not None else 0
+        token = tokens.unsubscribe_token(self.workspace.pk, contact_id, message.pk)
+        context = self.context(message, contact, segment_ids, token)
         rendered = render_email(
             subject=subject or version.subject,
             compiled_html=version.compiled_html,
@@ -106,7 +113,7 @@ class Renderer:
             rendered = self._tracked(message, rendered)
         if message.source_type == "test":
             rendered.subject = f"[Test] {rendered.subject}"
-        return self._assemble(message, version, rendered, contact, to)
+        return self._assemble(message, version, rendered, token, to)
 
     def _tracked(self, message: Message, rendered: RenderedEmail) -> RenderedEmail:
         ws, pk, site = self.workspace.pk, message.pk, tokens.site()
@@ -141,11 +148,10 @@ class Renderer:
         message: Message,
         version: TemplateVersion,
         rendered: RenderedEmail,
-        contact: Contact | None,
+        unsubscribe_token: str,
         to: str,
     ) -> TendrilEmail:
         ws = self.workspace.pk
-        contact_id = contact.pk if contact is not None else 0
         from_email = version.from_email or self.config.sender_email
         from_name = version.from_name or self.config.sender_name
         reply_to = version.reply_to or self.config.reply_to
@@ -154,8 +160,8 @@ class Renderer:
                 idstring=f"m{message.pk}", domain=settings.MESSAGING_MAIL_DOMAIN
             ),
             "List-Unsubscribe": (
-                f"<{tokens.unsubscribe_url(ws, contact_id, message.pk)}>, "
-                f"<{tokens.unsubscribe_mailto(ws, contact_id, message.pk)}>"
+                f"<{tokens.unsubscribe_url_for(unsubscribe_token)}>, "
+                f"<{tokens.unsubscribe_mailto_for(unsubscribe_token)}>"
             ),
             "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
             "Feedback-ID": f"{message.source_type}:{ws}:tendril",

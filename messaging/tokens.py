@@ -36,7 +36,7 @@ class FastSigner(signing.Signer):
                 force_bytes(self.salt + "signer") + force_bytes(secret)
             ).digest()
             self._derived[secret] = derived
-        digest = hmac.new(derived, force_bytes(value), hashlib.sha256).digest()
+        digest = hmac.digest(derived, force_bytes(value), "sha256")
         return signing.b64_encode(digest).decode()
 
 
@@ -148,7 +148,11 @@ def click_url(workspace_id: int, message_id: int, url: str) -> str:
 
 
 def unsubscribe_url(workspace_id: int, contact_id: int, message_id: int | None = None) -> str:
-    return f"{site()}/m/u/{unsubscribe_token(workspace_id, contact_id, message_id)}"
+    return unsubscribe_url_for(unsubscribe_token(workspace_id, contact_id, message_id))
+
+
+def unsubscribe_url_for(token: str) -> str:
+    return f"{site()}/m/u/{token}"
 
 
 def preferences_url(workspace_id: int, contact_id: int) -> str:
@@ -160,5 +164,8 @@ def confirm_url(workspace_id: int, contact_id: int, source: str) -> str:
 
 
 def unsubscribe_mailto(workspace_id: int, contact_id: int, message_id: int | None = None) -> str:
-    token = unsubscribe_token(workspace_id, contact_id, message_id)
+    return unsubscribe_mailto_for(unsubscribe_token(workspace_id, contact_id, message_id))
+
+
+def unsubscribe_mailto_for(token: str) -> str:
     return f"mailto:unsubscribe@{settings.MESSAGING_MAIL_DOMAIN}?subject=unsubscribe%20{token}"

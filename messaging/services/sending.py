@@ -257,16 +257,34 @@ def messages_send(*, workspace: Workspace, message_ids: Sequence[int]) -> SendOu
         _hold(claimed, now, "sending paused")
         outcome.deferred = len(claimed)
         return outcome
-    messages = list(
-        Message.objects.filter(pk__in=claimed)
-        .select_related("contact", "email_version", "sms_version", "variant", "broadcast")
-        .order_by("pk")
-    )
+    messages = _load(claimed)
     ready = _apply_checks(workspace, config, messages, now, outcome)
     ready = _apply_rate_limit(workspace, ready, now, outcome)
     if ready:
         _deliver_all(workspace, config, ready, outcome)
     return outcome
+
+
+def _load(ids: list[int]) -> list[Message]:
+    """The claimed messages with their contacts; each template version is loaded once per
+    batch and shared (a join would copy the compiled HTML into every row)."""
+    messages = list(
+        Message.objects.filter(pk__in=ids)
+        .select_related("contact", "variant", "broadcast")
+        .order_by("pk")
+    )
+    email_versions = TemplateVersion.objects.in_bulk(
+        {m.email_version_id for m in messages if m.email_version_id}
+    )
+    sms_versions = SmsTemplateVersion.objects.in_bulk(
+        {m.sms_version_id for m in messages if m.sms_version_id}
+    )
+    for message in messages:
+        if message.email_version_id:
+            message.email_version = email_versions[message.email_version_id]
+        if message.sms_version_id:
+            message.sms_version = sms_versions[message.sms_version_id]
+    return messages
 
 
 def _apply_checks(
