@@ -305,7 +305,7 @@ def leads_correct(
     stale = [
         c.pk
         for c in contacts
-        if getattr(c, "score_valid_until", None) is not None and c.score_valid_until <= now
+        if getattr(c, "score_valid_until", None) is not None and c.score_valid_until <= now  # type: ignore[attr-defined]
     ]
     if stale:
         model = primary_model(workspace=workspace)

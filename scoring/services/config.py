@@ -98,7 +98,7 @@ def model_clean(
     merged = (
         {f: getattr(instance, f) for f in MODEL_FIELDS}
         if instance
-        else {f: ScoringModel._meta.get_field(f).get_default() for f in MODEL_FIELDS}
+        else {f: getattr(ScoringModel(), f) for f in MODEL_FIELDS}  # the fields' defaults
     )
     merged.update({k: v for k, v in data.items() if k in MODEL_FIELDS})
     errors: dict[str, str] = {}
@@ -350,10 +350,10 @@ def assignment_rule_save(
         errors["reps"] = "choose at least one rep"
     elif set(rep_ids) - members:
         errors["reps"] = "every rep must be a member of this workspace"
-    position = data.get("position", instance.position if instance else None)
-    if position in (None, ""):
-        position = AssignmentRule.objects.for_workspace(workspace).count()
-    if not str(position).isdigit():
+    position = str(data.get("position", instance.position if instance else "") or "")
+    if not position:
+        position = str(AssignmentRule.objects.for_workspace(workspace).count())
+    if not position.isdigit():
         errors["position"] = "a whole number from 0"
     if errors:
         raise ValidationFailed(next(f"{k}: {v}" for k, v in errors.items()), fields=errors)

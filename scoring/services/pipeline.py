@@ -101,16 +101,23 @@ def _single_day(batch: IngestedBatch, plan: Plan) -> tuple[datetime, datetime] |
 # --- planning (no queries) ---------------------------------------------------------------------
 
 
+# Parsed `where` conditions by (rule id, version): parsed once per process, not per event.
+_WHERE: dict[tuple[int, Any], tuple[Any, ...] | None] = {}
+
+
 def _where(rule: ScoringRule, workspace: Workspace) -> tuple[Any, ...] | None:
-    if not hasattr(rule, "_where"):
+    key = (rule.pk, rule.updated_at)
+    if key not in _WHERE:
+        if len(_WHERE) > 10_000:
+            _WHERE.clear()
         try:
-            rule._where = where_parse(
+            _WHERE[key] = where_parse(
                 workspace=workspace, event=rule.trigger_event, where=rule.where
-            )  # type: ignore[attr-defined]
+            )
         except TendrilError as error:
             logger.warning("scoring rule %s has an invalid where: %s", rule.pk, error.message)
-            rule._where = None  # type: ignore[attr-defined]
-    return rule._where  # type: ignore[attr-defined,no-any-return]
+            _WHERE[key] = None
+    return _WHERE[key]
 
 
 def plan_batch(batch: IngestedBatch, ruleset: RuleSet) -> Plan:

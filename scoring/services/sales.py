@@ -77,7 +77,10 @@ def lead_disqualify(
     return changed
 
 
-LOG_EVENTS = {LeadActivity.Kind.CALL: "lead.call_logged", LeadActivity.Kind.NOTE: "lead.note_added"}
+LOG_EVENTS: dict[str, str] = {
+    LeadActivity.Kind.CALL: "lead.call_logged",
+    LeadActivity.Kind.NOTE: "lead.note_added",
+}
 
 
 @transaction.atomic

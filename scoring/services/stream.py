@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
+from functools import partial
 from typing import Any
 
 from django.db import transaction
@@ -131,10 +132,7 @@ def transitions_follow_up(*, workspace: Workspace, transitions: Iterable[Transit
         return
     for transition in items:
         if transition.stage_to == LifecycleStage.MQL:
-            contact_id = transition.contact_id
-            transaction.on_commit(
-                lambda contact_id=contact_id: lead_handoff.delay(workspace.pk, contact_id)
-            )
+            transaction.on_commit(partial(lead_handoff.delay, workspace.pk, transition.contact_id))
     from ..models import ScoringSettings
 
     has_crm = ScoringSettings.objects.for_workspace(workspace).exclude(crm_webhook_url="").exists()
@@ -156,6 +154,7 @@ def stream_publish(
     *, workspace: Workspace, events: list[Event], changed: dict[int, set[str]] | None = None
 ) -> None:
     """Outside the pipeline: run the recorded events through it (after commit)."""
+    fields: dict[int, Iterable[str]] = dict(changed or {})
     events_enqueue_processing(
-        workspace=workspace, event_ids=[e.pk for e in events], changed_fields=changed or {}
+        workspace=workspace, event_ids=[e.pk for e in events], changed_fields=fields
     )
