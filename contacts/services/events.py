@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -19,7 +19,7 @@ def events_enqueue_processing(
     *,
     workspace: Workspace,
     event_ids: Iterable[int],
-    changed_fields: dict[int, Iterable[str]] | None = None,
+    changed_fields: Mapping[int, Iterable[str]] | None = None,
 ) -> None:
     """After the current transaction commits, run the events_ingested pipeline once for these."""
     from contacts.tasks import process_events

@@ -15,7 +15,7 @@ from contacts.models import ConsentStatus, Contact, LifecycleStage
 from workspaces.errors import NotFound
 from workspaces.models import Workspace
 
-LIFECYCLE_RANK = {
+LIFECYCLE_RANK: dict[str, int] = {
     LifecycleStage.OTHER: 0,
     LifecycleStage.SUBSCRIBER: 0,
     LifecycleStage.LEAD: 1,
@@ -86,7 +86,8 @@ def merge_into(*, workspace: Workspace, into: Contact, source: Contact) -> set[s
             changed.add(key)
     tags = list(dict.fromkeys([*into.tags, *source.tags]))
     if tags != into.tags:
-        into.tags, _ = tags, changed.add("tags")
+        into.tags = tags
+        changed.add("tags")
     into.anonymous_ids = list(dict.fromkeys([*into.anonymous_ids, *source.anonymous_ids]))
     if LIFECYCLE_RANK.get(source.lifecycle_stage, 0) > LIFECYCLE_RANK.get(into.lifecycle_stage, 0):
         into.lifecycle_stage = source.lifecycle_stage
