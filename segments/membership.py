@@ -12,6 +12,8 @@ advisory lock (`segment_lock`) so a recompute and the real-time path never inter
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -52,6 +54,19 @@ def segment_lock(segment_id: int) -> None:
         cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [LOCK_CLASS, segment_id % 2**31])
 
 
+@contextmanager
+def segment_session_lock(segment_id: int) -> Iterator[None]:
+    """Hold the segment's lock across several transactions (a full recompute)."""
+    key = [LOCK_CLASS, segment_id % 2**31]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_lock(%s, %s)", key)
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s, %s)", key)
+
+
 def membership_apply(
     *,
     segment: Segment,
@@ -59,20 +74,16 @@ def membership_apply(
     now: datetime,
     enter_source: SQL | None = None,
     exit_where: SQL | None = None,
-    matched: SQL | None = None,
 ) -> Applied:
     """Add the contacts `enter_source` selects (a query with an `id` column) and remove the
-    members matching `exit_where` (a predicate on alias `m`), in one statement. `matched`,
-    if given, is materialised once as CTE `matched` for both to read.
+    members matching `exit_where` (a predicate on alias `m`), in one statement.
 
-    Must run inside a transaction holding `segment_lock(segment.pk)`."""
+    Must run inside a transaction holding the segment's lock (`segment_lock` or
+    `segment_session_lock`)."""
     ws, seg = segment.workspace_id, segment.pk
     ctes: list[str] = []
     params: list[Any] = []
     sources: list[str] = []
-    if matched is not None:
-        ctes.append(f"matched AS MATERIALIZED ({matched[0]})")
-        params += matched[1]
     if enter_source is not None:
         sql, source_params = enter_source
         ctes.append(

@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -27,7 +27,13 @@ from workspaces.models import User, Workspace
 
 from .filters import compile_filter_sql, filter_dependencies, parse_filter
 from .filters.clock import make_clock
-from .membership import Applied, ids_source, membership_apply, segment_lock
+from .membership import (
+    Applied,
+    ids_source,
+    membership_apply,
+    segment_lock,
+    segment_session_lock,
+)
 from .models import ChangeReason, Segment, SegmentMembership, SegmentSizeSnapshot
 
 logger = logging.getLogger(__name__)
@@ -188,10 +194,14 @@ def segment_recompute(
 ) -> Applied | None:
     """Bring a dynamic segment's membership in line with its filter, set-based.
 
-    Per chunk of contact ids, one statement: the matching ids (compiled filter) are
-    materialised, `INSERT … SELECT … ON CONFLICT DO NOTHING` adds the new ones and
-    `DELETE … WHERE NOT EXISTS (matched)` removes the leavers, writing history and events
-    from RETURNING. Returns None when a newer filter version superseded this run."""
+    1. The compiled filter runs ONCE over the workspace into a temporary table of ids.
+    2. Per chunk of contact ids (its own short transaction, for progress):
+       `INSERT … SELECT … ON CONFLICT DO NOTHING` adds the new members and
+       `DELETE … WHERE NOT EXISTS (matched)` removes the leavers; history rows and
+       segment.entered/exited events come from their RETURNING.
+    A session-level advisory lock holds off the real-time path for this segment meanwhile
+    (it waits, then re-evaluates against the result). Returns None when a newer filter
+    version superseded this run."""
     now = now or timezone.now()
     if segment.is_static:
         _finish(segment, now)
@@ -200,52 +210,85 @@ def segment_recompute(
     Segment.objects.filter(pk=segment.pk).update(
         recompute_status=Segment.Status.RUNNING, recompute_progress=0, recompute_error=""
     )
-    total = Applied()
-    chunks = _contact_id_chunks(segment.workspace_id, chunk_size) or [(0, 0)]
+    table = f"segments_matched_{int(segment.pk)}"
     try:
-        for index, id_range in enumerate(chunks, start=1):
-            with transaction.atomic():
-                segment_lock(segment.pk)
-                current = Segment.objects.filter(pk=segment.pk).values_list(
-                    "filter_version", flat=True
-                )
-                if filter_version is not None and current.first() != filter_version:
-                    return None
-                applied = _recompute_chunk(segment, node, id_range, now)
-                if notify:
-                    _notify(segment.workspace, applied.event_ids)
-                Segment.objects.filter(pk=segment.pk).update(
-                    recompute_progress=min(99, math.floor(100 * index / len(chunks)))
-                )
-            total.extend(applied)
+        with segment_session_lock(segment.pk):
+            if _superseded(segment, filter_version):
+                return None
+            _match_into(table, segment, node, now)
+            Segment.objects.filter(pk=segment.pk).update(recompute_progress=50)
+            total = _apply_matched(segment, table, now, notify, chunk_size, filter_version)
     except Exception as error:
         Segment.objects.filter(pk=segment.pk).update(
             recompute_status=Segment.Status.FAILED, recompute_error=str(error)[:2000]
         )
         raise
+    finally:
+        _drop_quietly(table)
+    if total is None:
+        return None
     _finish(segment, now)
     return total
 
 
-def _recompute_chunk(
-    segment: Segment, node: Any, id_range: tuple[int, int], now: datetime
-) -> Applied:
-    compiled = compile_filter_sql(
-        workspace=segment.workspace, node=node, now=now, mode="set", id_range=id_range
-    )
-    matched = compiled.select_ids(extra_where="c.id BETWEEN %s AND %s", extra_params=list(id_range))
-    return membership_apply(
-        segment=segment,
-        reason=ChangeReason.RECOMPUTE,
-        now=now,
-        matched=matched,
-        enter_source=("SELECT id FROM matched", []),
-        exit_where=(
-            "m.contact_id BETWEEN %s AND %s AND NOT EXISTS "
-            "(SELECT 1 FROM matched x WHERE x.id = m.contact_id)",
-            list(id_range),
-        ),
-    )
+def _drop_quietly(table: str) -> None:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(f"DROP TABLE IF EXISTS pg_temp.{table}")
+    except DatabaseError:  # an aborted outer transaction: the table goes with the session
+        logger.warning("could not drop %s", table)
+
+
+def _superseded(segment: Segment, filter_version: int | None) -> bool:
+    if filter_version is None:
+        return False
+    current = Segment.objects.filter(pk=segment.pk).values_list("filter_version", flat=True)
+    return current.first() != filter_version
+
+
+def _match_into(table: str, segment: Segment, node: Any, now: datetime) -> None:
+    """Materialise the ids matching `node` (one query over the whole workspace)."""
+    compiled = compile_filter_sql(workspace=segment.workspace, node=node, now=now, mode="set")
+    sql, params = compiled.select_ids()
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP TABLE IF EXISTS pg_temp.{table}")
+        cursor.execute(f"CREATE TEMPORARY TABLE {table} (id bigint PRIMARY KEY)")
+        cursor.execute(f"INSERT INTO {table} (id) {sql}", params)
+        cursor.execute(f"ANALYZE {table}")
+
+
+def _apply_matched(
+    segment: Segment,
+    table: str,
+    now: datetime,
+    notify: bool,
+    chunk_size: int,
+    filter_version: int | None,
+) -> Applied | None:
+    total = Applied()
+    chunks = _contact_id_chunks(segment.workspace_id, chunk_size) or [(0, 0)]
+    for index, (low, high) in enumerate(chunks, start=1):
+        with transaction.atomic():
+            if _superseded(segment, filter_version):
+                return None
+            applied = membership_apply(
+                segment=segment,
+                reason=ChangeReason.RECOMPUTE,
+                now=now,
+                enter_source=(f"SELECT id FROM {table} WHERE id BETWEEN %s AND %s", [low, high]),
+                exit_where=(
+                    f"m.contact_id BETWEEN %s AND %s AND NOT EXISTS "
+                    f"(SELECT 1 FROM {table} x WHERE x.id = m.contact_id)",
+                    [low, high],
+                ),
+            )
+            if notify:
+                _notify(segment.workspace, applied.event_ids)
+            Segment.objects.filter(pk=segment.pk).update(
+                recompute_progress=min(99, 50 + math.floor(50 * index / len(chunks)))
+            )
+        total.extend(applied)
+    return total
 
 
 def _finish(segment: Segment, now: datetime) -> None:
