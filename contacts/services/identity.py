@@ -294,6 +294,19 @@ def _claim_anonymous_id(
     return False
 
 
+def contact_apply_traits(
+    *, workspace: Workspace, contact: Contact, traits: Mapping[str, Any]
+) -> set[str]:
+    """Apply traits to an already locked, known contact in memory (no identity change, no
+    save); returns what changed. For callers that resolved the contact themselves and
+    whose traits keep its email (ingestion's identify of a known user)."""
+    fields, attributes = traits_to_fields(traits)
+    changed = _apply(workspace, contact, fields, attributes, [contact])
+    if attributes:
+        attributes_register(workspace=workspace, values=attributes)
+    return changed
+
+
 def _apply(
     workspace: Workspace,
     contact: Contact,
@@ -383,6 +396,7 @@ __all__ = [
     "contact_upsert",
     "email_normalize",
     "IDENTIFIER_SQL",
+    "contact_apply_traits",
     "contact_ids_by_identifiers",
     "identifiers_lock",
     "phone_normalize",

@@ -34,6 +34,7 @@ from contacts.models import Contact
 from contacts.services.events import events_enqueue_processing
 from contacts.services.identity import (
     IDENTIFIER_SQL,
+    contact_apply_traits,
     contact_upsert,
     identifiers_lock,
 )
@@ -77,7 +78,7 @@ WHERE c.id = u.id AND c.id IN (
 
 # IDENTIFIER_SQL is a constant (values travel as parameters).
 _CONTACTS_BY_IDENTIFIERS = (
-    "SELECT id, external_id, anonymous_ids, last_seen_at FROM contacts_contact "  # noqa: S608
+    "SELECT id, external_id, anonymous_ids, last_seen_at, email FROM contacts_contact "  # noqa: S608
     "WHERE id IN (" + IDENTIFIER_SQL + ")"
 )
 
@@ -166,6 +167,8 @@ class _Ingestion:
         self.anon_additions: list[tuple[int, str]] = []
         self.pending: list[tuple[Message, int]] = []  # message, contact id (temp ids < 0)
         self.seen_at: dict[int, datetime] = {}
+        self.emails: dict[int, str] = {}  # of known contacts, as loaded
+        self.known_identifies: list[tuple[Message, int]] = []
 
     # --- driver --------------------------------------------------------------------------
 
@@ -175,16 +178,22 @@ class _Ingestion:
             return self.result
         self._load(messages)
         for message in messages:
-            contact_id = None if self._needs_identity(message) else self._resolve_fast(message)
-            if contact_id is None:
+            contact_id = self._known_identify(message)
+            if contact_id is not None:
+                self.known_identifies.append((message, contact_id))
+            elif not self._needs_identity(message):
+                contact_id = self._resolve_fast(message)
+            else:
                 # contact_upsert must see the contacts created so far; pending events may
                 # stay pending: if a merge removes their contact, _canon() redirects them.
                 self._create_contacts()
                 self._add_anonymous_ids()
+                self._apply_known_identifies()  # earlier traits first, in order
                 contact_id = self._resolve_identity(message)
                 if contact_id is None:
                     continue  # rejected
             self.pending.append((message, contact_id))
+        self._apply_known_identifies()
         self._flush()
         self._touch_last_seen()
         self._register_event_definitions(messages)
@@ -232,7 +241,8 @@ class _Ingestion:
 
     def _lookup(self, user_ids: Iterable[str], names: Iterable[str]) -> None:
         rows = _identifier_rows(self.workspace.pk, list(user_ids), list(names))
-        for pk, external_id, anonymous_ids, last_seen_at in rows:
+        for pk, external_id, anonymous_ids, last_seen_at, email in rows:
+            self.emails[pk] = email
             if external_id:
                 self.by_ext[external_id] = pk
             for anonymous_id in anonymous_ids:
@@ -247,6 +257,55 @@ class _Ingestion:
     def _by_user(self, user_id: str) -> int | None:
         # An old userId renamed by alias is kept among the anonymous ids.
         return self._canon(self.by_ext.get(user_id) or self.by_anon.get(user_id))
+
+    def _known_identify(self, message: Message) -> int | None:
+        """The contact of an identify that changes nothing about *who* (its userId and
+        anonymousId already name this one known contact, its email is the contact's own),
+        so its traits can be applied with the others' in one round — or None."""
+        if message.type != "identify" or not message.user_id:
+            return None
+        contact_id = self._by_user(message.user_id)
+        if contact_id is None or contact_id < 0:
+            return None
+        if (
+            message.anonymous_id
+            and self._canon(self.by_anon.get(message.anonymous_id)) != contact_id
+        ):
+            return None
+        email = message.traits.get("email")
+        if email not in (None, "") and (
+            not isinstance(email, str) or email.strip().lower() != self.emails.get(contact_id)
+        ):
+            return None
+        return contact_id
+
+    def _apply_known_identifies(self) -> None:
+        """Traits of the known-contact identifies so far: one locking read, then one save
+        per contact that actually changed."""
+        if not self.known_identifies:
+            return
+        todo, self.known_identifies = self.known_identifies, []
+        ids = {self._canon(pk) for _, pk in todo}
+        contacts = {
+            c.pk: c
+            for c in Contact.objects.for_workspace(self.workspace)
+            .filter(pk__in=ids)
+            .select_for_update(no_key=True)
+            .order_by("pk")
+        }
+        dirty: dict[int, set[str]] = {}
+        for message, pk in todo:
+            contact = contacts.get(self._canon(pk))  # type: ignore[arg-type]
+            if contact is None:
+                continue  # deleted by a concurrent request: nothing left to update
+            changed = contact_apply_traits(
+                workspace=self.workspace, contact=contact, traits=message.traits
+            )
+            if changed:
+                dirty.setdefault(contact.pk, set()).update(changed)
+        for pk, changed in dirty.items():
+            contacts[pk].save()
+            self.result.changed_fields.setdefault(pk, set()).update(changed)
 
     def _needs_identity(self, message: Message) -> bool:
         if message.type in ("identify", "alias"):
@@ -505,7 +564,7 @@ def _contact_insert_sql() -> tuple[str, list[Any]]:
 
 def _identifier_rows(
     workspace_id: int, user_ids: list[str], names: list[str]
-) -> list[tuple[int, str, list[str], datetime | None]]:
+) -> list[tuple[int, str, list[str], datetime | None, str]]:
     with connection.cursor() as cursor:
         cursor.execute(
             _CONTACTS_BY_IDENTIFIERS,

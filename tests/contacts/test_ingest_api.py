@@ -391,3 +391,45 @@ def test_the_same_message_id_in_two_workspaces_is_two_events(ws, other_ws, key, 
 def test_a_secret_key_may_send_events_too(ws, tenant):
     response = post("/v1/track", track(), tenant.secret_key)
     assert response.status_code == 200
+
+
+def test_identifies_of_a_known_user_apply_their_traits_in_order(ws, key):
+    post("/v1/identify", {"userId": "u-1", "anonymousId": "a-1", "traits": {"plan": "free"}}, key)
+    batch = {
+        "batch": [
+            {"type": "identify", "userId": "u-1", "anonymousId": "a-1", "traits": {"plan": "pro"}},
+            {**track(1), "userId": "u-1"},
+            {"type": "identify", "userId": "u-1", "traits": {"plan": "enterprise", "seats": 5}},
+        ]
+    }
+    assert post("/v1/batch", batch, key).json()["stored"] == 3
+    contact = Contact.objects.get(workspace=ws)
+    assert contact.attributes == {"plan": "enterprise", "seats": 5}
+
+
+def test_a_known_user_who_changes_email_gets_the_new_one(ws, key):
+    post("/v1/identify", {"userId": "u-1", "traits": {"email": "old@b.test"}}, key)
+    post("/v1/identify", {"userId": "u-1", "traits": {"email": "New@B.test"}}, key)
+    assert Contact.objects.get(workspace=ws).email == "new@b.test"
+
+
+def test_an_identify_cannot_take_another_contacts_email(ws, key):
+    post("/v1/identify", {"userId": "u-1", "traits": {"email": "one@b.test"}}, key)
+    post("/v1/identify", {"userId": "u-2", "traits": {"email": "two@b.test"}}, key)
+    post(
+        "/v1/batch",
+        {
+            "batch": [
+                {
+                    "type": "identify",
+                    "userId": "u-2",
+                    "traits": {"email": "one@b.test", "plan": "x"},
+                }
+            ]
+        },
+        key,
+    )
+    two = Contact.objects.get(workspace=ws, external_id="u-2")
+    assert two.email == "two@b.test"
+    assert two.attributes == {"plan": "x"}
+    assert Contact.objects.get(workspace=ws, external_id="u-1").email == "one@b.test"
