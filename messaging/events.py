@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from contacts.models import Event, EventType
@@ -33,24 +34,27 @@ def events_record_many(*, workspace: Workspace, events: Sequence[NewEvent]) -> l
     if not events:
         return []
     now = timezone.now()
-    Event.objects.bulk_create(
-        [
-            Event(
-                workspace=workspace,
-                contact_id=event.contact_id,
-                type=EventType.TRACK,
-                name=event.name,
-                properties=event.properties,
-                context={},
-                timestamp=event.timestamp or now,
-                received_at=now,
-                message_id=event.message_id,
-                source="platform",
-            )
-            for event in events
-        ],
-        ignore_conflicts=True,
-    )
+    rows = [
+        Event(
+            workspace=workspace,
+            contact_id=event.contact_id,
+            type=EventType.TRACK,
+            name=event.name,
+            properties=event.properties,
+            context={},
+            timestamp=event.timestamp or now,
+            received_at=now,
+            message_id=event.message_id,
+            source="platform",
+        )
+        for event in events
+    ]
+    try:
+        with transaction.atomic():  # the usual case: all new, ids come back from the INSERT
+            return [row.pk for row in Event.objects.bulk_create(rows)]
+    except IntegrityError:
+        pass  # a retried batch: some exist already
+    Event.objects.bulk_create(rows, ignore_conflicts=True)
     return list(
         Event.objects.filter(
             workspace=workspace, message_id__in=[event.message_id for event in events]

@@ -49,7 +49,6 @@ from ..models import (
     Topic,
 )
 from ..models.audience import SuppressionReason
-from ..models.messages import SENT_STATUSES
 from ..rendering import Renderer
 from ..selectors import SendChecker
 from .config import messaging_settings, sending_pause, topic_default
@@ -220,18 +219,30 @@ class SendOutcome:
     failed: int = 0
 
 
-def _claim(workspace: Workspace, message_ids: Iterable[int]) -> list[int]:
-    with transaction.atomic():
-        ids = list(
-            Message.objects.select_for_update(skip_locked=True)
-            .filter(workspace=workspace, pk__in=list(message_ids), status=MessageStatus.QUEUED)
-            .values_list("pk", flat=True)
-        )
-        if ids:
-            Message.objects.filter(pk__in=ids).update(
-                status=MessageStatus.SENDING, attempts=F("attempts") + 1, updated_at=timezone.now()
-            )
-    return ids
+CLAIM_SQL = """
+WITH wanted AS (
+    SELECT id, status FROM messaging_message
+    WHERE workspace_id = %s AND id = ANY(%s) AND status IN ('queued', 'sent', 'delivered')
+    FOR UPDATE SKIP LOCKED
+), claimed AS (
+    UPDATE messaging_message AS m
+    SET status = 'sending', attempts = m.attempts + 1, updated_at = now()
+    FROM wanted WHERE m.id = wanted.id AND wanted.status = 'queued'
+    RETURNING m.id
+)
+SELECT id, true FROM claimed
+UNION ALL
+SELECT id, false FROM wanted WHERE status <> 'queued'
+"""
+
+
+def _claim(workspace: Workspace, message_ids: Iterable[int]) -> tuple[list[int], list[int]]:
+    """Claim the queued messages (queued → sending) in one statement; also return those the
+    provider already has ('sent': a retried task whose bookkeeping must be finished)."""
+    with connection.cursor() as cursor:
+        cursor.execute(CLAIM_SQL, [workspace.pk, list(message_ids)])
+        rows = cursor.fetchall()
+    return [pk for pk, claimed in rows if claimed], [pk for pk, claimed in rows if not claimed]
 
 
 def _hold(ids: Sequence[int], until: datetime, reason: str = "") -> None:
@@ -248,8 +259,9 @@ def _hold(ids: Sequence[int], until: datetime, reason: str = "") -> None:
 def messages_send(*, workspace: Workspace, message_ids: Sequence[int]) -> SendOutcome:
     outcome = SendOutcome()
     config = messaging_settings(workspace=workspace)
-    _finish_already_sent(workspace, message_ids)
-    claimed = _claim(workspace, message_ids)
+    claimed, already_sent = _claim(workspace, message_ids)
+    if already_sent:
+        _finish_already_sent(workspace, already_sent)
     if not claimed:
         return outcome
     now = timezone.now()
@@ -444,7 +456,7 @@ def _send_sms(config: MessagingSettings, message: Message, body: str) -> str:
     )
 
 
-MARK_SENT_EVERY = 20
+MARK_SENT_EVERY = 50
 
 
 def _commit_without_waiting_for_disk(cursor: Any) -> None:
@@ -620,9 +632,7 @@ def _record_sent(workspace: Workspace, messages: list[Message]) -> None:
 def _finish_already_sent(workspace: Workspace, message_ids: Sequence[int]) -> None:
     """A retried task whose messages went out before it failed: finish their bookkeeping."""
     done = list(
-        Message.objects.filter(
-            workspace=workspace, pk__in=list(message_ids), status__in=SENT_STATUSES
-        )
+        Message.objects.filter(workspace=workspace, pk__in=list(message_ids))
         .exclude(source_type=SourceType.TEST)
         .select_related("contact", "email_version", "sms_version")
     )
