@@ -30,7 +30,14 @@ def events_enqueue_processing(
     }
     if not ids and not changed:
         return
-    transaction.on_commit(lambda: process_events.delay(workspace.pk, ids, changed))
+    # argsrepr: Celery would otherwise build a safe repr of every event id for the
+    # message headers, on the request's hot path.
+    transaction.on_commit(
+        lambda: process_events.apply_async(
+            (workspace.pk, ids, changed),
+            argsrepr=f"({workspace.pk}, <{len(ids)} events>, <{len(changed)} contacts>)",
+        )
+    )
 
 
 def events_process(

@@ -328,14 +328,16 @@ def test_one_pipeline_task_per_request_sees_the_new_events(
 
     from contacts.tasks import process_events
 
-    delays = []
-    real_delay = process_events.delay
+    sent = []
+    real_apply_async = process_events.apply_async
     monkeypatch.setattr(
-        process_events, "delay", lambda *args: (delays.append(args), real_delay(*args))
+        process_events,
+        "apply_async",
+        lambda *args, **kwargs: (sent.append(args), real_apply_async(*args, **kwargs)),
     )
     with django_capture_on_commit_callbacks(execute=True):
         post("/v1/batch", {"batch": [track(0), track(1), track(2)]}, key)
-    assert len(delays) == 1
+    assert len(sent) == 1
     assert seen[0][0] == ["m-0", "m-1", "m-2"]
     assert list(seen[0][1].values()) == [{"created"}]
 
