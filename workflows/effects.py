@@ -42,6 +42,9 @@ class LiveEffects:
         self._sent: dict[int, int] = {}  # messages queued by this chunk, not yet in the step log
         self.node = ""  # the node being executed (set by the engine)
         self.now: datetime | None = None
+        # Contact fields changed by this chunk: the events pipeline hears of them once, at the end.
+        self.changed: dict[int, set[str]] = {}
+        self._templates: dict[tuple[str, str], Any] = {}  # template versions, resolved once
 
     # --- reads -------------------------------------------------------------------------------
 
@@ -74,13 +77,35 @@ class LiveEffects:
     # --- contact profile ---------------------------------------------------------------------
 
     def contact_update(self, contact: Contact, data: dict[str, Any]) -> set[str]:
-        changed = integrations.contact_update(workspace=self.workspace, contact=contact, data=data)
-        contact.refresh_from_db()
+        updated, changed = integrations.contact_update(
+            workspace=self.workspace, contact=contact, data=data
+        )
+        for field in type(contact)._meta.concrete_fields:
+            setattr(contact, field.attname, getattr(updated, field.attname))
         return changed
 
     def tags(self, contact: Contact, tags: list[str], *, add: bool) -> None:
-        integrations.contact_tags(workspace=self.workspace, contact=contact, tags=tags, add=add)
-        contact.refresh_from_db(fields=["tags"])
+        new = integrations.contact_tags(
+            workspace=self.workspace, contact=contact, tags=tags, add=add
+        )
+        if new is not None:
+            contact.tags = new
+            self.changed.setdefault(contact.pk, set()).add("tags")
+
+    def reset(self) -> None:
+        """Forget what a rolled-back attempt did."""
+        self.changed.clear()
+        self._sent.clear()
+
+    def flush(self) -> None:
+        """Tell the events pipeline (after commit) which contacts this chunk changed."""
+        if self.changed:
+            from contacts.services import events_enqueue_processing
+
+            events_enqueue_processing(
+                workspace=self.workspace, event_ids=[], changed_fields=dict(self.changed)
+            )
+            self.changed = {}
 
     def static_list(self, contact: Contact, segment_id: int, *, add: bool) -> None:
         integrations.static_list_change(
@@ -125,11 +150,18 @@ class LiveEffects:
         source_id: str,
         context: dict[str, Any] | None,
     ) -> dict[str, Any]:
+        key = (channel, str(template))
+        if key not in self._templates:
+            self._templates[key] = integrations.template_version(
+                workspace=self.workspace, channel=channel, template_id=template
+            )
+        resolved = self._templates[key]
         message = integrations.message_enqueue(
             workspace=self.workspace,
             contact=contact,
             channel=channel,
-            template=template,
+            template=resolved[0] if resolved else template,  # unknown: messaging says so
+            topic=resolved[1] if resolved else None,
             source_id=source_id,
             context=context,
         )

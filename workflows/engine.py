@@ -39,17 +39,6 @@ from .nodes.base import Result, Step, StepFailed
 logger = logging.getLogger(__name__)
 
 MAX_STEPS_PER_ADVANCE = 200
-RUN_FIELDS = [
-    "status",
-    "current_node",
-    "next_step_at",
-    "lease",
-    "attempts",
-    "context",
-    "error",
-    "finished_at",
-    "updated_at",
-]
 
 
 def max_attempts() -> int:
@@ -223,6 +212,33 @@ def _goal_met(
     run: WorkflowRun, workflow: Workflow, contact: Contact, now: datetime, effects: Any
 ) -> bool:
     return bool(workflow.goal_filter) and effects.evaluate(workflow.goal_filter, contact, now)
+
+
+def advance_plainly(
+    run: WorkflowRun,
+    *,
+    graph: Graph,
+    workflow: Workflow,
+    contact: Contact,
+    now: datetime,
+    effects: Any,
+    external: dict[str, Any] | None = None,
+) -> Advance:
+    """advance() with the workflow's goal checked first; exceptions propagate (the caller's
+    transaction is then rolled back and the chunk redone carefully)."""
+    if _goal_met(run, workflow, contact, now, effects):
+        node_type = graph.node(run.current_node).type
+        finish(run, RunStatus.CONVERTED, now)
+        return Advance(logs=[_goal_log(run, now, node_type)])
+    return advance(
+        run,
+        graph=graph,
+        workflow=workflow,
+        contact=contact,
+        now=now,
+        effects=effects,
+        external=external,
+    )
 
 
 def advance_safely(

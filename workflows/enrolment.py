@@ -240,10 +240,15 @@ def _insert(
 
 
 def enrol(
-    *, workspace: Workspace, candidates: list[Candidate], now: datetime | None = None
+    *,
+    workspace: Workspace,
+    candidates: list[Candidate],
+    now: datetime | None = None,
+    dispatch: bool = True,
 ) -> tuple[list[WorkflowRun], list[Refusal]]:
     """Enrol who may enter; returns the new runs and the refusals (with their reasons).
-    A candidate that loses a race (a live run already exists, same key) is simply absent."""
+    A candidate that loses a race (a live run already exists, same key) is simply absent.
+    New runs start at once (`dispatch`), or wait for the scheduler's next tick."""
     if not candidates:
         return [], []
     now = now or clock.now()
@@ -261,7 +266,8 @@ def enrol(
             names={pk: w.name for pk, w in workflows.items()},
             now=now,
         )
-        dispatch_after_commit(run.pk for run in runs)
+        if dispatch:
+            dispatch_after_commit(run.pk for run in runs)
     return runs, refused
 
 

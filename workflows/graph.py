@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from jsonschema import Draft202012Validator
@@ -34,6 +33,7 @@ class Graph:
     nodes: dict[str, Node]
     # (source, port) -> target
     edges: dict[tuple[str, str], str] = field(default_factory=dict)
+    _goal_ancestors: dict[str, set[str]] | None = field(default=None, repr=False, compare=False)
 
     @classmethod
     def parse(cls, data: Mapping[str, Any]) -> Graph:
@@ -75,27 +75,32 @@ class Graph:
 
     def goal_ancestors(self) -> dict[str, set[str]]:
         """goal node id -> the nodes from which it can be reached (a contact there may jump)."""
-        goals = [n.id for n in self.nodes.values() if n.type == "goal"]
-        return {
-            goal: {nid for nid in self.nodes if nid != goal and goal in self.reachable_from(nid)}
-            for goal in goals
-        }
+        if self._goal_ancestors is None:
+            goals = [n.id for n in self.nodes.values() if n.type == "goal"]
+            self._goal_ancestors = {
+                goal: {
+                    nid for nid in self.nodes if nid != goal and goal in self.reachable_from(nid)
+                }
+                for goal in goals
+            }
+        return self._goal_ancestors
 
 
-@lru_cache(maxsize=512)
-def _cached(version_id: int, graph_json: str) -> Graph:
-    import json
-
-    return Graph.parse(json.loads(graph_json))
+_published: dict[int, Graph] = {}
+CACHE_SIZE = 1000
 
 
 def graph_for_version(version: Any) -> Graph:
-    """The parsed graph of a version (cached when published, since those never change)."""
+    """The parsed graph of a version — cached by id once published, since a published
+    version never changes (drafts are parsed every time)."""
     if version.published_at is None:
         return Graph.parse(version.graph)
-    import json
-
-    return _cached(version.pk, json.dumps(version.graph, sort_keys=True))
+    found = _published.get(version.pk)
+    if found is None:
+        if len(_published) >= CACHE_SIZE:
+            _published.clear()
+        found = _published[version.pk] = Graph.parse(version.graph)
+    return found
 
 
 # --- validation -----------------------------------------------------------------------------

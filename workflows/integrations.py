@@ -119,16 +119,49 @@ def static_list_change(
 # --- contacts -------------------------------------------------------------------------------
 
 
-def contact_update(*, workspace: Workspace, contact: Contact, data: dict[str, Any]) -> set[str]:
-    _, changed = _resolve("contacts.services.contacts", "contact_update")(
+def contact_update(
+    *, workspace: Workspace, contact: Contact, data: dict[str, Any]
+) -> tuple[Contact, set[str]]:
+    """contacts' own validated update (typed attributes, the attribute registry); it tells
+    the events pipeline itself."""
+    updated, changed = _resolve("contacts.services.contacts", "contact_update")(
         workspace=workspace, contact=contact, data=data, source="workflow"
     )
-    return set(changed)
+    return updated, set(changed)
 
 
-def contact_tags(*, workspace: Workspace, contact: Contact, tags: list[str], add: bool) -> None:
-    name = "contact_tags_add" if add else "contact_tags_remove"
-    _resolve("contacts.services.contacts", name)(workspace=workspace, contact=contact, tags=tags)
+TAGS_ADD_SQL = """
+UPDATE contacts_contact SET updated_at = now(), tags = tags || ARRAY(
+    SELECT t FROM unnest(%s::varchar[]) WITH ORDINALITY AS u(t, n) WHERE NOT t = ANY(tags) ORDER BY n)
+WHERE workspace_id = %s AND id = %s AND NOT tags @> %s::varchar[]
+RETURNING tags
+"""
+TAGS_REMOVE_SQL = """
+UPDATE contacts_contact SET updated_at = now(), tags = ARRAY(
+    SELECT t FROM unnest(tags) WITH ORDINALITY AS u(t, n) WHERE NOT t = ANY(%s::varchar[]) ORDER BY n)
+WHERE workspace_id = %s AND id = %s AND tags && %s::varchar[]
+RETURNING tags
+"""
+
+
+def contact_tags(
+    *, workspace: Workspace, contact: Contact, tags: list[str], add: bool
+) -> list[str] | None:
+    """Add or remove tags in one atomic UPDATE; returns the new tags, or None if nothing
+    changed. Unlike contacts' contact_tags_add/remove (one events-pipeline task per call),
+    this leaves telling the pipeline to the caller, so a chunk of runs sends one task for
+    all its contacts. Tags are cleaned by contacts' own rules."""
+    from django.db import connection
+
+    clean = _resolve("contacts.services.contacts", "tags_clean")(tags)
+    if not clean:
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute(
+            TAGS_ADD_SQL if add else TAGS_REMOVE_SQL, [clean, workspace.pk, contact.pk, clean]
+        )
+        row = cursor.fetchone()
+    return list(row[0]) if row else None
 
 
 # --- scoring --------------------------------------------------------------------------------
@@ -182,9 +215,11 @@ def message_enqueue(
     template: Any,
     source_id: str,
     context: dict[str, Any] | None,
+    topic: Any = None,
 ) -> Any:
     """The Message row (unique per source and contact: a retried step finds it), sent by
-    messaging after commit — consent, suppression and frequency checks are messaging's."""
+    messaging after commit — consent, suppression and frequency checks are messaging's.
+    `template` may be an id or an already resolved version (see template_version)."""
     return _resolve("messaging.services", "message_enqueue")(
         workspace=workspace,
         contact=contact,
@@ -193,7 +228,21 @@ def message_enqueue(
         source_type="workflow",
         source_id=source_id,
         context=context,
+        topic=topic,
     )
+
+
+def template_version(
+    *, workspace: Workspace, channel: str, template_id: Any
+) -> tuple[Any, Any] | None:
+    """The template's current version and the topic its messages go under — what
+    message_enqueue would look up for every message; a chunk of runs looks it up once."""
+    template = template_get(workspace=workspace, template_id=template_id, channel=channel)
+    version = template.current_version if template is not None else None
+    if version is None:
+        return None
+    topic = version.topic or _resolve("messaging.services", "topic_default")(workspace=workspace)
+    return version, topic
 
 
 def template_get(*, workspace: Workspace, template_id: Any, channel: str) -> Any:

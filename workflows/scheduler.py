@@ -15,6 +15,7 @@ piling up in the broker and outliving its leases.
 
 from __future__ import annotations
 
+import os
 import time
 from collections import defaultdict
 from collections.abc import Iterable
@@ -30,7 +31,15 @@ LIVE = ("active", "waiting")
 
 
 def _setting(name: str, default: float) -> float:
-    return float(getattr(settings, name, default))
+    """A tuning knob: Django setting, else environment variable, else the default."""
+    value = getattr(settings, name, None) or os.environ.get(name)
+    return float(value) if value else default
+
+
+def queue() -> str | None:
+    """WORKFLOWS_QUEUE routes step execution to dedicated workers (`celery worker -Q …`);
+    unset, it shares the default queue."""
+    return getattr(settings, "WORKFLOWS_QUEUE", None) or os.environ.get("WORKFLOWS_QUEUE") or None
 
 
 def lease_seconds() -> float:
@@ -42,7 +51,7 @@ def chunk_size() -> int:
 
 
 def max_in_flight() -> int:
-    return int(_setting("WORKFLOWS_MAX_IN_FLIGHT", 20_000))
+    return int(_setting("WORKFLOWS_MAX_IN_FLIGHT", 3_000))
 
 
 CLAIM_SQL = """
@@ -98,9 +107,10 @@ def dispatch(claims: list[Claim]) -> int:
         by_workspace[ws_id].append([run_id, lease, due])
     tasks = 0
     size = chunk_size()
+    options = {"queue": queue()} if queue() else {}
     for ws_id, items in by_workspace.items():
         for start in range(0, len(items), size):
-            execute_runs.delay(ws_id, items[start : start + size])
+            execute_runs.apply_async((ws_id, items[start : start + size]), **options)
             tasks += 1
     return tasks
 

@@ -18,7 +18,7 @@ from messaging.models import Message
 from tests.support.worker import running_worker, wait_for
 from workflows import clock as wf_clock
 from workflows import scheduler
-from workflows.enrolment import enrol_contact
+from workflows.enrolment import Candidate, enrol
 from workflows.models import RunStatus, WorkflowRun
 
 from .conftest import WORKER_ENV, chain, email_template, make_workflow, until
@@ -74,8 +74,11 @@ def test_killing_workers_mid_run_loses_and_duplicates_nothing(
             [[c.pk for c in contacts]],
         )
         with running_worker(extra_env=WORKER_ENV) as first:
-            for contact in contacts:
-                enrol_contact(workspace=ws, workflow_id=workflow.pk, contact=contact, key="fault")
+            # One enrolment call: the three runs are claimed together, one chunk, one task.
+            enrol(
+                workspace=ws,
+                candidates=[Candidate(workflow.pk, "start", c, "fault") for c in contacts],
+            )
             wait_for(_worker_waits_for_lock, message="the worker to block inside its transaction")
             _kill(first)
         blocker.rollback()

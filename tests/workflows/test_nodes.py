@@ -589,3 +589,31 @@ def test_archiving_exits_runs_in_flight(ws, contact, api_enrol):
     run = run_of(workflow, contact)
     assert run.status == RunStatus.EXITED and run.next_step_at is None
     assert isinstance(run.finished_at, datetime)
+
+
+def test_one_failing_run_does_not_hold_back_the_others_in_its_chunk(
+    ws, django_capture_on_commit_callbacks
+):
+    from workflows.enrolment import Candidate, enrol
+
+    graph = chain(
+        ("start", "trigger.api", {}),
+        ("tag", "action.tag_add", {"tags": ["seen"]}),
+        ("bump", "action.update_field", {"field": "visits", "op": "increment", "value": 1}),
+    )
+    workflow = make_workflow(ws, graph)
+    good = Contact.objects.create(workspace=ws, email="good@example.test", attributes={"visits": 1})
+    bad = Contact.objects.create(
+        workspace=ws, email="bad@example.test", attributes={"visits": "lots"}
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        enrol(
+            workspace=ws, candidates=[Candidate(workflow.pk, "start", c, "k") for c in (good, bad)]
+        )
+    drain()
+    good.refresh_from_db()
+    bad.refresh_from_db()
+    assert run_of(workflow, good).status == RunStatus.COMPLETED and good.attributes["visits"] == 2
+    failed = run_of(workflow, bad)
+    assert failed.status == RunStatus.FAILED and "cannot add" in failed.error
+    assert bad.tags == ["seen"]  # the step before the failing one was kept
