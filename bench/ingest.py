@@ -1,10 +1,11 @@
 """Scenario `ingest`: Segment-style events through the real server, against COPY.
 
-    .venv/bin/python -m bench ingest [--seconds 20] [--clients 8] [--web-workers 3]
+    .venv/bin/python -m bench ingest [--seconds 20] [--clients 4] [--web-workers 2] [--threads 2]
 
-1. Fresh database `tendril_bench_ingest`, a workspace, gunicorn (sync workers) on
-   127.0.0.1:18100 and one Celery worker (the events_ingested pipeline runs for real).
-2. Warm-up: a few seconds of traffic, so most visitors are known contacts afterwards.
+1. Fresh database `tendril_bench_ingest`, a workspace, gunicorn (2 gthread workers × 2
+   threads, keep-alive) on 127.0.0.1:18100 and one Celery worker (the events_ingested
+   pipeline runs for real; `--defer-worker` starts it only after the HTTP phases).
+2. Warm-up: the 5,000 users are identified, plus 50 batches of traffic.
 3. Batch phase: N client threads post /v1/batch (100 messages each) for --seconds;
    prints events/s and p50/p99 batch latency.
 4. Single phase: the same with one /v1/track per request → requests/s, p50/p99.
@@ -262,9 +263,9 @@ def _phase(
 def main(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench ingest")
     parser.add_argument("--seconds", type=float, default=20)
-    parser.add_argument("--clients", type=int, default=8)
-    parser.add_argument("--web-workers", type=int, default=3)
-    parser.add_argument("--threads", type=int, default=1, help="gthread threads per web worker")
+    parser.add_argument("--clients", type=int, default=4)
+    parser.add_argument("--web-workers", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=2, help="gthread threads per web worker")
     parser.add_argument("--celery", type=int, default=1, help="Celery worker concurrency")
     parser.add_argument(
         "--defer-worker",
