@@ -27,6 +27,10 @@ WEBHOOK_TIMEOUT_SECONDS = 10.0
 WEBHOOK_BODY_KEPT = 2000
 
 
+def webhook_body(payload: dict[str, Any]) -> bytes:
+    return json.dumps(payload, separators=(",", ":"), sort_keys=True, default=str).encode()
+
+
 def webhook_signature(secret: str, timestamp: str, body: bytes) -> str:
     """HMAC-SHA256 over "<timestamp>.<body>", hex: what the receiver recomputes to verify."""
     mac = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256)
@@ -201,7 +205,7 @@ class LiveEffects:
         idempotency_key: str,
         headers: dict[str, str] | None = None,
     ) -> dict[str, Any]:
-        body = json.dumps(payload, separators=(",", ":"), sort_keys=True, default=str).encode()
+        body = webhook_body(payload)
         timestamp = str(int(time.time()))
         request_headers = {
             **(headers or {}),

@@ -256,11 +256,7 @@ def advance_safely(
     snapshot = _snapshot(run)
     try:
         with transaction.atomic():
-            if _goal_met(run, workflow, contact, now, effects):
-                node_type = graph.node(run.current_node).type
-                finish(run, RunStatus.CONVERTED, now)
-                return Advance(logs=[_goal_log(run, now, node_type)])
-            return advance(
+            return advance_plainly(
                 run,
                 graph=graph,
                 workflow=workflow,

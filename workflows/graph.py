@@ -157,7 +157,7 @@ def _check_nodes(
                 f"Node #{index + 1} has no valid id.",
             )
             continue
-        node_id, type_name = raw["id"], raw.get("type")
+        node_id, type_name = raw["id"], str(raw.get("type"))
         key = f"nodes.{node_id}"
         if node_id in nodes:
             problems.add(

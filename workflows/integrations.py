@@ -10,7 +10,7 @@ silent no-op.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -32,7 +32,7 @@ class IntegrationMissing(RuntimeError):
     """The service this step needs is not available in this installation."""
 
 
-def _resolve(module: str, name: str) -> Callable[..., Any]:
+def _resolve(module: str, name: str) -> Any:
     try:
         return getattr(importlib.import_module(module), name)  # type: ignore[no-any-return]
     except (ImportError, AttributeError) as error:

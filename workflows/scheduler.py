@@ -79,10 +79,12 @@ Claim = tuple[int, int, str, str]  # run id, workspace id, lease, due (ISO)
 
 
 def _claim(limit: int, now: datetime, ids: Iterable[int] | None = None) -> list[Claim]:
-    extra, params = (
-        "",
-        {"now": now, "limit": limit, "lease_until": now + timedelta(seconds=lease_seconds())},
-    )
+    extra = ""
+    params: dict[str, Any] = {
+        "now": now,
+        "limit": limit,
+        "lease_until": now + timedelta(seconds=lease_seconds()),
+    }
     if ids is not None:
         extra = "AND id = ANY(%(ids)s)"
         params["ids"] = list(ids)

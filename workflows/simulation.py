@@ -23,7 +23,7 @@ from workspaces.errors import NotFound, ValidationFailed
 from workspaces.models import Workspace
 
 from . import clock, integrations
-from .effects import LiveEffects, webhook_signature
+from .effects import LiveEffects, webhook_body, webhook_signature
 from .engine import advance, finish
 from .graph import Graph, graph_validate
 from .localtime import contact_zone
@@ -99,9 +99,7 @@ class SimulatedEffects(LiveEffects):
         idempotency_key: str,
         headers: dict[str, str] | None = None,
     ) -> dict[str, Any]:
-        import json
-
-        body = json.dumps(payload, separators=(",", ":"), sort_keys=True, default=str).encode()
+        body = webhook_body(payload)
         self.calls.append({
             "node": self.node,
             "kind": "webhook",
