@@ -33,7 +33,7 @@ from . import clock, integrations
 from .effects import LiveEffects
 from .graph import graph_for_version
 from .localtime import contact_zone, parse_hhmm
-from .models import LIVE_STATUSES, RunStatus, Workflow, WorkflowRun, WorkflowVersion
+from .models import LIVE_STATUSES, Workflow, WorkflowRun, WorkflowVersion
 from .nodes import node_type
 from .scheduler import dispatch_after_commit
 from .stream import run_events_record
@@ -133,7 +133,11 @@ INSERT_SQL = """
 INSERT INTO workflows_workflowrun
     (workspace_id, created_at, updated_at, workflow_id, version_id, contact_id, status,
      current_node, next_step_at, held, attempts, context, error, enrolment_key)
-VALUES {values}
+SELECT %(workspace)s, %(now)s, %(now)s, u.workflow_id, u.version_id, u.contact_id, 'active',
+       u.node, %(now)s, false, 0, u.context::jsonb, '', u.key
+FROM unnest(%(workflows)s::bigint[], %(versions)s::bigint[], %(contacts)s::bigint[],
+            %(nodes)s::text[], %(contexts)s::text[], %(keys)s::text[])
+     AS u(workflow_id, version_id, contact_id, node, context, key)
 ON CONFLICT DO NOTHING
 RETURNING id, workflow_id, contact_id, version_id
 """
@@ -212,20 +216,23 @@ def _admissible(
 def _insert(
     workspace: Workspace, workflows: dict[int, Workflow], accepted: list[Candidate], now: datetime
 ) -> list[WorkflowRun]:
+    """One INSERT … SELECT FROM unnest(arrays): one parameter per column, not per value."""
     if not accepted:
         return []
-    rows: list[Any] = []
-    for c in accepted:
-        workflow = workflows[c.workflow_id]
-        context = {"trigger": {"node": c.node_id, **c.trigger}, "visits": {c.node_id: 1}}
-        rows += [
-            workspace.pk, now, now, c.workflow_id, workflow.current_version_id, c.contact.pk,
-            RunStatus.ACTIVE, c.node_id, now, False, 0, json.dumps(context, default=str), "", c.key,
-        ]  # fmt: skip
-    placeholder = "(" + ", ".join(["%s"] * 11 + ["%s::jsonb", "%s", "%s"]) + ")"
-    sql = INSERT_SQL.format(values=", ".join([placeholder] * len(accepted)))
+    params: dict[str, Any] = {"workspace": workspace.pk, "now": now}
+    params["workflows"] = [c.workflow_id for c in accepted]
+    params["versions"] = [workflows[c.workflow_id].current_version_id for c in accepted]
+    params["contacts"] = [c.contact.pk for c in accepted]
+    params["nodes"] = [c.node_id for c in accepted]
+    params["contexts"] = [
+        json.dumps(
+            {"trigger": {"node": c.node_id, **c.trigger}, "visits": {c.node_id: 1}}, default=str
+        )
+        for c in accepted
+    ]
+    params["keys"] = [c.key for c in accepted]
     with connection.cursor() as cursor:
-        cursor.execute(sql, rows)
+        cursor.execute(INSERT_SQL, params)
         created = cursor.fetchall()
     return [
         WorkflowRun(
