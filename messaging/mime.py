@@ -144,7 +144,7 @@ class TendrilEmail(EmailMultiAlternatives):
             return super().message()
         encoding = self.encoding or settings.DEFAULT_CHARSET
         extra = {name.lower(): (name, value) for name, value in self.extra_headers.items()}
-        headers: list[tuple[str, str]] = [("Subject", self.subject)]
+        headers: list[tuple[str, str]] = [("Subject", str(self.subject))]
         headers.append(("From", address(extra.pop("from", ("", self.from_email))[1], encoding)))
         headers.append(("To", ", ".join(address(a, encoding) for a in self.to)))
         if self.reply_to:
@@ -154,4 +154,5 @@ class TendrilEmail(EmailMultiAlternatives):
         if "date" not in extra:
             headers.append(("Date", formatdate(localtime=settings.EMAIL_USE_LOCALTIME)))
         headers += list(extra.values())
-        return FastMessage(headers, [("plain", self.body), ("html", str(self.alternatives[0][0]))])
+        parts = [("plain", str(self.body)), ("html", str(self.alternatives[0][0]))]
+        return FastMessage(headers, parts)

@@ -20,9 +20,11 @@ from workspaces.models import Workspace
 
 from .models import (
     Broadcast,
+    EmailTemplate,
     Message,
     MessageStatus,
     MessagingSettings,
+    SmsTemplate,
     Suppression,
     Topic,
     TopicOptOut,
@@ -271,6 +273,20 @@ def broadcast_progress(*, broadcast: Broadcast) -> dict[str, Any]:
         "open_rate": engaged["opened"] / sent if sent else 0.0,
         "click_rate": engaged["clicked"] / sent if sent else 0.0,
     }
+
+
+def template_get(
+    *, workspace: Workspace, template_id: Any, channel: str = "email"
+) -> EmailTemplate | SmsTemplate | None:
+    """One email (channel "email") or SMS/WhatsApp template of the workspace, or None."""
+    model: Any = EmailTemplate if channel == "email" else SmsTemplate
+    try:
+        pk = int(template_id)
+    except (TypeError, ValueError):
+        return None
+    return (
+        model.objects.filter(workspace=workspace, pk=pk).select_related("current_version").first()
+    )
 
 
 def messages_for_contact(*, workspace: Workspace, contact: Contact) -> QuerySet[Message]:

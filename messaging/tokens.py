@@ -29,11 +29,11 @@ class FastSigner(signing.Signer):
         self._derived: dict[str, bytes] = {}
 
     def signature(self, value: Any, key: Any = None) -> str:
-        secret = key or self.key
+        secret = str(key or self.key)
         derived = self._derived.get(secret)
         if derived is None:
             derived = hashlib.sha256(
-                force_bytes(self.salt + "signer") + force_bytes(secret)
+                force_bytes(self.salt) + b"signer" + force_bytes(secret)
             ).digest()
             self._derived[secret] = derived
         digest = hmac.digest(derived, force_bytes(value), "sha256")

@@ -50,7 +50,7 @@ from ..models import (
 )
 from ..models.audience import SuppressionReason
 from ..rendering import Renderer
-from ..selectors import SendChecker
+from ..selectors import SendChecker, template_get
 from .config import messaging_settings, sending_pause, topic_default
 
 logger = logging.getLogger(__name__)
@@ -66,42 +66,24 @@ def _resolve(
     workspace: Workspace, channel: str, template: Any
 ) -> tuple[TemplateVersion | None, SmsTemplateVersion | None, Topic | None]:
     """A template (instance, version or id) → the version to send and its topic."""
-    if channel == Channel.EMAIL:
-        if isinstance(template, TemplateVersion):
-            version = template
-        else:
-            found = (
-                template
-                if isinstance(template, EmailTemplate)
-                else (EmailTemplate.objects.filter(workspace=workspace, pk=_int(template)).first())
-            )
-            version = found.current_version if found is not None else None
-        if version is None or version.workspace_id != workspace.pk:
-            raise ValidationFailed(
-                "template: no such email template", fields={"template": "unknown template"}
-            )
-        return version, None, version.topic
-    if isinstance(template, SmsTemplateVersion):
-        sms_version = template
-    else:
-        found_sms = (
+    email = channel == Channel.EMAIL
+    version: Any = template
+    if not isinstance(template, TemplateVersion | SmsTemplateVersion):
+        found = (
             template
-            if isinstance(template, SmsTemplate)
-            else (SmsTemplate.objects.filter(workspace=workspace, pk=_int(template)).first())
+            if isinstance(template, EmailTemplate | SmsTemplate)
+            else template_get(workspace=workspace, template_id=template, channel=channel)
         )
-        sms_version = found_sms.current_version if found_sms is not None else None
-    if sms_version is None or sms_version.workspace_id != workspace.pk:
+        version = found.current_version if found is not None else None
+    expected = TemplateVersion if email else SmsTemplateVersion
+    if not isinstance(version, expected) or version.workspace_id != workspace.pk:
+        kind = "email" if email else "SMS"
         raise ValidationFailed(
-            "template: no such SMS template", fields={"template": "unknown template"}
+            f"template: no such {kind} template", fields={"template": "unknown template"}
         )
-    return None, sms_version, sms_version.topic
-
-
-def _int(value: Any) -> int | None:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
+    if email:
+        return version, None, version.topic
+    return None, version, version.topic
 
 
 def message_enqueue(
@@ -420,7 +402,7 @@ def _deliver(renderer: Renderer, message: Message, segment_ids: frozenset[str] |
                 subject=subject,
                 to=to,
             )
-            message.to_address, message.subject = to, email.subject
+            message.to_address, message.subject = to, str(email.subject)
         else:
             assert message.sms_version is not None
             body = renderer.sms(message, message.sms_version, contact, segment_ids or frozenset())

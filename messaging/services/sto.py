@@ -163,7 +163,7 @@ def sto_report(*, workspace: Workspace, broadcast: Broadcast | None = None) -> d
         groups[group][1] += row["opened"]
         if kind:
             by_kind[kind] = _rate(row["sent"], row["opened"])
-    report = {name: _rate(sent, opened) for name, (sent, opened) in groups.items()}
+    report: dict[str, Any] = {name: _rate(sent, opened) for name, (sent, opened) in groups.items()}
     report["by_kind"] = by_kind
     optimised, control = report["optimised"]["open_rate"], report["control"]["open_rate"]
     report["lift"] = (optimised - control) / control if control else None

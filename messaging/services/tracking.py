@@ -161,10 +161,11 @@ def esp_event_apply(event: Any, *, esp_name: str = "") -> str:
         if _tracked(message):
             from .audience import contact_unsubscribe
 
+            assert message.contact is not None
             contact_unsubscribe(
                 workspace=message.workspace,
                 contact=message.contact,
-                source=f"esp:{esp_name}"[:64],  # type: ignore[arg-type]
+                source=f"esp:{esp_name}"[:64],
                 message=message,
             )
         return "unsubscribed"
@@ -228,11 +229,12 @@ def _esp_complaint(message: Message, at: datetime) -> str:
         )
     if _tracked(message):
         _emit(message, "email.complained", f"msg-{message.pk}-complained", {}, at)
+        assert message.contact is not None
         contact_unsubscribe(
             workspace=message.workspace,
             contact=message.contact,
             source="complaint",
-            message=message,  # type: ignore[arg-type]
+            message=message,
         )
     return "complaint"
 

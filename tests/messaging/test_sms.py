@@ -20,7 +20,10 @@ SID, TOKEN, SENDER = "AC" + "1" * 32, "secret-auth-token", "+15005550006"
 
 
 @pytest.fixture
-def fake_twilio(settings):
+def fake_twilio(settings, ws):
+    # SMS quiet hours are on by default (21:00–08:00): off here so the tests do not depend on
+    # the time of day; test_rules covers quiet hours.
+    messaging_settings_update(workspace=ws, quiet_hours_sms=False)
     fake = FakeTwilio().start()
     settings.TWILIO_ACCOUNT_SID = SID
     settings.TWILIO_AUTH_TOKEN = TOKEN
