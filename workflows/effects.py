@@ -40,8 +40,13 @@ def webhook_signature(secret: str, timestamp: str, body: bytes) -> str:
 class LiveEffects:
     simulated = False
 
-    def __init__(self, workspace: Workspace):
+    def __init__(self, workspace: Workspace, *, deferred: bool = False):
         self.workspace = workspace
+        # Deferred: tag changes are kept on the (locked) contact objects and written for the
+        # whole chunk in one UPDATE, before any other service reads the contact and at the
+        # end. Only for the all-or-nothing fast path, whose contacts are locked for the chunk.
+        self.deferred = deferred
+        self._pending: dict[int, Contact] = {}
         self._parsed: dict[str, Any] = {}  # filters parsed once per chunk, evaluated per contact
         self._sent: dict[int, int] = {}  # messages queued by this chunk, not yet in the step log
         self.node = ""  # the node being executed (set by the engine)
@@ -53,6 +58,7 @@ class LiveEffects:
     # --- reads -------------------------------------------------------------------------------
 
     def evaluate(self, tree: dict[str, Any], contact: Contact, now: datetime) -> bool:
+        # Tags and fields are read from the contact object (deferred tags included).
         if not tree:
             return True
         key = json.dumps(tree, sort_keys=True)
@@ -81,6 +87,7 @@ class LiveEffects:
     # --- contact profile ---------------------------------------------------------------------
 
     def contact_update(self, contact: Contact, data: dict[str, Any]) -> set[str]:
+        self.sync()
         updated, changed = integrations.contact_update(
             workspace=self.workspace, contact=contact, data=data
         )
@@ -89,20 +96,30 @@ class LiveEffects:
         return changed
 
     def tags(self, contact: Contact, tags: list[str], *, add: bool) -> None:
-        new = integrations.contact_tags(
-            workspace=self.workspace, contact=contact, tags=tags, add=add
-        )
+        if self.deferred:
+            new = integrations.tags_changed(contact.tags, tags, add=add)
+            if new is not None:
+                self._pending[contact.pk] = contact
+        else:
+            new = integrations.contact_tags(
+                workspace=self.workspace, contact=contact, tags=tags, add=add
+            )
         if new is not None:
             contact.tags = new
             self.changed.setdefault(contact.pk, set()).add("tags")
 
-    def reset(self) -> None:
-        """Forget what a rolled-back attempt did."""
-        self.changed.clear()
-        self._sent.clear()
+    def sync(self) -> None:
+        """Write deferred tag changes now (before another service reads the contacts)."""
+        if self._pending:
+            integrations.contacts_tags_write(
+                workspace=self.workspace, contacts=list(self._pending.values())
+            )
+            self._pending = {}
 
     def flush(self) -> None:
-        """Tell the events pipeline (after commit) which contacts this chunk changed."""
+        """Write what is deferred; tell the events pipeline (after commit) which contacts this
+        chunk changed."""
+        self.sync()
         if self.changed:
             from contacts.services import events_enqueue_processing
 
@@ -112,6 +129,7 @@ class LiveEffects:
             self.changed = {}
 
     def static_list(self, contact: Contact, segment_id: int, *, add: bool) -> None:
+        self.sync()
         integrations.static_list_change(
             workspace=self.workspace, segment_id=segment_id, contact_id=contact.pk, add=add
         )
@@ -119,21 +137,25 @@ class LiveEffects:
     # --- scoring -----------------------------------------------------------------------------
 
     def score_adjust(self, contact: Contact, points: int, reason: str) -> None:
+        self.sync()
         integrations.score_adjust(
             workspace=self.workspace, contact=contact, points=points, reason=reason
         )
 
     def lifecycle_set(self, contact: Contact, stage: str, reason: str) -> None:
+        self.sync()
         integrations.lifecycle_set(
             workspace=self.workspace, contact=contact, stage=stage, reason=reason
         )
 
     def owner_assign(self, contact: Contact, owner: Any | None) -> Any:
+        self.sync()
         return integrations.lead_assign(workspace=self.workspace, contact=contact, owner=owner)
 
     def sales_task(
         self, contact: Contact, *, title: str, due_at: datetime | None, assignee: Any | None
     ) -> Any:
+        self.sync()
         return integrations.sales_task_create(
             workspace=self.workspace,
             contact=contact,
@@ -154,6 +176,7 @@ class LiveEffects:
         source_id: str,
         context: dict[str, Any] | None,
     ) -> dict[str, Any]:
+        self.sync()
         key = (channel, str(template))
         if key not in self._templates:
             self._templates[key] = integrations.template_version(
@@ -182,6 +205,7 @@ class LiveEffects:
     def enroll(
         self, contact: Contact, *, workflow_id: int, key: str, context: dict[str, Any]
     ) -> dict[str, Any]:
+        self.sync()
         from .enrolment import enrol_contact
 
         run = enrol_contact(

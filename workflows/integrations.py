@@ -144,6 +144,39 @@ RETURNING tags
 """
 
 
+def tags_changed(current: list[str], tags: list[str], *, add: bool) -> list[str] | None:
+    """The contact's tags after adding / removing `tags` (contacts' cleaning rules), or None
+    when nothing changes."""
+    clean = _resolve("contacts.services.contacts", "tags_clean")(tags)
+    if add:
+        new = [*current, *[t for t in clean if t not in current]]
+    else:
+        new = [t for t in current if t not in clean]
+    return new if new != list(current) else None
+
+
+TAGS_WRITE_SQL = """
+UPDATE contacts_contact AS c
+SET tags = ARRAY(SELECT jsonb_array_elements_text(u.tags::jsonb)), updated_at = now()
+FROM unnest(%s::bigint[], %s::text[]) AS u(id, tags)
+WHERE c.workspace_id = %s AND c.id = u.id
+"""
+
+
+def contacts_tags_write(*, workspace: Workspace, contacts: list[Contact]) -> None:
+    """Write these contacts' tags (computed by tags_changed on rows the caller has locked)
+    in one statement."""
+    import json
+
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            TAGS_WRITE_SQL,
+            [[c.pk for c in contacts], [json.dumps(list(c.tags)) for c in contacts], workspace.pk],
+        )
+
+
 def contact_tags(
     *, workspace: Workspace, contact: Contact, tags: list[str], add: bool
 ) -> list[str] | None:

@@ -107,11 +107,15 @@ def _persist(
         )
 
 
-def _locked_runs(workspace: Workspace, claims: Sequence[Claim]) -> list[WorkflowRun]:
+def _locked_runs(
+    workspace: Workspace, claims: Sequence[Claim], *, contacts_too: bool
+) -> list[WorkflowRun]:
     leases = {int(claim[0]): str(claim[1]) for claim in claims}
     runs = (
         WorkflowRun.objects.for_workspace(workspace)
-        .select_for_update(of=("self",))
+        # The fast path locks the contacts as well: their tags are written at the end.
+        # (NO KEY UPDATE: events may still be inserted for these contacts meanwhile.)
+        .select_for_update(of=("self", "contact") if contacts_too else ("self",), no_key=True)
         .select_related("contact")
         .filter(pk__in=list(leases), status__in=LIVE_STATUSES)
         # One lock order for everyone (contacts first): chunks touching the same contacts
@@ -119,7 +123,12 @@ def _locked_runs(workspace: Workspace, claims: Sequence[Claim]) -> list[Workflow
         .order_by("contact_id", "id")
     )
     # A run whose lease changed was claimed again (ours expired): that claim owns it now.
-    return [run for run in runs if run.lease is not None and str(run.lease) == leases[run.pk]]
+    mine = [run for run in runs if run.lease is not None and str(run.lease) == leases[run.pk]]
+    # Runs of the same contact (several workflows) share one contact object.
+    contacts: dict[int, Any] = {}
+    for run in mine:
+        run.contact = contacts.setdefault(run.contact_id, run.contact)
+    return mine
 
 
 class _Careful(Exception):
@@ -133,7 +142,7 @@ def _execute_chunk(
     external: list[tuple[int, str]] = []
     steps = 0
     with transaction.atomic():
-        runs = _locked_runs(workspace, claims)
+        runs = _locked_runs(workspace, claims, contacts_too=not careful)
         if not runs:
             return 0, []
         now = clock.now()
@@ -145,7 +154,7 @@ def _execute_chunk(
         versions = WorkflowVersion.objects.for_workspace(workspace).in_bulk(
             {r.version_id for r in runs}
         )
-        effects = LiveEffects(workspace)
+        effects = LiveEffects(workspace, deferred=not careful)
         logs: list[StepLog] = []
         for run in runs:
             workflow = workflows[run.workflow_id]
