@@ -11,7 +11,9 @@ from .conftest import chain, email_template, make_workflow
 pytestmark = pytest.mark.django_db
 
 
-def test_a_sample_contact_walks_the_draft_with_scripted_events(api, ws, receiver):
+def test_a_sample_contact_walks_the_draft_with_scripted_events(
+    api, ws, receiver, django_capture_on_commit_callbacks
+):
     template = email_template(ws, subject="Welcome {{ contact.first_name }}")
     graph = {
         "nodes": [
@@ -40,15 +42,17 @@ def test_a_sample_contact_walks_the_draft_with_scripted_events(api, ws, receiver
     }
     workflow = make_workflow(ws, graph, publish=False)
     before = (Contact.objects.count(), Event.objects.count())
-    response = api.post(
-        f"/api/v1/workflows/{workflow.pk}/test/",
-        {
-            "sample": {"first_name": "Sam", "email": "sam@example.test"},
-            "trigger": {"name": "Signed Up", "properties": {"plan": "trial"}},
-            "events": [{"name": "Pricing Viewed", "after_hours": 30}],
-        },
-        format="json",
-    )
+    with django_capture_on_commit_callbacks() as escaped:
+        response = api.post(
+            f"/api/v1/workflows/{workflow.pk}/test/",
+            {
+                "sample": {"first_name": "Sam", "email": "sam@example.test"},
+                "trigger": {"name": "Signed Up", "properties": {"plan": "trial"}},
+                "events": [{"name": "Pricing Viewed", "after_hours": 30}],
+            },
+            format="json",
+        )
+    assert escaped == []  # no Celery task (pipeline, send) was left to run after commit
     assert response.status_code == 200, response.json()
     report = response.json()
     assert report["status"] == "completed"
