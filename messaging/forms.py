@@ -41,7 +41,9 @@ class EmailTemplateForm(WorkspaceForm):
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
         self.fields["layout"].queryset = Layout.objects.filter(workspace=self.workspace)
+        self.fields["layout"].empty_label = "No layout (the HTML carries its own footer)"
         self.fields["topic"].queryset = Topic.objects.filter(workspace=self.workspace)
+        self.fields["topic"].empty_label = "Default topic"
 
 
 class LayoutForm(forms.Form):
@@ -57,6 +59,7 @@ class SmsTemplateForm(WorkspaceForm):
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
         self.fields["topic"].queryset = Topic.objects.filter(workspace=self.workspace)
+        self.fields["topic"].empty_label = "Default topic"
 
 
 class TestSendForm(forms.Form):
