@@ -143,7 +143,8 @@ def browser():
 def page(browser, live_server):  # noqa: ANN001
     context = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 900})
     page = context.new_page()
-    page.set_default_timeout(10_000)
+    # Generous: CI is a loaded 2-core machine; a real failure still fails, only later.
+    page.set_default_timeout(30_000)
     yield page
     context.close()
 
