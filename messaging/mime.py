@@ -5,7 +5,7 @@ serialises it; that costs more than rendering the email (it re-folds every heade
 `email.header` and compiles a regular expression per MIME boundary). Our messages always
 have the same simple shape, so `TendrilEmail.message()` returns a small object that writes
 the bytes directly: RFC 2047 for non-ASCII headers, addresses through Django's own
-`sanitize_address`, bodies quoted-printable (7bit when plain ASCII with short lines).
+`sanitize_address`, bodies 7bit/8bit like Django's (quoted-printable when a line is too long).
 
 Anything unusual (attachments, other alternatives) falls back to Django's implementation.
 Only `message()` changes: ESP backends (anymail) read the EmailMessage's attributes and are
@@ -70,11 +70,12 @@ def _header(name: str, value: str) -> str:
 
 
 def _body(text: str) -> tuple[str, bytes]:
-    """(Content-Transfer-Encoding, encoded body with \\n line ends)."""
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
-    if text.isascii() and all(len(line) <= MAX_LINE for line in text.split("\n")):
-        return "7bit", text.encode("ascii")
-    return "quoted-printable", binascii.b2a_qp(text.encode("utf-8"), istext=True)
+    """(Content-Transfer-Encoding, encoded body with \\n line ends). As Django does: 7bit or
+    8bit while every line fits the 998-character limit, quoted-printable otherwise."""
+    data = text.replace("\r\n", "\n").replace("\r", "\n").encode("utf-8")
+    if all(len(line) <= MAX_LINE for line in data.split(b"\n")):
+        return ("7bit" if data.isascii() else "8bit"), data
+    return "quoted-printable", binascii.b2a_qp(data, istext=True)
 
 
 class FastMessage:

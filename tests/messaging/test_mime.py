@@ -65,3 +65,17 @@ def test_anything_unusual_falls_back_to_djangos_serialisation():
     message = TendrilEmail(subject="x", body="y", from_email="a@b.test", to=["c@d.test"])
     message.attach("notes.txt", "hello", "text/plain")
     assert isinstance(message.message(), email.message.Message)
+
+
+def test_short_lines_go_as_8bit_and_long_ones_as_quoted_printable():
+    message = TendrilEmail(
+        subject="x", body="Grüße\nzweite Zeile", from_email="a@b.test", to=["c@d.test"]
+    )
+    message.attach_alternative("<p>" + "ü" * 600 + "</p>", "text/html")  # 1,207 bytes in one line
+    raw = message.message().as_bytes(linesep="\r\n")
+    parsed = email.message_from_bytes(raw, policy=email.policy.default)
+    plain, html = parsed.get_body(("plain",)), parsed.get_body(("html",))
+    assert plain["Content-Transfer-Encoding"] == "8bit"
+    assert html["Content-Transfer-Encoding"] == "quoted-printable"
+    assert plain.get_content().replace("\r\n", "\n").rstrip("\n") == "Grüße\nzweite Zeile"
+    assert html.get_content().rstrip("\r\n") == "<p>" + "ü" * 600 + "</p>"
