@@ -19,7 +19,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from workspaces.models import TenantModel, User
+from workspaces.models import TenantModel, User, Workspace
 
 
 class LifecycleStage(models.TextChoices):
@@ -92,9 +92,6 @@ class Contact(TenantModel):
             models.Index(fields=["workspace", "-score"], name="contact_ws_score"),
             models.Index(fields=["workspace", "phone"], name="contact_ws_phone"),
             GinIndex(fields=["tags"], name="contact_tags_gin"),
-            # Read by every ingestion request (who is this anonymous id?): no pending list,
-            # whose linear scan made lookups take hundreds of ms under a stream of new visitors.
-            GinIndex(fields=["anonymous_ids"], name="contact_anon_gin", fastupdate=False),
             GinIndex(fields=["attributes"], name="contact_attrs_gin"),
         ]
 
@@ -105,6 +102,33 @@ class Contact(TenantModel):
     def display_name(self) -> str:
         full = f"{self.first_name} {self.last_name}".strip()
         return full or self.email or self.phone or self.external_id or f"Anonymous #{self.pk}"
+
+
+class ContactAnonymousId(models.Model):
+    """Which contact holds an anonymous id: the index every ingestion request reads.
+
+    Derived from Contact.anonymous_ids (the source of truth) and kept by a database trigger
+    on contacts_contact (migration 0004): the application never writes this table, so no
+    code path that changes anonymous_ids (ingestion, merges, imports, the API) can leave it
+    behind. A plain unique B-tree probe per id replaces a GIN search of the array column,
+    which the planner costed badly (scanning a young workspace's contacts instead).
+    """
+
+    workspace = models.ForeignKey(
+        Workspace, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    anonymous_id = models.CharField(max_length=255)
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="+")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["workspace", "anonymous_id"], name="contact_anonymous_id_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.anonymous_id} → contact {self.contact_id}"
 
 
 class EventType(models.TextChoices):

@@ -198,22 +198,25 @@ def _candidates(
     )
 
 
-# One arm per identifier, each on its own index: the partial unique indexes (the arm
-# repeats their `<> ''` condition), the phone index, and the GIN index on anonymous_ids —
-# read first (MATERIALIZED) and then narrowed to the workspace, because with stale
-# statistics (a young, growing workspace) the planner otherwise prefers scanning all of
-# the workspace's contacts through the workspace index.
+# One arm per identifier, each probing a unique index once per value (unnest + LATERAL):
+# the partial unique indexes (the arm repeats their `<> ''` condition), the phone index,
+# and the anonymous-id lookup table (ContactAnonymousId). Asked as `col = ANY(array)` or
+# as a GIN search of `anonymous_ids && array` instead, the planner costs a 100-value probe
+# of a young, growing workspace (stale statistics) above a scan of all its contacts and
+# reads thousands of rows per batch; one equality per value is always cheapest on the index.
 IDENTIFIER_SQL = """
-WITH by_anonymous AS MATERIALIZED (
-    SELECT id, workspace_id FROM contacts_contact WHERE anonymous_ids && %(anonymous)s::varchar[]
-)
-SELECT id FROM contacts_contact
- WHERE workspace_id = %(ws)s AND external_id = ANY(%(external)s::varchar[]) AND external_id <> ''
-UNION SELECT id FROM contacts_contact
- WHERE workspace_id = %(ws)s AND email = ANY(%(emails)s::varchar[]) AND email <> ''
-UNION SELECT id FROM contacts_contact
- WHERE workspace_id = %(ws)s AND phone = ANY(%(phones)s::varchar[]) AND phone <> ''
-UNION SELECT id FROM by_anonymous WHERE workspace_id = %(ws)s
+SELECT c.id FROM unnest(%(external)s::varchar[]) AS v(x) CROSS JOIN LATERAL (
+    SELECT id FROM contacts_contact
+     WHERE workspace_id = %(ws)s AND external_id = v.x AND external_id <> '') AS c
+UNION SELECT c.id FROM unnest(%(emails)s::varchar[]) AS v(x) CROSS JOIN LATERAL (
+    SELECT id FROM contacts_contact
+     WHERE workspace_id = %(ws)s AND email = v.x AND email <> '') AS c
+UNION SELECT c.id FROM unnest(%(phones)s::varchar[]) AS v(x) CROSS JOIN LATERAL (
+    SELECT id FROM contacts_contact
+     WHERE workspace_id = %(ws)s AND phone = v.x AND phone <> '') AS c
+UNION SELECT c.contact_id FROM unnest(%(anonymous)s::varchar[]) AS v(x) CROSS JOIN LATERAL (
+    SELECT contact_id FROM contacts_contactanonymousid
+     WHERE workspace_id = %(ws)s AND anonymous_id = v.x) AS c
 """
 
 

@@ -76,10 +76,11 @@ WHERE c.id = u.id AND c.id IN (
   AND (c.last_seen_at IS NULL OR c.last_seen_at < u.ts)
 """
 
-# IDENTIFIER_SQL is a constant (values travel as parameters).
+# IDENTIFIER_SQL is a constant (values travel as parameters). `id = ANY(ARRAY(…))` keeps
+# the outer read on the primary key whatever row count the planner guesses for the arms.
 _CONTACTS_BY_IDENTIFIERS = (
     "SELECT id, external_id, anonymous_ids, last_seen_at, email FROM contacts_contact "  # noqa: S608
-    "WHERE id IN (" + IDENTIFIER_SQL + ")"
+    "WHERE id = ANY(ARRAY(" + IDENTIFIER_SQL + "))"
 )
 
 _EVENT_DEFINITION_UPSERT = """
@@ -206,10 +207,12 @@ class _Ingestion:
         stored: set[str] = set()
         if any(m.type in ("identify", "alias") for m in messages):
             with connection.cursor() as cursor:
+                # One probe of the unique index per id (see IDENTIFIER_SQL for why).
                 cursor.execute(
-                    "SELECT message_id FROM contacts_event WHERE workspace_id = %s "
-                    "AND message_id = ANY(%s::text[])",
-                    [self.workspace.pk, list({m.message_id for m in messages})],
+                    "SELECT e.message_id FROM unnest(%s::text[]) AS v(x) CROSS JOIN LATERAL ("
+                    " SELECT message_id FROM contacts_event"
+                    " WHERE workspace_id = %s AND message_id = v.x) AS e",
+                    [list({m.message_id for m in messages}), self.workspace.pk],
                 )
                 stored = {row[0] for row in cursor.fetchall()}
         fresh, seen = [], set(stored)

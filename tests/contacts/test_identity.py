@@ -5,7 +5,13 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from contacts.models import AttributeDefinition, ConsentStatus, Contact, Event
+from contacts.models import (
+    AttributeDefinition,
+    ConsentStatus,
+    Contact,
+    ContactAnonymousId,
+    Event,
+)
 from contacts.services import (
     contact_merge,
     contact_set_consent,
@@ -215,3 +221,41 @@ def test_an_older_consent_decision_does_not_override_a_newer_one(ws):
     contact.refresh_from_db()
     assert contact.email_consent == "unsubscribed"
     assert contact.email_consent_source == "link"
+
+
+def _lookup(workspace) -> dict[str, int]:
+    return dict(
+        ContactAnonymousId.objects.filter(workspace=workspace).values_list(
+            "anonymous_id", "contact_id"
+        )
+    )
+
+
+def test_the_anonymous_id_lookup_follows_every_change_of_the_contacts_arrays(ws, other_ws):
+    """The trigger-kept table must say exactly what the contacts' arrays say, whichever path
+    changed them: create, add an id, re-assign it, merge, delete — per workspace."""
+    visitor, _ = contact_upsert(workspace=ws, anonymous_id="anon-1", source="api")
+    elsewhere, _ = contact_upsert(workspace=other_ws, anonymous_id="anon-1", source="api")
+    assert _lookup(ws) == {"anon-1": visitor.pk}
+    assert _lookup(other_ws) == {"anon-1": elsewhere.pk}
+
+    Contact.objects.filter(pk=visitor.pk).update(anonymous_ids=["anon-1", "anon-2", "anon-2"])
+    assert _lookup(ws) == {"anon-1": visitor.pk, "anon-2": visitor.pk}
+    Contact.objects.filter(pk=visitor.pk).update(anonymous_ids=["anon-2"])
+    assert _lookup(ws) == {"anon-2": visitor.pk}
+
+    known, _ = contact_upsert(workspace=ws, external_id="u-1", anonymous_id="anon-3", source="api")
+    contact_merge(workspace=ws, into=known, source=visitor)
+    assert _lookup(ws) == {"anon-2": known.pk, "anon-3": known.pk}
+    assert not Contact.objects.filter(pk=visitor.pk).exists()
+
+    Contact.objects.filter(pk=known.pk).delete()
+    assert _lookup(ws) == {}
+    assert _lookup(other_ws) == {"anon-1": elsewhere.pk}
+
+
+def test_a_known_anonymous_id_resolves_through_the_lookup(ws):
+    visitor, _ = contact_upsert(workspace=ws, anonymous_id="anon-9", source="api")
+    again, changed = contact_upsert(workspace=ws, anonymous_id="anon-9", source="api")
+    assert again.pk == visitor.pk
+    assert "created" not in changed
