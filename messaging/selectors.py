@@ -175,6 +175,9 @@ class SendChecker:
             )
             if until is not None:
                 return Decision(False, QUIET_HOURS, defer_until=until)
+        if cap:
+            # Count it: a second message to this contact in the same batch sees this one.
+            sent_counts[(contact.pk, channel)] = sent_counts.get((contact.pk, channel), 0) + 1
         return Decision(True)
 
     def _suppressed(self, items: Sequence[tuple[Contact, str, int | None]]) -> set[tuple[str, str]]:

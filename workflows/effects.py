@@ -12,6 +12,7 @@ import hashlib
 import hmac
 import json
 import time
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -37,6 +38,21 @@ def webhook_signature(secret: str, timestamp: str, body: bytes) -> str:
     return mac.hexdigest()
 
 
+SKIPPED_STATUSES = ("suppressed", "skipped")
+
+
+class MessageAlreadySkipped(Exception):
+    """A deferred message's row existed already, skipped: its step was not a send."""
+
+
+@dataclass
+class _PendingMessage:
+    contact: Contact
+    source_id: str
+    context: dict[str, Any] | None
+    info: dict[str, Any]  # the step's detail: filled in when the row is written
+
+
 class LiveEffects:
     simulated = False
 
@@ -54,6 +70,8 @@ class LiveEffects:
         # Contact fields changed by this chunk: the events pipeline hears of them once, at the end.
         self.changed: dict[int, set[str]] = {}
         self._templates: dict[tuple[str, str], Any] = {}  # template versions, resolved once
+        # Deferred: messages to create for the whole chunk, per template (see messages_write).
+        self._messages: dict[tuple[str, str], list[_PendingMessage]] = {}
 
     # --- reads -------------------------------------------------------------------------------
 
@@ -176,13 +194,22 @@ class LiveEffects:
         source_id: str,
         context: dict[str, Any] | None,
     ) -> dict[str, Any]:
-        self.sync()
         key = (channel, str(template))
         if key not in self._templates:
             self._templates[key] = integrations.template_version(
                 workspace=self.workspace, channel=channel, template_id=template
             )
         resolved = self._templates[key]
+        self._sent[contact.pk] = self._sent.get(contact.pk, 0) + 1
+        if self.deferred and resolved:
+            # Written with the chunk's other messages of this template in one INSERT (before
+            # the step logs, which carry the message id filled in then).
+            info: dict[str, Any] = {"message_id": None, "status": "queued", "suppressed": False}
+            self._messages.setdefault(key, []).append(
+                _PendingMessage(contact, source_id, context, info)
+            )
+            return info
+        self.sync()
         message = integrations.message_enqueue(
             workspace=self.workspace,
             contact=contact,
@@ -192,13 +219,33 @@ class LiveEffects:
             source_id=source_id,
             context=context,
         )
-        self._sent[contact.pk] = self._sent.get(contact.pk, 0) + 1
         status = getattr(message, "status", "")
         return {
             "message_id": message.pk,
             "status": status,
-            "suppressed": status in ("suppressed", "skipped"),
+            "suppressed": status in SKIPPED_STATUSES,
         }
+
+    def messages_write(self) -> None:
+        """Create the chunk's deferred messages: one bulk enqueue per template (one INSERT,
+        one send task per batch), filling in the ids their step logs show.
+
+        A message that already existed and was skipped or suppressed would change its step's
+        outcome after the fact: the chunk is then redone the careful way, one at a time."""
+        pending, self._messages = self._messages, {}
+        for key, items in pending.items():
+            version, topic = self._templates[key]
+            results = integrations.messages_enqueue_many(
+                workspace=self.workspace,
+                channel=key[0],
+                template=version,
+                topic=topic,
+                items=[(item.contact, item.source_id, item.context) for item in items],
+            )
+            for item, (message_id, status) in zip(items, results, strict=True):
+                if status in SKIPPED_STATUSES:
+                    raise MessageAlreadySkipped(f"message {message_id} is already {status}")
+                item.info["message_id"], item.info["status"] = message_id, status
 
     # --- workflows ---------------------------------------------------------------------------
 

@@ -265,6 +265,28 @@ def message_enqueue(
     )
 
 
+def messages_enqueue_many(
+    *,
+    workspace: Workspace,
+    channel: str,
+    template: Any,
+    topic: Any,
+    items: list[tuple[Contact, str, dict[str, Any] | None]],
+) -> list[tuple[int, str]]:
+    """Many workflow messages of one template version: (contact, source id, context) each →
+    (message id, status) each, in order. Same guarantees as message_enqueue, set-based."""
+    spec = _resolve("messaging.services", "MessageSpec")
+    results = _resolve("messaging.services", "messages_enqueue_many")(
+        workspace=workspace,
+        channel=channel,
+        template=template,
+        topic=topic,
+        source_type="workflow",
+        items=[spec(contact=c, source_id=source_id, context=ctx) for c, source_id, ctx in items],
+    )
+    return [(result.message_id, result.status) for result in results]
+
+
 def template_version(
     *, workspace: Workspace, channel: str, template_id: Any
 ) -> tuple[Any, Any] | None:

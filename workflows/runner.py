@@ -195,6 +195,12 @@ def _execute_chunk(
                 external.append((run.pk, str(run.lease)))  # keeps its lease until recorded
             else:
                 run.lease = None
+        try:
+            effects.messages_write()
+        except Exception as error:
+            if careful:
+                raise
+            raise _Careful from error
         _persist(workspace, runs, logs, workflows, now)
         effects.flush()
     return steps, external

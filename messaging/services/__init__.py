@@ -3,6 +3,7 @@
     from messaging.services import message_enqueue, template_render_preview
 
 - `message_enqueue(...)`: the Message row (unique per source and contact) + send after commit.
+- `messages_enqueue_many(...)`: the same for many recipients of one template, set-based.
 - `template_render_preview(...)`: render a template for a contact without sending.
 - `double_opt_in_request(...)`: ask a contact to confirm their subscription.
 """
@@ -25,8 +26,9 @@ from .config import (
     topic_default,
     topic_save,
 )
+from .enqueue import Enqueued, MessageSpec, message_enqueue, messages_enqueue_many
 from .preview import template_render_preview
-from .sending import message_enqueue, messages_send, test_send
+from .sending import messages_send, test_send
 from .templates import (
     EmailContent,
     email_template_restore,
@@ -36,6 +38,8 @@ from .templates import (
 )
 
 __all__ = [
+    "Enqueued",
+    "MessageSpec",
     "EmailContent",
     "consent_change",
     "contact_resubscribe",
@@ -46,6 +50,7 @@ __all__ = [
     "email_template_save",
     "layout_save",
     "message_enqueue",
+    "messages_enqueue_many",
     "messages_send",
     "messaging_settings",
     "messaging_settings_update",

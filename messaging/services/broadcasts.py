@@ -40,7 +40,7 @@ from ..models import (
 from ..selectors import broadcast_progress, contact_zone
 from . import sto
 from .config import topic_default
-from .sending import messages_enqueue_sending
+from .enqueue import messages_enqueue_sending
 
 EARLIEST_ZONE = timedelta(hours=14)  # UTC+14 reaches a wall-clock time first
 FANOUT_CHUNK = 5000

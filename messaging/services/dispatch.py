@@ -21,7 +21,7 @@ STALE_SENDING = timedelta(minutes=15)
 
 def messages_dispatch_due(*, workspace_ids: Iterable[int] | None = None) -> int:
     """Queue every due scheduled message of workspaces that are not paused. Returns how many."""
-    from .sending import messages_enqueue_sending
+    from .enqueue import messages_enqueue_sending
 
     now = timezone.now()
     paused = set(

@@ -1,8 +1,4 @@
-"""Creating messages and sending them.
-
-`message_enqueue` is the public entry (workflows, broadcasts, test sends): it creates the
-Message row — unique per (workspace, source, contact), so a retried caller gets the same
-row — before any provider is called, and enqueues the send task after commit.
+"""Sending messages (creating them is `enqueue.py`'s).
 
 `messages_send` is what the send task runs for a batch of ids. It claims each row with a
 status transition (queued → sending) under SELECT … FOR UPDATE SKIP LOCKED, so a row is
@@ -38,117 +34,20 @@ from ..channels import twilio as twilio_channel
 from ..events import NewEvent, events_record_many
 from ..models import (
     Channel,
-    EmailTemplate,
     Message,
     MessageStatus,
     MessagingSettings,
-    SmsTemplate,
     SmsTemplateVersion,
     SourceType,
     TemplateVersion,
-    Topic,
 )
 from ..models.audience import SuppressionReason
 from ..rendering import Renderer
-from ..selectors import SendChecker, template_get
-from .config import messaging_settings, sending_pause, topic_default
+from ..selectors import SendChecker
+from .config import messaging_settings, sending_pause
+from .enqueue import messages_enqueue_sending, template_resolve
 
 logger = logging.getLogger(__name__)
-
-CHANNELS = {c.value for c in Channel}
-SOURCE_TYPES = {s.value for s in SourceType}
-
-
-# --- Enqueue -----------------------------------------------------------------------------------
-
-
-def _resolve(
-    workspace: Workspace, channel: str, template: Any
-) -> tuple[TemplateVersion | None, SmsTemplateVersion | None, Topic | None]:
-    """A template (instance, version or id) → the version to send and its topic."""
-    email = channel == Channel.EMAIL
-    version: Any = template
-    if not isinstance(template, TemplateVersion | SmsTemplateVersion):
-        found = (
-            template
-            if isinstance(template, EmailTemplate | SmsTemplate)
-            else template_get(workspace=workspace, template_id=template, channel=channel)
-        )
-        version = found.current_version if found is not None else None
-    expected = TemplateVersion if email else SmsTemplateVersion
-    if not isinstance(version, expected) or version.workspace_id != workspace.pk:
-        kind = "email" if email else "SMS"
-        raise ValidationFailed(
-            f"template: no such {kind} template", fields={"template": "unknown template"}
-        )
-    if email:
-        return version, None, version.topic
-    return None, version, version.topic
-
-
-def message_enqueue(
-    *,
-    workspace: Workspace,
-    contact: Contact,
-    channel: str,
-    template: Any,
-    source_type: str,
-    source_id: str,
-    context: dict[str, Any] | None = None,
-    topic: Topic | None = None,
-    send_after: datetime | None = None,
-) -> Message:
-    """Create (or find) the Message for this source and contact; send it after commit.
-
-    `template`: an EmailTemplate/SmsTemplate (its current version), a pinned version, or an
-    id. `source_id` for workflows is f"{run_id}:{node_id}". `context` carries what the
-    template may read as `event`: {"event": {"name", "properties", "timestamp"}} (or just the
-    event's properties). `send_after` holds the message until then (no Celery countdown).
-    """
-    if channel not in CHANNELS:
-        raise ValidationFailed(
-            "channel: must be email, sms or whatsapp", fields={"channel": channel}
-        )
-    if source_type not in SOURCE_TYPES:
-        raise ValidationFailed("source_type: unknown", fields={"source_type": source_type})
-    if contact.workspace_id != workspace.pk:
-        raise ValidationFailed("contact: not in this workspace", fields={"contact": "unknown"})
-    email_version, sms_version, template_topic = _resolve(workspace, channel, template)
-    topic = topic or template_topic or topic_default(workspace=workspace)
-    scheduled = send_after is not None and send_after > timezone.now()
-    message, _ = Message.objects.get_or_create(
-        workspace=workspace,
-        source_type=source_type,
-        source_id=str(source_id)[:120],
-        contact=contact,
-        defaults={
-            "channel": channel,
-            "email_version": email_version,
-            "sms_version": sms_version,
-            "topic": topic,
-            "context": context or {},
-            "status": MessageStatus.SCHEDULED if scheduled else MessageStatus.QUEUED,
-            "send_after": send_after if scheduled else None,
-        },
-    )
-    if message.status == MessageStatus.QUEUED:
-        messages_enqueue_sending(workspace_id=workspace.pk, message_ids=[message.pk])
-    return message
-
-
-def messages_enqueue_sending(*, workspace_id: int, message_ids: Sequence[int]) -> None:
-    """Enqueue send tasks for these messages (in batches) once the transaction commits."""
-    from ..tasks import messages_send_task
-
-    ids = list(message_ids)
-    size = settings.MESSAGING_SEND_BATCH_SIZE
-
-    def enqueue() -> None:
-        for start in range(0, len(ids), size):
-            messages_send_task.delay(workspace_id, ids[start : start + size])
-
-    if ids:
-        transaction.on_commit(enqueue)
 
 
 def test_send(
@@ -172,7 +71,7 @@ def test_send(
         raise ValidationFailed("to: a phone number in +E.164 form", fields={"to": "invalid"})
     if contact is not None and contact.workspace_id != workspace.pk:
         raise ValidationFailed("contact: not in this workspace", fields={"contact": "unknown"})
-    email_version, sms_version, topic = _resolve(workspace, channel, template)
+    email_version, sms_version, topic = template_resolve(workspace, channel, template)
     with transaction.atomic():
         message = Message.objects.create(
             workspace=workspace,
