@@ -122,9 +122,9 @@ def ingest_messages(
     ValidationFailed instead and nothing is written.
     """
     with transaction.atomic():
-        if not getattr(settings, "TENDRIL_INGEST_SYNCHRONOUS_COMMIT", False):
-            _commit_without_waiting_for_disk()
         run = _Ingestion(workspace, source, received_at, all_or_nothing, field_prefix)
+        if not getattr(settings, "TENDRIL_INGEST_SYNCHRONOUS_COMMIT", False):
+            run.prelude = _ASYNC_COMMIT
         result = run.execute(messages)
         events_enqueue_processing(
             workspace=workspace, event_ids=result.event_ids, changed_fields=result.changed_fields
@@ -132,17 +132,14 @@ def ingest_messages(
     return result
 
 
-def _commit_without_waiting_for_disk() -> None:
-    """Let this transaction's COMMIT return before its WAL reaches the disk.
-
-    On this kind of machine the fsync of every small ingestion transaction costs more than
-    the work in it. What it risks: if the *database server* crashes (not the app), events
-    acknowledged in the last ~0.6 s (3 × wal_writer_delay) are lost — never corrupted, never
-    half-written. Set TENDRIL_INGEST_SYNCHRONOUS_COMMIT = True to wait for the disk instead.
-    Only ingestion does this; everything else commits synchronously.
-    """
-    with connection.cursor() as cursor:
-        cursor.execute("SET LOCAL synchronous_commit = off")
+# Lets this transaction's COMMIT return before its WAL reaches the disk. On this kind of
+# machine the fsync of every small ingestion transaction costs more than the work in it.
+# What it risks: if the *database server* crashes (not the app), events acknowledged in the
+# last ~0.6 s (3 × wal_writer_delay) are lost — never corrupted, never half-written. Set
+# TENDRIL_INGEST_SYNCHRONOUS_COMMIT = True to wait for the disk instead. Only ingestion does
+# this; everything else commits synchronously. It travels with the transaction's first
+# query (one round trip less per request; see _Ingestion.query).
+_ASYNC_COMMIT = "SET LOCAL synchronous_commit = off;\n"
 
 
 class _Ingestion:
@@ -170,6 +167,16 @@ class _Ingestion:
         self.seen_at: dict[int, datetime] = {}
         self.emails: dict[int, str] = {}  # of known contacts, as loaded
         self.known_identifies: list[tuple[Message, int]] = []
+        self.prelude = ""  # statements to send along with the transaction's first query
+
+    def query(self, sql: str, params: Any) -> list[tuple[Any, ...]]:
+        """Run one statement of this ingestion (the first carries the prelude); its rows."""
+        prelude, self.prelude = self.prelude, ""
+        with connection.cursor() as cursor:
+            cursor.execute(prelude + sql, params)
+            if prelude:
+                cursor.nextset()  # past the prelude's (empty) result
+            return cursor.fetchall()
 
     # --- driver --------------------------------------------------------------------------
 
@@ -206,15 +213,14 @@ class _Ingestion:
         the query: its replayed events are refused by the INSERT's ON CONFLICT."""
         stored: set[str] = set()
         if any(m.type in ("identify", "alias") for m in messages):
-            with connection.cursor() as cursor:
-                # One probe of the unique index per id (see IDENTIFIER_SQL for why).
-                cursor.execute(
-                    "SELECT e.message_id FROM unnest(%s::text[]) AS v(x) CROSS JOIN LATERAL ("
-                    " SELECT message_id FROM contacts_event"
-                    " WHERE workspace_id = %s AND message_id = v.x) AS e",
-                    [list({m.message_id for m in messages}), self.workspace.pk],
-                )
-                stored = {row[0] for row in cursor.fetchall()}
+            # One probe of the unique index per id (see IDENTIFIER_SQL for why).
+            rows = self.query(
+                "SELECT e.message_id FROM unnest(%s::text[]) AS v(x) CROSS JOIN LATERAL ("
+                " SELECT message_id FROM contacts_event"
+                " WHERE workspace_id = %s AND message_id = v.x) AS e",
+                [list({m.message_id for m in messages}), self.workspace.pk],
+            )
+            stored = {row[0] for row in rows}
         fresh, seen = [], set(stored)
         for message in messages:
             if message.message_id in seen:
@@ -243,7 +249,16 @@ class _Ingestion:
             self._lookup({u[2:] for u in unknown if u.startswith("u:")}, {u[2:] for u in unknown})
 
     def _lookup(self, user_ids: Iterable[str], names: Iterable[str]) -> None:
-        rows = _identifier_rows(self.workspace.pk, list(user_ids), list(names))
+        rows = self.query(
+            _CONTACTS_BY_IDENTIFIERS,
+            {
+                "ws": self.workspace.pk,
+                "external": list(user_ids),
+                "emails": [],
+                "phones": [],
+                "anonymous": list(names),
+            },
+        )
         for pk, external_id, anonymous_ids, last_seen_at, email in rows:
             self.emails[pk] = email
             if external_id:
@@ -563,23 +578,6 @@ def _contact_insert_sql() -> tuple[str, list[Any]]:
         "RETURNING id, external_id, anonymous_ids"
     )
     return sql, constants
-
-
-def _identifier_rows(
-    workspace_id: int, user_ids: list[str], names: list[str]
-) -> list[tuple[int, str, list[str], datetime | None, str]]:
-    with connection.cursor() as cursor:
-        cursor.execute(
-            _CONTACTS_BY_IDENTIFIERS,
-            {
-                "ws": workspace_id,
-                "external": user_ids,
-                "emails": [],
-                "phones": [],
-                "anonymous": names,
-            },
-        )
-        return cursor.fetchall()
 
 
 # (workspace, event name) → (property keys known, when written). Process-local: losing it

@@ -435,3 +435,36 @@ def test_an_identify_cannot_take_another_contacts_email(ws, key):
     assert two.email == "two@b.test"
     assert two.attributes == {"plan": "x"}
     assert Contact.objects.get(workspace=ws, external_id="u-1").email == "one@b.test"
+
+
+@pytest.mark.parametrize("synchronous", [False, True])
+def test_ingestion_commits_asynchronously_unless_configured_in_few_round_trips(
+    ws, key, settings, synchronous
+):
+    """The SET LOCAL travels with the transaction's first query: a known contact's track
+    costs the lookup and the INSERT (plus BEGIN/COMMIT), and the setting really applies."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from contacts.ingest.parsing import parse_call
+    from contacts.services.ingest import ingest_messages
+
+    settings.TENDRIL_INGEST_SYNCHRONOUS_COMMIT = synchronous
+    assert post("/v1/track", track(0), key).status_code == 200  # the contact exists now
+    message = parse_call(track(1), type="track", received_at=timezone.now())
+    with CaptureQueriesContext(connection) as queries:
+        result = ingest_messages(
+            workspace=ws, messages=[message], source="api", received_at=timezone.now()
+        )
+    assert result.stored == 1
+    statements = [q["sql"] for q in queries.captured_queries]
+    # (inside SAVEPOINT … RELEASE because the test itself runs inside a transaction)
+    lookup, insert = statements[1:3]
+    assert lookup.startswith("SET LOCAL synchronous_commit = off;") is not synchronous
+    assert "FROM contacts_contact" in lookup
+    assert insert.lstrip().startswith("INSERT INTO contacts_event")
+    assert not any(sql.startswith("SET") for sql in statements[2:])
+    # The test runs inside one transaction, so a SET LOCAL is still visible here.
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW synchronous_commit")
+        assert cursor.fetchone()[0] == ("on" if synchronous else "off")
