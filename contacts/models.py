@@ -146,11 +146,16 @@ class Event(TenantModel):
     created_at = None  # type: ignore[assignment]  # received_at says it; events are never updated
     updated_at = None  # type: ignore[assignment]
     # Every index below leads with the workspace; a workspace-only index would be one more
-    # write per event for no query.
+    # write per event for no query. Neither reference is a database constraint: checking it
+    # would lock the workspace row (FOR KEY SHARE) from every concurrent ingestion
+    # transaction — one hot row shared by all of them — and each event's contact row at
+    # COMMIT. Deletes still cascade (Django's collector); see docs/events.md.
     workspace = models.ForeignKey(
-        Workspace, on_delete=models.CASCADE, related_name="+", db_index=False
+        Workspace, on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False
     )
-    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="events")
+    contact = models.ForeignKey(
+        Contact, on_delete=models.CASCADE, related_name="events", db_constraint=False
+    )
     type = models.CharField(max_length=10, choices=EventType.choices)
     name = models.CharField(max_length=200, blank=True, default="")  # track event / page name
     properties = models.JSONField(default=dict, blank=True)
