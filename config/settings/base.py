@@ -100,7 +100,10 @@ CELERY_RESULT_BACKEND = None  # tasks report through the database, never through
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True  # a worker killed mid-task leaves the message for another
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
-CELERY_WORKER_PREFETCH_MULTIPLIER = 4
+# contacts.process_events runs the requests a worker holds as one batch (celery-batches):
+# a worker holds up to this × concurrency messages. Workflow chunks and sends are short, so
+# holding more than one each per process costs little fairness.
+CELERY_WORKER_PREFETCH_MULTIPLIER = 16
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 60 * 60}
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
