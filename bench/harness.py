@@ -206,3 +206,11 @@ def report(title: str, rows: list[tuple[str, str]]) -> None:
 def machine_note() -> str:
     load = os.getloadavg()[0]
     return f"{os.cpu_count()} cores, load average {load:.2f} at start (shared with other work)"
+
+
+def analyze() -> None:
+    """ANALYZE the bench database (planner statistics, as autovacuum keeps them in service)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")

@@ -8,6 +8,7 @@ from typing import Any
 
 from celery import shared_task
 from celery_batches import Batches
+from django.conf import settings
 
 from workspaces.models import Workspace
 from workspaces.scoping import workspace_scope, workspace_task
@@ -19,10 +20,12 @@ logger = logging.getLogger(__name__)
 # events went through, acks_late), but under a stream of small requests the pipeline's
 # fixed cost (rules, segments, triggers loaded; one query per stage) is paid once per
 # flush instead of once per request. How many a worker holds is its prefetch
-# (CELERY_WORKER_PREFETCH_MULTIPLIER × concurrency); an idle worker flushes after
-# FLUSH_INTERVAL seconds.
-FLUSH_EVERY = 100
-FLUSH_INTERVAL = 0.05
+# (CELERY_WORKER_PREFETCH_MULTIPLIER × concurrency).
+# A busy worker flushes as soon as it holds FLUSH_EVERY messages (at most prefetch ×
+# concurrency can be held, so this must not exceed the prefetch multiplier); an idle one
+# after FLUSH_INTERVAL seconds.
+FLUSH_EVERY = settings.CELERY_WORKER_PREFETCH_MULTIPLIER
+FLUSH_INTERVAL = 0.02
 
 
 @shared_task(

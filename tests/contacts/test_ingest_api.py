@@ -460,7 +460,8 @@ def test_ingestion_commits_asynchronously_unless_configured_in_few_round_trips(
     statements = [q["sql"] for q in queries.captured_queries]
     # (inside SAVEPOINT … RELEASE because the test itself runs inside a transaction)
     lookup, insert = statements[1:3]
-    assert lookup.startswith("SET LOCAL synchronous_commit = off;") is not synchronous
+    assert lookup.startswith("SET LOCAL enable_seqscan = off;\n")
+    assert ("SET LOCAL synchronous_commit = off;" in lookup) is not synchronous
     assert "FROM contacts_contact" in lookup
     assert insert.lstrip().startswith("INSERT INTO contacts_event")
     assert not any(sql.startswith("SET") for sql in statements[2:])
