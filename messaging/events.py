@@ -9,12 +9,13 @@ record nothing twice — and returns the ids for `events_enqueue_processing`.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import connection
 from django.utils import timezone
 
 from contacts.models import Event, EventType
@@ -30,31 +31,49 @@ class NewEvent:
     timestamp: datetime | None = None
 
 
+# The same statement shape as ingestion's: one JSON document for the batch (serialised once,
+# not quoted per element by the driver), duplicates of (workspace, message_id) skipped.
+_INSERT = """
+INSERT INTO contacts_event
+    (workspace_id, contact_id, type, name, properties, context, timestamp, received_at,
+     message_id, source)
+SELECT %(workspace)s, r.c, %(type)s, r.n, r.p, '{}'::jsonb, r.ts, %(now)s, r.m, 'platform'
+FROM jsonb_to_recordset(%(rows)s::jsonb) AS r(c bigint, n text, p jsonb, ts timestamptz, m text)
+ON CONFLICT DO NOTHING
+RETURNING id, message_id
+"""
+
+
 def events_record_many(*, workspace: Workspace, events: Sequence[NewEvent]) -> list[int]:
+    """Insert the events (those already recorded, by message id, are found instead);
+    returns the ids of all of them."""
     if not events:
         return []
     now = timezone.now()
     rows = [
-        Event(
-            workspace=workspace,
-            contact_id=event.contact_id,
-            type=EventType.TRACK,
-            name=event.name,
-            properties=event.properties,
-            context={},
-            timestamp=event.timestamp or now,
-            received_at=now,
-            message_id=event.message_id,
-            source="platform",
-        )
+        {
+            "c": event.contact_id,
+            "n": event.name,
+            "p": event.properties,
+            "ts": (event.timestamp or now).isoformat(),
+            "m": event.message_id,
+        }
         for event in events
     ]
-    try:
-        with transaction.atomic():  # the usual case: all new, ids come back from the INSERT
-            return [row.pk for row in Event.objects.bulk_create(rows)]
-    except IntegrityError:
-        pass  # a retried batch: some exist already
-    Event.objects.bulk_create(rows, ignore_conflicts=True)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _INSERT,
+            {
+                "workspace": workspace.pk,
+                "type": EventType.TRACK.value,
+                "now": now,
+                "rows": json.dumps(rows, default=str),
+            },
+        )
+        ids = [pk for pk, _ in cursor.fetchall()]
+    if len(ids) == len({event.message_id for event in events}):
+        return ids
+    # A retried batch: some were recorded before.
     return list(
         Event.objects.filter(
             workspace=workspace, message_id__in=[event.message_id for event in events]

@@ -10,6 +10,7 @@ subscription, frequency cap, quiet hours (deferred, not dropped), the workspace'
 
 from __future__ import annotations
 
+import json
 import logging
 import uuid
 from collections.abc import Iterable, Sequence
@@ -33,6 +34,8 @@ from ..channels import email as email_channel
 from ..channels import twilio as twilio_channel
 from ..events import NewEvent, events_record_many
 from ..models import (
+    Broadcast,
+    BroadcastVariant,
     Channel,
     Message,
     MessageStatus,
@@ -159,25 +162,24 @@ def messages_send(*, workspace: Workspace, message_ids: Sequence[int]) -> SendOu
 
 
 def _load(ids: list[int]) -> list[Message]:
-    """The claimed messages with their contacts; each template version is loaded once per
-    batch and shared (a join would copy the compiled HTML into every row)."""
-    messages = list(
-        Message.objects.filter(pk__in=ids)
-        .select_related("contact", "variant", "broadcast")
-        .order_by("pk")
-    )
-    email_versions = TemplateVersion.objects.in_bulk(
-        {m.email_version_id for m in messages if m.email_version_id}
-    )
-    sms_versions = SmsTemplateVersion.objects.in_bulk(
-        {m.sms_version_id for m in messages if m.sms_version_id}
-    )
-    for message in messages:
-        if message.email_version_id:
-            message.email_version = email_versions[message.email_version_id]
-        if message.sms_version_id:
-            message.sms_version = sms_versions[message.sms_version_id]
+    """The claimed messages with their contacts. Template versions, broadcasts and variants
+    are loaded once per batch and shared (a join would copy the same compiled HTML or
+    broadcast into every row, and build a model object for each copy)."""
+    messages = list(Message.objects.filter(pk__in=ids).select_related("contact").order_by("pk"))
+    _share(messages, "email_version", TemplateVersion)
+    _share(messages, "sms_version", SmsTemplateVersion)
+    _share(messages, "broadcast", Broadcast)
+    _share(messages, "variant", BroadcastVariant)
     return messages
+
+
+def _share(messages: list[Message], field: str, model: Any) -> None:
+    wanted = {getattr(m, f"{field}_id") for m in messages} - {None}
+    found = model.objects.in_bulk(wanted) if wanted else {}
+    for message in messages:
+        related_id = getattr(message, f"{field}_id")
+        if related_id is not None:
+            setattr(message, field, found[related_id])
 
 
 def _apply_checks(
@@ -361,16 +363,24 @@ def _mark_sent(messages: list[Message]) -> None:
             UPDATE messaging_message AS m SET
                 status = 'sent', provider_message_id = u.provider_id, sent_at = u.sent_at,
                 to_address = u.to_address, subject = u.subject, error = '', updated_at = now()
-            FROM unnest(%s::bigint[], %s::text[], %s::timestamptz[], %s::text[], %s::text[])
-                AS u(id, provider_id, sent_at, to_address, subject)
+            FROM jsonb_to_recordset(%s::jsonb)
+                AS u(id bigint, provider_id text, sent_at timestamptz, to_address text, subject text)
             WHERE m.id = u.id
             """,
             [
-                [m.pk for m in messages],
-                [m.provider_message_id[:255] for m in messages],
-                [m.sent_at for m in messages],
-                [m.to_address[:254] for m in messages],
-                [m.subject[:300] for m in messages],
+                # One JSON document: the driver would quote every element of text arrays.
+                json.dumps(
+                    [
+                        {
+                            "id": m.pk,
+                            "provider_id": m.provider_message_id[:255],
+                            "sent_at": m.sent_at.isoformat() if m.sent_at else None,
+                            "to_address": m.to_address[:254],
+                            "subject": m.subject[:300],
+                        }
+                        for m in messages
+                    ]
+                )
             ],
         )
 

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import email
 import email.policy
+import smtplib
 
+import pytest
+
+from messaging.channels.smtp import envelope
 from messaging.mime import TendrilEmail
 
 
@@ -79,3 +83,19 @@ def test_short_lines_go_as_8bit_and_long_ones_as_quoted_printable():
     assert html["Content-Transfer-Encoding"] == "quoted-printable"
     assert plain.get_content().replace("\r\n", "\n").rstrip("\n") == "Grüße\nzweite Zeile"
     assert html.get_content().rstrip("\r\n") == "<p>" + "ü" * 600 + "</p>"
+
+
+@pytest.mark.parametrize(
+    "addr",
+    [
+        "ada@example.com",
+        "o'brien+news@mail.example.ie",
+        "a..b@example.com",
+        "Ada Lovelace <ada@example.com>",
+        '"odd, name"@example.com',
+        "<ada@example.com>",
+        "",
+    ],
+)
+def test_the_smtp_envelope_is_what_smtplib_would_send(addr):
+    assert envelope(addr) == smtplib.quoteaddr(addr)
