@@ -22,6 +22,7 @@ def events_enqueue_processing(
     changed_fields: Mapping[int, Iterable[str]] | None = None,
 ) -> None:
     """After the current transaction commits, run the events_ingested pipeline once for these."""
+    from config.fast_publish import publish
     from contacts.tasks import process_events
 
     ids = list(event_ids)
@@ -33,7 +34,8 @@ def events_enqueue_processing(
     # argsrepr: Celery would otherwise build a safe repr of every event id for the
     # message headers, on the request's hot path.
     transaction.on_commit(
-        lambda: process_events.apply_async(
+        lambda: publish(
+            process_events,
             (workspace.pk, ids, changed),
             argsrepr=f"({workspace.pk}, <{len(ids)} events>, <{len(changed)} contacts>)",
         )
