@@ -15,6 +15,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import connection
+from django.test import override_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -67,9 +68,15 @@ def running_worker(
     if queues:
         cmd += ["-Q", queues]
     proc = subprocess.Popen(cmd, env=env, cwd=ROOT)
-    previous = app.conf.task_always_eager
-    app.conf.task_always_eager = False
+    # Tasks this process sends must go to the worker. Not `app.conf.task_always_eager = False`:
+    # the app reads Django settings with the CELERY namespace, and Celery then looks up
+    # CELERY_TASK_ALWAYS_EAGER (True in the test settings) before its own unprefixed changes,
+    # so that assignment was shadowed and every task ran eagerly here, in the test process.
+    eager_off = override_settings(CELERY_TASK_ALWAYS_EAGER=False)
+    eager_off.enable()
     try:
+        if app.conf.task_always_eager:
+            raise RuntimeError("tasks would still run eagerly in the test process")
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if proc.poll() is not None:
@@ -80,7 +87,7 @@ def running_worker(
             raise RuntimeError("celery worker did not come up in 30 s")
         yield proc
     finally:
-        app.conf.task_always_eager = previous
+        eager_off.disable()
         proc.terminate()
         try:
             proc.wait(timeout=15)
