@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from contacts.models import Contact, ContactImport
+from contacts.models import Contact, ContactImport, Event
 from contacts.services import event_record
 from tests.conftest import browser_login
 from tests.support.worker import wait_for
@@ -46,6 +46,12 @@ def people(ws, owner):
 
 
 def test_search_filters_the_list_in_place_and_the_profile_works(page, owner, people):
+    from segments.models import Segment
+    from segments.services import segment_create, static_list_add
+
+    vips = segment_create(workspace=people.workspace, name="VIP guests", kind=Segment.Kind.STATIC)
+    static_list_add(segment=vips, contact_ids=[people.pk], source="manual")
+    segment_create(workspace=people.workspace, name="Webinar list", kind=Segment.Kind.STATIC)
     browser_login(page, owner)
     page.goto("/contacts/")
     assert "1–50 of 61 contacts" in page.inner_text("#contact-count")
@@ -60,6 +66,14 @@ def test_search_filters_the_list_in_place_and_the_profile_works(page, owner, peo
     assert "Analytical Engines" in page.inner_text("#contact-details")
     assert "pro" in page.inner_text("#contact-attributes")
 
+    at_load = Event.objects.filter(contact=people).count()
+    # The segments panel loads into the page and adds to a static list in place.
+    page.wait_for_selector("#contact-lists >> text=VIP guests")
+    page.select_option("#contact-lists select[name=list]", label="Webinar list")
+    page.click("#contact-lists button:has-text('Add to list')")
+    page.wait_for_selector("#contact-lists >> text=Webinar list >> xpath=ancestor::li")
+    assert page.locator("a:has-text('Privacy: export or erase')").count() == 1
+
     # Tags: add and remove without leaving the page.
     page.fill("input[aria-label='New tag']", "webinar")
     page.click("#contact-tags button:has-text('Add')")
@@ -73,7 +87,10 @@ def test_search_filters_the_list_in_place_and_the_profile_works(page, owner, peo
     assert page.locator(".ct-entry-title").count() == 30
     assert page.locator("text=https://acme.test/pricing?v=33").count() == 1
     page.click("text=Load more")
-    page.wait_for_function("document.querySelectorAll('.ct-entry-title').length === 35")
+    # the 35 + segment.entered for the list it was in when the page loaded (the one added
+    # on the page is newer than the first page, so "load more" does not repeat it)
+    page.wait_for_function(f"document.querySelectorAll('.ct-entry-title').length === {at_load}")
+    assert at_load == 36 and Event.objects.filter(contact=people).count() == 37
     assert page.locator("text=Load more").count() == 0
 
 
