@@ -469,3 +469,15 @@ def test_ingestion_commits_asynchronously_unless_configured_in_few_round_trips(
     with connection.cursor() as cursor:
         cursor.execute("SHOW synchronous_commit")
         assert cursor.fetchone()[0] == ("on" if synchronous else "off")
+
+
+def test_ingestion_skips_the_ui_middleware_but_keeps_security_headers(ws, key):
+    response = post("/v1/track", track(), key)
+    assert response.status_code == 200
+    assert response["X-Content-Type-Options"] == "nosniff"  # SecurityMiddleware ran
+    assert "X-Frame-Options" not in response  # the UI's clickjacking middleware did not
+    assert not response.cookies  # no session, no CSRF cookie
+    assert response.wsgi_request.resolver_match.url_name == "ingest_track"
+    # An unknown /v1/ path still gets the API's JSON 404 through the full chain.
+    missing = post("/v1/nothing-here", {}, key)
+    assert missing.status_code == 404 and missing.json()["error"]["code"] == "not_found"
