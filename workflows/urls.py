@@ -11,4 +11,9 @@ urlpatterns = [
     path("workflows/<int:workflow_id>/", views.workflow_detail, name="detail"),
     path("workflows/<int:workflow_id>/<str:action>/", views.workflow_action, name="action"),
     path("workflows/runs/<int:run_id>/", views.run_detail, name="run"),
+    path(
+        "workflows/contact/<int:contact_id>/activity/",
+        views.contact_activity,
+        name="contact_activity",
+    ),
 ]

@@ -12,6 +12,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from contacts.models import Contact
 from workspaces.errors import TendrilError
 from workspaces.roles import Capability
 from workspaces.scoping import scoped, workspace_view
@@ -23,6 +24,7 @@ from .models import RunStatus, Workflow, WorkflowRun
 
 MARKETING = Capability.EDIT_MARKETING
 RUNS_PER_PAGE = 50
+CONTACT_STEPS = 20
 
 
 def _can_edit(request: HttpRequest) -> bool:
@@ -179,3 +181,18 @@ def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
     return render(
         request, "workflows/run.html", {"run": run, "steps": selectors.run_steps(run=run)}
     )
+
+
+# --- contact page panel ----------------------------------------------------------------------
+
+
+@workspace_view
+def contact_activity(request: HttpRequest, contact_id: int) -> HttpResponse:
+    """The contact's recent workflow steps, newest first: a fragment the contact page loads."""
+    contact = get_object_or_404(scoped(request, Contact), pk=contact_id)
+    steps = selectors.contact_workflow_activity(
+        workspace=request.workspace,  # type: ignore[attr-defined]
+        contact_id=contact.pk,
+        limit=CONTACT_STEPS,
+    )
+    return render(request, "workflows/contact_activity.html", {"contact": contact, "steps": steps})

@@ -118,3 +118,23 @@ def test_an_outsider_gets_404(outsider_client, enrolled):
     )
     enrolled.refresh_from_db()
     assert enrolled.status == "active"
+
+
+def test_the_contact_page_panel_lists_the_contacts_workflow_steps(
+    member_client, outsider_client, enrolled
+):
+    run = WorkflowRun.objects.filter(workflow=enrolled).select_related("contact").first()
+    url = reverse("workflows:contact_activity", args=[run.contact_id])
+    html = member_client.get(url).content.decode()
+    assert "Onboarding" in html and reverse("workflows:run", args=[run.pk]) in html
+    assert '<code class="small">tag</code>' in html and '<code class="small">wait</code>' in html
+    other = Contact.objects.exclude(pk=run.contact_id).get(workspace=run.workspace_id)
+    assert (
+        reverse("workflows:run", args=[run.pk])
+        not in member_client.get(
+            reverse("workflows:contact_activity", args=[other.pk])
+        ).content.decode()
+    )
+    detail = member_client.get(reverse("contacts:detail", args=[run.contact_id])).content.decode()
+    assert url in detail  # the contact page loads the panel
+    assert outsider_client.get(url).status_code == 404
