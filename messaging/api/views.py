@@ -21,7 +21,7 @@ from typing import Any
 from django.db.models import QuerySet
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
-from rest_framework import status
+from rest_framework import mixins, status
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -74,20 +74,20 @@ def _owned(model: Any, workspace: Any, pk: int | None, field: str) -> Any:
     return found
 
 
-class EmailTemplateViewSet(WorkspaceViewSet):
+def _unarchived_in_lists(view: WorkspaceViewSet, queryset: QuerySet[Any]) -> QuerySet[Any]:
+    """Archived templates are left out of lists; by id they are still there."""
+    if view.action == "list":
+        return queryset.filter(archived_at__isnull=True)
+    return queryset
+
+
+class EmailTemplateViewSet(mixins.RetrieveModelMixin, mixins.ListModelMixin, WorkspaceViewSet):
     queryset = EmailTemplate.objects.all()
     serializer_class = s.EmailTemplateSerializer
     write_capability = EDIT
 
     def safely_get_queryset(self, queryset: QuerySet[EmailTemplate]) -> QuerySet[EmailTemplate]:
-        return queryset.select_related("current_version")
-
-    def list(self, request: Request) -> Response:
-        page = self.paginate_queryset(self.get_queryset().filter(archived_at__isnull=True))
-        return self.get_paginated_response(s.EmailTemplateSerializer(page, many=True).data)
-
-    def retrieve(self, request: Request, pk: str) -> Response:
-        return Response(s.EmailTemplateSerializer(self.get_object()).data)
+        return _unarchived_in_lists(self, queryset.select_related("current_version"))
 
     def _content(self, data: dict[str, Any]) -> services.EmailContent:
         return services.EmailContent(
@@ -165,20 +165,13 @@ class EmailTemplateViewSet(WorkspaceViewSet):
         return Response(s.MessageSerializer(message).data, status=status.HTTP_202_ACCEPTED)
 
 
-class SmsTemplateViewSet(WorkspaceViewSet):
+class SmsTemplateViewSet(mixins.RetrieveModelMixin, mixins.ListModelMixin, WorkspaceViewSet):
     queryset = SmsTemplate.objects.all()
     serializer_class = s.SmsTemplateSerializer
     write_capability = EDIT
 
     def safely_get_queryset(self, queryset: QuerySet[SmsTemplate]) -> QuerySet[SmsTemplate]:
-        return queryset.select_related("current_version")
-
-    def list(self, request: Request) -> Response:
-        page = self.paginate_queryset(self.get_queryset().filter(archived_at__isnull=True))
-        return self.get_paginated_response(s.SmsTemplateSerializer(page, many=True).data)
-
-    def retrieve(self, request: Request, pk: str) -> Response:
-        return Response(s.SmsTemplateSerializer(self.get_object()).data)
+        return _unarchived_in_lists(self, queryset.select_related("current_version"))
 
     def _save(self, data: dict[str, Any], template: SmsTemplate | None) -> SmsTemplate:
         return services.sms_template_save(
@@ -222,17 +215,10 @@ class SmsTemplateViewSet(WorkspaceViewSet):
         )
 
 
-class LayoutViewSet(WorkspaceViewSet):
+class LayoutViewSet(mixins.RetrieveModelMixin, mixins.ListModelMixin, WorkspaceViewSet):
     queryset = Layout.objects.all()
     serializer_class = s.LayoutSerializer
     write_capability = EDIT
-
-    def list(self, request: Request) -> Response:
-        page = self.paginate_queryset(self.get_queryset())
-        return self.get_paginated_response(s.LayoutSerializer(page, many=True).data)
-
-    def retrieve(self, request: Request, pk: str) -> Response:
-        return Response(s.LayoutSerializer(self.get_object()).data)
 
     def create(self, request: Request) -> Response:
         data = _valid(s.LayoutSerializer, request.data)
@@ -250,18 +236,14 @@ class LayoutViewSet(WorkspaceViewSet):
         return Response(s.LayoutSerializer(saved).data)
 
 
-class TopicViewSet(WorkspaceViewSet):
+class TopicViewSet(mixins.RetrieveModelMixin, mixins.ListModelMixin, WorkspaceViewSet):
     queryset = Topic.objects.all()
     serializer_class = s.TopicSerializer
     write_capability = EDIT
 
     def list(self, request: Request) -> Response:
         services.topic_default(workspace=self.workspace)
-        page = self.paginate_queryset(self.get_queryset())
-        return self.get_paginated_response(s.TopicSerializer(page, many=True).data)
-
-    def retrieve(self, request: Request, pk: str) -> Response:
-        return Response(s.TopicSerializer(self.get_object()).data)
+        return super().list(request)
 
     def create(self, request: Request) -> Response:
         data = _valid(s.TopicSerializer, request.data)
@@ -282,7 +264,7 @@ class TopicViewSet(WorkspaceViewSet):
         return Response(s.TopicSerializer(saved).data)
 
 
-class SuppressionViewSet(WorkspaceViewSet):
+class SuppressionViewSet(mixins.RetrieveModelMixin, mixins.ListModelMixin, WorkspaceViewSet):
     queryset = Suppression.objects.all()
     serializer_class = s.SuppressionSerializer
     write_capability = EDIT
@@ -296,13 +278,6 @@ class SuppressionViewSet(WorkspaceViewSet):
         if params.get("q"):
             queryset = queryset.filter(address__icontains=params["q"].lower())
         return queryset
-
-    def list(self, request: Request) -> Response:
-        page = self.paginate_queryset(self.get_queryset())
-        return self.get_paginated_response(s.SuppressionSerializer(page, many=True).data)
-
-    def retrieve(self, request: Request, pk: str) -> Response:
-        return Response(s.SuppressionSerializer(self.get_object()).data)
 
     def create(self, request: Request) -> Response:
         data = _valid(s.SuppressionSerializer, request.data)
@@ -339,20 +314,13 @@ class MessageViewSet(WorkspaceReadOnlyViewSet):
         return queryset
 
 
-class BroadcastViewSet(WorkspaceViewSet):
+class BroadcastViewSet(mixins.RetrieveModelMixin, mixins.ListModelMixin, WorkspaceViewSet):
     queryset = Broadcast.objects.all()
     serializer_class = s.BroadcastSerializer
     write_capability = EDIT
 
     def safely_get_queryset(self, queryset: QuerySet[Broadcast]) -> QuerySet[Broadcast]:
         return queryset.prefetch_related("variants")
-
-    def list(self, request: Request) -> Response:
-        page = self.paginate_queryset(self.get_queryset())
-        return self.get_paginated_response(s.BroadcastSerializer(page, many=True).data)
-
-    def retrieve(self, request: Request, pk: str) -> Response:
-        return Response(s.BroadcastSerializer(self.get_object()).data)
 
     def _input(self, data: dict[str, Any]) -> BroadcastInput:
         ws = self.workspace
