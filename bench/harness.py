@@ -208,9 +208,13 @@ def machine_note() -> str:
     return f"{os.cpu_count()} cores, load average {load:.2f} at start (shared with other work)"
 
 
-def analyze() -> None:
-    """ANALYZE the bench database (planner statistics, as autovacuum keeps them in service)."""
+def analyze(*tables: str, vacuum: bool = False) -> None:
+    """ANALYZE (with `vacuum`, VACUUM (ANALYZE)) `tables`, or the whole bench database:
+    the planner statistics and cleared row versions autovacuum keeps on a server in service
+    (this development server runs with autovacuum off)."""
     from django.db import connection
 
+    command = "VACUUM (ANALYZE)" if vacuum else "ANALYZE"
     with connection.cursor() as cursor:
-        cursor.execute("ANALYZE")
+        for table in tables or ("",):
+            cursor.execute(f"{command} {table}".strip())

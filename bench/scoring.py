@@ -180,7 +180,7 @@ def _pipeline(on: Any, off: Any, batches: int) -> dict[str, Any]:
         for workspace, traffic in ((on, traffic_on), (off, traffic_off)):
             ids, changed = _ingest(workspace, traffic.batch_body()[1])
             _timed_process(workspace, ids, changed)
-    _analyze()  # as autovacuum would have by now on a live system: plans need statistics
+    harness.analyze()  # as autovacuum would have by now on a live system: plans need statistics
     clock = _ScoringClock()
     clock.install()
     times_on, times_off, diffs, events = [], [], [], 0
@@ -204,13 +204,6 @@ def _pipeline(on: Any, off: Any, batches: int) -> dict[str, Any]:
         "inside_scoring_per_event": scored_in / events,
         "batch_size": events / batches,
     }
-
-
-def _analyze() -> None:
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        cursor.execute("ANALYZE")
 
 
 def _refresh(on: Any) -> dict[str, float]:

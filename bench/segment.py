@@ -68,7 +68,6 @@ def timed(func: Any, runs: int = 3) -> tuple[float, Any]:
 
 def prepare(args: argparse.Namespace) -> tuple[int, str, float | None]:
     harness.setup_django(database=DATABASE, redis_db=REDIS_DB, fresh=not args.reuse)
-    from django.db import connection
 
     from contacts.models import AttributeDefinition, Contact
     from workspaces.models import ApiKey, Workspace
@@ -90,9 +89,7 @@ def prepare(args: argparse.Namespace) -> tuple[int, str, float | None]:
     generated = generate(
         workspace_id, contacts=args.contacts, events=args.events, days=90, seed=SEED
     )
-    with connection.cursor() as cursor:
-        cursor.execute("VACUUM ANALYZE contacts_contact")
-        cursor.execute("VACUUM ANALYZE contacts_event")
+    harness.analyze("contacts_contact", "contacts_event", vacuum=True)
     return workspace_id, write_key, generated.seconds
 
 
