@@ -33,11 +33,8 @@ _ORIGIN = f"gen{socket.gethostname()}"
 def publish(task: Any, args: tuple[Any, ...], *, argsrepr: str) -> None:
     """Send `task(*args)` to its queue, as `task.apply_async(args, argsrepr=argsrepr)`."""
     conf = app.conf
-    if (
-        conf.task_always_eager
-        or not str(conf.broker_url).startswith("redis://")
-        or conf.task_routes
-    ):
+    broker_url = str(conf.broker_url)
+    if conf.task_always_eager or not broker_url.startswith("redis://") or conf.task_routes:
         task.apply_async(args, argsrepr=argsrepr)
         return
     task_id = str(uuid.uuid4())
@@ -68,13 +65,12 @@ def publish(task: Any, args: tuple[Any, ...], *, argsrepr: str) -> None:
             "delivery_tag": str(uuid.uuid4()),
         },
     }
-    _client().lpush(queue, json.dumps(envelope))
+    _client(broker_url).lpush(queue, json.dumps(envelope))
 
 
-def _client() -> redis.Redis:
+def _client(url: str) -> redis.Redis:
     # One client per process and broker URL (redis-py's pool is thread-safe and starts
     # afresh in a forked child).
-    url = str(app.conf.broker_url)
     client = _clients.get(url)
     if client is None:
         client = _clients[url] = redis.Redis.from_url(url)

@@ -123,9 +123,9 @@ def ingest_messages(
     """
     with transaction.atomic():
         run = _Ingestion(workspace, source, received_at, all_or_nothing, field_prefix)
-        run.prelude = _POINT_LOOKUPS_ONLY
+        run.prelude = [_POINT_LOOKUPS_ONLY]
         if not getattr(settings, "TENDRIL_INGEST_SYNCHRONOUS_COMMIT", False):
-            run.prelude += _ASYNC_COMMIT
+            run.prelude.append(_ASYNC_COMMIT)
         result = run.execute(messages)
         events_enqueue_processing(
             workspace=workspace, event_ids=result.event_ids, changed_fields=result.changed_fields
@@ -174,15 +174,15 @@ class _Ingestion:
         self.seen_at: dict[int, datetime] = {}
         self.emails: dict[int, str] = {}  # of known contacts, as loaded
         self.known_identifies: list[tuple[Message, int]] = []
-        self.prelude = ""  # statements to send along with the transaction's first query
+        self.prelude: list[str] = []  # statements sent along with the transaction's first query
 
     def query(self, sql: str, params: Any) -> list[tuple[Any, ...]]:
         """Run one statement of this ingestion (the first carries the prelude); its rows."""
-        prelude, self.prelude = self.prelude, ""
+        prelude, self.prelude = self.prelude, []
         with connection.cursor() as cursor:
-            cursor.execute(prelude + sql, params)
-            for _ in range(prelude.count(";")):
-                cursor.nextset()  # past the prelude's (empty) results
+            cursor.execute("".join(prelude) + sql, params)
+            for _ in prelude:
+                cursor.nextset()  # past each prelude statement's (empty) result
             return cursor.fetchall()
 
     # --- driver --------------------------------------------------------------------------

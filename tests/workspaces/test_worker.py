@@ -40,7 +40,7 @@ def _envelopes_after(send) -> list[dict]:  # type: ignore[no-untyped-def]
 
     app.control.purge()
     send()
-    raw = _client().lrange(app.conf.task_default_queue, 0, -1)
+    raw = _client(str(app.conf.broker_url)).lrange(app.conf.task_default_queue, 0, -1)
     app.control.purge()
     return [json.loads(item) for item in raw]
 
