@@ -11,7 +11,7 @@ from celery_batches import Batches
 from django.conf import settings
 
 from workspaces.models import Workspace
-from workspaces.scoping import workspace_scope, workspace_task
+from workspaces.scoping import in_workspace, workspace_task
 
 logger = logging.getLogger(__name__)
 
@@ -48,7 +48,7 @@ def process_events(requests: list[Any]) -> None:
     for workspace_id, (ids, changed) in merged.items():
         fields = {contact_id: sorted(names) for contact_id, names in changed.items()}
         try:
-            _process(workspace_id, ids, fields)
+            in_workspace(workspace_id, _process, ids, fields)
         except Exception:
             # One bad batch must not hold back the others, nor lose its events: it goes
             # through the retrying single-request task instead.
@@ -62,25 +62,18 @@ def _arguments(
     return workspace_id, event_ids, changed_fields or {}
 
 
-def _process(workspace_id: int, event_ids: list[int], changed_fields: dict[str, list[str]]) -> None:
-    from .services import events_process
-
-    try:
-        with workspace_scope(workspace_id) as workspace:
-            events_process(workspace=workspace, event_ids=event_ids, changed_fields=changed_fields)
-    except Workspace.DoesNotExist:
-        return
-
-
-@workspace_task(
-    name="contacts.process_events_retry",
-    autoretry_for=(Exception,),
-    retry_backoff=True,
-    max_retries=5,
-)
-def process_events_retry(
+def _process(
     workspace: Workspace, event_ids: list[int], changed_fields: dict[str, list[str]]
 ) -> None:
     from .services import events_process
 
     events_process(workspace=workspace, event_ids=event_ids, changed_fields=changed_fields)
+
+
+# A merged batch that failed, retried on its own with backoff.
+process_events_retry = workspace_task(
+    name="contacts.process_events_retry",
+    autoretry_for=(Exception,),
+    retry_backoff=True,
+    max_retries=5,
+)(_process)

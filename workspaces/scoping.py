@@ -141,6 +141,15 @@ def workspace_scope(workspace_id: int) -> Iterator[Workspace]:
         _current_workspace.reset(token)
 
 
+def in_workspace(workspace_id: int, func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """`func(workspace, *args, **kwargs)` inside the workspace's scope; None if it is gone."""
+    try:
+        with workspace_scope(workspace_id) as workspace:
+            return func(workspace, *args, **kwargs)
+    except Workspace.DoesNotExist:
+        return None
+
+
 def current_workspace() -> Workspace:
     workspace = _current_workspace.get()
     if workspace is None:
@@ -162,11 +171,7 @@ def workspace_task(*task_args: Any, **task_options: Any) -> Callable[[Callable[.
     def decorate(func: Callable[..., Any]) -> Any:
         @wraps(func)
         def run(workspace_id: int, *args: Any, **kwargs: Any) -> Any:
-            try:
-                with workspace_scope(workspace_id) as workspace:
-                    return func(workspace, *args, **kwargs)
-            except Workspace.DoesNotExist:
-                return None
+            return in_workspace(workspace_id, func, *args, **kwargs)
 
         return shared_task(*task_args, **task_options)(run)
 
