@@ -43,10 +43,10 @@ def process_events(requests: list[Any]) -> None:
         workspace_id, event_ids, changed_fields = _arguments(*request.args, **request.kwargs)
         ids, changed = merged[workspace_id]
         ids.extend(event_ids)
-        for contact_id, fields in changed_fields.items():
-            changed[contact_id].update(fields)
+        for contact_id, names in changed_fields.items():
+            changed[contact_id].update(names)
     for workspace_id, (ids, changed) in merged.items():
-        fields = {contact_id: sorted(names) for contact_id, names in changed.items()}
+        fields = {contact_id: sorted(found) for contact_id, found in changed.items()}
         try:
             in_workspace(workspace_id, _process, ids, fields)
         except Exception:

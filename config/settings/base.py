@@ -84,6 +84,14 @@ DATABASES["default"]["OPTIONS"]["pool"] = {
     "timeout": 10,
 }
 DATABASES["default"]["CONN_MAX_AGE"] = 0  # the pool owns connection lifetime
+# Django binds parameters client-side and never prepares; the few statements Tendril binds
+# server-side (ingestion's one-statement path) are prepared per connection after this many
+# runs. DB_PREPARE_THRESHOLD=off behind a pooler that cannot keep prepared statements
+# (PgBouncer < 1.21 in transaction mode).
+_prepare = env("DB_PREPARE_THRESHOLD", default="5")
+DATABASES["default"]["OPTIONS"]["prepare_threshold"] = (
+    None if _prepare.lower() in ("", "off", "none") else int(_prepare)
+)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: cache and Celery broker ------------------------------------------------------

@@ -3,6 +3,7 @@
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F403
+from .base import DATABASES as _BASE_DATABASES
 from .base import env
 
 DEBUG = False
@@ -12,8 +13,9 @@ if len(SECRET_KEY) < 32:
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS")
 if not ALLOWED_HOSTS:
     raise ImproperlyConfigured("ALLOWED_HOSTS must list the host names Tendril answers on.")
-DATABASES = {"default": env.db("DATABASE_URL")}
-DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+_prepare = _BASE_DATABASES["default"]["OPTIONS"]["prepare_threshold"]
+DATABASES = {"default": {**env.db("DATABASE_URL"), "OPTIONS": {"prepare_threshold": _prepare}}}
+DATABASES["default"]["OPTIONS"]["pool"] = {
     "min_size": env.int("DB_POOL_MIN", default=2),
     "max_size": env.int("DB_POOL_MAX", default=20),
     "timeout": 10,

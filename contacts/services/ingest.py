@@ -26,6 +26,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import orjson
+import psycopg
 from django.conf import settings
 from django.db import connection, transaction
 
@@ -78,9 +79,13 @@ WHERE c.id = u.id AND c.id IN (
 
 # IDENTIFIER_SQL is a constant (values travel as parameters). `id = ANY(ARRAY(…))` keeps
 # the outer read on the primary key whatever row count the planner guesses for the arms.
+# FOR KEY SHARE (what a foreign-key check takes; events have no such constraint, see
+# docs/events.md) holds off a merge that would delete one of these contacts until this
+# request's events are in, so the merge moves them along; a contact a merge deleted while
+# we waited is skipped, its identifiers look unknown and are looked up again (_load).
 _CONTACTS_BY_IDENTIFIERS = (
     "SELECT id, external_id, anonymous_ids, last_seen_at, email FROM contacts_contact "  # noqa: S608
-    "WHERE id = ANY(ARRAY(" + IDENTIFIER_SQL + "))"
+    "WHERE id = ANY(ARRAY(" + IDENTIFIER_SQL + ")) ORDER BY id FOR KEY SHARE"
 )
 
 _EVENT_DEFINITION_UPSERT = """
@@ -121,11 +126,14 @@ def ingest_messages(
     returned in `rejected`; with `all_or_nothing` (a single call) the first one raises
     ValidationFailed instead and nothing is written.
     """
+    if len(messages) == 1:
+        result = _known_contact_call(workspace, messages[0], source, received_at)
+        if result is not None:
+            events_enqueue_processing(workspace=workspace, event_ids=result.event_ids)
+            return result
     with transaction.atomic():
         run = _Ingestion(workspace, source, received_at, all_or_nothing, field_prefix)
-        run.prelude = [_POINT_LOOKUPS_ONLY]
-        if not getattr(settings, "TENDRIL_INGEST_SYNCHRONOUS_COMMIT", False):
-            run.prelude.append(_ASYNC_COMMIT)
+        run.prelude = _prelude()
         result = run.execute(messages)
         events_enqueue_processing(
             workspace=workspace, event_ids=result.event_ids, changed_fields=result.changed_fields
@@ -147,6 +155,132 @@ _ASYNC_COMMIT = "SET LOCAL synchronous_commit = off;\n"
 # with the table: measured 26 ms a replay check during the ingest benchmark's first minute,
 # against 0.9 ms on the index.
 _POINT_LOOKUPS_ONLY = "SET LOCAL enable_seqscan = off;\n"
+
+
+def _asynchronous_commit() -> bool:
+    return not getattr(settings, "TENDRIL_INGEST_SYNCHRONOUS_COMMIT", False)
+
+
+def _prelude() -> list[str]:
+    return [_POINT_LOOKUPS_ONLY, *([_ASYNC_COMMIT] if _asynchronous_commit() else [])]
+
+
+# --- one event about a known contact: one statement --------------------------------------
+
+# Most single calls are a page view or a track of someone already known, by a userId (and
+# the anonymousId they already hold) or by an anonymousId alone. For those, the lookup, the
+# event INSERT (a replay: ON CONFLICT → nothing) and the last_seen_at touch are one
+# statement: outside a transaction block it is its own transaction, so BEGIN and COMMIT cost
+# no round trip of their own. It writes nothing when the caller is not such a contact (new
+# visitor, new device, a userId meeting another profile's anonymousId, a userId renamed by
+# alias), and ingest_messages then takes the general path. The contact is locked FOR KEY
+# SHARE as in _CONTACTS_BY_IDENTIFIERS (one merged away meanwhile: nothing written here, the
+# general path finds the survivor); last_seen_at as in _LAST_SEEN_UPDATE. The commit
+# setting travels inside the statement (set_config … is_local), and the statement is bound
+# server-side, so PostgreSQL can keep it prepared per connection (see _prepared_cursor):
+# its planning cost as much as its execution. Every read in it is an equality on a unique
+# index or the primary key, which no statistics make a scan.
+_KNOWN_BY_USER = """
+    SELECT c.id FROM contacts_contact AS c
+     WHERE c.workspace_id = %(ws)s AND c.external_id = %(user)s AND c.external_id <> ''
+       AND (%(anon)s = '' OR EXISTS (
+            SELECT FROM contacts_contactanonymousid AS a
+             WHERE a.workspace_id = %(ws)s AND a.anonymous_id = %(anon)s AND a.contact_id = c.id))
+       FOR KEY SHARE OF c
+"""
+_KNOWN_BY_ANONYMOUS_ID = """
+    SELECT c.id FROM contacts_contact AS c
+     WHERE c.id = (SELECT contact_id FROM contacts_contactanonymousid
+                    WHERE workspace_id = %(ws)s AND anonymous_id = %(anon)s)
+       FOR KEY SHARE OF c
+"""
+_KNOWN_CONTACT_EVENT = """
+WITH who AS ({who}),
+stored AS (
+    INSERT INTO contacts_event
+        (workspace_id, contact_id, type, name, properties, context, timestamp, received_at,
+         message_id, source)
+    SELECT %(ws)s, who.id, %(type)s, %(name)s, %(properties)s::jsonb, %(context)s::jsonb,
+           %(ts)s, %(received)s, %(message)s, %(source)s
+      FROM who
+    ON CONFLICT DO NOTHING
+    RETURNING id
+),
+touched AS (
+    UPDATE contacts_contact SET last_seen_at = %(seen)s
+     WHERE id = (
+        SELECT id FROM contacts_contact  -- `who` is of this workspace: by primary key only
+         WHERE id = (SELECT id FROM who)
+           AND (last_seen_at IS NULL OR last_seen_at < %(stale)s)
+         FOR NO KEY UPDATE SKIP LOCKED)
+       AND EXISTS (SELECT FROM stored)
+)
+SELECT who.id, (SELECT id FROM stored),
+       CASE WHEN %(asynchronous)s THEN set_config('synchronous_commit', 'off', true) END
+  FROM who
+"""
+_KNOWN_CONTACT_SQL = {
+    True: _KNOWN_CONTACT_EVENT.format(who=_KNOWN_BY_USER),
+    False: _KNOWN_CONTACT_EVENT.format(who=_KNOWN_BY_ANONYMOUS_ID),
+}
+_EVENT_TYPES_WITHOUT_IDENTITY = frozenset({"track", "page", "screen", "group"})
+
+
+def _known_contact_call(
+    workspace: Workspace, message: Message, source: str, received_at: datetime
+) -> IngestResult | None:
+    """Store `message` if it is an event about a known contact; None when it is not (or
+    when it needs more than an event row: an identity change, a new event definition)."""
+    if message.type not in _EVENT_TYPES_WITHOUT_IDENTITY:
+        return None
+    if message.type == "track" and not _definition_known(
+        workspace.pk, message.name, _registered_keys(message.properties), received_at
+    ):
+        return None
+    seen = min(message.timestamp or received_at, received_at)
+    with _prepared_cursor() as cursor:
+        cursor.execute(
+            _KNOWN_CONTACT_SQL[bool(message.user_id)],
+            {
+                "ws": workspace.pk,
+                "user": message.user_id,
+                "anon": message.anonymous_id,
+                "type": message.type,
+                "name": message.name,
+                "properties": orjson.dumps(message.properties).decode(),
+                "context": orjson.dumps(message.context).decode(),
+                "ts": message.timestamp or received_at,
+                "received": received_at,
+                "message": message.message_id,
+                "source": source,
+                "seen": seen,
+                "stale": seen - LAST_SEEN_GRANULARITY,
+                "asynchronous": _asynchronous_commit(),
+            },
+        )
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    if row[1] is None:
+        return IngestResult(duplicates=1)
+    return IngestResult(stored=1, event_ids=[row[1]])
+
+
+def _prepared_cursor() -> Any:
+    """A Django cursor over a server-side binding psycopg cursor.
+
+    Django binds parameters client-side and never prepares (safe behind any pooler). This
+    one statement is bound server-side, so psycopg prepares it once a connection has run it
+    `prepare_threshold` times (DATABASES OPTIONS; settings.base sets 5, psycopg's default;
+    None turns preparing off, e.g. behind a PgBouncer older than 1.21 in transaction mode).
+    Query logging and execute wrappers work as for any Django cursor.
+    """
+    connection.ensure_connection()
+    raw = psycopg.Cursor(connection.connection)
+    # (django-stubs types the argument as the wrapper these methods build around it)
+    if connection.queries_logged:
+        return connection.make_debug_cursor(raw)  # type: ignore[arg-type]
+    return connection.make_cursor(raw)  # type: ignore[arg-type]
 
 
 class _Ingestion:
@@ -240,9 +374,10 @@ class _Ingestion:
     # --- contact resolution --------------------------------------------------------------
 
     def _load(self, messages: Sequence[Message]) -> None:
+        # An alias's previousId may be an earlier userId as well as an anonymous id.
         user_ids = {m.user_id for m in messages if m.user_id}
+        user_ids |= {m.previous_id for m in messages if m.previous_id}
         names = user_ids | {m.anonymous_id for m in messages if m.anonymous_id}
-        names |= {m.previous_id for m in messages if m.previous_id}
         self._lookup(user_ids, names)
         unknown = sorted(
             {f"u:{u}" for u in user_ids if u not in self.by_ext and u not in self.by_anon}
@@ -324,7 +459,11 @@ class _Ingestion:
             if contact is None:
                 continue  # deleted by a concurrent request: nothing left to update
             changed = contact_apply_traits(
-                workspace=self.workspace, contact=contact, traits=message.traits
+                workspace=self.workspace,
+                contact=contact,
+                traits=message.traits,
+                source=self.source,
+                at=message.timestamp,
             )
             if changed:
                 dirty.setdefault(contact.pk, set()).update(changed)
@@ -374,6 +513,7 @@ class _Ingestion:
                     anonymous_id=message.anonymous_id or None,
                     traits=message.traits if message.type == "identify" else None,
                     source=self.source,
+                    at=message.timestamp,
                 )
         except ValidationFailed as error:
             where = next(iter(error.fields), "traits")
@@ -549,9 +689,7 @@ class _Ingestion:
         keys: dict[str, set[str]] = {}
         for message in messages:
             if message.type == "track":
-                keys.setdefault(message.name, set()).update(
-                    k for k in message.properties if isinstance(k, str) and len(k) <= 100
-                )
+                keys.setdefault(message.name, set()).update(_registered_keys(message.properties))
         event_definitions_register(
             workspace_id=self.workspace.pk, names=keys, seen_at=self.received_at
         )
@@ -593,14 +731,25 @@ def _contact_insert_sql() -> tuple[str, list[Any]]:
 _known_definitions: dict[tuple[int, str], tuple[frozenset[str], datetime]] = {}
 
 
+def _registered_keys(properties: dict[str, Any]) -> set[str]:
+    """The property keys an event definition records."""
+    return {k for k in properties if isinstance(k, str) and len(k) <= 100}
+
+
+def _definition_known(workspace_id: int, name: str, keys: set[str], seen_at: datetime) -> bool:
+    """Whether this process wrote (workspace, name) with these property keys lately."""
+    known = _known_definitions.get((workspace_id, name))
+    return known is not None and keys <= known[0] and seen_at - known[1] <= EVENT_DEFINITION_REFRESH
+
+
 def event_definitions_register(
     *, workspace_id: int, names: dict[str, set[str]], seen_at: datetime
 ) -> None:
-    todo: dict[str, set[str]] = {}
-    for name, keys in names.items():
-        known = _known_definitions.get((workspace_id, name))
-        if known is None or not keys <= known[0] or seen_at - known[1] > EVENT_DEFINITION_REFRESH:
-            todo[name] = keys
+    todo = {
+        name: keys
+        for name, keys in names.items()
+        if not _definition_known(workspace_id, name, keys, seen_at)
+    }
     if not todo:
         return
     names_list = sorted(todo)

@@ -7,6 +7,7 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.db import connection
 from django.test import Client
 from django.utils import timezone
 
@@ -271,6 +272,17 @@ def test_alias_merges_the_previous_profile_into_the_user(ws, key):
     assert contact.events.count() == 3
 
 
+def test_alias_from_an_earlier_user_id_renames_the_contact(ws, key):
+    post("/v1/identify", {"userId": "u-1", "anonymousId": "a-1", "messageId": "i-1"}, key)
+    response = post("/v1/alias", {"previousId": "u-1", "userId": "u-2"}, key)
+    assert response.status_code == 200
+    contact = Contact.objects.get(workspace=ws)
+    assert (contact.external_id, contact.anonymous_ids) == ("u-2", ["a-1", "u-1"])
+    # Calls still naming the old userId land on the same person.
+    post("/v1/track", track(0, userId="u-1"), key)
+    assert Contact.objects.get(workspace=ws).events.count() == 3
+
+
 def test_alias_without_previous_id_is_a_400(key):
     response = post("/v1/alias", {"userId": "user-9"}, key)
     assert response.status_code == 400
@@ -437,38 +449,139 @@ def test_an_identify_cannot_take_another_contacts_email(ws, key):
     assert Contact.objects.get(workspace=ws, external_id="u-1").email == "one@b.test"
 
 
+def _ingest_one(ws, body, kind):
+    from contacts.ingest.parsing import parse_call
+    from contacts.services.ingest import ingest_messages
+
+    message = parse_call(body, type=kind, received_at=timezone.now())
+    return ingest_messages(
+        workspace=ws, messages=[message], source="api", received_at=timezone.now()
+    )
+
+
+def _statements(ws, body, kind):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        result = _ingest_one(ws, body, kind)
+    return result, [q["sql"] for q in queries.captured_queries]
+
+
 @pytest.mark.parametrize("synchronous", [False, True])
 def test_ingestion_commits_asynchronously_unless_configured_in_few_round_trips(
     ws, key, settings, synchronous
 ):
-    """The SET LOCAL travels with the transaction's first query: a known contact's track
-    costs the lookup and the INSERT (plus BEGIN/COMMIT), and the setting really applies."""
+    """The SET LOCAL travels with the transaction's first query, and really applies."""
     from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
-    from contacts.ingest.parsing import parse_call
-    from contacts.services.ingest import ingest_messages
 
     settings.TENDRIL_INGEST_SYNCHRONOUS_COMMIT = synchronous
-    assert post("/v1/track", track(0), key).status_code == 200  # the contact exists now
-    message = parse_call(track(1), type="track", received_at=timezone.now())
-    with CaptureQueriesContext(connection) as queries:
-        result = ingest_messages(
-            workspace=ws, messages=[message], source="api", received_at=timezone.now()
-        )
+    result, statements = _statements(ws, track(0, userId="new-user"), "track")
     assert result.stored == 1
-    statements = [q["sql"] for q in queries.captured_queries]
     # (inside SAVEPOINT … RELEASE because the test itself runs inside a transaction)
-    lookup, insert = statements[1:3]
+    lookup = statements[1]
     assert lookup.startswith("SET LOCAL enable_seqscan = off;\n")
     assert ("SET LOCAL synchronous_commit = off;" in lookup) is not synchronous
     assert "FROM contacts_contact" in lookup
-    assert insert.lstrip().startswith("INSERT INTO contacts_event")
     assert not any(sql.startswith("SET") for sql in statements[2:])
     # The test runs inside one transaction, so a SET LOCAL is still visible here.
     with connection.cursor() as cursor:
         cursor.execute("SHOW synchronous_commit")
         assert cursor.fetchone()[0] == ("on" if synchronous else "off")
+
+
+@pytest.mark.parametrize("synchronous", [False, True])
+def test_an_event_about_a_known_contact_is_one_statement(ws, key, settings, synchronous):
+    """Lookup, INSERT and last-seen touch in one query string (its own transaction when
+    no transaction is open); a replay of it stores nothing and still counts as handled."""
+    settings.TENDRIL_INGEST_SYNCHRONOUS_COMMIT = synchronous
+    first = {"type": "page", "name": "Pricing", "userId": "u-1", "anonymousId": "a-1"}
+    assert post("/v1/page", {**first, "messageId": "p-0"}, key).status_code == 200
+    contact = Contact.objects.get(workspace=ws)
+    Contact.objects.filter(pk=contact.pk).update(last_seen_at=None)
+
+    result, statements = _statements(ws, {**first, "messageId": "p-1"}, "page")
+    assert (result.stored, result.duplicates) == (1, 0)
+    assert len(statements) == 1
+    assert statements[0].lstrip().startswith("WITH who AS")
+    assert "INSERT INTO contacts_event" in statements[0]
+    # The commit setting travels inside the statement (the test's own transaction is still
+    # open, so it is visible here).
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW synchronous_commit")
+        assert cursor.fetchone()[0] == ("on" if synchronous else "off")
+    event = Event.objects.get(workspace=ws, message_id="p-1")
+    assert (event.contact_id, event.type, event.name) == (contact.pk, "page", "Pricing")
+    contact.refresh_from_db()
+    assert contact.last_seen_at == event.timestamp
+
+    replay, statements = _statements(ws, {**first, "messageId": "p-1"}, "page")
+    assert (replay.stored, replay.duplicates, len(statements)) == (0, 1, 1)
+    by_anonymous_id = _statements(
+        ws, {"type": "page", "anonymousId": "a-1", "messageId": "p-2"}, "page"
+    )
+    assert by_anonymous_id[0].stored == 1 and len(by_anonymous_id[1]) == 1
+    assert Event.objects.filter(workspace=ws, contact=contact).count() == 3
+    assert Contact.objects.filter(workspace=ws).count() == 1
+
+
+def test_the_one_statement_is_prepared_once_a_connection_has_run_it_a_few_times(ws, key):
+    """Its planning cost as much as its execution; bound server-side, psycopg prepares it
+    after DATABASES OPTIONS prepare_threshold runs on a connection."""
+    post("/v1/page", {"type": "page", "userId": "u-1", "messageId": "p-0"}, key)
+    threshold = connection.settings_dict["OPTIONS"]["prepare_threshold"]
+    for i in range(threshold + 1):
+        assert _ingest_one(ws, {"userId": "u-1", "messageId": f"p-{i + 1}"}, "page").stored == 1
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE %s",
+            ["%INSERT INTO contacts_event%"],
+        )
+        assert cursor.fetchone()[0] == 1
+
+
+def test_calls_that_change_who_someone_is_leave_the_one_statement_path(ws, key):
+    """A new device, a userId meeting another profile's anonymousId, a userId renamed by an
+    alias: the single statement writes nothing and the general path does the rest."""
+    post("/v1/identify", {"userId": "u-1", "anonymousId": "a-1", "messageId": "i-1"}, key)
+    post("/v1/page", {"anonymousId": "a-2", "messageId": "p-1"}, key)  # another visitor
+    ada = Contact.objects.get(workspace=ws, external_id="u-1")
+
+    new_device = _ingest_one(
+        ws, {"type": "page", "userId": "u-1", "anonymousId": "a-3", "messageId": "p-2"}, "page"
+    )
+    assert new_device.stored == 1
+    ada.refresh_from_db()
+    assert ada.anonymous_ids == ["a-1", "a-3"]
+
+    meets = _ingest_one(
+        ws, {"type": "page", "userId": "u-1", "anonymousId": "a-2", "messageId": "p-3"}, "page"
+    )
+    assert meets.stored == 1
+    assert list(Contact.objects.filter(workspace=ws)) == [ada]  # the visitor merged into Ada
+    assert set(Event.objects.filter(workspace=ws).values_list("contact_id", flat=True)) == {ada.pk}
+
+    post("/v1/alias", {"previousId": "u-1", "userId": "u-2", "messageId": "al-1"}, key)
+    renamed = _ingest_one(ws, {"type": "page", "userId": "u-1", "messageId": "p-4"}, "page")
+    assert renamed.stored == 1
+    assert Event.objects.get(workspace=ws, message_id="p-4").contact_id == ada.pk
+    assert Contact.objects.filter(workspace=ws).count() == 1
+
+
+def test_a_track_with_a_new_property_key_still_registers_it(ws, key):
+    from contacts.services import ingest
+
+    post("/v1/track", track(0), key)
+    now = timezone.now()
+    ingest._known_definitions[(ws.pk, "Order Completed")] = (frozenset({"revenue"}), now)
+    try:
+        result, statements = _statements(ws, track(1), "track")
+        assert result.stored == 1 and len(statements) == 1  # keys known: one statement
+        _ingest_one(ws, track(2, properties={"coupon": "X"}), "track")
+    finally:
+        ingest._known_definitions.pop((ws.pk, "Order Completed"), None)
+    definition = EventDefinition.objects.get(workspace=ws, name="Order Completed")
+    assert definition.property_keys == ["coupon", "revenue"]
 
 
 def test_ingestion_skips_the_ui_middleware_but_keeps_security_headers(ws, key):
