@@ -13,19 +13,26 @@ After an ingestion transaction commits, ONE Celery task per request
 events (score.changed, segment.entered …) adds them with `batch.add_events(...)`, so later
 processors in the same pass see them — "score ≥ 80" can move a segment, and entering the
 segment can start a workflow, in one task.
+
+The `consent_changed` hook (below) tells other apps, inside the writer's transaction, that a
+contact's consent for a channel changed — messaging keeps the consent log from it.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from workspaces.models import Workspace
 
-    from .models import Event
+    from .models import Contact, Event
 
 logger = logging.getLogger(__name__)
 
@@ -83,3 +90,99 @@ def events_ingested(batch: IngestedBatch) -> None:
                 "events_ingested processor %s failed for workspace %s", name, batch.workspace.pk
             )
             raise
+
+
+# --- consent_changed ----------------------------------------------------------------------
+# Every change of a contact's consent — identify traits, an import, a management API or UI
+# edit, a form, a merge, messaging's unsubscribes and double opt-in — is announced here by
+# `contact_set_consent` (and by merges). Contacts never imports the apps that listen;
+# messaging registers its consent log in its AppConfig.ready():
+#
+#     from contacts.hooks import ConsentChange, on_consent_changed
+#
+#     @on_consent_changed(name="consent_log")
+#     def consent_log_record(changes: list[ConsentChange]) -> None: ...
+#
+# Listeners run synchronously in the writer's transaction: the log is the proof of consent,
+# so it commits — or rolls back — with the change it records. A listener that fails makes
+# the change fail.
+
+
+@dataclass
+class ConsentChange:
+    """A contact's consent for `channel` ("email" or "sms") went from `previous` to `status`."""
+
+    contact: Contact  # stored (has an id) by the time listeners see it
+    channel: str
+    status: str
+    previous: str
+    source: str  # who decided: "api", "snippet", "import", "form:<id>", "merge", "unsubscribe" …
+    at: datetime  # when the decision was made
+    detail: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def address(self) -> str:
+        """The address the decision is about, as the contact has it now."""
+        return self.contact.email if self.channel == "email" else self.contact.phone
+
+
+ConsentListener = Callable[[list[ConsentChange]], None]
+_consent_listeners: list[tuple[str, ConsentListener]] = []
+# Changes made inside a `consent_changes_collected()` block wait here for its end.
+_collected: ContextVar[list[ConsentChange] | None] = ContextVar("consent_collected", default=None)
+
+
+def on_consent_changed(*, name: str) -> Callable[[ConsentListener], ConsentListener]:
+    def register(func: ConsentListener) -> ConsentListener:
+        if not any(existing == name for existing, _ in _consent_listeners):
+            _consent_listeners.append((name, func))
+        return func
+
+    return register
+
+
+def registered_consent_listeners() -> list[str]:
+    return [name for name, _ in _consent_listeners]
+
+
+def consent_changed(change: ConsentChange) -> None:
+    """Announce one change: at once, or at the end of the enclosing
+    `consent_changes_collected()` block. A contact not stored yet can only be announced
+    from inside such a block (it gets its id before the block ends)."""
+    pending = _collected.get()
+    if pending is not None:
+        pending.append(change)
+    elif change.contact.pk is None:
+        raise RuntimeError(
+            "consent_changed: the contact is not stored yet; change its consent inside "
+            "consent_changes_collected() and store it before the block ends."
+        )
+    else:
+        _consent_notify([change])
+
+
+@contextmanager
+def consent_changes_collected() -> Iterator[None]:
+    """Hold the consent changes made inside the block and announce them together when it
+    ends — one listener call (one INSERT of log rows) for a whole chunk of an import — with
+    the ids their contacts have by then. Left by an exception, the block announces nothing:
+    the writes it made are being undone. A change whose contact is still not stored goes to
+    an enclosing block, or is dropped with the contact that was never stored."""
+    outer = _collected.get()
+    pending: list[ConsentChange] = []
+    token = _collected.set(pending)
+    try:
+        yield
+    finally:
+        _collected.reset(token)
+    stored = [change for change in pending if change.contact.pk is not None]
+    if outer is not None:
+        outer.extend(change for change in pending if change.contact.pk is None)
+    _consent_notify(stored)
+
+
+def _consent_notify(changes: list[ConsentChange]) -> None:
+    if not changes:
+        return
+    for _, func in list(_consent_listeners):
+        func(changes)

@@ -5,6 +5,11 @@ class MessagingConfig(AppConfig):
     name = "messaging"
 
     def ready(self) -> None:
+        from contacts.hooks import on_consent_changed
+
         from . import esp
+        from .services.audience import consent_log_record
 
         esp.connect()
+        # Every consent change of a contact, whoever made it, lands in the consent log.
+        on_consent_changed(name="messaging.consent_log")(consent_log_record)

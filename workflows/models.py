@@ -180,6 +180,10 @@ class WorkflowRun(TenantModel):
                 name="wfrun_ws_wf_status",
             ),
             models.Index(fields=["workspace", "contact", "status"], name="wfrun_ws_contact"),
+            # Deleting a contact (a merge's last step, an erasure) makes PostgreSQL check
+            # this table for rows pointing at it, by contact_id alone: without this index,
+            # a scan of every run per deleted contact.
+            models.Index(fields=["contact"], name="wfrun_contact"),
         ]
 
     def __str__(self) -> str:
@@ -239,6 +243,7 @@ class StepLog(TenantModel):
                 fields=["workspace", "workflow", "node_id", "outcome"], name="steplog_node_stats"
             ),
             models.Index(fields=["workspace", "contact", "at"], name="steplog_contact_at"),
+            models.Index(fields=["contact"], name="steplog_contact"),  # as wfrun_contact
         ]
         ordering = ["at", "id"]
 

@@ -80,57 +80,77 @@ def _invalid(field: str, message: str) -> ValidationFailed:
 
 
 def form_fields_clean(fields: Any) -> list[dict[str, Any]]:
-    """Validate a form's field list. Error names are `fields.<n>.<part>` (n from 0)."""
+    """Validate a form's field list, reporting every problem at once.
+
+    Error names are `fields.<n>.<part>` (n from 0, part key/label/type/options) for one
+    field's problem, `fields` for the list as a whole; the builder puts each next to its row.
+    """
     if not isinstance(fields, list) or not fields:
         raise _invalid("fields", "add at least one field (an email field is needed).")
     if len(fields) > MAX_FIELDS:
         raise _invalid("fields", f"at most {MAX_FIELDS} fields.")
     clean: list[dict[str, Any]] = []
-    seen: set[str] = set()
+    errors: dict[str, list[str]] = {}
+    labels_by_key: dict[str, str] = {}
     for n, raw in enumerate(fields):
-        where = f"fields.{n}"
-        if not isinstance(raw, Mapping):
-            raise _invalid(where, "each field is an object with key, label and type.")
-        key = str(raw.get("key") or "").strip()
-        if not KEY_RE.match(key):
-            raise _invalid(f"{where}.key", "start with a letter; letters, digits and _ only.")
-        if key in seen:
-            raise _invalid(f"{where}.key", f"'{key}' is used twice.")
-        if key not in CONTACT_FIELDS and (
-            key in RESERVED_ATTRIBUTE_KEYS
-            or key in FIELD_TRAITS  # e.g. "title" would land in job_title
-            or key in TRAITS_WITH_STRUCTURE
-            or key in PROTECTED_TRAITS
-            or key in _CONTROL_NAMES
-        ):
-            raise _invalid(f"{where}.key", f"'{key}' is reserved; choose another name.")
-        kind = str(raw.get("type") or CONTACT_FIELDS.get(key, "text"))
-        if kind not in FIELD_TYPES:
-            raise _invalid(f"{where}.type", f"choose one of {', '.join(FIELD_TYPES)}.")
-        if key in CONTACT_FIELDS and kind not in ("text", CONTACT_FIELDS[key], "select"):
-            raise _invalid(f"{where}.type", f"'{key}' needs a {CONTACT_FIELDS[key]} input.")
-        options = raw.get("options") or []
-        if isinstance(options, str):
-            options = [o.strip() for o in options.split(",")]
-        options = [str(o).strip() for o in options if str(o).strip()]
-        if kind == "select" and not options:
-            raise _invalid(f"{where}.options", "a dropdown needs options (comma-separated).")
-        seen.add(key)
-        clean.append(
-            {
-                "key": key,
-                "label": str(raw.get("label") or key.replace("_", " ").capitalize())[:150],
-                "type": kind,
-                "required": bool(raw.get("required")),
-                **({"options": options[:100]} if kind == "select" else {}),
-            }
-        )
-    identifiers = [f for f in clean if f["key"] in IDENTIFIERS]
+        field, problems = _field_clean(raw)
+        key = field.get("key", "")
+        if key and "key" not in problems and key in labels_by_key:
+            problems["key"] = f"'{key}' is already mapped by “{labels_by_key[key]}”; map it once."
+        labels_by_key.setdefault(key, field.get("label") or key)
+        errors.update({f"fields.{n}.{part}": [text] for part, text in problems.items()})
+        clean.append(field)
+    identifiers = [f for f in clean if f.get("key") in IDENTIFIERS]
     if not identifiers:
-        raise _invalid("fields", "a form needs an email (or phone) field to know who signed up.")
-    if not any(f["required"] for f in identifiers):
-        raise _invalid("fields", "make the email (or phone) field required.")
+        errors["fields"] = ["a form needs an email (or phone) field to know who signed up."]
+    elif not any(f["required"] for f in identifiers):
+        errors["fields"] = ["make the email (or phone) field required."]
+    if errors:
+        first = next(iter(errors))
+        raise ValidationFailed(f"{first}: {errors[first][0]}", fields=errors)
     return clean
+
+
+def _field_clean(raw: Any) -> tuple[dict[str, Any], dict[str, str]]:
+    """One field definition, cleaned, and its problems by part (key, label, type, options)."""
+    if not isinstance(raw, Mapping):
+        return {}, {"key": "each field is an object with key, label and type."}
+    problems: dict[str, str] = {}
+    key = str(raw.get("key") or "").strip()
+    if not key:
+        problems["key"] = "choose the contact field or attribute this field fills."
+    elif not KEY_RE.match(key):
+        problems["key"] = "start with a letter; letters, digits and _ only."
+    elif key not in CONTACT_FIELDS and (
+        key in RESERVED_ATTRIBUTE_KEYS
+        or key in FIELD_TRAITS  # e.g. "title" would land in job_title
+        or key in TRAITS_WITH_STRUCTURE
+        or key in PROTECTED_TRAITS
+        or key in _CONTROL_NAMES
+    ):
+        problems["key"] = f"'{key}' is reserved; choose another name."
+    label = str(raw.get("label") or "").strip()
+    if not label:
+        problems["label"] = "give the field a label; visitors see it above the input."
+    kind = str(raw.get("type") or CONTACT_FIELDS.get(key, "text"))
+    if kind not in FIELD_TYPES:
+        problems["type"] = f"choose one of {', '.join(FIELD_TYPES)}."
+    elif key in CONTACT_FIELDS and kind not in ("text", CONTACT_FIELDS[key], "select"):
+        problems["type"] = f"'{key}' needs a {CONTACT_FIELDS[key]} input."
+    options = raw.get("options") or []
+    if not isinstance(options, list | tuple):
+        options = str(options).split(",")
+    options = [str(o).strip() for o in options if str(o).strip()]
+    if kind == "select" and not options:
+        problems["options"] = "a dropdown needs options (comma-separated)."
+    field = {
+        "key": key,
+        "label": label[:150],
+        "type": kind,
+        "required": bool(raw.get("required")),
+        **({"options": options[:100]} if kind == "select" else {}),
+    }
+    return field, problems
 
 
 FORM_SETTINGS = (

@@ -16,7 +16,11 @@ Traits — known names map to contact fields (see `traits.FIELD_TRAITS`); everyt
 custom attribute, registered and typed in AttributeDefinition on first sight. A value
 sent replaces the stored one (latest call wins); `None` and "" never erase anything.
 Identifiers are never overwritten by traits of a different person: an email already held
-by another known contact stays there.
+by another known contact stays there. The consent traits (`email_consent`, `sms_consent`)
+go through `contact_set_consent`, so every change is announced to the consent log.
+
+Consent — `contact_set_consent` is the one place a contact's consent changes (merges aside,
+which announce theirs too); each change goes to the `consent_changed` hook (contacts/hooks.py).
 """
 
 from __future__ import annotations
@@ -29,9 +33,11 @@ from typing import Any
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
+from contacts.hooks import ConsentChange, consent_changed, consent_changes_collected
 from contacts.models import ConsentStatus, Contact
 from contacts.services.merge import PROFILE_FIELDS, merge_into
 from contacts.services.traits import (
+    CONSENT_TRAITS,
     attributes_register,
     email_normalize,
     phone_normalize,
@@ -50,14 +56,16 @@ def contact_upsert(
     phone: str | None = None,
     traits: dict[str, Any] | None = None,
     source: str,
+    at: datetime | None = None,
 ) -> tuple[Contact, set[str]]:
     """Find (or create) the contact these identifiers name, apply `traits`, merge duplicates.
 
     Returns the contact and the names of the fields/attributes that changed (for a new
     contact: everything that was set, plus "created"). Raises ValidationFailed naming the
     field for a bad email/phone/trait, before anything is written.
-    `source` says who is writing ("api", "snippet", "form", "import" …); it is recorded on
-    attribute changes' consumers through changed fields, and on consent by contact_set_consent.
+    `source` says who is writing ("api", "snippet", "form", "import" …); it is recorded as
+    the source of a consent trait's decision (contact_set_consent), made `at` (the call's
+    own timestamp for ingestion; now by default), so a late call cannot undo a newer one.
     """
     if traits is not None and not isinstance(traits, Mapping):
         raise ValidationFailed("traits: must be an object.", fields={"traits": "must be an object"})
@@ -77,13 +85,16 @@ def contact_upsert(
         )
     for attempt in range(3):
         try:
-            with transaction.atomic():
+            # Consent changes of a contact created here are announced once it is stored.
+            with transaction.atomic(), consent_changes_collected():
                 return _upsert_once(
                     workspace=workspace,
                     external_id=external_id,
                     anonymous_id=anonymous_id,
                     fields=fields,
                     attributes=attributes,
+                    source=source,
+                    at=at,
                 )
         except IntegrityError:
             # A concurrent writer created the same email/external id between our lookup
@@ -115,6 +126,8 @@ def _upsert_once(
     anonymous_id: str,
     fields: dict[str, Any],
     attributes: dict[str, Any],
+    source: str,
+    at: datetime | None,
 ) -> tuple[Contact, set[str]]:
     email = fields.get("email", "")
     found = _candidates(workspace, external_id, email, anonymous_id, fields.get("phone", ""))
@@ -137,7 +150,7 @@ def _upsert_once(
     if external_id and primary.external_id != external_id and not primary.external_id:
         primary.external_id = external_id
         changed.add("external_id")
-    changed |= _apply(workspace, primary, fields, attributes, found)
+    changed |= _apply(workspace, primary, fields, attributes, found, source, at)
     if primary.pk is None:
         changed |= {name for name in PROFILE_FIELDS if getattr(primary, name)}
     if primary.pk is None or changed or claimed:
@@ -298,13 +311,19 @@ def _claim_anonymous_id(
 
 
 def contact_apply_traits(
-    *, workspace: Workspace, contact: Contact, traits: Mapping[str, Any]
+    *,
+    workspace: Workspace,
+    contact: Contact,
+    traits: Mapping[str, Any],
+    source: str = "api",
+    at: datetime | None = None,
 ) -> set[str]:
     """Apply traits to an already locked, known contact in memory (no identity change, no
     save); returns what changed. For callers that resolved the contact themselves and
-    whose traits keep its email (ingestion's identify of a known user)."""
+    whose traits keep its email (ingestion's identify of a known user). A consent trait's
+    change is announced at once (the caller saves the contact in the same transaction)."""
     fields, attributes = traits_to_fields(traits)
-    changed = _apply(workspace, contact, fields, attributes, [contact])
+    changed = _apply(workspace, contact, fields, attributes, [contact], source, at)
     if attributes:
         attributes_register(workspace=workspace, values=attributes)
     return changed
@@ -316,9 +335,13 @@ def _apply(
     fields: dict[str, Any],
     attributes: dict[str, Any],
     found: list[Contact],
+    source: str,
+    at: datetime | None,
 ) -> set[str]:
     changed: set[str] = set()
     for name, value in fields.items():
+        if name in CONSENT_TRAITS:
+            continue  # after the profile fields: the change names the address they set
         if name == "tags":
             merged = list(dict.fromkeys([*contact.tags, *value]))
             if merged != contact.tags:
@@ -334,6 +357,17 @@ def _apply(
         if contact.attributes.get(key) != value:
             contact.attributes = {**contact.attributes, key: value}
             changed.add(key)
+    for name, channel in CONSENT_TRAITS.items():
+        if name in fields:
+            changed |= contact_set_consent(
+                contact=contact,
+                channel=channel,
+                status=fields[name],
+                source=source,
+                at=at,
+                save=False,
+                detail={"trait": name},
+            )
     return changed
 
 
@@ -357,10 +391,15 @@ def contact_set_consent(
     source: str,
     at: datetime | None = None,
     save: bool = True,
+    detail: Mapping[str, Any] | None = None,
 ) -> set[str]:
     """Record a consent decision for `channel` ("email" or "sms"). Returns changed field names.
 
-    An older decision (`at` before the stored one) does not override a newer one.
+    An older decision (`at` before the stored one) does not override a newer one. A change
+    is announced to the `consent_changed` hook (messaging's consent log) with `source` and
+    `detail`; a decision that changes nothing announces nothing and costs no query. With
+    `save=False` the caller stores the contact, in the same transaction; a contact that is
+    not stored yet must be changed inside `consent_changes_collected()`.
     """
     if channel not in ("email", "sms"):
         raise ValidationFailed(
@@ -376,7 +415,8 @@ def contact_set_consent(
     stored_at = getattr(contact, f"{channel}_consent_at")
     if stored_at is not None and at < stored_at:
         return set()
-    if getattr(contact, f"{channel}_consent") == status:
+    previous = getattr(contact, f"{channel}_consent")
+    if previous == status:
         return set()
     setattr(contact, f"{channel}_consent", status)
     setattr(contact, f"{channel}_consent_at", at)
@@ -390,6 +430,17 @@ def contact_set_consent(
                 "updated_at",
             ]
         )
+    consent_changed(
+        ConsentChange(
+            contact=contact,
+            channel=channel,
+            status=status,
+            previous=previous,
+            source=source[:64],
+            at=at,
+            detail=dict(detail or {}),
+        )
+    )
     return {f"{channel}_consent"}
 
 

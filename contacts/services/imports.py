@@ -35,6 +35,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from psycopg.types.json import Jsonb
 
+from contacts.hooks import consent_changes_collected
 from contacts.models import (
     AttributeDefinition,
     Contact,
@@ -570,7 +571,10 @@ def _chunk_import_once(ctx: _Context, chunk: list[tuple[int, list[str]]]) -> Non
         else:
             rows[key] = row
     fast, slow = _classify(ctx, rows)
-    _write_fast(ctx, fast, outcome)
+    # New contacts get their ids in one INSERT at the end: their consent changes (and the
+    # updated contacts') are announced to the consent log then, all in one go.
+    with consent_changes_collected():
+        _write_fast(ctx, fast, outcome)
     for row in slow:
         _write_slow(ctx, row, outcome)
     if outcome.changed:

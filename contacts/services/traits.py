@@ -1,7 +1,9 @@
 """Normalising what callers say about a person: emails, phone numbers, traits → fields.
 
-`traits_to_fields` splits Segment-style traits into Contact fields (see `FIELD_TRAITS`)
-and custom attributes; `attributes_register` types new attributes in the registry.
+`traits_to_fields` splits Segment-style traits into Contact fields (see `FIELD_TRAITS`; the
+consent traits `email_consent`/`sms_consent` come out as fields of the same names, to be
+applied through contact_set_consent) and custom attributes; `attributes_register` types
+new attributes in the registry.
 Errors name the field as the caller sent it (`traits.phone`, `email` …).
 """
 
@@ -17,7 +19,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
 
-from contacts.models import AttributeDefinition, Contact, LifecycleStage
+from contacts.models import AttributeDefinition, ConsentStatus, Contact, LifecycleStage
 from workspaces.errors import ValidationFailed
 from workspaces.models import Workspace
 
@@ -38,8 +40,13 @@ FIELD_TRAITS: dict[str, str] = {
     "lifecycleStage": "lifecycle_stage",
     "lifecycle_stage": "lifecycle_stage",
 }
-# Never settable through traits: identifiers have their own arguments, the rest is
-# maintained by Tendril itself (score by scoring, consent by contact_set_consent …).
+# Consent traits → channel. A value goes through contact_set_consent (announced to the
+# consent log, with the caller as source), never straight into the field.
+CONSENT_TRAITS: dict[str, str] = {"email_consent": "email", "sms_consent": "sms"}
+# Never taken as a contact field or custom attribute from traits: identifiers have their own
+# arguments, the rest is maintained by Tendril itself (score by scoring, consent — the
+# CONSENT_TRAITS above excepted — by contact_set_consent …). Forms and imports keep these
+# names out of attribute keys too.
 PROTECTED_TRAITS = {
     "id",
     "userId",
@@ -159,10 +166,14 @@ def traits_to_fields(traits: Mapping[str, Any]) -> tuple[dict[str, Any], dict[st
     fields: dict[str, Any] = {}
     attributes: dict[str, Any] = {}
     for key, value in traits.items():
-        if not isinstance(key, str) or key in PROTECTED_TRAITS or _blank(value):
+        if not isinstance(key, str) or _blank(value):
             continue
         where = f"traits.{key}"
-        if key in FIELD_TRAITS:
+        if key in CONSENT_TRAITS:
+            fields[key] = (where, consent_trait_status(value, where=where))
+        elif key in PROTECTED_TRAITS:
+            continue
+        elif key in FIELD_TRAITS:
             fields[FIELD_TRAITS[key]] = (where, value)
         elif key == "name":
             if isinstance(value, str):
@@ -204,6 +215,21 @@ def traits_to_fields(traits: Mapping[str, Any]) -> tuple[dict[str, Any], dict[st
     return _clean_fields(fields), attributes
 
 
+def consent_trait_status(value: Any, *, where: str) -> str:
+    """The status a consent trait names: "subscribed"/"unsubscribed", or true/false.
+
+    "pending" and "unknown" are not decisions a caller can send: pending belongs to double
+    opt-in (messaging sends the confirmation), and a trait never erases what is known.
+    """
+    if isinstance(value, bool):
+        return (ConsentStatus.SUBSCRIBED if value else ConsentStatus.UNSUBSCRIBED).value
+    status = value.strip().lower() if isinstance(value, str) else None
+    if status in (ConsentStatus.SUBSCRIBED.value, ConsentStatus.UNSUBSCRIBED.value):
+        return status
+    message = 'must be "subscribed" or "unsubscribed" (or true/false)'
+    raise ValidationFailed(f"{where}: {message}.", fields={where: message})
+
+
 def _company_trait(
     value: Any, where: str, fields: dict[str, Any], attributes: dict[str, Any]
 ) -> None:
@@ -225,6 +251,9 @@ def _clean_fields(raw: dict[str, tuple[str, Any]]) -> dict[str, Any]:
     if "country" in raw and isinstance(raw["country"][1], str) and len(raw["country"][1]) == 2:
         region = raw["country"][1]
     for field, (where, value) in raw.items():
+        if field in CONSENT_TRAITS:
+            clean[field] = value  # checked by consent_trait_status already
+            continue
         if field == "tags":
             clean["tags"] = [tag.strip()[:100] for tag in value if tag.strip()]
             continue

@@ -1,7 +1,10 @@
 """Consent, unsubscribes, topic preferences, suppressions and double opt-in.
 
-Every consent change goes through `consent_change`, which updates the contact through
-contacts' own `contact_set_consent` and writes a ConsentLog row (who, what, when, from where).
+A contact's consent changes only through contacts' `contact_set_consent` (messaging's own
+changes go through `consent_change` below, which calls it). Contacts announces every change
+on its `consent_changed` hook, whoever made it — identify traits, imports, API and UI edits,
+forms, merges, unsubscribes — and `consent_log_record`, registered in MessagingConfig.ready(),
+writes the ConsentLog row (who, what, when, from where). So nothing here logs a change itself.
 """
 
 from __future__ import annotations
@@ -14,19 +17,16 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from contacts.hooks import ConsentChange
 from contacts.models import ConsentStatus, Contact
 from contacts.services import contact_set_consent, event_record, events_enqueue_processing
-from workspaces.errors import ValidationFailed
+from workspaces.errors import NotFound, ValidationFailed
 from workspaces.models import Workspace
 
 from ..models import ConsentLog, Message, Suppression, Topic, TopicOptOut
 from ..models.audience import SuppressionReason, address_hash
 
 CONSENT_CHANNELS = ("email", "sms")
-
-
-def _address(contact: Contact, channel: str) -> str:
-    return contact.email if channel == "email" else contact.phone
 
 
 @transaction.atomic
@@ -39,22 +39,34 @@ def consent_change(
     source: str,
     detail: dict[str, Any] | None = None,
 ) -> bool:
-    """Set a contact's consent for a channel and log it. Returns whether anything changed."""
-    previous = getattr(contact, f"{channel}_consent")
-    changed = contact_set_consent(contact=contact, channel=channel, status=status, source=source)
-    if not changed:
-        return False
-    ConsentLog.objects.create(
-        workspace=workspace,
-        contact=contact,
-        address_hash=address_hash(_address(contact, channel)) if _address(contact, channel) else "",
-        channel=channel,
-        status=status,
-        previous=previous,
-        source=source[:64],
-        detail=detail or {},
+    """Set a contact's consent for a channel (logged through the consent_changed hook, with
+    `detail`). Returns whether anything changed."""
+    if contact.workspace_id != workspace.pk:
+        raise NotFound("No such contact.")
+    changed = contact_set_consent(
+        contact=contact, channel=channel, status=status, source=source, detail=detail
     )
-    return True
+    return bool(changed)
+
+
+def consent_log_record(changes: list[ConsentChange]) -> None:
+    """The consent_changed listener: one ConsentLog row per change, in one INSERT, inside the
+    transaction that made the changes (the log commits or rolls back with them)."""
+    ConsentLog.objects.bulk_create(
+        [
+            ConsentLog(
+                workspace_id=change.contact.workspace_id,
+                contact_id=change.contact.pk,
+                address_hash=address_hash(change.address) if change.address else "",
+                channel=change.channel,
+                status=change.status,
+                previous=change.previous,
+                source=change.source[:64],
+                detail=change.detail,
+            )
+            for change in changes
+        ]
+    )
 
 
 def _record(
