@@ -46,9 +46,10 @@ def dependencies(tree: Any) -> Any:
 
 def touched(deps: Any, changed: Iterable[str], event_names: Iterable[str]) -> bool:
     """Can a contact's answer to a filter with these dependencies have changed, given the
-    fields that changed and the events it just got? ("created" — a new contact — does.)"""
+    fields that changed and the events it just got? ("created" — a new contact — and
+    "merged" — a profile that absorbed another — do.)"""
     changed = set(changed)
-    if "created" in changed:
+    if "created" in changed or "merged" in changed:
         return True
     return bool(deps.fields & changed) or bool(deps.event_names & set(event_names))
 

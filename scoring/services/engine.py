@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -169,10 +170,15 @@ class ScoreWriter:
         ruleset: RuleSet,
         now: datetime | None = None,
         full: bool = False,
+        recount: Iterable[int] = (),
     ):
         # full: recompute from the whole ledger even for models without decay (after the
         # model's decay settings changed, the stored score is no base to add to).
         self.full = full
+        # Contacts whose rows are recomputed from the whole ledger, under every model, as soon
+        # as they are locked: a merged profile, whose ledger now holds the entries of the
+        # profile it absorbed (its stored score is no base to add to either).
+        self.recount = set(recount)
         self.workspace = workspace
         self.ruleset = ruleset
         self.now = now or timezone.now()
@@ -210,6 +216,7 @@ class ScoreWriter:
         )
         missing = sorted(wanted - set(self.rows))
         if not missing:
+            self._touch_recounted(wanted)
             return
         created = sql.rows_insert_missing(
             workspace_id=self.workspace.pk,
@@ -225,6 +232,13 @@ class ScoreWriter:
         if raced:  # another transaction created them meanwhile: lock theirs
             again = self._locked(sorted({c for _, c in raced}), model_ids, capped or [])
             self._keep_locked(again, raced)
+        self._touch_recounted(wanted)
+
+    def _touch_recounted(self, keys: set[Key]) -> None:
+        self.touched |= {key for key in keys if key[1] in self.recount and key in self.rows}
+
+    def _whole_ledger(self, key: Key) -> bool:
+        return self.full or key[1] in self.recount
 
     def _locked(
         self, contact_ids: list[int], model_ids: list[int], capped: list[int]
@@ -237,6 +251,7 @@ class ScoreWriter:
             decaying=[m for m in model_ids if self.policies[m].decays or self.full],
             capped=capped,
             day=self.cap_day,
+            recount=sorted(self.recount.intersection(contact_ids)),
         )
 
     def _keep_locked(self, locked: list[sql.LockedRow], wanted: set[Key]) -> None:
@@ -391,7 +406,7 @@ class ScoreWriter:
         by_model: dict[int, list[int]] = defaultdict(list)
         live: dict[Key, list[Entry]] = defaultdict(list)
         for key in self.touched:
-            if not (self.policies[key[0]].decays or self.full):
+            if not (self.policies[key[0]].decays or self._whole_ledger(key)):
                 continue
             if key in self.live:
                 live[key] = self.live[key] + [
@@ -416,7 +431,7 @@ class ScoreWriter:
         policy = self.policies[key[0]]
         new_entries = self.entries.get(key, [])
         before = row.score
-        if policy.decays or self.full:
+        if policy.decays or self._whole_ledger(key):
             after = round_score(row.state_points + policy.total(live, self.now))
             decay_due = policy.next_change(live, self.now, static=row.state_points)
         else:
@@ -464,6 +479,14 @@ class ScoreWriter:
             for o in result.outcomes
             if primary is not None and o.model.pk == primary.pk and o.after != o.before
         }
+        if primary is not None:
+            # A recounted row may keep its stored score and still differ from Contact.score
+            # (the row came over from the absorbed profile): mirror it regardless.
+            changed |= {
+                c: row.score
+                for (m, c), row in self.rows.items()
+                if m == primary.pk and c in self.recount and (m, c) in self.touched
+            }
         rows = [self.rows[key] for key in sorted(self.touched)]
         sql.rows_update(
             workspace_id=self.workspace.pk, now=self.now, rows=rows, contact_scores=changed

@@ -6,9 +6,11 @@ For one batch, in one transaction and a handful of queries whatever its size:
 3. lock the contacts' score rows; award points within daily/total caps, keyed on
    (rule, event) so a retried task never counts an event twice;
 4. re-evaluate state rules (fit, unsubscribed) for contacts whose relevant fields changed,
-   whose events a rule's filter reads, or whom the model has not seen before — one SQL
-   query for all rules; release inactivity penalties of contacts that acted;
-5. flush: bulk-insert ledger entries, recompute scores (decay-aware), bulk-update rows,
+   whose events a rule's filter reads, whom the model has not seen before, or who absorbed
+   another profile in a merge — one SQL query for all rules; release inactivity penalties
+   of contacts that acted;
+5. flush: bulk-insert ledger entries, recompute scores (decay-aware; a merged profile's from
+   its whole ledger, which now holds the absorbed profile's entries too), bulk-update rows,
    mirror Contact.score, move lifecycle stages on threshold crossings;
 6. record `score.changed` / `lifecycle.changed` and hand them to later processors.
 """
@@ -60,6 +62,7 @@ class Plan:
     lock_ids: set[int] = field(default_factory=set)
     cause: dict[int, int] = field(default_factory=dict)  # contact -> latest event id
     contacts: dict[int, Contact] = field(default_factory=dict)  # loaded with the batch
+    merged: set[int] = field(default_factory=set)  # profiles that absorbed another one
 
     @property
     def empty(self) -> bool:
@@ -74,7 +77,7 @@ def scoring_process_batch(batch: IngestedBatch) -> None:
     if plan.empty:
         return
     with transaction.atomic():
-        writer = ScoreWriter(workspace=batch.workspace, ruleset=ruleset)
+        writer = ScoreWriter(workspace=batch.workspace, ruleset=ruleset, recount=plan.merged)
         capped = sorted({r.pk for _, r in plan.matches if r.cap_per_day or r.cap_total})
         writer.lock(plan.lock_ids, capped=capped, day=_single_day(batch, plan))
         awards_apply(writer, plan.matches)
@@ -137,6 +140,10 @@ def plan_batch(batch: IngestedBatch, ruleset: RuleSet) -> Plan:
             if latest is None or event.timestamp > latest:
                 plan.activity[event.contact_id] = event.timestamp
     plan.lock_ids |= set(plan.activity)
+    # A merge moved the absorbed profile's ledger (and maybe its score rows) to the survivor:
+    # its scores are recounted from the whole ledger, its state rules re-evaluated.
+    plan.merged = {c for c, fields in batch.changed_fields.items() if "merged" in fields}
+    plan.lock_ids |= plan.merged
     _plan_states(batch, ruleset, plan, names_by_contact)
     return plan
 

@@ -21,6 +21,9 @@ INSERT INTO scoring_contactscore (workspace_id, created_at, updated_at, contact_
     score, computed_at, valid_until, state, qualified, last_delta)
 SELECT %s, %s, %s, v.contact_id, v.model_id, 0, %s, v.valid_until, '{}'::jsonb, false, 0
 FROM unnest(%s::bigint[], %s::bigint[], %s::timestamptz[]) AS v(model_id, contact_id, valid_until)
+-- A contact named by a batch may be gone by the time it runs (merged into another profile,
+-- deleted): no row for it, rather than a foreign key violation at COMMIT on every retry.
+WHERE EXISTS (SELECT FROM contacts_contact c WHERE c.workspace_id = %s AND c.id = v.contact_id)
 ON CONFLICT (workspace_id, contact_id, model_id) DO NOTHING
 RETURNING id, model_id, contact_id, valid_until
 """
@@ -30,7 +33,8 @@ def rows_insert_missing(
     *, workspace_id: int, now: datetime, rows: list[tuple[int, int, datetime | None]]
 ) -> list[ContactScore]:
     """Insert (model id, contact id, valid_until) score rows; returns those really created
-    (a concurrent insert of the same row is skipped here, and found by the caller)."""
+    (a concurrent insert of the same row is skipped here, and found by the caller; a contact
+    that no longer exists gets none)."""
     with connection.cursor() as cursor:
         cursor.execute(
             _INSERT_ROWS,
@@ -42,6 +46,7 @@ def rows_insert_missing(
                 [m for m, _, _ in rows],
                 [c for _, c, _ in rows],
                 [v for _, _, v in rows],
+                workspace_id,
             ],
         )
         created = cursor.fetchall()
@@ -159,11 +164,22 @@ WHERE c.id = v.id AND c.workspace_id = %s
 """
 
 
+# Contacts first, then their score rows: the order a merge takes them in (it locks both
+# contacts, then moves the absorbed one's rows), so the two wait for each other instead of
+# deadlocking — and a merge cannot delete a contact whose score this transaction is writing.
+_LOCK_CONTACTS = """
+SELECT id FROM contacts_contact
+WHERE workspace_id = %(workspace)s AND id = ANY(%(contacts)s::bigint[])
+ORDER BY id
+FOR NO KEY UPDATE;
+"""
+
 _LOCK_ROWS = """
 SELECT cs.id, cs.contact_id, cs.model_id, cs.score, cs.computed_at, cs.valid_until, cs.state,
        cs.qualified, cs.qualified_at, cs.last_activity_at, cs.last_delta, cs.last_changed_at,
        cs.created_at, cs.updated_at,
-       CASE WHEN cs.model_id = ANY(%(decaying)s) THEN (
+       CASE WHEN cs.model_id = ANY(%(decaying)s)
+              OR cs.contact_id = ANY(%(recount)s::bigint[]) THEN (
            SELECT coalesce(json_agg(json_build_array(e.points, e.at)), '[]'::json)
            FROM scoring_scorechange e
            WHERE e.workspace_id = cs.workspace_id AND e.contact_id = cs.contact_id
@@ -201,25 +217,29 @@ def rows_lock(
     decaying: list[int],
     capped: list[int],
     day: tuple[datetime, datetime] | None,
+    recount: list[int] = (),  # type: ignore[assignment]
 ) -> list[LockedRow]:
-    """Lock the score rows of these contacts, and read in the same round trip what the
-    engine needs next: each row's live decaying entries (for models in `decaying`) and,
-    for the `capped` rules, points used in total and within `day`."""
+    """Lock these contacts and their score rows, and read in the same round trip what the
+    engine needs next: each row's live decaying entries (for models in `decaying`, and for
+    every model of the contacts in `recount`) and, for the `capped` rules, points used in
+    total and within `day`."""
     day_start, day_end = day or (now, now)
     with connection.cursor() as cursor:
         cursor.execute(
-            _LOCK_ROWS,
+            _LOCK_CONTACTS + _LOCK_ROWS,
             {
                 "workspace": workspace_id,
                 "contacts": contact_ids,
                 "models": model_ids,
                 "decaying": decaying,
+                "recount": list(recount),
                 "capped": capped,
                 "now": now,
                 "day_start": day_start,
                 "day_end": day_end,
             },
         )
+        cursor.nextset()  # past the contacts' lock
         found = cursor.fetchall()
     locked = []
     for (pk, contact_id, model_id, score, computed_at, valid_until, state, qualified,
