@@ -8,6 +8,7 @@ from typing import Any
 from django import forms
 
 from .models import AttributeDefinition, ConsentStatus, Contact, LifecycleStage
+from .services.forms import MAX_FIELDS
 
 TIMEZONE_CHOICES = [("", "—")] + [(name, name) for name in sorted(zoneinfo.available_timezones())]
 ATTRIBUTE_PREFIX = "attr__"
@@ -176,6 +177,8 @@ FIELD_TYPE_CHOICES = [
 
 
 class FormFieldForm(forms.Form):
+    """One row of the builder. Only shapes here; the service judges keys, labels and types."""
+
     key = forms.CharField(
         max_length=100,
         required=False,
@@ -184,8 +187,12 @@ class FormFieldForm(forms.Form):
         ),
         label="Maps to",
     )
-    label = forms.CharField(max_length=150, required=False)
-    type = forms.ChoiceField(choices=FIELD_TYPE_CHOICES, initial="text")
+    label = forms.CharField(
+        max_length=150,
+        required=False,
+        widget=forms.TextInput(attrs={"placeholder": "Shown to visitors"}),
+    )
+    type = forms.ChoiceField(choices=FIELD_TYPE_CHOICES, initial="text", label="Input")
     required = forms.BooleanField(required=False)
     options = forms.CharField(
         max_length=1000,
@@ -194,21 +201,72 @@ class FormFieldForm(forms.Form):
     )
 
 
-FormFieldFormSet = forms.formset_factory(FormFieldForm, extra=2, can_delete=True, max_num=30)
+# Rows are added, removed and moved by the builder's buttons (`form_field_rows_change`), so
+# no blank rows are padded on and there is no delete box.
+FormFieldFormSet = forms.formset_factory(FormFieldForm, extra=0, max_num=MAX_FIELDS)
+ROW_PARTS = ("key", "label", "type", "required", "options")
+
+
+def _row_is_blank(row: dict[str, Any]) -> bool:
+    return not any(str(row.get(part) or "").strip() for part in ("key", "label", "options"))
 
 
 def form_fields_from_formset(formset: Any) -> tuple[list[dict[str, Any]], list[int]]:
-    """The non-empty, non-deleted rows, in order, as the service's field definitions, and
-    for each the formset row it came from (to put a service error next to that row)."""
+    """The rows, in order, as the service's field definitions, and for each the formset row
+    it came from (to put a service error next to that row). Untouched blank rows are
+    skipped; a row with only a label or options goes on, so the service can say what it
+    lacks instead of the row silently vanishing."""
     fields, rows = [], []
     for index, row in enumerate(formset.forms):
         data = getattr(row, "cleaned_data", None) or {}
-        if not data or data.get("DELETE") or not (data.get("key") or "").strip():
+        if _row_is_blank(data):
             continue
-        fields.append({k: data.get(k) for k in ("key", "label", "type", "required", "options")})
+        fields.append({part: data.get(part) for part in ROW_PARTS})
         rows.append(index)
     return fields, rows
 
 
 def form_fields_initial(fields: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [{**field, "options": ", ".join(field.get("options", []))} for field in fields]
+
+
+def form_field_rows(formset: Any) -> list[dict[str, Any]]:
+    """The rows of a bound formset exactly as typed (nothing validated), in order."""
+    rows = []
+    for row in formset.forms:
+        values = {part: row[part].data for part in ROW_PARTS}
+        rows.append({part: ("" if v is None else v) for part, v in values.items()})
+    return rows
+
+
+class RowActionInvalid(ValueError):
+    pass
+
+
+def form_field_rows_change(
+    rows: list[dict[str, Any]], action: str, *, limit: int
+) -> tuple[list[dict[str, Any]], int | None]:
+    """Apply one builder button — `add`, `remove:<n>`, `up:<n>`, `down:<n>` — to the rows.
+
+    Returns the new rows and the index of the row the change landed on (None after a
+    remove that leaves nothing). A move past either end or an add past `limit` changes
+    nothing; an action naming no row is refused with RowActionInvalid.
+    """
+    rows = list(rows)
+    verb, _, number = action.partition(":")
+    if verb == "add" and not number:
+        if len(rows) >= limit:
+            return rows, len(rows) - 1
+        rows.append({"key": "", "label": "", "type": "text", "required": False, "options": ""})
+        return rows, len(rows) - 1
+    if verb not in ("remove", "up", "down") or not number.isdigit() or int(number) >= len(rows):
+        raise RowActionInvalid(f"unknown row action '{action[:40]}'.")
+    n = int(number)
+    if verb == "remove":
+        del rows[n]
+        return rows, (min(n, len(rows) - 1) if rows else None)
+    other = n - 1 if verb == "up" else n + 1
+    if not 0 <= other < len(rows):
+        return rows, n
+    rows[n], rows[other] = rows[other], rows[n]
+    return rows, other

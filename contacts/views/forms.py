@@ -7,7 +7,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib import messages
 from django.db.models import Count
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.clickjacking import xframe_options_exempt
@@ -16,6 +16,9 @@ from django.views.decorators.csrf import csrf_exempt
 from contacts.forms import (
     FormFieldFormSet,
     FormSettingsForm,
+    RowActionInvalid,
+    form_field_rows,
+    form_field_rows_change,
     form_fields_from_formset,
     form_fields_initial,
 )
@@ -49,7 +52,10 @@ def form_list(request: HttpRequest) -> HttpResponse:
 
 
 def _builder(request: HttpRequest, form: Form | None) -> HttpResponse:
-    """Create or edit a form: settings + a formset of fields; service errors go inline."""
+    """Create or edit a form: settings + a formset of fields; service errors go inline.
+
+    The rows' buttons (add, remove, move) post the whole form with `row_action`; that
+    re-renders just the rows, changed, and saves nothing."""
     if form is None:
         initial: dict[str, Any] = {}
         fields_initial = DEFAULT_FIELDS
@@ -58,34 +64,90 @@ def _builder(request: HttpRequest, form: Form | None) -> HttpResponse:
         initial["tags"] = ", ".join(form.tags)
         fields_initial = form.fields
     post = request.POST if request.method == "POST" else None
+    if post is None:
+        formset = FormFieldFormSet(initial=form_fields_initial(fields_initial), prefix="fields")
+    else:  # the rows as posted; no `initial`, or a row equal to a stored one counts as blank
+        formset = FormFieldFormSet(post, prefix="fields")
+    if post is not None and "row_action" in post:
+        return _rows_changed(request, formset, post["row_action"])
     settings_form = FormSettingsForm(post, initial=initial)
-    formset = FormFieldFormSet(post, initial=form_fields_initial(fields_initial), prefix="fields")
-    if post is not None and settings_form.is_valid() and formset.is_valid():
-        fields, rows = form_fields_from_formset(formset)
-        data = {**settings_form.settings(), "fields": fields}
-        try:
-            if form is None:
-                form = services.form_create(
-                    workspace=request.workspace,  # type: ignore[attr-defined]
-                    data=data,
-                    created_by=request.user,  # type: ignore[arg-type]
-                )
-            else:
-                form = services.form_update(form=form, data=data)
-        except ValidationFailed as error:
-            _attach_errors(error, settings_form, formset, rows)
-        else:
-            messages.success(request, f"Saved “{form.name}”.")
-            return redirect("contacts:form_detail", form_id=form.pk)
+    if post is not None:
+        saved = _save(request, form, settings_form, formset)
+        if saved is not None:
+            messages.success(request, f"Saved “{saved.name}”.")
+            return redirect("contacts:form_detail", form_id=saved.pk)
     context = {
         "form_obj": form,
         "form": settings_form,
         "formset": formset,
         "field_keys": [*services.CONTACT_FIELDS, *_attribute_keys(request)],
         "field_error": getattr(formset, "service_error", ""),
+        "max_fields": services.MAX_FIELDS,
     }
     has_errors = settings_form.errors or any(formset.errors) or context["field_error"]
     return render(request, "contacts/forms/edit.html", context, status=400 if has_errors else 200)
+
+
+def _save(request: HttpRequest, form: Form | None, settings_form: Any, formset: Any) -> Form | None:
+    """Check everything — every problem at once, each on its setting or row — and save.
+    None when anything is wrong; nothing is written then."""
+    if not formset.is_valid():
+        settings_form.is_valid()  # so its errors show alongside
+        return None
+    fields, rows = form_fields_from_formset(formset)
+    try:
+        if not settings_form.is_valid():
+            services.form_fields_clean(fields)  # only to name the rows' problems too
+            return None
+        data = {**settings_form.settings(), "fields": fields}
+        if form is None:
+            return services.form_create(
+                workspace=request.workspace,  # type: ignore[attr-defined]
+                data=data,
+                created_by=request.user,  # type: ignore[arg-type]
+            )
+        return services.form_update(form=form, data=data)
+    except ValidationFailed as error:
+        _attach_errors(error, settings_form, formset, rows)
+        if form is not None:
+            form.refresh_from_db()  # the page's title keeps the saved name
+        return None
+
+
+def _rows_changed(request: HttpRequest, formset: Any, action: str) -> HttpResponse:
+    """One row button: the rows as typed, with the change applied; nothing is validated or
+    saved (that waits for Save), so half-filled rows show no errors yet."""
+    try:
+        rows, landed = form_field_rows_change(
+            form_field_rows(formset), action, limit=services.MAX_FIELDS
+        )
+    except RowActionInvalid as error:
+        return HttpResponseBadRequest(f"row_action: {error}")
+    changed = FormFieldFormSet(initial=rows, prefix="fields")
+    focus, focus_row = _focus_after(action.partition(":")[0], landed, len(rows))
+    if focus == "key" and focus_row is not None:
+        changed.forms[focus_row].fields["key"].widget.attrs["autofocus"] = True
+    context = {
+        "formset": changed,
+        "max_fields": services.MAX_FIELDS,
+        "focus": focus,
+        "focus_row": focus_row,
+    }
+    return render(request, "contacts/forms/edit.html#fields", context)
+
+
+def _focus_after(verb: str, landed: int | None, count: int) -> tuple[str, int | None]:
+    """Where keyboard focus goes after a row button, so pressing it again keeps working:
+    a new row's first input, a moved row's same arrow (the other one at either end), the
+    next row's remove button (Add field when none is left)."""
+    if landed is None:
+        return "add", None
+    if verb in ("up", "down"):
+        at_end = landed == 0 if verb == "up" else landed == count - 1
+        if not at_end:
+            return verb, landed
+        return ("down" if verb == "up" else "up", landed) if count > 1 else ("key", landed)
+    return ("remove" if verb == "remove" else "key"), landed
 
 
 def _attribute_keys(request: HttpRequest) -> list[str]:

@@ -1,0 +1,42 @@
+// The app shell's navigation drawer. Below the breakpoint in app.css the sidebar hides behind
+// the menu button; this opens and closes it, keeps aria-expanded true to what is shown and
+// puts focus where a keyboard user expects it: into the drawer when it opens, back on the
+// button when Escape or the backdrop closes it.
+(function () {
+  var toggle = document.getElementById("menu-toggle");
+  var sidebar = document.getElementById("sidebar");
+  if (!toggle || !sidebar) return;
+  var shell = sidebar.closest(".shell");
+  var backdrop = shell.querySelector(".sidebar-backdrop");
+  var narrow = window.matchMedia("(max-width: 899px)");  // keep in step with app.css
+
+  function isOpen() { return shell.classList.contains("nav-open"); }
+
+  function open() {
+    shell.classList.add("nav-open");
+    backdrop.hidden = false;
+    toggle.setAttribute("aria-expanded", "true");
+    var first = sidebar.querySelector(".nav-item.active") || sidebar.querySelector("a[href], button, summary");
+    if (first) first.focus();
+  }
+
+  function close(returnFocus) {
+    if (!isOpen()) return;
+    shell.classList.remove("nav-open");
+    backdrop.hidden = true;
+    toggle.setAttribute("aria-expanded", "false");
+    if (returnFocus) toggle.focus();
+  }
+
+  toggle.addEventListener("click", function () { isOpen() ? close(true) : open(); });
+  backdrop.addEventListener("click", function () { close(true); });
+  document.addEventListener("keydown", function (event) {
+    if (event.key === "Escape" && isOpen()) close(true);
+  });
+  // Tabbing out of the open drawer closes it, rather than leaving it over the page.
+  document.addEventListener("focusin", function (event) {
+    if (isOpen() && !sidebar.contains(event.target) && event.target !== toggle) close(false);
+  });
+  // Widening past the breakpoint shows the sidebar in place; forget the drawer state.
+  narrow.addEventListener("change", function (event) { if (!event.matches) close(false); });
+})();
