@@ -9,9 +9,12 @@
    (the statistics autovacuum would have gathered on a database in service).
 3. Batch phase: N client threads post /v1/batch (100 messages each) for --seconds;
    prints events/s and p50/p99 batch latency.
-4. Single phase: the same with one /v1/track per request → requests/s, p50/p99.
-5. Baseline: the batch phase's rows COPY'd straight into contacts_event in this process
-   (the cheapest way PostgreSQL can take them) → events/s, and the ratio HTTP / COPY.
+4. Single phase: the same with one /v1/track per request → requests/s, p50/p99. Each
+   phase also prints where the CPU went (web, worker, PostgreSQL, Redis, the clients).
+5. Baselines: the batch phase's rows COPY'd straight into contacts_event in this process
+   (the cheapest way PostgreSQL can take them) → events/s, and the ratio HTTP / COPY; the
+   single phase's rows INSERTed one per transaction from as many connections as clients
+   (what the database alone does one event at a time) → rows/s, and the ratio.
 6. How long the Celery worker then needs to drain the pipeline tasks queued meanwhile.
 
 Traffic: 5,000 users, each identified once during warm-up (userId + anonymousId + traits),
@@ -209,9 +212,9 @@ class Load:
         return time.perf_counter() - started
 
 
-def copy_baseline(workspace_id: int, messages: list[dict[str, Any]]) -> float:
-    """COPY the same rows straight into contacts_event; returns events/s."""
-    from django.db import connection, transaction
+def _contact_ids(workspace_id: int) -> dict[str, int]:
+    """Every userId / anonymousId of the workspace → its contact id."""
+    from django.db import connection
 
     with connection.cursor() as cursor:
         cursor.execute(
@@ -223,6 +226,63 @@ def copy_baseline(workspace_id: int, messages: list[dict[str, Any]]) -> float:
             for name in [external_id, *anonymous_ids]:
                 if name:
                     by_id[name] = pk
+    return by_id
+
+
+def insert_baseline(
+    workspace_id: int, messages: list[dict[str, Any]], clients: int, seconds: float
+) -> float:
+    """The single calls' rows INSERTed straight into contacts_event, one row per transaction
+    (autocommit, asynchronous commit as ingestion), from `clients` threads with a connection
+    each — what the database alone does one event at a time; returns rows/s."""
+    import psycopg
+
+    by_id = _contact_ids(workspace_id)
+    fallback = next(iter(by_id.values()))
+    sql = (
+        "INSERT INTO contacts_event (workspace_id, contact_id, type, name, properties, context,"
+        " timestamp, received_at, message_id, source)"
+        " VALUES (%s, %s, %s, %s, %s::jsonb, %s::jsonb, %s, now(), %s, 'api')"
+    )
+    rows = [
+        (
+            workspace_id,
+            by_id.get(m.get("userId", ""), by_id.get(m.get("anonymousId", ""), fallback)),
+            m["type"],
+            m.get("event") or "",
+            json.dumps(m.get("properties") or {}),
+            json.dumps(m.get("context") or {}),
+            m["timestamp"],
+            f"insert-{m['messageId']}",
+        )
+        for m in messages
+    ]
+    done = [0] * clients
+    until = time.monotonic() + seconds
+
+    def client(n: int) -> None:
+        with psycopg.connect(f"{harness.PG}/{DATABASE}", autocommit=True) as conn:
+            conn.execute("SET synchronous_commit = off")
+            for row in rows[n::clients]:
+                if time.monotonic() >= until:
+                    break
+                conn.execute(sql, row)
+                done[n] += 1
+
+    started = time.perf_counter()
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return sum(done) / (time.perf_counter() - started)
+
+
+def copy_baseline(workspace_id: int, messages: list[dict[str, Any]]) -> float:
+    """COPY the same rows straight into contacts_event; returns events/s."""
+    from django.db import connection, transaction
+
+    by_id = _contact_ids(workspace_id)
     fallback = next(iter(by_id.values()))
     now = datetime.now(UTC).isoformat()
     lines = []
@@ -299,16 +359,24 @@ def main(argv: list[str]) -> None:
             # The database is minutes old: give the planner the statistics autovacuum would
             # have gathered by now on a database in service.
             harness.analyze()
+            cpu_before = harness.cpu_by_process()
             batch_load, batch_elapsed = _phase(
                 url, key, "/v1/batch", [b for b, _ in batches], args.clients, args.seconds
             )
             batch_queue = harness.queue_length()
             drain_batch = 0.0 if args.defer_worker else harness.wait_queue_empty()
+            batch_cpu = harness.cpu_report(
+                cpu_before, harness.cpu_by_process(), batch_load.stored // 1000, "1,000 events"
+            )
+            cpu_before = harness.cpu_by_process()
             single_load, single_elapsed = _phase(
                 url, key, "/v1/track", singles, args.clients, args.seconds
             )
             single_queue = harness.queue_length()
             drain_single = 0.0 if args.defer_worker else harness.wait_queue_empty()
+            single_cpu = harness.cpu_report(
+                cpu_before, harness.cpu_by_process(), len(single_load.latencies), "call"
+            )
         backlog_seconds = 0.0
         if args.defer_worker:
             # The pipeline on its own: a worker starts on the whole backlog and is timed.
@@ -317,6 +385,12 @@ def main(argv: list[str]) -> None:
 
     sent = [m for _, messages in batches[: len(batch_load.latencies)] for m in messages]
     copy_rate = copy_baseline(workspace_id, sent)
+    insert_rate = insert_baseline(
+        workspace_id,
+        [json.loads(body) for body in singles],
+        args.clients,
+        min(args.seconds, 10),
+    )
     events_rate = batch_load.stored / batch_elapsed
     requests_rate = len(single_load.latencies) / single_elapsed
     ms = 1000
@@ -340,6 +414,7 @@ def main(argv: list[str]) -> None:
                 "  pipeline after batches",
                 f"{batch_queue} process_events tasks queued at the end, drained in {drain_batch:.1f} s",
             ),
+            ("  where the CPU went", batch_cpu),
             (
                 "/v1/track (single)",
                 f"{requests_rate:,.0f} requests/s  ({len(single_load.latencies)} calls)",
@@ -352,6 +427,7 @@ def main(argv: list[str]) -> None:
                 "  pipeline after singles",
                 f"{single_queue} tasks queued at the end, drained in {drain_single:.1f} s",
             ),
+            ("  where the CPU went", single_cpu),
             *(
                 [
                     (
@@ -367,5 +443,11 @@ def main(argv: list[str]) -> None:
             ),
             ("baseline: COPY same rows", f"{copy_rate:,.0f} events/s"),
             ("ratio HTTP batch / COPY", f"{events_rate / copy_rate:.2f}"),
+            (
+                "baseline: INSERT per row",
+                f"{insert_rate:,.0f} rows/s  (the single calls' rows, one transaction each, "
+                f"{args.clients} connections)",
+            ),
+            ("ratio HTTP single / INSERT", f"{requests_rate / insert_rate:.2f}"),
         ],
     )
