@@ -28,7 +28,7 @@ from typing import Any
 import orjson
 import psycopg
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import OperationalError, connection, transaction
 
 from contacts.ingest.parsing import Message, Rejected
 from contacts.models import Contact
@@ -131,14 +131,37 @@ def ingest_messages(
         if result is not None:
             events_enqueue_processing(workspace=workspace, event_ids=result.event_ids)
             return result
-    with transaction.atomic():
-        run = _Ingestion(workspace, source, received_at, all_or_nothing, field_prefix)
-        run.prelude = _prelude()
-        result = run.execute(messages)
-        events_enqueue_processing(
-            workspace=workspace, event_ids=result.event_ids, changed_fields=result.changed_fields
-        )
-    return result
+    attempt = 1
+    while True:
+        try:
+            with transaction.atomic():
+                run = _Ingestion(workspace, source, received_at, all_or_nothing, field_prefix)
+                run.prelude = _prelude()
+                result = run.execute(messages)
+                events_enqueue_processing(
+                    workspace=workspace,
+                    event_ids=result.event_ids,
+                    changed_fields=result.changed_fields,
+                )
+            return result
+        except OperationalError as error:
+            if attempt == _ATTEMPTS or not _retryable(error):
+                raise
+            attempt += 1
+
+
+# Two requests that merge the same profiles can meet in a deadlock (each holds one
+# contact's key-share lock and needs the other's): PostgreSQL aborts one transaction,
+# nothing of it is written, and running it again is the whole remedy — better here than a
+# 500 that the client library may or may not retry.
+_ATTEMPTS = 3
+
+
+def _retryable(error: OperationalError) -> bool:
+    """A deadlock or serialization failure of our own transaction (not one we are inside)."""
+    return not connection.in_atomic_block and isinstance(
+        error.__cause__, psycopg.errors.DeadlockDetected | psycopg.errors.SerializationFailure
+    )
 
 
 # Lets this transaction's COMMIT return before its WAL reaches the disk. On this kind of

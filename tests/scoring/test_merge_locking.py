@@ -7,11 +7,12 @@ import threading
 import time
 
 import pytest
-from django.db import connection, transaction
+from django.db import transaction
 
 from contacts.services import contact_merge
 from scoring.models import ContactScore
 from scoring.services.engine import ScoreWriter, ruleset_load
+from tests.support import threads
 
 from .conftest import make_contact
 
@@ -23,34 +24,21 @@ def test_a_merge_waits_for_a_score_change_of_the_absorbed_contact(ws, model):
     locked, merging, errors = threading.Event(), threading.Event(), []
 
     def score() -> None:
-        try:
-            with transaction.atomic():
-                writer = ScoreWriter(workspace=ws, ruleset=ruleset_load(workspace=ws))
-                writer.lock([absorbed.pk])
-                locked.set()
-                assert merging.wait(10)
-                time.sleep(0.5)  # the merge is now waiting for us (or, before, holding the contact)
-                writer.add(model, absorbed.pk, points=5, reason="Visited pricing")
-                writer.flush()  # writes Contact.score of the absorbed contact
-        except Exception as error:  # noqa: BLE001 — reported below
-            errors.append(error)
-        finally:
-            connection.close()
+        with transaction.atomic():
+            writer = ScoreWriter(workspace=ws, ruleset=ruleset_load(workspace=ws))
+            writer.lock([absorbed.pk])
+            locked.set()
+            assert merging.wait(10)
+            time.sleep(0.5)  # the merge is now waiting for us (or, before, holding the contact)
+            writer.add(model, absorbed.pk, points=5, reason="Visited pricing")
+            writer.flush()  # writes Contact.score of the absorbed contact
 
     def merge() -> None:
-        try:
-            assert locked.wait(10)
-            merging.set()
-            contact_merge(workspace=ws, into=survivor, source=absorbed)
-        except Exception as error:  # noqa: BLE001
-            errors.append(error)
-        finally:
-            connection.close()
+        assert locked.wait(10)
+        merging.set()
+        contact_merge(workspace=ws, into=survivor, source=absorbed)
 
-    threads = [threading.Thread(target=score), threading.Thread(target=merge)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
+    for thread in [threads.start(score, errors), threads.start(merge, errors)]:
         thread.join(20)
     assert errors == []
     row = ContactScore.objects.get(model=model, contact=survivor)  # the points moved along

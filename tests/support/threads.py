@@ -1,0 +1,23 @@
+"""Threads for concurrency tests: each has its own database connection (closed at the end)
+and reports what it raised, so the test can assert on it instead of losing it."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+
+from django.db import connection
+
+
+def start(target: Callable[[], None], errors: list[BaseException]) -> threading.Thread:
+    def run() -> None:
+        try:
+            target()
+        except Exception as error:  # noqa: BLE001 — handed to the test
+            errors.append(error)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread
