@@ -14,7 +14,7 @@ from __future__ import annotations
 import uuid
 
 from django.contrib.postgres.fields import ArrayField
-from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.indexes import BrinIndex, GinIndex
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -91,6 +91,8 @@ class Contact(TenantModel):
             models.Index(fields=["workspace", "lifecycle_stage"], name="contact_ws_stage"),
             models.Index(fields=["workspace", "-score"], name="contact_ws_score"),
             models.Index(fields=["workspace", "phone"], name="contact_ws_phone"),
+            # New contacts per day (analytics) without reading every contact of the workspace.
+            models.Index(fields=["workspace", "created_at"], name="contact_ws_created"),
             GinIndex(fields=["tags"], name="contact_tags_gin"),
             GinIndex(fields=["attributes"], name="contact_attrs_gin"),
         ]
@@ -178,6 +180,15 @@ class Event(TenantModel):
                 fields=["workspace", "name", "timestamp"],
                 include=["contact"],
                 name="event_ws_name_ts",
+            ),
+            # Analytics recomputes an hour of events at a time (analytics/rollups.py). Events
+            # arrive roughly in time order, so a block-range index finds an hour's blocks for
+            # almost nothing at write time (one summary per 32 pages, not a B-tree entry).
+            BrinIndex(
+                fields=["timestamp"],
+                name="event_ts_brin",
+                pages_per_range=32,
+                autosummarize=True,
             ),
         ]
 
