@@ -3,3 +3,7 @@ from django.apps import AppConfig
 
 class AnalyticsConfig(AppConfig):
     name = "analytics"
+
+    def ready(self) -> None:
+        # Pipeline processors (contacts.hooks.on_events_ingested), registered on import.
+        from . import hooks  # noqa: F401  (rollups: marks the hours new events fall in)

@@ -15,6 +15,7 @@ the hour it happened in.
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 
 from workspaces.models import TenantModel
@@ -57,3 +58,94 @@ class DirtyHour(TenantModel):
 
     def __str__(self) -> str:
         return f"workspace {self.workspace_id} @ {self.hour:%Y-%m-%d %H}h"
+
+
+class AttributionModel(models.TextChoices):
+    LAST_TOUCH = "last_touch", "Last touch"
+    FIRST_TOUCH = "first_touch", "First touch"
+    LINEAR = "linear", "Linear"
+
+
+def _default_conversion_events() -> list[str]:
+    # Segment's e-commerce spec names the purchase "Order Completed"; sales records deal.won.
+    return ["Order Completed", "deal.won"]
+
+
+class AttributionConfig(TenantModel):
+    """How a workspace credits revenue to messages: which events are conversions and how long
+    after a click or an open a conversion still counts for the message."""
+
+    conversion_events = models.JSONField(default=_default_conversion_events)
+    click_window_days = models.PositiveSmallIntegerField(default=5)
+    open_window_days = models.PositiveSmallIntegerField(default=1)
+    default_model = models.CharField(
+        max_length=12, choices=AttributionModel.choices, default=AttributionModel.LAST_TOUCH
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["workspace"], name="attribution_config_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"attribution settings of workspace {self.workspace_id}"
+
+
+class AttributedConversion(TenantModel):
+    """One conversion event credited, under one model, to one message touch before it (or to
+    nothing — `message_id` null — when no touch was in the window). Linear attribution writes
+    one row per touch, each with its share in `credit`; the credits of a conversion under a
+    model sum to 1."""
+
+    updated_at = None  # type: ignore[assignment]
+    event_id = (
+        models.BigIntegerField()
+    )  # the conversion (contacts.Event; no constraint, like events)
+    contact = models.ForeignKey(
+        "contacts.Contact", on_delete=models.CASCADE, related_name="attributed_conversions"
+    )
+    name = models.CharField(max_length=200)  # the conversion event's name
+    converted_at = models.DateTimeField()
+    revenue = models.DecimalField(max_digits=16, decimal_places=2, default=0)
+    model = models.CharField(max_length=12, choices=AttributionModel.choices)
+    message_id = models.BigIntegerField(null=True, blank=True)  # messaging.Message touched
+    channel = models.CharField(max_length=10, blank=True, default="")
+    source_type = models.CharField(max_length=10, blank=True, default="")  # workflow, broadcast
+    source_id = models.CharField(max_length=120, blank=True, default="")  # the workflow/broadcast
+    touch = models.CharField(max_length=10, blank=True, default="")  # click, open
+    touched_at = models.DateTimeField(null=True, blank=True)
+    credit = models.DecimalField(max_digits=7, decimal_places=6, default=1)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["workspace", "event_id", "model", "message_id"],
+                name="attributed_conversion_unique",
+                nulls_distinct=False,
+            )
+        ]
+        indexes = [
+            models.Index(fields=["workspace", "model", "converted_at"], name="attribution_ws_time"),
+            models.Index(fields=["contact"], name="attribution_contact"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} {self.revenue} × {self.credit} → {self.source_type}:{self.source_id}"
+
+
+class Funnel(TenantModel):
+    """A saved funnel report: ordered steps a contact takes within `window_days` of the first.
+    `steps` is a list of {"event": name} or {"page": url-fragment} (analytics/funnels.py)."""
+
+    name = models.CharField(max_length=200)
+    steps = models.JSONField(default=list)
+    window_days = models.PositiveSmallIntegerField(default=30)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        indexes = [models.Index(fields=["workspace", "-created_at"], name="funnel_ws_created")]
+
+    def __str__(self) -> str:
+        return self.name

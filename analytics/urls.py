@@ -1,6 +1,15 @@
-"""HTML pages of analytics (mounted at the site root; the app chooses its own prefixes)."""
+"""HTML pages of analytics (mounted at the site root; the app chooses its own prefixes).
 
-from django.urls import path  # noqa: F401
+Attribution and funnels keep their routes in their own modules, under this namespace."""
+
+from django.urls import include, path
+
+from . import urls_attribution, urls_funnels
+from .views import dashboard
 
 app_name = "analytics"
-urlpatterns: list = []
+urlpatterns = [
+    path("analytics/", dashboard.dashboard, name="dashboard"),
+    path("", include(urls_attribution.urlpatterns)),
+    path("", include(urls_funnels.urlpatterns)),
+]

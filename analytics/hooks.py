@@ -1,0 +1,14 @@
+"""analytics' processors on the events_ingested pipeline (contacts.hooks)."""
+
+from __future__ import annotations
+
+from contacts.hooks import IngestedBatch, on_events_ingested
+
+from .rollups import dirty_hours_mark
+
+ORDER_ROLLUPS = 40  # after scoring, segments and workflows: their events are in the batch
+
+
+@on_events_ingested(order=ORDER_ROLLUPS, name="analytics.rollups")
+def rollups_mark(batch: IngestedBatch) -> None:
+    dirty_hours_mark(workspace=batch.workspace, timestamps=[e.timestamp for e in batch.events])

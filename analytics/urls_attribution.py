@@ -1,0 +1,5 @@
+"""Routes of analytics' attribution pages (included by analytics/urls.py, namespace "analytics")."""
+
+from django.urls import URLPattern, path  # noqa: F401
+
+urlpatterns: list[URLPattern] = []
