@@ -59,6 +59,14 @@ BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
         "schedule": 1.0,
         "options": {"expires": 2},
     },
+    # Analytics: recount the hours new events fell in (rollups behind the dashboard). Every
+    # 10 s keeps the dashboard within seconds of the stream; a pass that leaves a backlog
+    # queues the next one itself, so a stale tick is simply dropped.
+    "analytics-rollups-refresh": {
+        "task": "analytics.rollups_refresh",
+        "schedule": 10,
+        "options": {"expires": 10},
+    },
     # Workflows: "date anniversary" triggers (birthdays, renewals) enrol contacts when their
     # date comes round at the trigger's time in the contact's own timezone. Every 5 minutes;
     # enrolment keys (one per contact and year) make a repeated sweep harmless.

@@ -1,13 +1,107 @@
-"""The analytics dashboard: the workspace's funnel, channels, workflows and revenue."""
+"""The analytics dashboard: growth, channels, workflows, broadcasts and revenue for a period.
+
+One view and one template; an htmx request for another period swaps the page's body
+(`#analytics`) with the same template's `body` partial."""
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils import timezone
 
-from workspaces.scoping import workspace_view
+from analytics import selectors
+from analytics.models import DirtyHour, HourlyEventCount
+from workspaces.models import Workspace
+from workspaces.scoping import scoped, workspace_view
+
+DEFAULT_DAYS = 30
+
+
+def _days(raw: str | None) -> int:
+    try:
+        days = int(raw or DEFAULT_DAYS)
+    except ValueError:
+        return DEFAULT_DAYS
+    return days if days in selectors.PERIODS else DEFAULT_DAYS
+
+
+def _change(now: float, before: float) -> float | None:
+    """Relative change to the previous period (None when there is nothing to compare with)."""
+    return (now - before) / before if before else None
+
+
+def _kpis(workspace: Workspace, period: selectors.Period) -> list[dict[str, Any]]:
+    totals = selectors.event_totals(workspace=workspace, period=period)
+    before = selectors.event_totals(workspace=workspace, period=period.previous())
+    contacts, _ = selectors.new_contacts(workspace=workspace, period=period)
+    contacts_before, _ = selectors.new_contacts(workspace=workspace, period=period.previous())
+    pairs = [
+        ("new_contacts", "New contacts", contacts, contacts_before, False),
+        ("page_views", "Page views", totals.page_views, before.page_views, False),
+        ("emails_sent", "Emails sent", totals.emails_sent, before.emails_sent, False),
+        ("conversions", "Conversions", totals.conversions, before.conversions, False),
+        ("revenue", "Revenue", totals.revenue, before.revenue, True),
+    ]
+    return [
+        {
+            "key": key,
+            "label": label,
+            "value": value,
+            "money": money,
+            "change": _change(float(value), float(previous)),
+        }
+        for key, label, value, previous, money in pairs
+    ]
+
+
+def _freshness(request: HttpRequest) -> dict[str, Any]:
+    """How current the rollups are: when the last hour was recounted and what is pending."""
+    latest = (
+        scoped(request, HourlyEventCount)
+        .order_by("-updated_at")
+        .values_list("updated_at", flat=True)
+        .first()
+    )
+    return {"recounted_at": latest, "pending_hours": scoped(request, DirtyHour).count()}
 
 
 @workspace_view
 def dashboard(request: HttpRequest) -> HttpResponse:
-    return render(request, "analytics/dashboard.html", {})
+    workspace = request.workspace  # type: ignore[attr-defined]
+    days = _days(request.GET.get("days"))
+    period = selectors.period_ending_today(workspace=workspace, days=days)
+    series = selectors.daily_series(workspace=workspace, period=period)
+    _, contacts_per_day = selectors.new_contacts(workspace=workspace, period=period)
+    labels = json.dumps([day.strftime("%b %-d") for day in period.dates])
+    funnel = selectors.lifecycle_funnel(workspace=workspace)
+    context = {
+        "days": days,
+        "periods": selectors.PERIODS,
+        "period": period,
+        "kpis": _kpis(workspace, period),
+        "labels": labels,
+        "activity_series": json.dumps(
+            [
+                {"label": "Page views", "data": series["page_views"]},
+                {"label": "Emails sent", "data": series["emails_sent"]},
+                {"label": "New contacts", "data": contacts_per_day},
+            ]
+        ),
+        "revenue_series": json.dumps([{"label": "Revenue", "data": series["revenue"]}]),
+        "funnel": funnel,
+        "funnel_labels": json.dumps([row["label"] for row in funnel]),
+        "funnel_series": json.dumps(
+            [{"label": "Contacts", "data": [row["reached"] for row in funnel]}]
+        ),
+        "channels": selectors.message_rates(workspace=workspace, period=period),
+        "workflows": selectors.workflow_results(workspace=workspace, period=period),
+        "broadcasts": selectors.broadcast_results(workspace=workspace, period=period),
+        "top_events": selectors.top_events(workspace=workspace, period=period),
+        "freshness": _freshness(request),
+        "now": timezone.now(),
+    }
+    template = "analytics/dashboard.html#body" if request.htmx else "analytics/dashboard.html"  # type: ignore[attr-defined]
+    return render(request, template, context)

@@ -1,0 +1,306 @@
+"""Reads behind the analytics dashboard.
+
+Event counts and revenue come from the hourly rollups (analytics/rollups.py), never from a
+scan of the events table. Message rates, workflow and broadcast results are read from
+messaging's and workflows' rows, grouped in the database: one query per section, whatever
+the number of workflows or broadcasts.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.db import connection
+from django.db.models import Count, Q, Sum
+from django.db.models.functions import TruncDate
+from django.utils import timezone
+
+from contacts.models import Contact, LifecycleStage
+from workspaces.models import Workspace
+
+from .models import AttributionConfig, HourlyEventCount
+
+PERIODS = (7, 30, 90)
+
+
+@dataclass(frozen=True)
+class Period:
+    """Whole days of the workspace's calendar, today included: [start, end) in UTC."""
+
+    first: date
+    days: int
+    zone: ZoneInfo
+
+    @property
+    def start(self) -> datetime:
+        return datetime.combine(self.first, time.min, tzinfo=self.zone)
+
+    @property
+    def end(self) -> datetime:
+        return datetime.combine(self.first + timedelta(days=self.days), time.min, tzinfo=self.zone)
+
+    @property
+    def dates(self) -> list[date]:
+        return [self.first + timedelta(days=i) for i in range(self.days)]
+
+    def previous(self) -> Period:
+        return Period(first=self.first - timedelta(days=self.days), days=self.days, zone=self.zone)
+
+
+def period_ending_today(*, workspace: Workspace, days: int, now: datetime | None = None) -> Period:
+    zone = ZoneInfo(workspace.timezone or "UTC")
+    today = (now or timezone.now()).astimezone(zone).date()
+    return Period(first=today - timedelta(days=days - 1), days=days, zone=zone)
+
+
+def conversion_event_names(*, workspace: Workspace) -> list[str]:
+    config = AttributionConfig.objects.for_workspace(workspace).first()
+    return list(config.conversion_events if config else AttributionConfig().conversion_events)
+
+
+# --- event rollups --------------------------------------------------------------------------
+
+# The metrics the dashboard charts, as (type, name) of the rolled-up events.
+PAGE_VIEWS = ("page", None)  # every page name
+EMAIL_SENT = ("track", "email.sent")
+SMS_SENT = ("track", "sms.sent")
+
+
+@dataclass
+class EventTotals:
+    page_views: int = 0
+    all_events: int = 0
+    emails_sent: int = 0
+    sms_sent: int = 0
+    conversions: int = 0
+    revenue: Decimal = Decimal(0)
+
+
+def event_totals(*, workspace: Workspace, period: Period) -> EventTotals:
+    conversions = conversion_event_names(workspace=workspace)
+    row = (
+        HourlyEventCount.objects.for_workspace(workspace)
+        .filter(hour__gte=period.start, hour__lt=period.end)
+        .aggregate(
+            all_events=Sum("events"),
+            page_views=Sum("events", filter=Q(type="page")),
+            emails_sent=Sum("events", filter=Q(type="track", name=EMAIL_SENT[1])),
+            sms_sent=Sum("events", filter=Q(type="track", name=SMS_SENT[1])),
+            conversions=Sum("events", filter=Q(type="track", name__in=conversions)),
+            conversion_revenue=Sum("revenue", filter=Q(type="track", name__in=conversions)),
+        )
+    )
+    # (An alias may not repeat a field's name: "revenue" is renamed on the way out.)
+    row["revenue"] = row.pop("conversion_revenue")
+    return EventTotals(**{key: value or 0 for key, value in row.items()})
+
+
+_DAILY = """
+SELECT (h.hour AT TIME ZONE %(zone)s)::date AS day,
+       sum(h.events) FILTER (WHERE h.type = 'page') AS page_views,
+       sum(h.events) FILTER (WHERE h.type = 'track' AND h.name = 'email.sent') AS emails_sent,
+       sum(h.events) FILTER (WHERE h.type = 'track' AND h.name = ANY(%(conversions)s))
+         AS conversions,
+       sum(h.revenue) FILTER (WHERE h.type = 'track' AND h.name = ANY(%(conversions)s))
+         AS revenue
+FROM analytics_hourlyeventcount h
+WHERE h.workspace_id = %(workspace)s AND h.hour >= %(start)s AND h.hour < %(end)s
+GROUP BY 1
+"""
+
+
+def daily_series(*, workspace: Workspace, period: Period) -> dict[str, list[float]]:
+    """Per day of the period: page views, emails sent, conversions and revenue."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _DAILY,
+            {
+                "zone": str(period.zone),
+                "conversions": conversion_event_names(workspace=workspace),
+                "workspace": workspace.pk,
+                "start": period.start,
+                "end": period.end,
+            },
+        )
+        by_day = {row[0]: row[1:] for row in cursor.fetchall()}
+    names = ("page_views", "emails_sent", "conversions", "revenue")
+    series: dict[str, list[float]] = {name: [] for name in names}
+    for day in period.dates:
+        values = by_day.get(day, (None,) * len(names))
+        for name, value in zip(names, values, strict=True):
+            series[name].append(float(value or 0))
+    return series
+
+
+def top_events(*, workspace: Workspace, period: Period, limit: int = 10) -> list[dict[str, Any]]:
+    """The most frequent custom events of the period (the platform's own email.*, sms.* …
+    signals are left out: the channel section shows them)."""
+    return list(
+        HourlyEventCount.objects.for_workspace(workspace)
+        .filter(hour__gte=period.start, hour__lt=period.end, type="track")
+        .exclude(name__regex=r"^(email|sms|segment|score|lifecycle|workflow|form)\.")
+        .values("name")
+        .annotate(count=Sum("events"), amount=Sum("revenue"))
+        .order_by("-count", "name")[:limit]
+    )
+
+
+# --- contacts -------------------------------------------------------------------------------
+
+
+def new_contacts(*, workspace: Workspace, period: Period) -> tuple[int, list[int]]:
+    """Contacts created in the period: the total and the count per day."""
+    rows = dict(
+        Contact.objects.for_workspace(workspace)
+        .filter(created_at__gte=period.start, created_at__lt=period.end)
+        .annotate(day=TruncDate("created_at", tzinfo=period.zone))
+        .values("day")
+        .annotate(n=Count("id"))
+        .values_list("day", "n")
+    )
+    per_day = [rows.get(day, 0) for day in period.dates]
+    return sum(per_day), per_day
+
+
+STAGE_ORDER = ["subscriber", "lead", "mql", "sql", "customer"]
+
+
+def lifecycle_funnel(*, workspace: Workspace) -> list[dict[str, Any]]:
+    """How many contacts are at each stage or further along (the lifecycle funnel today),
+    with the conversion from the stage before."""
+    counts = dict(
+        Contact.objects.for_workspace(workspace)
+        .filter(lifecycle_stage__in=STAGE_ORDER)
+        .values("lifecycle_stage")
+        .annotate(n=Count("id"))
+        .values_list("lifecycle_stage", "n")
+    )
+    labels = dict(LifecycleStage.choices)
+    rows: list[dict[str, Any]] = []
+    reached = 0
+    for stage in reversed(STAGE_ORDER):
+        reached += counts.get(stage, 0)
+        rows.append({"stage": stage, "label": labels.get(stage, stage), "reached": reached})
+    rows.reverse()
+    for before, row in zip([None, *rows], rows, strict=False):
+        row["from_previous"] = (
+            row["reached"] / before["reached"] if before and before["reached"] else None
+        )
+    return rows
+
+
+# --- messages, workflows, broadcasts -----------------------------------------------------
+
+
+def message_rates(*, workspace: Workspace, period: Period) -> dict[str, dict[str, Any]]:
+    """Per channel, messages sent in the period and how many were delivered, opened,
+    clicked, bounced — one row per message, so a rate is people, not pixel loads."""
+    from messaging.models import Message
+
+    rows = (
+        Message.objects.for_workspace(workspace)
+        .filter(sent_at__gte=period.start, sent_at__lt=period.end)
+        .exclude(source_type="test")
+        .values("channel")
+        .annotate(**_engagement())
+    )
+    return {row.pop("channel"): _with_rates(row) for row in rows}
+
+
+_MILESTONES = ("delivered", "opened", "clicked", "bounced")
+
+
+def _engagement() -> dict[str, Count]:
+    """Messages, and how many of them reached each milestone (its timestamp is set)."""
+    return {
+        "sent": Count("id"),
+        **{key: Count("id", filter=Q(**{f"{key}_at__isnull": False})) for key in _MILESTONES},
+    }
+
+
+def _with_rates(row: dict[str, Any]) -> dict[str, Any]:
+    sent = row.get("sent") or 0
+    for key in _MILESTONES:
+        row[f"{key}_rate"] = (row.get(key) or 0) / sent if sent else None
+    return row
+
+
+_WORKFLOW_RESULTS = """
+WITH runs AS (
+  SELECT r.workflow_id, count(*) AS enrolled,
+         count(*) FILTER (WHERE r.status = 'converted') AS converted,
+         count(*) FILTER (WHERE r.status IN ('active', 'waiting')) AS live
+  FROM workflows_workflowrun r
+  WHERE r.workspace_id = %(workspace)s AND r.created_at >= %(start)s AND r.created_at < %(end)s
+  GROUP BY r.workflow_id
+), sent AS (
+  SELECT r.workflow_id, count(*) AS sent, count(m.opened_at) AS opened,
+         count(m.clicked_at) AS clicked
+  FROM messaging_message m
+  JOIN workflows_workflowrun r
+    ON r.workspace_id = m.workspace_id AND r.id = split_part(m.source_id, ':', 1)::bigint
+  WHERE m.workspace_id = %(workspace)s AND m.source_type = 'workflow'
+    AND m.sent_at >= %(start)s AND m.sent_at < %(end)s
+  GROUP BY r.workflow_id
+)
+SELECT w.id, w.name, w.status, coalesce(runs.enrolled, 0), coalesce(runs.converted, 0),
+       coalesce(runs.live, 0), coalesce(sent.sent, 0), coalesce(sent.opened, 0),
+       coalesce(sent.clicked, 0)
+FROM workflows_workflow w
+LEFT JOIN runs ON runs.workflow_id = w.id
+LEFT JOIN sent ON sent.workflow_id = w.id
+WHERE w.workspace_id = %(workspace)s AND (runs.enrolled > 0 OR sent.sent > 0 OR w.status = 'active')
+ORDER BY coalesce(runs.enrolled, 0) DESC, w.name
+LIMIT %(limit)s
+"""
+
+
+def workflow_results(
+    *, workspace: Workspace, period: Period, limit: int = 20
+) -> list[dict[str, Any]]:
+    """Per workflow: contacts enrolled in the period, converted (reached the goal), still in
+    it, and its messages sent in the period with their opens and clicks."""
+    keys = ("id", "name", "status", "enrolled", "converted", "live", "sent", "opened", "clicked")
+    params = {"workspace": workspace.pk, "start": period.start, "end": period.end}
+    with connection.cursor() as cursor:
+        cursor.execute(_WORKFLOW_RESULTS, {**params, "limit": limit})
+        rows = [dict(zip(keys, row, strict=True)) for row in cursor.fetchall()]
+    for row in rows:
+        _with_rates(row)
+        row["conversion_rate"] = row["converted"] / row["enrolled"] if row["enrolled"] else None
+    return rows
+
+
+def broadcast_results(
+    *, workspace: Workspace, period: Period, limit: int = 20
+) -> list[dict[str, Any]]:
+    """Broadcasts started in the period with their reach and engagement, and the A/B test's
+    winning variant where there was one."""
+    from messaging.models import Broadcast, Message
+
+    broadcasts = list(
+        Broadcast.objects.for_workspace(workspace)
+        .filter(started_at__gte=period.start, started_at__lt=period.end)
+        .select_related("ab_winner")
+        .order_by("-started_at")[:limit]
+    )
+    engagement: dict[int, dict[str, Any]] = defaultdict(dict)
+    for row in (
+        Message.objects.for_workspace(workspace)
+        .filter(broadcast__in=broadcasts, sent_at__isnull=False)
+        .values("broadcast_id")
+        .annotate(**_engagement())
+    ):
+        engagement[row.pop("broadcast_id")] = row
+    return [
+        {
+            "broadcast": broadcast,
+            **_with_rates({"sent": 0, **dict.fromkeys(_MILESTONES, 0), **engagement[broadcast.pk]}),
+        }
+        for broadcast in broadcasts
+    ]
