@@ -6,4 +6,5 @@ class AnalyticsConfig(AppConfig):
 
     def ready(self) -> None:
         # Pipeline processors (contacts.hooks.on_events_ingested), registered on import.
+        from . import attribution  # noqa: F401, I001  (credits conversions to message touches)
         from . import hooks  # noqa: F401  (rollups: marks the hours new events fall in)
