@@ -251,12 +251,11 @@ def funnel_compute(
     top_sources: int = 8,
 ) -> FunnelResult:
     """Contacts at each step, conversions and median times; one SQL statement."""
-    parsed = (
-        steps
+    parsed: list[FunnelStep] = (
+        [step for step in steps if isinstance(step, FunnelStep)]
         if all(isinstance(step, FunnelStep) for step in steps)
         else steps_parse(workspace=workspace, steps=steps)
     )
-    parsed = list(parsed)  # type: ignore[arg-type]
     sql, params = _funnel_sql(workspace.pk, parsed, window_days, start, end)
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
