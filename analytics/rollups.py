@@ -2,9 +2,9 @@
 
 Ingestion's pipeline marks the UTC hours a batch's events fall in (`dirty_hours_mark`, one
 INSERT … ON CONFLICT DO NOTHING); beat runs `rollups_refresh` every few seconds, which
-claims dirty hours and recomputes each from the events table in its own transaction:
-claim (DELETE … RETURNING, SKIP LOCKED so several workers share the work), recount, replace
-the hour's rows. A new event for an hour being recomputed marks it again once the recount's
+claims dirty hours (up to a week of one workspace's at a time) and recounts them from the
+events table, one transaction per claim: claim (DELETE … RETURNING, SKIP LOCKED so several
+workers share the work), recount, replace those hours' rows. A new event for an hour being recomputed marks it again once the recount's
 transaction commits (its INSERT waits for the claimed row), so the next pass picks it up.
 """
 
@@ -24,17 +24,29 @@ SELECT %s, hour, now() FROM unnest(%s::timestamptz[]) AS hour
 ON CONFLICT (workspace_id, hour) DO NOTHING
 """
 
+# Up to a week of one workspace's dirty hours, oldest mark's workspace first, in hour order:
+# a backlog (a backfill, an import of last year's orders, the first build) is recounted a
+# week per scan instead of an hour per scan. SKIP LOCKED lets several workers share it.
 _CLAIM = """
-DELETE FROM analytics_dirtyhour
-WHERE id = (SELECT id FROM analytics_dirtyhour ORDER BY marked_at FOR UPDATE SKIP LOCKED LIMIT 1)
+WITH head AS (
+  SELECT workspace_id FROM analytics_dirtyhour ORDER BY marked_at
+  FOR UPDATE SKIP LOCKED LIMIT 1
+), claimed AS (
+  SELECT d.id FROM analytics_dirtyhour d JOIN head USING (workspace_id)
+  ORDER BY d.hour FOR UPDATE OF d SKIP LOCKED LIMIT %(batch)s
+)
+DELETE FROM analytics_dirtyhour WHERE id IN (SELECT id FROM claimed)
 RETURNING workspace_id, hour
 """
+BATCH_HOURS = 7 * 24
 
 # A revenue property is a number, or a string that reads as one ("49.90"); anything else
-# counts as no revenue rather than failing the recount.
+# counts as no revenue rather than failing the recount. Hours are UTC whatever the session's
+# time zone (the three-argument date_trunc).
 _RECOUNT = """
 WITH counted AS (
-  SELECT e.type, e.name, count(*) AS events, count(DISTINCT e.contact_id) AS contacts,
+  SELECT date_trunc('hour', e.timestamp, 'UTC') AS hour, e.type, e.name, count(*) AS events,
+         count(DISTINCT e.contact_id) AS contacts,
          coalesce(round(sum(CASE
            WHEN jsonb_typeof(e.properties -> 'revenue') = 'number'
              THEN (e.properties ->> 'revenue')::numeric
@@ -43,16 +55,19 @@ WITH counted AS (
          END), 2), 0) AS revenue
   FROM contacts_event e
   WHERE e.workspace_id = %(workspace)s
-    AND e.timestamp >= %(hour)s AND e.timestamp < %(hour)s + interval '1 hour'
-  GROUP BY e.type, e.name
+    AND e.timestamp >= %(first)s AND e.timestamp < %(last)s + interval '1 hour'
+    AND date_trunc('hour', e.timestamp, 'UTC') = ANY(%(hours)s::timestamptz[])
+  GROUP BY 1, 2, 3
 ), cleared AS (
   DELETE FROM analytics_hourlyeventcount h
-  WHERE h.workspace_id = %(workspace)s AND h.hour = %(hour)s
-    AND NOT EXISTS (SELECT FROM counted c WHERE c.type = h.type AND c.name = h.name)
+  WHERE h.workspace_id = %(workspace)s AND h.hour = ANY(%(hours)s::timestamptz[])
+    AND NOT EXISTS (
+      SELECT FROM counted c WHERE c.hour = h.hour AND c.type = h.type AND c.name = h.name
+    )
 )
 INSERT INTO analytics_hourlyeventcount
   (workspace_id, hour, type, name, events, contacts, revenue, updated_at)
-SELECT %(workspace)s, %(hour)s, c.type, c.name, c.events, c.contacts, c.revenue, now()
+SELECT %(workspace)s, c.hour, c.type, c.name, c.events, c.contacts, c.revenue, now()
 FROM counted c
 ON CONFLICT (workspace_id, hour, type, name) DO UPDATE
 SET events = EXCLUDED.events, contacts = EXCLUDED.contacts, revenue = EXCLUDED.revenue,
@@ -79,14 +94,20 @@ class RefreshResult:
     remaining: bool  # stopped at the limit with dirty hours left
 
 
-def rollups_refresh(*, limit: int = 500) -> RefreshResult:
-    """Recount up to `limit` dirty hours, oldest mark first, each in its own transaction."""
-    for done in range(limit):
+def rollups_refresh(*, limit: int = 2000) -> RefreshResult:
+    """Recount dirty hours, a claimed batch per transaction, until none is left or `limit`
+    hours are done."""
+    done = 0
+    while done < limit:
         with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute(_CLAIM)
-            claimed = cursor.fetchone()
-            if claimed is None:
+            cursor.execute(_CLAIM, {"batch": min(BATCH_HOURS, limit - done)})
+            claimed = cursor.fetchall()
+            if not claimed:
                 return RefreshResult(hours=done, remaining=False)
-            workspace_id, hour = claimed
-            cursor.execute(_RECOUNT, {"workspace": workspace_id, "hour": hour})
-    return RefreshResult(hours=limit, remaining=True)
+            hours = sorted(hour for _, hour in claimed)
+            cursor.execute(
+                _RECOUNT,
+                {"workspace": claimed[0][0], "hours": hours, "first": hours[0], "last": hours[-1]},
+            )
+        done += len(claimed)
+    return RefreshResult(hours=done, remaining=True)
