@@ -124,7 +124,7 @@ def touches_before(
     if not conversions:
         return found
     sql = _TOUCHES.format(events=Event._meta.db_table, runs=WorkflowRun._meta.db_table)
-    params = {
+    params: dict[str, Any] = {
         "workspace": workspace.pk,
         "events": [event.pk for event in conversions],
         "contacts": [event.contact_id for event in conversions],

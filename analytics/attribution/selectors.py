@@ -13,7 +13,7 @@ from analytics.models import AttributedConversion
 from workspaces.models import Workspace
 
 ZERO = Decimal(0)
-_MONEY = DecimalField(max_digits=24, decimal_places=8)
+_MONEY: DecimalField = DecimalField(max_digits=24, decimal_places=8)
 _CREDITED = ExpressionWrapper(F("revenue") * F("credit"), output_field=_MONEY)
 
 

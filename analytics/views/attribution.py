@@ -1,0 +1,153 @@
+"""Attribution pages: the revenue report (also the dashboard's htmx panel) and its settings."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse, QueryDict
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+
+from analytics.attribution import (
+    attribution_by_source,
+    attribution_config_save,
+    attribution_settings,
+    attribution_totals,
+)
+from analytics.models import AttributionModel
+from workspaces.errors import ValidationFailed
+from workspaces.roles import Capability
+from workspaces.scoping import workspace_view
+
+PERIODS = (7, 30, 90)
+DEFAULT_DAYS = 30
+CHART_SOURCES = 10  # the chart shows the top sources; the table lists them all
+SOURCE_PAGES = {"workflow": "workflows:detail", "broadcast": "messaging:broadcast_detail"}
+
+
+@dataclass(frozen=True)
+class Period:
+    first: date  # the first and last day shown, in the workspace's time zone
+    last: date
+    days: int | None  # 7/30/90 when picked from the presets
+    start: datetime  # [start, end) in the workspace's zone
+    end: datetime
+
+
+def _day(raw: str, name: str, errors: dict[str, str]) -> date | None:
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        errors[name] = f"“{raw}” is not a date (YYYY-MM-DD)"
+        return None
+
+
+def _period(query: QueryDict, zone: ZoneInfo, errors: dict[str, str]) -> Period:
+    """From/to dates when given (both days included), else the last 7/30/90 days."""
+    today = timezone.now().astimezone(zone).date()
+    raw_from, raw_to = query.get("from", "").strip(), query.get("to", "").strip()
+    days: int | None = DEFAULT_DAYS
+    first, last = today - timedelta(days=DEFAULT_DAYS - 1), today
+    if raw_from or raw_to:
+        picked_first = _day(raw_from, "from", errors) if raw_from else first
+        picked_last = _day(raw_to, "to", errors) if raw_to else today
+        if picked_first and picked_last:
+            if picked_last < picked_first:
+                errors["to"] = "the end must not be before the start"
+            else:
+                first, last, days = picked_first, picked_last, None
+    elif raw_days := query.get("days", ""):
+        if raw_days in {str(n) for n in PERIODS}:
+            days = int(raw_days)
+            first = today - timedelta(days=days - 1)
+        else:
+            errors["days"] = f"one of {', '.join(map(str, PERIODS))}"
+    start = datetime.combine(first, time.min, tzinfo=zone)
+    end = datetime.combine(last + timedelta(days=1), time.min, tzinfo=zone)
+    return Period(first, last, days, start, end)
+
+
+def _source_url(row: dict[str, Any]) -> str:
+    page = SOURCE_PAGES.get(row["source_type"])
+    if page is None or not row["source_id"].isdigit() or row["label"].startswith("Deleted "):
+        return ""
+    return reverse(page, args=[int(row["source_id"])])
+
+
+def _chart(sources: list[dict[str, Any]]) -> tuple[str, str]:
+    top = sources[:CHART_SOURCES]
+    labels = json.dumps([row["label"] for row in top])
+    series = json.dumps([{"label": "Revenue", "data": [float(row["revenue"]) for row in top]}])
+    return labels, series
+
+
+@workspace_view
+def attribution_report(request: HttpRequest) -> HttpResponse:
+    workspace = request.workspace  # type: ignore[attr-defined]
+    settings = attribution_settings(workspace=workspace)
+    errors: dict[str, str] = {}
+    period = _period(request.GET, ZoneInfo(workspace.timezone or "UTC"), errors)
+    model = request.GET.get("model") or settings.default_model
+    if model not in AttributionModel.values:
+        errors["model"] = f"one of {', '.join(AttributionModel.values)}"
+        model = settings.default_model
+    window = {"workspace": workspace, "start": period.start, "end": period.end, "model": model}
+    sources = attribution_by_source(**window)
+    for row in sources:
+        row["url"] = _source_url(row)
+    labels, series = _chart(sources)
+    context = {
+        "period": period,
+        "periods": PERIODS,
+        "model": model,
+        "models": AttributionModel.choices,
+        "settings": settings,
+        "totals": attribution_totals(**window),
+        "sources": sources,
+        "chart_labels": labels,
+        "chart_series": series,
+        "errors": errors,
+        "can_configure": request.membership.can(Capability.MANAGE_WORKSPACE),  # type: ignore[attr-defined]
+    }
+    template = "analytics/_attribution.html" if request.htmx else "analytics/attribution.html"  # type: ignore[attr-defined]
+    return render(request, template, context, status=400 if errors else 200)
+
+
+def _form_values(settings: Any) -> dict[str, Any]:
+    return {
+        "conversion_events": "\n".join(settings.conversion_events),
+        "click_window_days": settings.click_window_days,
+        "open_window_days": settings.open_window_days,
+        "default_model": settings.default_model,
+    }
+
+
+@workspace_view(write=Capability.MANAGE_WORKSPACE)
+def attribution_settings_view(request: HttpRequest) -> HttpResponse:
+    workspace = request.workspace  # type: ignore[attr-defined]
+    values = _form_values(attribution_settings(workspace=workspace))
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        values = {name: request.POST.get(name, "") for name in values}
+        try:
+            attribution_config_save(workspace=workspace, data=values)
+        except ValidationFailed as error:
+            errors = error.fields or {"form": error.message}
+        else:
+            messages.success(request, "Attribution settings saved.")
+            return redirect("analytics:attribution_settings")
+    context = {
+        "values": values,
+        "errors": errors,
+        "models": AttributionModel.choices,
+        "can_edit": request.membership.can(Capability.MANAGE_WORKSPACE),  # type: ignore[attr-defined]
+    }
+    return render(
+        request, "analytics/attribution_settings.html", context, status=400 if errors else 200
+    )
