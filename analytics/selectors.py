@@ -26,6 +26,12 @@ from workspaces.models import Workspace
 from .models import AttributionConfig, HourlyEventCount
 
 PERIODS = (7, 30, 90)
+DEFAULT_PERIOD = 30
+
+
+def period_days(raw: str | None) -> int:
+    """The period a page was asked for (?days=…): one of PERIODS, else the default."""
+    return int(raw) if raw in {str(days) for days in PERIODS} else DEFAULT_PERIOD
 
 
 @dataclass(frozen=True)

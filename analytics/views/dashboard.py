@@ -13,19 +13,10 @@ from django.shortcuts import render
 from django.utils import timezone
 
 from analytics import selectors
+from analytics.funnels import funnel_first
 from analytics.models import DirtyHour, HourlyEventCount
 from workspaces.models import Workspace
 from workspaces.scoping import scoped, workspace_view
-
-DEFAULT_DAYS = 30
-
-
-def _days(raw: str | None) -> int:
-    try:
-        days = int(raw or DEFAULT_DAYS)
-    except ValueError:
-        return DEFAULT_DAYS
-    return days if days in selectors.PERIODS else DEFAULT_DAYS
 
 
 def _change(now: float, before: float) -> float | None:
@@ -71,7 +62,7 @@ def _freshness(request: HttpRequest) -> dict[str, Any]:
 @workspace_view
 def dashboard(request: HttpRequest) -> HttpResponse:
     workspace = request.workspace  # type: ignore[attr-defined]
-    days = _days(request.GET.get("days"))
+    days = selectors.period_days(request.GET.get("days"))
     period = selectors.period_ending_today(workspace=workspace, days=days)
     series = selectors.daily_series(workspace=workspace, period=period)
     _, contacts_per_day = selectors.new_contacts(workspace=workspace, period=period)
@@ -100,6 +91,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "workflows": selectors.workflow_results(workspace=workspace, period=period),
         "broadcasts": selectors.broadcast_results(workspace=workspace, period=period),
         "top_events": selectors.top_events(workspace=workspace, period=period),
+        "saved_funnel": funnel_first(workspace=workspace),
         "freshness": _freshness(request),
         "now": timezone.now(),
     }

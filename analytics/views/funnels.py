@@ -8,16 +8,14 @@ a funnel too; only "Save" writes (EDIT_MARKETING)."""
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta
 from typing import Any
 
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from analytics import funnels
+from analytics import funnels, selectors
 from analytics.models import Funnel
 from workspaces.errors import ValidationFailed
 from workspaces.models import Workspace
@@ -25,24 +23,12 @@ from workspaces.roles import Capability
 from workspaces.scoping import scoped, workspace_view
 
 MARKETING = Capability.EDIT_MARKETING
-PERIODS = (7, 30, 90)
 WHERE_OPS = ("eq", "neq", "contains", "not_contains", "gt", "gte", "lt", "lte", "exists")
 EMPTY_ROW = {"kind": "event", "value": "", "property": "", "op": "eq", "operand": ""}
 
 
 def _can_edit(request: HttpRequest) -> bool:
     return request.membership.can(MARKETING)  # type: ignore[attr-defined,no-any-return]
-
-
-def period_bounds(workspace: Workspace, days: int, now: datetime | None = None) -> tuple:
-    """The last `days` whole days up to and including today, in the workspace's time zone."""
-    from segments.filters.clock import workspace_zone
-
-    zone = workspace_zone(workspace)
-    today = (now or timezone.now()).astimezone(zone).date()
-    end = datetime.combine(today + timedelta(days=1), datetime.min.time(), tzinfo=zone)
-    start = datetime.combine(today - timedelta(days=days - 1), datetime.min.time(), tzinfo=zone)
-    return start, end
 
 
 # --- rows <-> steps ---------------------------------------------------------------------------
@@ -115,7 +101,7 @@ def funnel_list(request: HttpRequest) -> HttpResponse:
 def funnel_edit(request: HttpRequest, funnel_id: int | None = None) -> HttpResponse:
     workspace = request.workspace  # type: ignore[attr-defined]
     instance = get_object_or_404(scoped(request, Funnel), pk=funnel_id) if funnel_id else None
-    days = _days(request.GET.get("days"))
+    days = selectors.period_days(request.GET.get("days"))
     if instance and request.htmx and request.GET.get("partial") == "result":  # type: ignore[attr-defined]
         return render(
             request, "analytics/_funnel_result.html", _result_context(request, instance, days)
@@ -168,10 +154,6 @@ def funnel_delete(request: HttpRequest, funnel_id: int) -> HttpResponse:
 # --- helpers ----------------------------------------------------------------------------------
 
 
-def _days(raw: str | None) -> int:
-    return int(raw) if raw in {str(p) for p in PERIODS} else 30
-
-
 def _values_from(data: QueryDict) -> dict[str, Any]:
     return {
         "name": data.get("name", ""),
@@ -212,7 +194,7 @@ def _page_context(
         "run_errors": run_errors,
         "step_errors": {k: m for k, m in shown.items() if k == "steps"},
         "can_edit": _can_edit(request),
-        "periods": PERIODS,
+        "periods": selectors.PERIODS,
         "days": days,
         "where_ops": WHERE_OPS,
         "max_steps": funnels.MAX_STEPS,
@@ -223,7 +205,8 @@ def _page_context(
 def _compute(workspace: Workspace, values: dict[str, Any], days: int) -> funnels.FunnelResult:
     steps = funnels.steps_parse(workspace=workspace, steps=steps_from_rows(values["rows"]))
     window = funnels.window_parse(values.get("window_days", 30))
-    start, end = period_bounds(workspace, days)
+    period = selectors.period_ending_today(workspace=workspace, days=days)
+    start, end = period.start, period.end
     return funnels.funnel_compute(
         workspace=workspace, steps=steps, window_days=window, start=start, end=end
     )
@@ -231,7 +214,8 @@ def _compute(workspace: Workspace, values: dict[str, Any], days: int) -> funnels
 
 def _result_context(request: HttpRequest, funnel: Funnel, days: int) -> dict[str, Any]:
     workspace = request.workspace  # type: ignore[attr-defined]
-    start, end = period_bounds(workspace, days)
+    period = selectors.period_ending_today(workspace=workspace, days=days)
+    start, end = period.start, period.end
     result = funnels.funnel_compute(
         workspace=workspace,
         steps=funnel.steps,
@@ -239,7 +223,12 @@ def _result_context(request: HttpRequest, funnel: Funnel, days: int) -> dict[str
         start=start,
         end=end,
     )
-    return {"instance": funnel, "days": days, "periods": PERIODS, **_chart_context(result)}
+    return {
+        "instance": funnel,
+        "days": days,
+        "periods": selectors.PERIODS,
+        **_chart_context(result),
+    }
 
 
 def _chart_context(result: funnels.FunnelResult | None) -> dict[str, Any]:

@@ -146,3 +146,19 @@ def test_the_number_of_queries_does_not_grow_with_workflows_or_broadcasts(
         )
     with django_assert_max_num_queries(len(few.captured_queries)):
         member_client.get("/analytics/")
+
+
+def test_the_first_saved_funnel_is_embedded_and_loads_its_result(member_client, ws, activity):
+    from analytics.models import Funnel
+
+    assert "Define a funnel" in member_client.get("/analytics/").content.decode()
+    funnel = Funnel.objects.create(
+        workspace=ws,
+        name="Pricing to order",
+        steps=[{"page": "Pricing"}, {"event": "Order Completed"}],
+    )
+    html = member_client.get("/analytics/?days=7").content.decode()
+    url = f"/analytics/funnels/{funnel.pk}/?partial=result&amp;days=7"
+    assert "Pricing to order" in html and url in html
+    result = member_client.get(url.replace("&amp;", "&"), headers={"HX-Request": "true"})
+    assert result.status_code == 200 and "<html" not in result.content.decode()
