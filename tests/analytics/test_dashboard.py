@@ -162,3 +162,17 @@ def test_the_first_saved_funnel_is_embedded_and_loads_its_result(member_client, 
     assert "Pricing to order" in html and url in html
     result = member_client.get(url.replace("&amp;", "&"), headers={"HX-Request": "true"})
     assert result.status_code == 200 and "<html" not in result.content.decode()
+
+
+def test_the_demo_workspace_opens_on_a_full_dashboard(ws, member_client):
+    import io
+
+    from analytics.demo import demo_seed as analytics_seed
+    from contacts.demo import demo_seed as contacts_seed
+
+    out = io.StringIO()
+    contacts_seed(workspace=ws, contacts=40, stdout=out)
+    analytics_seed(workspace=ws, contacts=40, stdout=out)
+    html = member_client.get("/analytics/").content.decode()
+    assert _kpi(html, "page_views") not in ("0", "")
+    assert "Pricing → sign-up → order" in html
