@@ -43,6 +43,9 @@ CENT = Decimal("0.01")
 # AttributedConversion.revenue is DECIMAL(16, 2): a larger amount is a bad property, not revenue.
 REVENUE_LIMIT = Decimal("1e14")
 CREDIT_PLACES = Decimal("0.000001")
+# The most recent touches a conversion looks at (a bot clicking every link of every email
+# would otherwise make one conversion read and credit hundreds of rows).
+MAX_TOUCHES = 100
 
 
 @dataclass(frozen=True)
@@ -81,7 +84,9 @@ def _amount(raw: Any) -> Decimal | None:
 
 # Touches of each converting contact, newest first, read through event_timeline: the
 # lateral subquery is an index range scan per conversion on (workspace, contact, timestamp),
-# bounded by the wider window; the narrower window of opens is a filter on those rows.
+# bounded by the wider window; the narrower window of opens is a filter on those rows. Its
+# LIMIT keeps a contact who clicked hundreds of times cheap, and keeps the planner from
+# flattening the subquery into one scan of the workspace's events.
 _TOUCHES = """
 SELECT c.event_id, t.kind, t.timestamp, t.message_id, t.channel, t.source_type,
        CASE WHEN t.source_type = 'workflow' THEN coalesce(r.workflow_id::text, '')
@@ -96,21 +101,26 @@ CROSS JOIN LATERAL (
          e.properties ->> 'source_type' AS source_type,
          CASE WHEN e.properties ->> 'source_type' = 'broadcast'
               THEN coalesce(e.properties ->> 'broadcast_id', e.properties ->> 'source_id', '')
-              ELSE coalesce(e.properties ->> 'source_id', '') END AS source_id
+              ELSE coalesce(e.properties ->> 'source_id', '') END AS source_id,
+         -- a workflow message's source_id is "<run id>:<node id>[:<visit>]"
+         CASE WHEN e.properties ->> 'source_type' = 'workflow'
+               AND split_part(e.properties ->> 'source_id', ':', 1) ~ '^[0-9]{{1,18}}$'
+              THEN split_part(e.properties ->> 'source_id', ':', 1)::bigint END AS run_id
   FROM {events} e
   WHERE e.workspace_id = %(workspace)s AND e.contact_id = c.contact_id
     AND e.timestamp <= c.converted_at
     AND e.timestamp >= c.converted_at - make_interval(days => %(widest)s)
     AND e.name = ANY(%(touches)s)
-    AND (e.name = ANY(%(clicks)s) AND e.timestamp >= c.converted_at - make_interval(days => %(click_days)s)
-         OR e.name = ANY(%(opens)s) AND e.timestamp >= c.converted_at - make_interval(days => %(open_days)s))
+    AND (e.name = ANY(%(clicks)s)
+         AND e.timestamp >= c.converted_at - make_interval(days => %(click_days)s)
+         OR e.name = ANY(%(opens)s)
+         AND e.timestamp >= c.converted_at - make_interval(days => %(open_days)s))
     AND e.properties ->> 'source_type' IN ('workflow', 'broadcast')
     AND (e.properties ->> 'message_id') ~ '^[0-9]{{1,18}}$'
+  ORDER BY e.timestamp DESC
+  LIMIT %(most)s
 ) t
-LEFT JOIN {runs} r
-  ON t.source_type = 'workflow' AND r.workspace_id = %(workspace)s
- AND r.id = CASE WHEN split_part(t.source_id, ':', 1) ~ '^[0-9]{{1,18}}$'
-                 THEN split_part(t.source_id, ':', 1)::bigint END
+LEFT JOIN {runs} r ON r.id = t.run_id AND r.workspace_id = %(workspace)s
 """
 
 
@@ -135,6 +145,7 @@ def touches_before(
         "click_days": settings.click_window_days,
         "open_days": settings.open_window_days,
         "widest": max(settings.click_window_days, settings.open_window_days),
+        "most": MAX_TOUCHES,
     }
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
