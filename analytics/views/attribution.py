@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -21,23 +20,13 @@ from analytics.attribution import (
     attribution_totals,
 )
 from analytics.models import AttributionModel
+from analytics.selectors import PERIODS, Period, period_days
 from workspaces.errors import ValidationFailed
 from workspaces.roles import Capability
 from workspaces.scoping import workspace_view
 
-PERIODS = (7, 30, 90)
-DEFAULT_DAYS = 30
 CHART_SOURCES = 10  # the chart shows the top sources; the table lists them all
 SOURCE_PAGES = {"workflow": "workflows:detail", "broadcast": "messaging:broadcast_detail"}
-
-
-@dataclass(frozen=True)
-class Period:
-    first: date  # the first and last day shown, in the workspace's time zone
-    last: date
-    days: int | None  # 7/30/90 when picked from the presets
-    start: datetime  # [start, end) in the workspace's zone
-    end: datetime
 
 
 def _day(raw: str, name: str, errors: dict[str, str]) -> date | None:
@@ -48,29 +37,23 @@ def _day(raw: str, name: str, errors: dict[str, str]) -> date | None:
         return None
 
 
-def _period(query: QueryDict, zone: ZoneInfo, errors: dict[str, str]) -> Period:
-    """From/to dates when given (both days included), else the last 7/30/90 days."""
+def _period(query: QueryDict, zone: ZoneInfo, errors: dict[str, str]) -> tuple[Period, int | None]:
+    """From/to dates when given (both days included), else the last 7/30/90 days; with the
+    preset picked (None for a date range)."""
     today = timezone.now().astimezone(zone).date()
     raw_from, raw_to = query.get("from", "").strip(), query.get("to", "").strip()
-    days: int | None = DEFAULT_DAYS
-    first, last = today - timedelta(days=DEFAULT_DAYS - 1), today
     if raw_from or raw_to:
-        picked_first = _day(raw_from, "from", errors) if raw_from else first
-        picked_last = _day(raw_to, "to", errors) if raw_to else today
-        if picked_first and picked_last:
-            if picked_last < picked_first:
-                errors["to"] = "the end must not be before the start"
-            else:
-                first, last, days = picked_first, picked_last, None
-    elif raw_days := query.get("days", ""):
-        if raw_days in {str(n) for n in PERIODS}:
-            days = int(raw_days)
-            first = today - timedelta(days=days - 1)
-        else:
-            errors["days"] = f"one of {', '.join(map(str, PERIODS))}"
-    start = datetime.combine(first, time.min, tzinfo=zone)
-    end = datetime.combine(last + timedelta(days=1), time.min, tzinfo=zone)
-    return Period(first, last, days, start, end)
+        first = _day(raw_from, "from", errors) if raw_from else today - timedelta(days=29)
+        last = _day(raw_to, "to", errors) if raw_to else today
+        if first and last and last < first:
+            errors["to"] = "the end must not be before the start"
+        elif first and last:
+            return Period(first=first, days=(last - first).days + 1, zone=zone), None
+    raw_days = query.get("days", "")
+    if raw_days and raw_days not in {str(n) for n in PERIODS}:
+        errors["days"] = f"one of {', '.join(map(str, PERIODS))}"
+    days = period_days(raw_days)
+    return Period(first=today - timedelta(days=days - 1), days=days, zone=zone), days
 
 
 def _source_url(row: dict[str, Any]) -> str:
@@ -92,7 +75,7 @@ def attribution_report(request: HttpRequest) -> HttpResponse:
     workspace = request.workspace  # type: ignore[attr-defined]
     settings = attribution_settings(workspace=workspace)
     errors: dict[str, str] = {}
-    period = _period(request.GET, ZoneInfo(workspace.timezone or "UTC"), errors)
+    period, preset = _period(request.GET, ZoneInfo(workspace.timezone or "UTC"), errors)
     model = request.GET.get("model") or settings.default_model
     if model not in AttributionModel.values:
         errors["model"] = f"one of {', '.join(AttributionModel.values)}"
@@ -104,6 +87,8 @@ def attribution_report(request: HttpRequest) -> HttpResponse:
     labels, series = _chart(sources)
     context = {
         "period": period,
+        "period_last": period.end.date() - timedelta(days=1),
+        "preset": preset,
         "periods": PERIODS,
         "model": model,
         "models": AttributionModel.choices,
