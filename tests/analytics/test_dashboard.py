@@ -176,3 +176,10 @@ def test_the_demo_workspace_opens_on_a_full_dashboard(ws, member_client):
     html = member_client.get("/analytics/").content.decode()
     assert _kpi(html, "page_views") not in ("0", "")
     assert "Pricing → sign-up → order" in html
+
+
+def test_the_attributed_revenue_panel_loads_for_the_same_period(member_client, activity):
+    html = member_client.get("/analytics/?days=90").content.decode()
+    assert 'hx-get="/analytics/attribution/?days=90"' in html
+    panel = member_client.get("/analytics/attribution/?days=90", headers={"HX-Request": "true"})
+    assert panel.status_code == 200 and "<html" not in panel.content.decode()
