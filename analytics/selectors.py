@@ -23,7 +23,7 @@ from django.utils import timezone
 from contacts.models import Contact, LifecycleStage
 from workspaces.models import Workspace
 
-from .models import AttributionConfig, HourlyEventCount
+from .models import HourlyEventCount
 
 PERIODS = (7, 30, 90)
 DEFAULT_PERIOD = 30
@@ -65,8 +65,9 @@ def period_ending_today(*, workspace: Workspace, days: int, now: datetime | None
 
 
 def conversion_event_names(*, workspace: Workspace) -> list[str]:
-    config = AttributionConfig.objects.for_workspace(workspace).first()
-    return list(config.conversion_events if config else AttributionConfig().conversion_events)
+    from .attribution.config import attribution_settings
+
+    return list(attribution_settings(workspace=workspace).conversion_events)
 
 
 # --- event rollups --------------------------------------------------------------------------
@@ -102,8 +103,8 @@ def event_totals(*, workspace: Workspace, period: Period) -> EventTotals:
         )
     )
     # (An alias may not repeat a field's name: "revenue" is renamed on the way out.)
-    row["revenue"] = row.pop("conversion_revenue")
-    return EventTotals(**{key: value or 0 for key, value in row.items()})
+    revenue = row.pop("conversion_revenue") or Decimal(0)
+    return EventTotals(revenue=revenue, **{key: value or 0 for key, value in row.items()})
 
 
 _DAILY = """
@@ -272,9 +273,14 @@ def workflow_results(
     """Per workflow: contacts enrolled in the period, converted (reached the goal), still in
     it, and its messages sent in the period with their opens and clicks."""
     keys = ("id", "name", "status", "enrolled", "converted", "live", "sent", "opened", "clicked")
-    params = {"workspace": workspace.pk, "start": period.start, "end": period.end}
+    params: dict[str, Any] = {
+        "workspace": workspace.pk,
+        "start": period.start,
+        "end": period.end,
+        "limit": limit,
+    }
     with connection.cursor() as cursor:
-        cursor.execute(_WORKFLOW_RESULTS, {**params, "limit": limit})
+        cursor.execute(_WORKFLOW_RESULTS, params)
         rows = [dict(zip(keys, row, strict=True)) for row in cursor.fetchall()]
     for row in rows:
         _with_rates(row)

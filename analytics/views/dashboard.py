@@ -6,6 +6,7 @@ One view and one template; an htmx request for another period swaps the page's b
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
@@ -29,7 +30,7 @@ def _kpis(workspace: Workspace, period: selectors.Period) -> list[dict[str, Any]
     before = selectors.event_totals(workspace=workspace, period=period.previous())
     contacts, _ = selectors.new_contacts(workspace=workspace, period=period)
     contacts_before, _ = selectors.new_contacts(workspace=workspace, period=period.previous())
-    pairs = [
+    pairs: list[tuple[str, str, int | Decimal, int | Decimal, bool]] = [
         ("new_contacts", "New contacts", contacts, contacts_before, False),
         ("page_views", "Page views", totals.page_views, before.page_views, False),
         ("emails_sent", "Emails sent", totals.emails_sent, before.emails_sent, False),
