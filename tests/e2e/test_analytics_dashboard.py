@@ -40,3 +40,8 @@ def test_a_marketer_reads_the_dashboard_and_switches_the_period(page, ws, owner)
     views_7 = int(page.inner_text("[data-kpi=page_views] .stat-value").replace(",", ""))
     assert views_7 < int(views_30.replace(",", ""))
     assert timezone.now().strftime("%b %-d") in page.inner_text("#freshness")
+
+    # On a phone the page does not scroll sideways: wide tables scroll in their own box.
+    page.set_viewport_size({"width": 375, "height": 800})
+    page.wait_for_timeout(300)
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
