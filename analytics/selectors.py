@@ -72,10 +72,9 @@ def conversion_event_names(*, workspace: Workspace) -> list[str]:
 
 # --- event rollups --------------------------------------------------------------------------
 
-# The metrics the dashboard charts, as (type, name) of the rolled-up events.
-PAGE_VIEWS = ("page", None)  # every page name
-EMAIL_SENT = ("track", "email.sent")
-SMS_SENT = ("track", "sms.sent")
+# The platform's own events the dashboard counts (messaging records them as `track`).
+EMAIL_SENT = "email.sent"
+SMS_SENT = "sms.sent"
 
 
 @dataclass
@@ -88,16 +87,17 @@ class EventTotals:
     revenue: Decimal = Decimal(0)
 
 
-def event_totals(*, workspace: Workspace, period: Period) -> EventTotals:
-    conversions = conversion_event_names(workspace=workspace)
+def event_totals(*, workspace: Workspace, period: Period, conversions: list[str]) -> EventTotals:
+    """Totals of the period; `conversions` are the conversion event names
+    (`conversion_event_names`, read once by the caller for all its figures)."""
     row = (
         HourlyEventCount.objects.for_workspace(workspace)
         .filter(hour__gte=period.start, hour__lt=period.end)
         .aggregate(
             all_events=Sum("events"),
             page_views=Sum("events", filter=Q(type="page")),
-            emails_sent=Sum("events", filter=Q(type="track", name=EMAIL_SENT[1])),
-            sms_sent=Sum("events", filter=Q(type="track", name=SMS_SENT[1])),
+            emails_sent=Sum("events", filter=Q(type="track", name=EMAIL_SENT)),
+            sms_sent=Sum("events", filter=Q(type="track", name=SMS_SENT)),
             conversions=Sum("events", filter=Q(type="track", name__in=conversions)),
             conversion_revenue=Sum("revenue", filter=Q(type="track", name__in=conversions)),
         )
@@ -110,7 +110,7 @@ def event_totals(*, workspace: Workspace, period: Period) -> EventTotals:
 _DAILY = """
 SELECT (h.hour AT TIME ZONE %(zone)s)::date AS day,
        sum(h.events) FILTER (WHERE h.type = 'page') AS page_views,
-       sum(h.events) FILTER (WHERE h.type = 'track' AND h.name = 'email.sent') AS emails_sent,
+       sum(h.events) FILTER (WHERE h.type = 'track' AND h.name = %(email_sent)s) AS emails_sent,
        sum(h.events) FILTER (WHERE h.type = 'track' AND h.name = ANY(%(conversions)s))
          AS conversions,
        sum(h.revenue) FILTER (WHERE h.type = 'track' AND h.name = ANY(%(conversions)s))
@@ -121,14 +121,17 @@ GROUP BY 1
 """
 
 
-def daily_series(*, workspace: Workspace, period: Period) -> dict[str, list[float]]:
+def daily_series(
+    *, workspace: Workspace, period: Period, conversions: list[str]
+) -> dict[str, list[float]]:
     """Per day of the period: page views, emails sent, conversions and revenue."""
     with connection.cursor() as cursor:
         cursor.execute(
             _DAILY,
             {
                 "zone": str(period.zone),
-                "conversions": conversion_event_names(workspace=workspace),
+                "conversions": conversions,
+                "email_sent": EMAIL_SENT,
                 "workspace": workspace.pk,
                 "start": period.start,
                 "end": period.end,

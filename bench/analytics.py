@@ -18,11 +18,8 @@ computed straight from the events table.
 from __future__ import annotations
 
 import argparse
-import statistics
 import time
-from collections.abc import Callable
 from datetime import timedelta
-from typing import Any
 
 from bench import harness
 
@@ -49,19 +46,6 @@ GROUP BY 1
 """
 
 
-def _median(func: Callable[[], Any], runs: int = 5) -> tuple[float, Any]:
-    times, result = [], None
-    for _ in range(runs):
-        started = time.perf_counter()
-        result = func()
-        times.append(time.perf_counter() - started)
-    return statistics.median(times), result
-
-
-def _seconds(func: Callable[[], Any]) -> tuple[float, Any]:
-    return _median(func, runs=1)
-
-
 def build_figures(workspace_id: int, days: int) -> list[tuple[str, str]]:
     from django.db import connection
     from django.utils import timezone
@@ -79,7 +63,7 @@ def build_figures(workspace_id: int, days: int) -> list[tuple[str, str]]:
             cursor.execute(_RAW_BY_HOUR, [workspace_id])
             return int(cursor.fetchone()[0])
 
-    raw_s, groups = _seconds(raw)
+    raw_s, groups = harness.timed(raw, runs=1)
     dirty_hours_mark(workspace=workspace, timestamps=hours)
 
     def build() -> int:
@@ -90,7 +74,7 @@ def build_figures(workspace_id: int, days: int) -> list[tuple[str, str]]:
                 break
         return total
 
-    build_s, recounted = _seconds(build)
+    build_s, recounted = harness.timed(build, runs=1)
     rows = HourlyEventCount.objects.filter(workspace=workspace).count()
     if rows != groups:
         raise SystemExit(f"rollups have {rows} rows, the single GROUP BY {groups}")
@@ -124,9 +108,9 @@ def steady_figures(workspace_id: int, contact_ids: list[int]) -> list[tuple[str,
         )
         for i in range(5000)
     ]
-    insert_s, _ = _seconds(lambda: Event.objects.bulk_create(new, batch_size=1000))
+    insert_s, _ = harness.timed(lambda: Event.objects.bulk_create(new, batch_size=1000), runs=1)
     dirty_hours_mark(workspace=workspace, timestamps=[e.timestamp for e in new])
-    recount_s, result = _seconds(rollups_refresh)
+    recount_s, result = harness.timed(rollups_refresh, runs=1)
     return [
         ("baseline: inserting 5,000 events of this hour", f"{insert_s * 1000:.0f} ms"),
         (
@@ -148,9 +132,11 @@ def dashboard_figures(workspace_id: int) -> list[tuple[str, str]]:
     conversions = selectors.conversion_event_names(workspace=workspace)
 
     def rollups() -> tuple[int, float]:
-        totals = selectors.event_totals(workspace=workspace, period=period)
-        selectors.event_totals(workspace=workspace, period=period.previous())
-        series = selectors.daily_series(workspace=workspace, period=period)
+        totals = selectors.event_totals(workspace=workspace, period=period, conversions=conversions)
+        selectors.event_totals(
+            workspace=workspace, period=period.previous(), conversions=conversions
+        )
+        series = selectors.daily_series(workspace=workspace, period=period, conversions=conversions)
         selectors.top_events(workspace=workspace, period=period)
         return totals.page_views, round(sum(series["revenue"]), 2)
 
@@ -172,8 +158,8 @@ def dashboard_figures(workspace_id: int) -> list[tuple[str, str]]:
         rows = figures[0]
         return sum(r[1] for r in rows), round(float(sum(r[4] or 0 for r in rows)), 2)
 
-    raw_s, expected = _median(raw)
-    rollup_s, got = _median(rollups)
+    raw_s, expected = harness.timed(raw, runs=5)
+    rollup_s, got = harness.timed(rollups, runs=5)
     if got != expected:
         raise SystemExit(f"rollups say {got}, the events table {expected}")
     return [

@@ -15,13 +15,15 @@ from __future__ import annotations
 
 import os
 import signal
+import statistics
 import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 PG = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432")
@@ -193,6 +195,16 @@ def percentile(values: list[float], q: float) -> float:
         return 0.0
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def timed(func: Callable[[], Any], runs: int = 3) -> tuple[float, Any]:
+    """Median seconds of `runs` calls of `func`, and the last call's result."""
+    times, result = [], None
+    for _ in range(runs):
+        started = time.perf_counter()
+        result = func()
+        times.append(time.perf_counter() - started)
+    return statistics.median(times), result
 
 
 def report(title: str, rows: list[tuple[str, str]]) -> None:

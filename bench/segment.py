@@ -25,12 +25,10 @@ import argparse
 import base64
 import http.client
 import json
-import statistics
 import threading
 import time
 import uuid
 from datetime import timedelta
-from typing import Any
 
 from bench import harness
 
@@ -54,16 +52,6 @@ WHERE c.workspace_id = %(ws)s
   AND c.attributes->>'plan' IN ('pro', 'enterprise')
   AND (c.attributes->>'seats')::numeric >= 10
 """
-
-
-def timed(func: Any, runs: int = 3) -> tuple[float, Any]:
-    """Median seconds of `runs` calls, and the last result."""
-    times, result = [], None
-    for _ in range(runs):
-        started = time.perf_counter()
-        result = func()
-        times.append(time.perf_counter() - started)
-    return statistics.median(times), result
 
 
 def prepare(args: argparse.Namespace) -> tuple[int, str, float | None]:
@@ -113,8 +101,8 @@ def recompute_figures(workspace_id: int) -> list[tuple[str, str]]:
     def compiled() -> int:
         return filter_count(workspace=workspace, tree=QUESTION, now=now)
 
-    hand_s, hand_n = timed(hand)
-    compiled_s, compiled_n = timed(compiled)
+    hand_s, hand_n = harness.timed(hand)
+    compiled_s, compiled_n = harness.timed(compiled)
     if hand_n != compiled_n:
         raise SystemExit(f"the compiled filter disagrees: {compiled_n} vs hand-written {hand_n}")
 
@@ -131,7 +119,7 @@ def recompute_figures(workspace_id: int) -> list[tuple[str, str]]:
     started = time.perf_counter()
     first = segment_recompute(segment=segment, now=now)
     first_s = time.perf_counter() - started
-    steady_s, steady = timed(lambda: segment_recompute(segment=segment, now=now))
+    steady_s, steady = harness.timed(lambda: segment_recompute(segment=segment, now=now))
     assert first is not None and steady is not None
     segment.refresh_from_db()
     if segment.member_count != hand_n:

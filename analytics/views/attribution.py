@@ -5,13 +5,11 @@ from __future__ import annotations
 import json
 from datetime import date, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
 
 from analytics.attribution import (
     attribution_by_source,
@@ -20,8 +18,9 @@ from analytics.attribution import (
     attribution_totals,
 )
 from analytics.models import AttributionModel
-from analytics.selectors import PERIODS, Period, period_days
+from analytics.selectors import PERIODS, Period, period_days, period_ending_today
 from workspaces.errors import ValidationFailed
+from workspaces.models import Workspace
 from workspaces.roles import Capability
 from workspaces.scoping import workspace_view
 
@@ -37,10 +36,13 @@ def _day(raw: str, name: str, errors: dict[str, str]) -> date | None:
         return None
 
 
-def _period(query: QueryDict, zone: ZoneInfo, errors: dict[str, str]) -> tuple[Period, int | None]:
+def _period(
+    query: QueryDict, workspace: Workspace, errors: dict[str, str]
+) -> tuple[Period, int | None]:
     """From/to dates when given (both days included), else the last 7/30/90 days; with the
     preset picked (None for a date range)."""
-    today = timezone.now().astimezone(zone).date()
+    latest = period_ending_today(workspace=workspace, days=1)
+    zone, today = latest.zone, latest.first
     raw_from, raw_to = query.get("from", "").strip(), query.get("to", "").strip()
     if raw_from or raw_to:
         first = _day(raw_from, "from", errors) if raw_from else today - timedelta(days=29)
@@ -53,7 +55,7 @@ def _period(query: QueryDict, zone: ZoneInfo, errors: dict[str, str]) -> tuple[P
     if raw_days and raw_days not in {str(n) for n in PERIODS}:
         errors["days"] = f"one of {', '.join(map(str, PERIODS))}"
     days = period_days(raw_days)
-    return Period(first=today - timedelta(days=days - 1), days=days, zone=zone), days
+    return period_ending_today(workspace=workspace, days=days), days
 
 
 def _source_url(row: dict[str, Any]) -> str:
@@ -75,7 +77,7 @@ def attribution_report(request: HttpRequest) -> HttpResponse:
     workspace = request.workspace  # type: ignore[attr-defined]
     settings = attribution_settings(workspace=workspace)
     errors: dict[str, str] = {}
-    period, preset = _period(request.GET, ZoneInfo(workspace.timezone or "UTC"), errors)
+    period, preset = _period(request.GET, workspace, errors)
     model = request.GET.get("model") or settings.default_model
     if model not in AttributionModel.values:
         errors["model"] = f"one of {', '.join(AttributionModel.values)}"

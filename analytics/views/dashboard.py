@@ -25,11 +25,13 @@ def _change(now: float, before: float) -> float | None:
     return (now - before) / before if before else None
 
 
-def _kpis(workspace: Workspace, period: selectors.Period) -> list[dict[str, Any]]:
-    totals = selectors.event_totals(workspace=workspace, period=period)
-    before = selectors.event_totals(workspace=workspace, period=period.previous())
-    contacts, _ = selectors.new_contacts(workspace=workspace, period=period)
-    contacts_before, _ = selectors.new_contacts(workspace=workspace, period=period.previous())
+def _kpis(
+    workspace: Workspace, period: selectors.Period, conversions: list[str], contacts: int
+) -> list[dict[str, Any]]:
+    previous = period.previous()
+    totals = selectors.event_totals(workspace=workspace, period=period, conversions=conversions)
+    before = selectors.event_totals(workspace=workspace, period=previous, conversions=conversions)
+    contacts_before, _ = selectors.new_contacts(workspace=workspace, period=previous)
     pairs: list[tuple[str, str, int | Decimal, int | Decimal, bool]] = [
         ("new_contacts", "New contacts", contacts, contacts_before, False),
         ("page_views", "Page views", totals.page_views, before.page_views, False),
@@ -65,15 +67,16 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     workspace = request.workspace  # type: ignore[attr-defined]
     days = selectors.period_days(request.GET.get("days"))
     period = selectors.period_ending_today(workspace=workspace, days=days)
-    series = selectors.daily_series(workspace=workspace, period=period)
-    _, contacts_per_day = selectors.new_contacts(workspace=workspace, period=period)
+    conversions = selectors.conversion_event_names(workspace=workspace)
+    series = selectors.daily_series(workspace=workspace, period=period, conversions=conversions)
+    contacts, contacts_per_day = selectors.new_contacts(workspace=workspace, period=period)
     labels = json.dumps([day.strftime("%b %-d") for day in period.dates])
     funnel = selectors.lifecycle_funnel(workspace=workspace)
     context = {
         "days": days,
         "periods": selectors.PERIODS,
         "period": period,
-        "kpis": _kpis(workspace, period),
+        "kpis": _kpis(workspace, period, conversions, contacts),
         "labels": labels,
         "activity_series": json.dumps(
             [
