@@ -30,9 +30,9 @@ install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
 
 node_modules/.installed: package.json package-lock.json
-	@# npm ci rejects this lockfile (npm 11 omits other platforms' optional rollup
-	@# binaries from it); npm install honours the locked versions all the same.
-	npm install --no-audit --no-fund --loglevel=error
+	@# The lockfile is the one npm 11 writes (all platforms' optional binaries), so npm ci
+	@# installs exactly it and set-up never changes a tracked file.
+	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
 static/dist/.built: node_modules/.installed vite.config.js $(shell find frontend -type f)
