@@ -1,8 +1,14 @@
-"""API authentication by workspace key.
+"""API authentication by workspace key, or by the browser's session.
 
 Secret keys (`Authorization: Bearer tds_…`) open the management API; write keys
 (HTTP Basic username, as Segment sends it) open only the ingestion endpoints.
 Both resolve `request.workspace`; an unknown or revoked key is a 401.
+
+The browser islands (the workflow builder) call the management API from the logged-in
+page: `SessionMemberAuthentication` resolves the workspace from the session exactly as
+the HTML views do (`current_membership`), acts with the member's role, and requires
+Django's CSRF token on unsafe methods. A request with an Authorization header is always
+judged by its key, never by a session that happens to ride along.
 """
 
 from __future__ import annotations
@@ -12,9 +18,9 @@ from dataclasses import dataclass, field
 
 from django.http import HttpRequest
 from rest_framework import exceptions
-from rest_framework.authentication import BaseAuthentication
+from rest_framework.authentication import BaseAuthentication, SessionAuthentication
 
-from workspaces.models import ApiKey, Workspace
+from workspaces.models import ApiKey, Membership, Workspace
 from workspaces.roles import Capability
 from workspaces.selectors import api_key_resolve
 
@@ -38,6 +44,46 @@ class ApiClient:
 
     def __str__(self) -> str:
         return f"API key {self.api_key.prefix}"
+
+
+@dataclass
+class SessionMember:
+    """The principal behind a browser call: a logged-in member, acting with their role."""
+
+    membership: Membership
+    workspace: Workspace
+    is_authenticated: bool = True
+    is_active: bool = True
+
+    @property
+    def pk(self) -> int:
+        return self.membership.user_id
+
+    def can(self, capability: Capability) -> bool:
+        return self.membership.can(capability)
+
+    def __str__(self) -> str:
+        return f"{self.membership.user} (session)"
+
+
+class SessionMemberAuthentication(SessionAuthentication):
+    """Same-origin browser calls: the session's current workspace, the member's role, CSRF."""
+
+    def authenticate(self, request: HttpRequest) -> tuple[SessionMember, None] | None:  # type: ignore[override]
+        from workspaces.scoping import current_membership
+
+        if request.META.get("HTTP_AUTHORIZATION"):
+            return None  # a key was sent: SecretKeyAuthentication has the last word
+        inner = getattr(request, "_request", request)
+        user = getattr(inner, "user", None)
+        if user is None or not user.is_active or not user.is_authenticated:
+            return None
+        self.enforce_csrf(request)
+        membership = current_membership(inner)
+        if membership is None:
+            return None
+        _bind_workspace(request, membership.workspace)
+        return SessionMember(membership=membership, workspace=membership.workspace), None
 
 
 class SecretKeyAuthentication(BaseAuthentication):

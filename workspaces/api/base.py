@@ -14,7 +14,7 @@ from django.db import models
 from rest_framework import mixins, viewsets
 from rest_framework.views import APIView
 
-from workspaces.api.authentication import SecretKeyAuthentication
+from workspaces.api.authentication import SecretKeyAuthentication, SessionMemberAuthentication
 from workspaces.api.permissions import HasWorkspace
 from workspaces.models import Workspace
 from workspaces.roles import Capability
@@ -38,7 +38,7 @@ class WorkspaceAPIView(_Sealed, APIView):
     """An API endpoint that is not a model viewset (reports, counts, enrolment …)."""
 
     dangerously_owns_scoping = True
-    authentication_classes = [SecretKeyAuthentication]
+    authentication_classes = [SecretKeyAuthentication, SessionMemberAuthentication]
     permission_classes = [HasWorkspace]
     read_capability: ClassVar[Capability] = Capability.VIEW
     write_capability: ClassVar[Capability] = Capability.EDIT_CONTACTS
