@@ -468,9 +468,43 @@ def _attach_errors(root: NodeView, errors: dict[str, str]) -> list[str]:
             if key == path or not path or key.startswith(path + ".") or key.startswith(path + "["):
                 owner = nodes[path]
                 break
-        text = f"{key}: {message}" if key else message
-        (owner.errors if owner is not None else unplaced).append(text)
+        if owner is None:
+            unplaced.append(f"{key}: {message}" if key else message)
+        else:
+            owner.errors.append(in_words(owner, key, message))
     return unplaced
+
+
+# What the filter language says at a path, said the way the builder's controls are labelled.
+_EMPTY_IN_WORDS = {
+    ("event", "event"): "Choose an event.",
+    ("tag", "tag"): "Type a tag.",
+    ("segment", "segment"): "Choose a segment.",
+    ("field", "field"): "Choose a field.",
+    ("where", "property"): "Type a property name.",
+}
+_CONTROL_LABELS = {
+    "count.value": "Times",
+    "count": "Times",
+    "within_days": "Days",
+    "between": "Dates",
+    "op": "Operator",
+}
+
+
+def in_words(node: NodeView, key: str, message: str) -> str:
+    """An error placed on `node`, without the JSON path the API needs to name it."""
+    relative = key[len(node.path) :].lstrip(".") if key.startswith(node.path) else key
+    empty = _EMPTY_IN_WORDS.get((node.kind, relative))
+    if empty is not None and _blank(node.data.get(relative)):
+        return empty
+    if relative == "value" and _blank(node.data.get("value")):
+        return "Type a value." if node.widget != "choice" else "Choose a value."
+    if node.kind == "segment" and relative == "segment":
+        return "That segment is not in this workspace any more: choose another."
+    label = _CONTROL_LABELS.get(relative)
+    text = message[:1].upper() + message[1:]
+    return f"{label}: {message}" if label else text
 
 
 def builder_view(
@@ -511,10 +545,95 @@ def builder_view(
     )
 
 
-def tree_from_form(*, workspace: Workspace, data: QueryDict) -> tuple[dict[str, Any], FormTree]:
+def tree_from_form(
+    *, workspace: Workspace, data: QueryDict, with_action: bool = True
+) -> tuple[dict[str, Any], FormTree]:
+    """The tree the form describes, with its button's action applied when `with_action`.
+
+    The live preview passes with_action=False: htmx sends the last focused button's name and
+    value with every later request of the form, so tabbing onto "+ where" would otherwise
+    make the count evaluate a condition that was never added.
+    """
     reader = FormTree(data, field_catalog(workspace=workspace))
     tree = reader.read()
-    action = data.get("action") or ""
+    action = (data.get("action") or "") if with_action else ""
     if action:
         tree = apply_action(tree, action)
     return tree, reader
+
+
+# --- unfinished conditions ------------------------------------------------------------------
+
+
+def _blank(value: Any) -> bool:
+    if isinstance(value, list):
+        return all(_blank(item) for item in value)
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def _leaf_unfinished(node: dict[str, Any]) -> bool:
+    """A condition just added and not filled in yet: nothing is wrong with it, it is empty."""
+    if "event" in node:
+        return _blank(node.get("event"))
+    if "tag" in node:
+        return _blank(node.get("tag"))
+    if "segment" in node:
+        return _blank(node.get("segment"))
+    if "field" in node:
+        if _blank(node.get("field")):
+            return True
+        return node.get("op") not in NO_VALUE_OPS and _blank(node.get("value"))
+    if "property" in node:
+        if _blank(node.get("property")):
+            return True
+        return node.get("op") not in NO_VALUE_OPS and _blank(node.get("value"))
+    return False
+
+
+def unfinished_prune(tree: Any, path: str = "") -> tuple[Any, list[str]]:
+    """(the tree without its unfinished conditions, the JSON paths of those conditions).
+
+    A group whose every condition is unfinished is unfinished itself; the pruned root is
+    `{"all": []}` when nothing is left. The live count uses the pruned tree, so adding a
+    condition never turns the count into an error before the marketer has typed anything.
+    """
+    if not isinstance(tree, dict):
+        return tree, []
+    for kind in ("all", "any"):
+        children = tree.get(kind)
+        if isinstance(children, list):
+            kept, skipped = [], []
+            for index, child in enumerate(children):
+                pruned, unfinished = unfinished_prune(child, join(path, f"{kind}[{index}]"))
+                skipped += unfinished
+                if pruned is not None:
+                    kept.append(pruned)
+            if children and not kept and path:
+                return None, skipped
+            return {**tree, kind: kept}, skipped
+    if "not" in tree:
+        pruned, unfinished = unfinished_prune(tree["not"], join(path, "not"))
+        return (None if pruned is None else {"not": pruned}), unfinished
+    if _leaf_unfinished(tree):
+        return None, [path]
+    if "event" in tree and isinstance(tree.get("where"), list):
+        where, skipped = [], []
+        for index, row in enumerate(tree["where"]):
+            if isinstance(row, dict) and _leaf_unfinished(row):
+                skipped.append(f"{path}.where[{index}]")
+            else:
+                where.append(row)
+        pruned = {key: value for key, value in tree.items() if key != "where"}
+        if where:
+            pruned["where"] = where
+        return pruned, skipped
+    return tree, []
+
+
+def errors_outside(errors: dict[str, str], paths: list[str]) -> dict[str, str]:
+    """The errors that are not about one of these (unfinished) conditions."""
+    return {
+        key: message
+        for key, message in errors.items()
+        if not any(key == p or key.startswith(p + ".") or key.startswith(p + "[") for p in paths)
+    }

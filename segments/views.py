@@ -18,7 +18,7 @@ from workspaces.roles import Capability
 from workspaces.scoping import scoped, workspace_view
 
 from . import selectors, services
-from .builder import builder_view, tree_from_form
+from .builder import builder_view, errors_outside, tree_from_form, unfinished_prune
 from .filters import compile_filter, filter_count, parse_filter
 from .filters.validation import FilterInvalid
 from .models import ChangeReason, Segment
@@ -146,23 +146,39 @@ def builder(request: HttpRequest) -> HttpResponse:
 @workspace_view(read=MARKETING, write=MARKETING)
 @require_POST
 def preview(request: HttpRequest) -> HttpResponse:
-    """Live count and the first matching contacts of the tree being edited (debounced)."""
+    """Live count and the first matching contacts of the tree being edited (debounced).
+
+    Conditions not filled in yet are left out of the count (and said so) rather than
+    reported as mistakes; the answer carries the request's X-Preview-Seq back so the page
+    can drop an answer that arrives after a newer one.
+    """
     workspace = request.workspace  # type: ignore[attr-defined]
-    tree, _ = tree_from_form(workspace=workspace, data=request.POST)
-    context: dict[str, Any] = {"errors": {}, "count": None, "contacts": []}
+    tree, _ = tree_from_form(workspace=workspace, data=request.POST, with_action=False)
+    counted, unfinished = unfinished_prune(tree)
+    context: dict[str, Any] = {
+        "errors": {},
+        "count": None,
+        "contacts": [],
+        "unfinished": len(unfinished),
+    }
     try:
-        node = parse_filter(workspace=workspace, tree=tree)
+        parse_filter(workspace=workspace, tree=tree)
     except FilterInvalid as error:
-        context["errors"] = error.errors
-    else:
-        context["count"] = filter_count(workspace=workspace, tree=tree)
-        context["contacts"] = list(
-            compile_filter(workspace=workspace, tree=tree).order_by("-id")[:PREVIEW_SIZE]
-        )
-        del node
+        context["errors"] = errors_outside(error.errors, unfinished)
+    if not context["errors"]:
+        try:
+            context["count"] = filter_count(workspace=workspace, tree=counted)
+        except FilterInvalid as error:  # only what the pruning itself left malformed
+            context["errors"] = error.errors
+        else:
+            context["contacts"] = list(
+                compile_filter(workspace=workspace, tree=counted).order_by("-id")[:PREVIEW_SIZE]
+            )
     # Every node's error slot is refreshed out of band, so fixed mistakes disappear.
     context["builder"] = builder_view(workspace=workspace, tree=tree, errors=context["errors"])
-    return render(request, "segments/form.html#preview", context)
+    response = render(request, "segments/form.html#preview", context)
+    response["X-Preview-Seq"] = request.headers.get("X-Preview-Seq", "")[:20]
+    return response
 
 
 # --- segment page --------------------------------------------------------------------------------
