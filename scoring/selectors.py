@@ -434,6 +434,19 @@ def lead_activities(
     )
 
 
+def lead_disqualification(*, workspace: Workspace, contact: Contact) -> LeadActivity | None:
+    """Why and when the lead was disqualified, while it still is (stage "other")."""
+    if contact.lifecycle_stage != LifecycleStage.OTHER:
+        return None
+    return (
+        LeadActivity.objects.for_workspace(workspace)
+        .filter(contact=contact, kind=LeadActivity.Kind.DISQUALIFIED)
+        .select_related("actor")
+        .order_by("-created_at", "-id")
+        .first()
+    )
+
+
 def notifications_for(
     *, workspace: Workspace, user: User, limit: int = 30
 ) -> QuerySet[Notification]:

@@ -205,7 +205,8 @@ def sales_task_create(
     notify: bool = True,
     created_by: User | None = None,
 ) -> SalesTask:
-    """A follow-up task on a lead, for `assignee` (default: the lead's owner). Due in the
+    """A follow-up task on a lead, for `assignee` (default: the lead's owner, else whoever
+    creates it, so a task never sits in nobody's "My tasks"). Due in the
     workspace's default hours when `due_at` is not given. Notifies the assignee unless told
     not to. Records no event."""
     if contact.workspace_id != workspace.pk:
@@ -215,7 +216,7 @@ def sales_task_create(
         raise ValidationFailed("A task needs a title.", fields={"title": "required"})
     if len(title) > 200:
         raise ValidationFailed("Keep the title under 200 characters.", fields={"title": "too long"})
-    assignee = assignee or contact.owner
+    assignee = assignee or contact.owner or created_by
     if assignee is not None and not _members(workspace, [assignee.pk]):
         raise ValidationFailed(
             f"{assignee.email} is not a member of this workspace.",

@@ -117,6 +117,7 @@ def _lead_context(request: HttpRequest, contact: Contact, **extra: Any) -> dict[
             workspace=workspace, contact=contact, limit=25
         ).events,
         "facts": selectors.lead_context(workspace=workspace, contact=contact),
+        "disqualified": selectors.lead_disqualification(workspace=workspace, contact=contact),
         "error": None,
         **extra,
     }

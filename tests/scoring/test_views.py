@@ -106,6 +106,33 @@ def test_disqualifying_needs_a_reason(ws, lead, rep_client):
     assert event.properties["reason"] == "Disqualified: Student"
 
 
+def test_a_disqualified_lead_says_so_and_why_and_offers_no_second_disqualify(
+    ws, lead, rep, rep_client
+):
+    url = reverse("scoring:disqualify", args=[lead.pk])
+    before = rep_client.get(reverse("scoring:lead", args=[lead.pk])).content.decode()
+    assert '<summary class="btn">Disqualify</summary>' in before
+    html = rep_client.post(url, {"reason": "Student"}, **HTMX).content.decode()
+    assert 'id="lead-stage">Disqualified<' in html
+    assert "Disqualified by rep@acme.test" in html and ": Student</p>" in html
+    assert '<summary class="btn">Disqualify</summary>' not in html
+
+
+def test_a_task_on_an_unowned_lead_is_its_creators_and_shows_in_my_tasks(ws, lead, rep, rep_client):
+    assert lead.owner is None
+    rep_client.post(reverse("scoring:task_create", args=[lead.pk]), {"title": "Call back"}, **HTMX)
+    task = SalesTask.objects.get(contact=lead)
+    assert task.assignee == rep
+    leads_page = rep_client.get(reverse("scoring:leads")).content.decode()
+    assert "Call back" in leads_page.split("My tasks")[1]
+
+
+def test_the_notification_bell_is_a_drawn_icon_not_an_emoji(ws, rep_client):
+    """Chromium without an emoji font drew the 🔔 character as an empty box."""
+    bell = rep_client.get(reverse("scoring:bell")).content.decode()
+    assert "<svg" in bell and "🔔" not in bell and 'aria-label="Notifications"' in bell
+
+
 def test_logging_a_call_shows_in_the_activity_and_the_stream(ws, lead, rep_client):
     rep_client.post(
         reverse("scoring:log", args=[lead.pk]), {"kind": "call", "body": "Left a voicemail"}, **HTMX
