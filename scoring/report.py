@@ -31,8 +31,12 @@ from workspaces.models import Workspace
 from .decay import DecayPolicy, round_score
 from .models import ContactScore, RuleKind, ScoreChange, ScoringModel, ScoringRule
 
-MIN_SIGNAL = 10  # contacts on each side of a rule before it gets a suggestion
+MIN_SIGNAL = 10  # contacts on each side of a rule before it gets a lift or a suggestion
+# Conversions (both sides together) before a rule's lift means anything: at 0% vs 0% the
+# smoothed ratio is only the ratio of the two group sizes (it showed 3,016×).
+MIN_CONVERSIONS = 5
 SMOOTH = 0.5  # Laplace-style smoothing for rates in the lift
+Z95 = 1.959964
 OUTCOMES = ("customer", "sql")
 
 
@@ -71,8 +75,36 @@ class RuleLift:
         return smoothed_with / smoothed_without
 
     @property
+    def lift_interval(self) -> tuple[float, float]:
+        """95% interval of the lift (a ratio of two rates): Katz's log method on the
+        smoothed counts."""
+        a, n1 = self.with_converted + SMOOTH, self.with_signal + 2 * SMOOTH
+        c, n2 = self.without_converted + SMOOTH, self.without_signal + 2 * SMOOTH
+        spread = Z95 * math.sqrt(max(0.0, 1 / a - 1 / n1 + 1 / c - 1 / n2))
+        centre = math.log(self.lift)
+        return math.exp(centre - spread), math.exp(centre + spread)
+
+    @property
+    def rate_with_interval(self) -> tuple[float, float]:
+        return wilson_interval(self.with_converted, self.with_signal)
+
+    @property
+    def rate_without_interval(self) -> tuple[float, float]:
+        return wilson_interval(self.without_converted, self.without_signal)
+
+    @property
     def enough_data(self) -> bool:
-        return self.with_signal >= MIN_SIGNAL and self.without_signal >= MIN_SIGNAL
+        return (
+            self.with_signal >= MIN_SIGNAL
+            and self.without_signal >= MIN_SIGNAL
+            and self.with_converted + self.without_converted >= MIN_CONVERSIONS
+        )
+
+    @property
+    def clear_effect(self) -> bool:
+        """The lift's interval leaves out 1: the signal tells something either way."""
+        low, high = self.lift_interval
+        return self.enough_data and (low > 1 or high < 1)
 
     @property
     def advice(self) -> str:
@@ -279,6 +311,17 @@ def _bands(model: ScoringModel, scores: dict[int, int], converted: set[int]) -> 
                 band.converted += contact_id in converted
                 break
     return bands
+
+
+def wilson_interval(successes: int, trials: int) -> tuple[float, float]:
+    """95% Wilson score interval of a rate; (0, 1) when there are no trials."""
+    if not trials:
+        return 0.0, 1.0
+    p = successes / trials
+    denominator = 1 + Z95**2 / trials
+    centre = (p + Z95**2 / (2 * trials)) / denominator
+    spread = Z95 * math.sqrt(p * (1 - p) / trials + Z95**2 / (4 * trials**2)) / denominator
+    return max(0.0, centre - spread), min(1.0, centre + spread)
 
 
 def roc_auc(positives: list[float], negatives: list[float]) -> float | None:

@@ -11,7 +11,7 @@ from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 
 from scoring.models import ScoringModel
-from scoring.report import OUTCOMES, validation_report
+from scoring.report import MIN_CONVERSIONS, MIN_SIGNAL, OUTCOMES, validation_report
 from workspaces.scoping import scoped, workspace_view
 
 DEFAULT_DAYS = 90
@@ -59,6 +59,8 @@ def validation_report_view(request: HttpRequest, model_id: int) -> HttpResponse:
         "outcome": outcome,
         "outcomes": OUTCOMES,
         "errors": errors,
+        "min_signal": MIN_SIGNAL,
+        "min_conversions": MIN_CONVERSIONS,
         "band_labels": json.dumps([b.label for b in report.bands]),
         "band_series": json.dumps(
             [
@@ -88,9 +90,9 @@ def validation_report_view(request: HttpRequest, model_id: int) -> HttpResponse:
                 },
             ]
         ),
-        "lift_labels": json.dumps([r.rule.name for r in report.rules]),
+        "lift_labels": json.dumps([r.rule.name for r in report.rules if r.enough_data]),
         "lift_series": json.dumps(
-            [{"label": "Lift", "data": [round(r.lift, 2) for r in report.rules]}]
+            [{"label": "Lift", "data": [round(r.lift, 2) for r in report.rules if r.enough_data]}]
         ),
     }
     return render(request, "scoring/report.html", context, status=400 if errors else 200)

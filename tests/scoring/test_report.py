@@ -86,3 +86,51 @@ def test_the_report_page_draws_its_charts(ws, model, history, owner_client):
         ).status_code
         == 400
     )
+
+
+def test_lift_comes_with_its_confidence_interval(ws, model, history):
+    demo, blog = history
+    now = timezone.now()
+    report = validation_report(
+        workspace=ws, model=model, start=now - timedelta(days=1), end=now + timedelta(days=1)
+    )
+    lifts = {row.rule.pk: row for row in report.rules}
+    low, high = lifts[demo.pk].lift_interval
+    assert 3 < low < lifts[demo.pk].lift < high < 8  # 50% vs 10% on 100 and 200 contacts
+    assert lifts[demo.pk].clear_effect
+    low, high = lifts[blog.pk].lift_interval
+    assert low < 1 < high and not lifts[blog.pk].clear_effect
+
+
+@pytest.fixture
+def nothing_converts(ws, model):
+    """600 contacts, 10 of them with the trial signal, and nobody converts: 0% vs 0%
+    (the smoothed lift of old read 54×)."""
+    trial = behavioural(model, "Trial Started", 15, name="Started a trial")
+    contacts = Contact.objects.bulk_create(
+        [
+            Contact(workspace=ws, email=f"q{i}@example.test", lifecycle_stage="lead")
+            for i in range(600)
+        ]
+    )
+    earlier = timezone.now() - timedelta(hours=2)
+    events = [track(ws, c, "Visited Site", timestamp=earlier) for c in contacts]
+    events += [track(ws, c, "Trial Started", timestamp=earlier) for c in contacts[:10]]
+    process(ws, events)
+    return trial
+
+
+def test_without_conversions_a_rule_has_not_enough_data_not_a_huge_lift(
+    ws, model, nothing_converts, owner_client
+):
+    now = timezone.now()
+    report = validation_report(
+        workspace=ws, model=model, start=now - timedelta(days=1), end=now + timedelta(days=1)
+    )
+    row = next(r for r in report.rules if r.rule.pk == nothing_converts.pk)
+    assert (row.with_signal, row.with_converted, row.without_converted) == (10, 0, 0)
+    assert not row.enough_data and row.suggested is None and row.advice == "not enough data"
+    html = owner_client.get(reverse("scoring:report", args=[model.pk])).content.decode()
+    table = html.split('id="rule-lifts"')[1].split("</table>")[0]
+    assert "not enough data" in table and "×" not in table
+    assert "keep" not in table
