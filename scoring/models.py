@@ -387,3 +387,48 @@ class Deal(TenantModel):
 
     def __str__(self) -> str:
         return f"{self.name or 'Deal'} {self.value} {self.currency}"
+
+
+class RuleBackfill(TenantModel):
+    """Counting a behavioural rule's past events ("rescore from history"), with progress.
+
+    A new rule scores the events that arrive after it is saved; a backfill replays the
+    matching events of the last `days` through it in chunks, keyed on (rule, event) like the
+    pipeline, so an event is never counted twice — not by a retry, not by a second backfill.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting to start"
+        RUNNING = "running", "Counting"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    rule = models.ForeignKey(ScoringRule, on_delete=models.CASCADE, related_name="backfills")
+    days = models.PositiveIntegerField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    events_total = models.PositiveIntegerField(default=0)
+    events_done = models.PositiveIntegerField(default=0)
+    points_added = models.IntegerField(default=0)
+    contacts_changed = models.PositiveIntegerField(default=0)
+    error = models.CharField(max_length=300, blank=True, default="")
+    finished_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        indexes = [models.Index(fields=["workspace", "rule", "-created_at"], name="backfill_rule")]
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"backfill of rule {self.rule_id} over {self.days} days ({self.status})"
+
+    @property
+    def percent(self) -> int:
+        if self.status == self.Status.DONE:
+            return 100
+        return int(100 * self.events_done / self.events_total) if self.events_total else 0
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in (self.Status.PENDING, self.Status.RUNNING)

@@ -26,6 +26,7 @@ from .models import (
     ContactScore,
     LeadActivity,
     Notification,
+    RuleBackfill,
     SalesTask,
     ScoreChange,
     ScoringModel,
@@ -432,6 +433,10 @@ def lead_activities(
         .filter(contact=contact)
         .select_related("actor")[:limit]
     )
+
+
+def rule_backfill_latest(*, workspace: Workspace, rule: ScoringRule) -> RuleBackfill | None:
+    return RuleBackfill.objects.for_workspace(workspace).filter(rule=rule).first()
 
 
 def lead_disqualification(*, workspace: Workspace, contact: Contact) -> LeadActivity | None:

@@ -104,3 +104,20 @@ def crm_lifecycle_notify(workspace: Workspace, changes: list[dict[str, Any]]) ->
         logger.warning("CRM webhook of workspace %s refused: %s", workspace.pk, error)
         return False
     return True
+
+
+@workspace_task(name="scoring.rule_backfill")
+def rule_backfill_task(workspace: Workspace, backfill_id: int) -> int:
+    """Count a behavioural rule's past events (progress on the RuleBackfill row)."""
+    from .models import RuleBackfill
+    from .services.backfill import rule_backfill_run
+
+    backfill = (
+        RuleBackfill.objects.for_workspace(workspace)
+        .select_related("rule__model")
+        .filter(pk=backfill_id)
+        .first()
+    )
+    if backfill is None or not backfill.is_active:
+        return 0
+    return rule_backfill_run(workspace=workspace, backfill=backfill).events_done

@@ -31,6 +31,11 @@ urlpatterns = [
     path("scoring/models/<int:model_id>/rules/new/", setup.rule_edit, name="rule_create"),
     path("scoring/models/<int:model_id>/rules/<int:rule_id>/", setup.rule_edit, name="rule"),
     path(
+        "scoring/models/<int:model_id>/rules/<int:rule_id>/history/",
+        setup.rule_history,
+        name="rule_history",
+    ),
+    path(
         "scoring/models/<int:model_id>/rules/<int:rule_id>/delete/",
         setup.rule_delete,
         name="rule_delete",

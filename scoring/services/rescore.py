@@ -101,10 +101,12 @@ def _apply_chunk(
                 row = writer.row(model, contact_id)
                 row.state = {k: v for k, v in row.state.items() if k != str(rule_id)}
                 writer.touch(model, contact_id)
-    _announce(workspace, writer.flush())
+    announce_changes(workspace, writer.flush())
 
 
-def _announce(workspace: Workspace, result: FlushResult) -> None:
+def announce_changes(workspace: Workspace, result: FlushResult) -> None:
+    """Tell segments about changed scores and record stage moves, without one score.changed
+    per contact (a bulk recalculation would flood the stream)."""
     changed: dict[int, set[str]] = {}
     for outcome in result.outcomes:
         if outcome.model.is_primary and outcome.after != outcome.before:

@@ -23,7 +23,7 @@ from scoring.models import (
     ScoringModel,
     ScoringRule,
 )
-from scoring.services import config, scoring_settings
+from scoring.services import backfill, config, scoring_settings
 from workspaces.errors import ValidationFailed
 from workspaces.models import Membership
 from workspaces.roles import Capability
@@ -174,6 +174,7 @@ def rule_edit(request: HttpRequest, model_id: int, rule_id: int | None = None) -
         }
     )
     errors: dict[str, Any] = {}
+    rule_before = (rule.event, rule.where, rule.points, rule.is_active) if rule else None
     if request.method == "POST":
         raw = {k: request.POST.get(k, "") for k in ("where", "filter")}
         try:
@@ -188,6 +189,9 @@ def rule_edit(request: HttpRequest, model_id: int, rule_id: int | None = None) -
             }
         else:
             messages.success(request, f"Rule “{saved.name}” saved.")
+            if _scores_new_events(saved, rule_before):
+                # It scores what arrives from now on; offer to count what already happened.
+                return redirect("scoring:rule_history", model.pk, saved.pk)
             return redirect("scoring:model", model.pk)
     context = {
         "model": model,
@@ -204,6 +208,54 @@ def rule_edit(request: HttpRequest, model_id: int, rule_id: int | None = None) -
         "signals": NegativeSignal.choices,
     }
     return render(request, "scoring/rule_edit.html", context, status=400 if errors else 200)
+
+
+def _scores_new_events(rule: ScoringRule, before: tuple[Any, ...] | None) -> bool:
+    """A new or changed event rule, switched on: past events are worth offering to count."""
+    now = (rule.event, rule.where, rule.points, rule.is_active)
+    return rule.is_event_rule and rule.is_active and rule.model.is_active and now != before
+
+
+@workspace_view(write=MARKETING)
+def rule_history(request: HttpRequest, model_id: int, rule_id: int) -> HttpResponse:
+    """Count a behavioural rule's past events: what it would change, then progress."""
+    workspace = request.workspace  # type: ignore[attr-defined]
+    model = get_object_or_404(scoped(request, ScoringModel), pk=model_id)
+    rule = get_object_or_404(scoped(request, ScoringRule), pk=rule_id, model=model)
+    latest = selectors.rule_backfill_latest(workspace=workspace, rule=rule)
+    if request.htmx and request.GET.get("part") == "progress":  # type: ignore[attr-defined]
+        return render(request, "scoring/rule_history.html#progress", {"backfill": latest})
+    error = ""
+    raw_days = request.POST.get("days") or request.GET.get("days") or ""
+    days = int(raw_days) if raw_days.isdigit() else backfill.DEFAULT_DAYS
+    if request.method == "POST":
+        try:
+            latest = backfill.rule_backfill_start(
+                workspace=workspace,
+                rule=rule,
+                days=days,
+                actor=request.user,  # type: ignore[arg-type]
+            )
+        except ValidationFailed as failure:
+            error = failure.message
+        else:
+            return redirect(f"{request.path}?days={days}")
+    estimate = None
+    if not error:
+        try:
+            estimate = backfill.rule_backfill_estimate(workspace=workspace, rule=rule, days=days)
+        except ValidationFailed as failure:
+            error = failure.message
+    context = {
+        "model": model,
+        "rule": rule,
+        "days": days,
+        "windows": backfill.WINDOWS,
+        "estimate": estimate,
+        "backfill": latest,
+        "error": error,
+    }
+    return render(request, "scoring/rule_history.html", context, status=400 if error else 200)
 
 
 @workspace_view(write=MARKETING)
