@@ -75,6 +75,11 @@ def filter_evaluate(
     )
 
 
+def filter_count(*, workspace: Workspace, tree: dict[str, Any]) -> int:
+    """How many contacts match the filter now (one SQL statement)."""
+    return int(_resolve("segments.filters", "filter_count")(workspace=workspace, tree=tree))
+
+
 def segment_contains(*, workspace: Workspace, segment_id: int, contact_id: int) -> bool:
     ids = _resolve("segments.selectors", "contact_segment_ids")(
         workspace=workspace, contact=contact_id
@@ -95,6 +100,49 @@ def _segment(workspace: Workspace, segment_id: Any) -> Any:
 def segment_exists(*, workspace: Workspace, segment_id: Any, static: bool = False) -> bool:
     segment = _segment(workspace, segment_id)
     return segment is not None and (not static or segment.is_static)
+
+
+def segment_names(*, workspace: Workspace, ids: Iterable[Any]) -> dict[int, str]:
+    """id -> name of these segments / static lists (one query; unknown ids are left out)."""
+    wanted = [int(i) for i in ids if str(i).isdigit()]
+    if not wanted:
+        return {}
+    try:
+        segment_model = _resolve("segments.models", "Segment")
+    except IntegrationMissing:
+        return {}
+    rows = segment_model.objects.for_workspace(workspace).filter(pk__in=wanted)
+    return dict(rows.values_list("pk", "name"))
+
+
+def segment_size(*, workspace: Workspace, segment_id: Any) -> int | None:
+    """How many contacts are in the segment now (None: no such segment)."""
+    segment = _segment(workspace, segment_id)
+    if segment is None:
+        return None
+    return int(_resolve("segments.selectors", "segment_member_ids")(segment=segment).count())
+
+
+def filter_vocabulary(*, workspace: Workspace) -> tuple[dict[str, str], dict[str, str]]:
+    """(field name -> label, operator -> label) of segment filters, to say filters in words."""
+    try:
+        catalog = _resolve("segments.filters.schema", "field_catalog")(workspace=workspace)
+        op_labels = _resolve("segments.filters.schema", "OP_LABELS")
+    except IntegrationMissing:
+        return {}, {}
+    return (
+        {name: spec.label for name, spec in catalog.items()},
+        {str(op): label for op, label in op_labels.items()},
+    )
+
+
+def field_catalog(*, workspace: Workspace) -> list[dict[str, str]]:
+    """Contact fields and custom attributes a filter may name: name, label, type."""
+    catalog = _resolve("segments.filters.schema", "field_catalog")(workspace=workspace)
+    return [
+        {"name": name, "label": spec.label, "type": str(spec.type)}
+        for name, spec in catalog.items()
+    ]
 
 
 def segment_member_ids(*, workspace: Workspace, segment_id: int) -> Iterable[int]:
@@ -310,6 +358,20 @@ def template_get(*, workspace: Workspace, template_id: Any, channel: str) -> Any
         return None
 
 
+def template_names(*, workspace: Workspace, channel: str, ids: Iterable[Any]) -> dict[int, str]:
+    """id -> name of these templates of a channel (one query)."""
+    wanted = [int(i) for i in ids if str(i).isdigit()]
+    if not wanted:
+        return {}
+    try:
+        model = _resolve(
+            "messaging.models", "EmailTemplate" if channel == "email" else "SmsTemplate"
+        )
+    except IntegrationMissing:
+        return {}
+    return dict(model.objects.filter(workspace=workspace, pk__in=wanted).values_list("pk", "name"))
+
+
 def message_preview(
     *,
     workspace: Workspace,
@@ -336,7 +398,13 @@ def message_preview(
     return {"template": found.pk, "name": found.name, "body": preview.body}
 
 
-def message_stats(*, workflow: Any, node_ids: list[str]) -> dict[str, dict[str, int]]:
+def message_stats(
+    *,
+    workflow: Any,
+    node_ids: list[str],
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> dict[str, dict[str, int]]:
     """Per message node: messages created, sent, delivered, opened, clicked, bounced, failed,
     suppressed — read from messaging's rows for this workflow's runs."""
     try:
@@ -365,9 +433,15 @@ def message_stats(*, workflow: Any, node_ids: list[str]) -> dict[str, dict[str, 
         function="split_part",
         output_field=TextField(),
     )
+    messages = message_model.objects.filter(
+        workspace_id=workflow.workspace_id, source_type="workflow"
+    )
+    if since is not None:
+        messages = messages.filter(created_at__gte=since)
+    if until is not None:
+        messages = messages.filter(created_at__lt=until)
     rows = (
-        message_model.objects.filter(workspace_id=workflow.workspace_id, source_type="workflow")
-        .annotate(node=node, run=Cast(run, BigIntegerField()))
+        messages.annotate(node=node, run=Cast(run, BigIntegerField()))
         .filter(run__in=run_ids, node__in=node_ids)
         .values("node")
         .annotate(
@@ -474,3 +548,53 @@ def segment_get_or_create(*, workspace: Workspace, name: str, tree: dict[str, An
         workspace=workspace, name=name, kind="dynamic", filter=tree
     )
     return int(created.pk)
+
+
+# --- what the workspace has received (autocomplete, validation warnings) ---------------------
+
+# The platform's own signals: never "unknown", whether or not one was received yet.
+PLATFORM_EVENT_PREFIXES = (
+    "email.",
+    "sms.",
+    "segment.",
+    "score.",
+    "lifecycle.",
+    "workflow.",
+    "form.",
+)
+
+
+def event_definitions(
+    *, workspace: Workspace, prefix: str = "", names: Iterable[str] | None = None, limit: int = 500
+) -> list[tuple[str, list[str], datetime]]:
+    """(name, property keys, last seen) of the event names this workspace has received —
+    contacts keeps this catalogue on ingestion (EventDefinition); reading its model here
+    keeps that knowledge in this adapter."""
+    model = _resolve("contacts.models", "EventDefinition")
+    rows = model.objects.for_workspace(workspace)
+    if prefix:
+        rows = rows.filter(name__istartswith=prefix)
+    if names is not None:
+        rows = rows.filter(name__in=list(names))
+    return list(
+        rows.order_by("-last_seen_at").values_list("name", "property_keys", "last_seen_at")[:limit]
+    )
+
+
+def event_counts(*, workspace: Workspace, names: list[str], since: datetime) -> dict[str, int]:
+    """Events per name since `since`, from analytics' hourly rollups (no scan of events)."""
+    if not names:
+        return {}
+    try:
+        model = _resolve("analytics.models", "HourlyEventCount")
+    except IntegrationMissing:
+        return {}
+    from django.db.models import Sum
+
+    rows = (
+        model.objects.for_workspace(workspace)
+        .filter(name__in=names, hour__gte=since)
+        .values("name")
+        .annotate(n=Sum("events"))
+    )
+    return {row["name"]: int(row["n"] or 0) for row in rows}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from django.db.models import Count, Q, QuerySet
@@ -76,6 +77,8 @@ class NodeStats:
     skipped: int = 0
     retries: int = 0
     messages: dict[str, Any] = field(default_factory=dict)  # delivery / open / click counts
+    failed_steps: int = 0  # steps that failed here for good (the run failed at this node)
+    arms: dict[str, int] = field(default_factory=dict)  # branches: runs per port taken
 
     @property
     def exited(self) -> int:
@@ -125,9 +128,56 @@ class NodeStats:
             **rates,
         }
 
+    def overlay(self, port_labels: dict[str, str]) -> dict[str, Any]:
+        """The builder's numbers on a node: entered / waiting / completed / failed, the share
+        of each arm, and for sends sent / delivered / open and click rates."""
+        total = sum(self.arms.values())
+        messages = None
+        if self.type in ("action.email", "action.sms"):
+            counts = self.messages or {}
+            sent = counts.get("sent", 0)
+            messages = {
+                "sent": sent,
+                "delivered": counts.get("delivered", 0),
+                "opened": counts.get("opened", 0),
+                "clicked": counts.get("clicked", 0),
+                "bounced": counts.get("bounced", 0),
+                "delivered_rate": self.rate("delivered"),
+                "open_rate": self.rate("opened"),
+                "click_rate": self.rate("clicked"),
+            }
+        return {
+            "node": self.node_id,
+            "type": self.type,
+            "label": self.label,
+            "entered": self.entered,
+            "waiting": self.waiting + self.active,
+            "completed": self.completed,
+            "failed": self.failed_steps,
+            "arms": [
+                {
+                    "port": port,
+                    "label": port_labels.get(port, port),
+                    "count": count,
+                    "share": round(100.0 * count / total, 1) if total else None,
+                }
+                for port, count in self.arms.items()
+            ],
+            "messages": messages,
+        }
 
-def node_stats(*, workflow: Workflow, graph: Graph | None = None) -> dict[str, NodeStats]:
-    """Per-node numbers of a workflow (all versions together), in the graph's node order."""
+
+def node_stats(
+    *,
+    workflow: Workflow,
+    graph: Graph | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> dict[str, NodeStats]:
+    """Per-node numbers of a workflow (all versions together), in the graph's node order.
+
+    With `since` / `until`, what happened in that time (steps, messages created); waiting
+    and active are always now."""
     if graph is None:
         version = workflow.current_version or workflow_draft(workflow=workflow)
         graph = graph_for_version(version) if version else Graph(nodes={})
@@ -144,6 +194,10 @@ def node_stats(*, workflow: Workflow, graph: Graph | None = None) -> dict[str, N
         return stats[node_id]
 
     logs = StepLog.objects.for_workspace(workflow.workspace_id).filter(workflow=workflow)
+    if since is not None:
+        logs = logs.filter(at__gte=since)
+    if until is not None:
+        logs = logs.filter(at__lt=until)
     for row in logs.values("node_id", "node_type").annotate(runs=Count("run_id", distinct=True)):
         get(row["node_id"], row["node_type"]).entered = row["runs"]
     for row in logs.values("node_id", "outcome").annotate(n=Count("id")):
@@ -156,6 +210,19 @@ def node_stats(*, workflow: Workflow, graph: Graph | None = None) -> dict[str, N
             item.skipped += row["n"]
         elif row["outcome"] == Outcome.RETRY:
             item.retries += row["n"]
+        elif row["outcome"] == Outcome.FAILED:
+            item.failed_steps += row["n"]
+    branches = [s.node_id for s in stats.values() if s.type.startswith("branch.")]
+    if branches:
+        arms = (
+            logs.filter(node_id__in=branches, outcome=Outcome.PASSED)
+            .exclude(port="")
+            .values("node_id", "port")
+            .annotate(n=Count("id"))
+            .order_by("node_id", "port")
+        )
+        for row in arms:
+            get(row["node_id"]).arms[row["port"]] = row["n"]
     runs = WorkflowRun.objects.for_workspace(workflow.workspace_id).filter(workflow=workflow)
     for row in runs.values("current_node", "status").annotate(n=Count("id")):
         item = get(row["current_node"])
@@ -168,7 +235,7 @@ def node_stats(*, workflow: Workflow, graph: Graph | None = None) -> dict[str, N
     message_nodes = [s.node_id for s in stats.values() if s.type in ("action.email", "action.sms")]
     if message_nodes:
         for node_id, counts in integrations.message_stats(
-            workflow=workflow, node_ids=message_nodes
+            workflow=workflow, node_ids=message_nodes, since=since, until=until
         ).items():
             get(node_id).messages = counts
     return stats
@@ -213,3 +280,35 @@ def steps_by_run(runs: list[WorkflowRun]) -> dict[int, list[StepLog]]:
         for log in StepLog.objects.filter(run_id__in=[r.pk for r in runs]).order_by("at", "id"):
             grouped[log.run_id].append(log)
     return grouped
+
+
+NODE_CONTACT_STATES = ("at", "entered", "completed", "failed")
+
+
+def node_contacts(
+    *,
+    workflow: Workflow,
+    node_id: str,
+    state: str = "at",
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> QuerySet[WorkflowRun]:
+    """The runs at a node now (`at`: live runs resting or due there), or that entered /
+    moved on from / failed at it (in the time range), newest first, with their contacts."""
+    runs = WorkflowRun.objects.for_workspace(workflow.workspace_id).filter(workflow=workflow)
+    if state == "at":
+        runs = runs.filter(current_node=node_id, status__in=LIVE_STATUSES)
+    else:
+        logs = StepLog.objects.for_workspace(workflow.workspace_id).filter(
+            workflow=workflow, node_id=node_id
+        )
+        if state == "completed":
+            logs = logs.filter(outcome__in=[*MOVED_ON, Outcome.CONVERTED])
+        elif state == "failed":
+            logs = logs.filter(outcome=Outcome.FAILED)
+        if since is not None:
+            logs = logs.filter(at__gte=since)
+        if until is not None:
+            logs = logs.filter(at__lt=until)
+        runs = runs.filter(pk__in=logs.values("run_id"))
+    return runs.select_related("contact").order_by("-id")

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import transaction
+from django.db.models import Count
 
 from workspaces.errors import Conflict, ValidationFailed
 from workspaces.models import User, Workspace
@@ -18,7 +19,7 @@ from workspaces.models import User, Workspace
 from . import clock
 from .engine import finish
 from .enrolment import trigger_index_invalidate
-from .graph import graph_validate
+from .graph import GraphInvalid, graph_structure_validate, graph_validate
 from .localtime import parse_hhmm
 from .models import (
     LIVE_STATUSES,
@@ -141,18 +142,82 @@ def draft_of(workflow: Workflow) -> WorkflowVersion | None:
     return workflow.versions.filter(published_at__isnull=True).order_by("-number").first()
 
 
+def revision_of(version: WorkflowVersion | None) -> str:
+    """The token an editor sends back when it saves: the newest version and when it last
+    changed. Any save or publish in between changes it."""
+    if version is None:
+        return "0"
+    return f"{version.pk}-{int(version.updated_at.timestamp() * 1_000_000)}"
+
+
+def latest_version(workflow: Workflow) -> WorkflowVersion | None:
+    return workflow.versions.order_by("-number").first()
+
+
+class DraftConflict(Conflict):
+    """The draft changed since the editor loaded it: the body carries what is there now."""
+
+    code = "draft_conflict"
+
+    def __init__(self, message: str, *, current: WorkflowVersion | None):
+        super().__init__(message)
+        self.current = current
+
+    def as_dict(self) -> dict[str, Any]:
+        body = super().as_dict()
+        version = self.current
+        body["error"]["current"] = {
+            "revision": revision_of(version),
+            "number": version.number if version else None,
+            "is_published": bool(version and version.is_published),
+            "updated_at": version.updated_at.isoformat() if version else None,
+            "graph": version.graph if version else {"nodes": [], "edges": []},
+        }
+        return body
+
+
+def _conflict(workspace: Workspace, current: WorkflowVersion | None) -> DraftConflict:
+    from .localtime import contact_zone
+
+    when = ""
+    if current is not None:
+        local = current.updated_at.astimezone(contact_zone(None, workspace.timezone))
+        when = f" at {local:%H:%M} ({local.tzname()})"
+    return DraftConflict(
+        f"Someone else saved this workflow{when} after you opened it. Your changes were not "
+        "saved: reload to see their version (copy what you need first).",
+        current=current,
+    )
+
+
 @transaction.atomic
 def draft_save(
-    *, workspace: Workspace, workflow: Workflow, graph: dict[str, Any], user: User | None = None
+    *,
+    workspace: Workspace,
+    workflow: Workflow,
+    graph: dict[str, Any],
+    user: User | None = None,
+    revision: str | None = None,
+    complete: bool = True,
 ) -> WorkflowVersion:
     """Save a graph as the workflow's draft: a new version when the last one is published.
 
-    The graph must be structurally valid (known node types, schemas, edges, no loops
-    without a wait); references to other objects are checked again on publish."""
+    `complete=True` (the import / API default) requires a valid graph (known node types,
+    schemas, edges, no loops without a wait; references are checked again on publish);
+    `complete=False` (the builder's autosave) stores any well-formed graph, unfinished
+    steps included. With `revision` (from revision_of), a save made after someone else's
+    is refused with DraftConflict instead of overwriting their work."""
     if workflow.status == Workflow.Status.ARCHIVED:
         raise Conflict("An archived workflow cannot be edited.", code="archived")
-    graph_validate(graph)  # structure and node configs; references are checked on publish
+    if complete:
+        graph_validate(graph)
+    else:
+        graph_structure_validate(graph)
     Workflow.objects.select_for_update().filter(pk=workflow.pk).first()  # serialise numbering
+    if revision is not None:
+        current = latest_version(workflow)
+        if revision != revision_of(current):
+            raise _conflict(workspace, current)
     draft = draft_of(workflow)
     if draft is None:
         last = workflow.versions.order_by("-number").values_list("number", flat=True).first() or 0
@@ -165,11 +230,111 @@ def draft_save(
     return draft
 
 
+class PublishRefused(Conflict):
+    """Publishing needs an answer first: warnings to confirm, or where contacts waiting at
+    removed steps should go. The body lists them."""
+
+    def __init__(self, message: str, *, code: str, extra: dict[str, Any]):
+        super().__init__(message, code=code)
+        self.extra = extra
+
+    def as_dict(self) -> dict[str, Any]:
+        body = super().as_dict()
+        body["error"].update(self.extra)
+        return body
+
+
+def _refuse_errors(report: Any) -> None:
+    if report.errors:
+        fields = dict(report.fields)
+        first = report.errors[0]
+        message = report.first or (
+            f"Node '{first.node}': {first.message}" if first.node else first.message
+        )
+        raise GraphInvalid(f"Cannot publish: {message}", fields=fields, problems=report.errors)
+
+
+def removed_nodes_waiting(
+    *, workspace: Workspace, workflow: Workflow, graph: dict[str, Any]
+) -> dict[str, int]:
+    """Steps that have live runs (waiting or active) but are not in `graph`: node -> runs."""
+    kept = {n.get("id") for n in graph.get("nodes", []) if isinstance(n, dict)}
+    rows = (
+        WorkflowRun.objects.for_workspace(workspace)
+        .filter(workflow=workflow, status__in=LIVE_STATUSES)
+        .exclude(current_node__in=kept)
+        .values_list("current_node")
+        .annotate(n=Count("id"))
+    )
+    return {node: n for node, n in rows}
+
+
+KEEP = "keep"
+
+
+def _move_runs(
+    workspace: Workspace,
+    workflow: Workflow,
+    version: WorkflowVersion,
+    waiting: dict[str, int],
+    move: dict[str, str],
+) -> None:
+    """Move the runs at removed steps to the chosen step of the new version (or let them
+    finish on their own version: "keep")."""
+    missing = sorted(node for node in waiting if node not in move)
+    if missing:
+        total = sum(waiting[n] for n in missing)
+        raise PublishRefused(
+            f"{total} contact{'s are' if total != 1 else ' is'} still at "
+            f"{', '.join(repr(n) for n in missing)}, which this version removes. Say where "
+            'they should go (`move`: removed step → step of the new version, or "keep" to '
+            "let them finish the version they started).",
+            code="removed_node_has_runs",
+            extra={"removed_nodes": [{"node": n, "waiting": waiting[n]} for n in missing]},
+        )
+    targets = {n["id"] for n in version.graph.get("nodes", [])}
+    now = clock.now()
+    for node, target in move.items():
+        if node not in waiting or target == KEEP:
+            continue
+        if target not in targets:
+            raise _invalid(f"move.{node}", f"no step {target!r} in the version being published.")
+        runs = list(
+            WorkflowRun.objects.for_workspace(workspace)
+            .select_for_update()
+            .filter(workflow=workflow, status__in=LIVE_STATUSES, current_node=node)
+        )
+        for run in runs:
+            run.context.pop("wait", None)
+            run.context.setdefault("moved", []).append({"from": node, "to": target})
+        WorkflowRun.objects.bulk_update(runs, ["context"])
+        WorkflowRun.objects.for_workspace(workspace).filter(pk__in=[r.pk for r in runs]).update(
+            version=version,
+            current_node=target,
+            status=RunStatus.ACTIVE,
+            next_step_at=now,
+            lease=None,
+            updated_at=now,
+        )
+
+
 @transaction.atomic
 def workflow_publish(
-    *, workspace: Workspace, workflow: Workflow, version: WorkflowVersion | None = None
+    *,
+    workspace: Workspace,
+    workflow: Workflow,
+    version: WorkflowVersion | None = None,
+    confirm_warnings: bool = True,
+    move: dict[str, str] | None = None,
 ) -> WorkflowVersion:
-    """Validate the draft (or `version`) and make it current; a draft workflow becomes active."""
+    """Validate the draft (or `version`) and make it current; a draft workflow becomes active.
+
+    Errors refuse (GraphInvalid, listing every problem by node). Warnings (an event never
+    received here …) refuse unless `confirm_warnings` — the API asks for it explicitly; the
+    code paths that publish for a user who already confirmed pass the default. Contacts at
+    steps the new version removes refuse unless `move` says where they go."""
+    from .validation import graph_report
+
     if workflow.status == Workflow.Status.ARCHIVED:
         raise Conflict("An archived workflow cannot be published.", code="archived")
     version = version or draft_of(workflow)
@@ -180,7 +345,18 @@ def workflow_publish(
             "version: that version belongs to another workflow.",
             fields={"version": ["not a version of this workflow."]},
         )
-    graph_validate(version.graph, workspace=workspace)
+    report = graph_report(workspace=workspace, data=version.graph)
+    _refuse_errors(report)
+    if report.warnings and not confirm_warnings:
+        raise PublishRefused(
+            f"Please confirm: {report.warnings[0].message}",
+            code="warnings_unconfirmed",
+            extra={"warnings": [w.as_dict() for w in report.warnings]},
+        )
+    Workflow.objects.select_for_update().filter(pk=workflow.pk).first()
+    waiting = removed_nodes_waiting(workspace=workspace, workflow=workflow, graph=version.graph)
+    if waiting or move:
+        _move_runs(workspace, workflow, version, waiting, move or {})
     if version.published_at is None:
         version.published_at = clock.now()
         version.save(update_fields=["published_at", "updated_at"])
@@ -308,8 +484,12 @@ def workflow_import(
 ) -> Workflow:
     """Create a draft workflow from an exported / library JSON document:
     {"name", "description", "settings": {...}, "graph": {"nodes", "edges"}}."""
+    from .library import document_resolve
+
     if not isinstance(document, dict) or not isinstance(document.get("graph"), dict):
         raise _invalid("graph", "the document needs a `graph` with nodes and edges.")
+    # A ready-made or shared document brings its templates, lists and segments (#16).
+    document = document_resolve(workspace=workspace, doc=document)
     settings = dict(document.get("settings") or {})
     data = {
         **{k: v for k, v in settings.items() if k in SETTINGS_FIELDS},

@@ -27,7 +27,11 @@ def test_each_ready_made_workflow_imports_and_publishes(api, ws, slug):
     response = api.post("/api/v1/workflows/import/", {"library": slug}, format="json")
     assert response.status_code == 201, response.json()
     workflow_id = response.json()["id"]
-    published = api.post(f"/api/v1/workflows/{workflow_id}/publish/", {}, format="json")
+    # A new workspace has received none of the events these listen for: publishing asks
+    # to confirm that warning first.
+    published = api.post(
+        f"/api/v1/workflows/{workflow_id}/publish/", {"confirm_warnings": True}, format="json"
+    )
     assert published.status_code == 200, published.json()
     assert Workflow.objects.get(pk=workflow_id).status == "active"
 

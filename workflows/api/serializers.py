@@ -109,6 +109,18 @@ class PublishSerializer(serializers.Serializer):
     version = serializers.IntegerField(
         required=False, help_text="A version id; default: the draft."
     )
+    confirm_warnings = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="Publish despite warnings (e.g. an event never received here); without it "
+        "warnings answer 409 warnings_unconfirmed with the list.",
+    )
+    move = serializers.DictField(
+        child=serializers.CharField(max_length=64),
+        required=False,
+        help_text='Removed step → step of the new version (or "keep") for contacts still '
+        "at steps this version removes.",
+    )
 
 
 class EnrollSerializer(serializers.Serializer):

@@ -25,6 +25,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.decorators import action
+from rest_framework.exceptions import MethodNotAllowed
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -36,8 +37,9 @@ from workspaces.roles import Capability
 from .. import library, selectors, services
 from ..enrolment import enrol_contact
 from ..models import RunStatus, Workflow, WorkflowRun, WorkflowVersion
-from ..nodes import registry
+from ..nodes import forms, registry
 from ..simulation import simulate
+from .builder import BuilderActions
 from .serializers import (
     EnrollSerializer,
     GraphSerializer,
@@ -73,11 +75,17 @@ def _status_filter(request: Request) -> str | None:
     return value
 
 
-class WorkflowViewSet(WorkspaceModelViewSet):
+class WorkflowViewSet(BuilderActions, WorkspaceModelViewSet):
     queryset = Workflow.objects.all()
     serializer_class = WorkflowSerializer
     write_capability = Capability.EDIT_MARKETING
-    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+    # PUT only for the draft (builder.BuilderActions.draft): a workflow itself is PATCHed.
+    http_method_names = ["get", "post", "put", "patch", "delete", "head", "options"]
+
+    def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        if not kwargs.get("partial"):
+            raise MethodNotAllowed("PUT")
+        return super().update(request, *args, **kwargs)
 
     def safely_get_queryset(self, queryset: QuerySet[Workflow]) -> QuerySet[Workflow]:
         if self.action == "list":
@@ -129,7 +137,8 @@ class WorkflowViewSet(WorkspaceModelViewSet):
     @action(detail=True, methods=["post"])
     def publish(self, request: Request, pk: str | None = None) -> Response:
         workflow = self.get_object()
-        version_id = _valid(PublishSerializer, request.data).get("version")
+        data = _valid(PublishSerializer, request.data)
+        version_id = data.get("version")
         version = None
         if version_id is not None:
             version = (
@@ -139,7 +148,13 @@ class WorkflowViewSet(WorkspaceModelViewSet):
             )
             if version is None:
                 raise NotFound("No such version of this workflow.")
-        services.workflow_publish(workspace=self.workspace, workflow=workflow, version=version)
+        services.workflow_publish(
+            workspace=self.workspace,
+            workflow=workflow,
+            version=version,
+            confirm_warnings=data["confirm_warnings"],
+            move=data.get("move"),
+        )
         return self._detail(workflow)
 
     @extend_schema(request=None, responses=WorkflowDetailSerializer)
@@ -229,7 +244,13 @@ class WorkflowViewSet(WorkspaceModelViewSet):
     @extend_schema(responses=OpenApiTypes.OBJECT)
     @action(detail=False, methods=["get"], url_path="node-types")
     def node_types(self, request: Request) -> Response:
-        return Response({"results": [spec.describe() for spec in registry().values()]})
+        return Response(
+            {
+                "groups": forms.GROUPS,
+                "settings_schema": forms.settings_schema(),
+                "results": [spec.describe() for spec in registry().values()],
+            }
+        )
 
     @extend_schema(responses=OpenApiTypes.OBJECT)
     @action(detail=False, methods=["get"], url_path="library")

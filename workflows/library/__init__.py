@@ -10,6 +10,7 @@ as a draft: review it (e.g. the webhook URL) and publish.
 from __future__ import annotations
 
 import json
+import re
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -31,16 +32,26 @@ def _documents() -> dict[str, dict[str, Any]]:
 
 
 def catalogue() -> list[dict[str, Any]]:
-    return [
-        {
-            "slug": slug,
-            "name": doc["name"],
-            "description": doc.get("description", ""),
-            "nodes": len(doc["graph"]["nodes"]),
-            "document": document(slug),
-        }
-        for slug, doc in _documents().items()
-    ]
+    """The ready-made workflows, each with its graph and a one-line summary per node (what
+    a gallery draws its thumbnails from)."""
+    from ..graph import Graph
+    from ..words import graph_summaries
+
+    entries = []
+    for slug, doc in _documents().items():
+        graph = Graph.parse(doc["graph"])
+        entries.append(
+            {
+                "slug": slug,
+                "name": doc["name"],
+                "description": doc.get("description", ""),
+                "nodes": len(doc["graph"]["nodes"]),
+                "graph": document(slug)["graph"],
+                "summaries": graph_summaries(None, graph),
+                "document": document(slug),
+            }
+        )
+    return entries
 
 
 def document(slug: str) -> dict[str, Any]:
@@ -62,25 +73,45 @@ def _substitute(value: Any, ids: dict[str, int]) -> Any:
     return value
 
 
-@transaction.atomic
-def library_import(
-    *, workspace: Workspace, slug: str, name: str | None = None, user: User | None = None
-) -> Workflow:
-    """Import a ready-made workflow as a draft, creating its templates and lists."""
-    from ..services import workflow_import
+REFERENCE = re.compile(r"^\$(template|list|segment):")
 
-    doc = document(slug)
+
+def _unresolved(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value] if REFERENCE.match(value) else []
+    if isinstance(value, dict):
+        return [ref for v in value.values() for ref in _unresolved(v)]
+    if isinstance(value, list):
+        return [ref for v in value for ref in _unresolved(v)]
+    return []
+
+
+def _section(doc: dict[str, Any], key: str) -> dict[str, Any]:
+    section = doc.pop(key, None) or {}
+    if not isinstance(section, dict):
+        raise ValidationFailed(
+            f"document.{key}: expected an object keyed by reference name.",
+            fields={f"document.{key}": ["expected an object"]},
+        )
+    return section
+
+
+def document_resolve(*, workspace: Workspace, doc: dict[str, Any]) -> dict[str, Any]:
+    """Create what a workflow document brings (its `templates`, `lists`, `segments`) and put
+    their ids where the graph says "$template:<key>", "$list:<key>", "$segment:<key>".
+    A reference to something the document does not bring is an error naming it."""
+    doc = dict(doc)
     ids: dict[str, int] = {}
     try:
-        for key, spec in doc.pop("templates", {}).items():
+        for key, spec in _section(doc, "templates").items():
             ids[f"template:{key}"] = integrations.template_create(
                 workspace=workspace, channel=spec.get("channel", "email"), spec=spec
             )
-        for key, list_name in doc.pop("lists", {}).items():
+        for key, list_name in _section(doc, "lists").items():
             ids[f"list:{key}"] = integrations.static_list_get_or_create(
                 workspace=workspace, name=list_name
             )
-        for key, spec in doc.pop("segments", {}).items():
+        for key, spec in _section(doc, "segments").items():
             ids[f"segment:{key}"] = integrations.segment_get_or_create(
                 workspace=workspace, name=spec["name"], tree=spec["filter"]
             )
@@ -89,7 +120,27 @@ def library_import(
             f"library: this installation cannot create what the workflow needs ({error}).",
             fields={"library": [str(error)]},
         ) from error
-    except ValueError as error:
-        raise ValidationFailed(f"library: {error}.", fields={"library": [str(error)]}) from error
-    doc["graph"] = _substitute(doc["graph"], ids)
-    return workflow_import(workspace=workspace, document=doc, user=user, name=name)
+    except (ValueError, KeyError, TypeError, AttributeError) as error:
+        raise ValidationFailed(
+            f"document: cannot create what the workflow needs ({error}).",
+            fields={"document": [str(error)]},
+        ) from error
+    doc["graph"] = _substitute(doc.get("graph"), ids)
+    missing = sorted(set(_unresolved(doc["graph"])))
+    if missing:
+        raise ValidationFailed(
+            f"graph: {', '.join(missing)} is not defined in the document's templates, "
+            "lists or segments.",
+            fields={"graph": [f"unknown reference {ref}" for ref in missing]},
+        )
+    return doc
+
+
+@transaction.atomic
+def library_import(
+    *, workspace: Workspace, slug: str, name: str | None = None, user: User | None = None
+) -> Workflow:
+    """Import a ready-made workflow as a draft, creating its templates and lists."""
+    from ..services import workflow_import
+
+    return workflow_import(workspace=workspace, document=document(slug), user=user, name=name)

@@ -3,6 +3,7 @@
 from typing import Any
 
 from .base import ID, NodeType, Result, Step, schema
+from .checks import Issue
 
 
 def execute(step: Step) -> Result:
@@ -26,9 +27,10 @@ def check(config: dict, workspace: Any) -> list[str]:
         )
     except (TypeError, ValueError):
         exists = False
-    return (
-        [] if exists else [f"workflow: no workflow with id {config['workflow']} in this workspace."]
-    )
+    if exists:
+        return []
+    message = f"workflow: no workflow with id {config['workflow']} in this workspace."
+    return [Issue(message, "workflow_missing")]
 
 
 NODE = NodeType(

@@ -138,15 +138,16 @@ class NodeType:
         return list(self.ports)
 
     def describe(self) -> dict[str, Any]:
-        return {
-            "type": self.type,
-            "kind": self.kind,
-            "label": self.label,
-            "description": self.description,
-            "schema": self.schema,
-            "ports": list(self.ports),
-            "dynamic_ports": self.config_ports is not None,
-        }
+        """For GET node-types: the schema annotated for a form renderer (nodes.forms)."""
+        from .forms import describe
+
+        return describe(self)
+
+    @property
+    def port_labels(self) -> dict[str, str]:
+        from .forms import port_labels
+
+        return port_labels(self)
 
 
 def schema(
@@ -181,6 +182,26 @@ PROPERTY_CONDITIONS_SCHEMA: dict[str, Any] = {
     },
 }
 HHMM = {"type": "string", "pattern": r"^([01]\d|2[0-3]):[0-5]\d$"}
+TIMEZONE = {"type": "string", "minLength": 1, "maxLength": 64}
+
+
+def zone_errors(config: Mapping[str, Any]) -> list[str]:
+    """An unknown `timezone` name (empty means the contact's own zone)."""
+    from ..localtime import zone_named
+
+    name = config.get("timezone")
+    if name and zone_named(name) is None:
+        return [f"timezone: {name!r} is not a time zone name (e.g. Europe/Berlin)."]
+    return []
+
+
+def zone_for(step: Step) -> ZoneInfo:
+    """The node's fixed time zone when it has one, else the contact's."""
+    from ..localtime import zone_named
+
+    return zone_named(step.config.get("timezone")) or step.zone
+
+
 WEEKDAYS = {
     "type": "array",
     "items": {"type": "integer", "minimum": 0, "maximum": 6},

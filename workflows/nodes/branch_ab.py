@@ -11,6 +11,7 @@ from typing import Any
 
 from .base import NodeType, Result, Step, schema
 from .branch_multi import PORT_NAME
+from .checks import Issue
 
 
 def variant_for(
@@ -36,11 +37,19 @@ def execute(step: Step) -> Result:
 
 def check(config: Mapping[str, Any], workspace: Any) -> list[str]:
     names = [v["name"] for v in config["variants"]]
-    return [
-        f"variant name {name!r} is used twice."
+    errors = [
+        Issue(f"variant name {name!r} is used twice.", "invalid_config")
         for name in sorted(set(names))
         if names.count(name) > 1
     ]
+    total = sum(v["weight"] for v in config["variants"])
+    if total != 100:
+        errors.append(
+            Issue(
+                f"variants: the weights add up to {total}; they must add up to 100.", "weights_sum"
+            )
+        )
+    return errors
 
 
 NODE = NodeType(
@@ -57,7 +66,7 @@ NODE = NodeType(
                 "items": schema(
                     {
                         "name": PORT_NAME,
-                        "weight": {"type": "integer", "minimum": 1, "maximum": 10000},
+                        "weight": {"type": "integer", "minimum": 1, "maximum": 100},
                     },
                     ["name", "weight"],
                 ),

@@ -14,6 +14,18 @@ if TYPE_CHECKING:
     from workspaces.models import Workspace
 
 
+class Issue(str):
+    """A check's message that also says what kind of problem it is (`code`), so the
+    builder can tell "the template does not exist" from "the filter does not compile"."""
+
+    code: str
+
+    def __new__(cls, message: str, code: str) -> Issue:
+        issue = super().__new__(cls, message)
+        issue.code = code
+        return issue
+
+
 def filter_errors(tree: Any, workspace: Workspace | None, where: str = "filter") -> list[str]:
     if workspace is None or tree in (None, {}):
         return []
@@ -23,7 +35,7 @@ def filter_errors(tree: Any, workspace: Workspace | None, where: str = "filter")
         return []  # segments not installed: the filter is checked when it runs
     except TendrilError as error:
         detail = "; ".join(f"{k}: {v}" for k, v in error.fields.items()) or error.message
-        return [f"{where}: {detail}"]
+        return [Issue(f"{where}: {detail}", "invalid_filter")]
     return []
 
 
@@ -41,7 +53,12 @@ def segment_errors(
             workspace=workspace, segment_id=segment_id, static=static
         ):
             kind = "static list" if static else "segment"
-            return [f"{where}: no {kind} with id {segment_id} in this workspace."]
+            return [
+                Issue(
+                    f"{where}: no {kind} with id {segment_id} in this workspace.",
+                    "list_missing" if static else "segment_missing",
+                )
+            ]
     except integrations.IntegrationMissing:
         return []
     return []
@@ -53,7 +70,9 @@ def member_errors(user_id: Any, workspace: Workspace | None, where: str) -> list
     if workspace is None or user_id in (None, ""):
         return []
     if not Membership.objects.for_workspace(workspace).filter(user_id=user_id).exists():
-        return [f"{where}: user {user_id} is not a member of this workspace."]
+        return [
+            Issue(f"{where}: user {user_id} is not a member of this workspace.", "user_missing")
+        ]
     return []
 
 
@@ -67,7 +86,12 @@ def template_errors(template_id: Any, channel: str, workspace: Workspace | None)
     except integrations.IntegrationMissing:
         return []
     if template is None:
-        return [f"template: no {channel} template with id {template_id} in this workspace."]
+        return [
+            Issue(
+                f"template: no {channel} template with id {template_id} in this workspace.",
+                "template_missing",
+            )
+        ]
     return []
 
 

@@ -4,14 +4,24 @@
 from datetime import datetime
 
 from ..localtime import next_window_start, parse_hhmm
-from .base import HHMM, WEEKDAYS, NodeType, Step, schema, timed_wait
+from .base import (
+    HHMM,
+    TIMEZONE,
+    WEEKDAYS,
+    NodeType,
+    Step,
+    schema,
+    timed_wait,
+    zone_errors,
+    zone_for,
+)
 
 
 def _until(step: Step) -> datetime:
     config = step.config
     return next_window_start(
         step.now,
-        step.zone,
+        zone_for(step),
         parse_hhmm(config.get("start", "09:00")),
         parse_hhmm(config.get("end", "17:00")),
         tuple(config["days"]),
@@ -21,15 +31,15 @@ def _until(step: Step) -> datetime:
 def _check(config: dict, workspace: object) -> list[str]:
     if config.get("start", "09:00") == config.get("end", "17:00"):
         return ["the window's start and end must differ."]
-    return []
+    return zone_errors(config)
 
 
 NODE = NodeType(
     type="wait.weekday_window",
     label="Wait for a weekday window",
-    description="Waits until the contact's local time is inside the window: one of `days` "
-    "(Monday = 0) between `start` and `end`.",
-    schema=schema({"days": WEEKDAYS, "start": HHMM, "end": HHMM}, ["days"]),
+    description="Waits until the contact's local time (or `timezone`'s) is inside the window: "
+    "one of `days` (Monday = 0) between `start` and `end`.",
+    schema=schema({"days": WEEKDAYS, "start": HHMM, "end": HHMM, "timezone": TIMEZONE}, ["days"]),
     execute=lambda step: timed_wait(step, _until),
     check=_check,
 )
