@@ -12,6 +12,7 @@ dev: install assets ## set up everything and run web + worker + beat with a demo
 
 test: install-dev assets chromium ## install dev dependencies and run the whole suite
 	$(VENV)/bin/ruff check .
+	npm test --silent
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
 $(VENV)/bin/python:

@@ -9,6 +9,7 @@ urlpatterns = [
     path("workflows/", views.workflow_list, name="list"),
     path("workflows/import/", views.workflow_import, name="import"),
     path("workflows/<int:workflow_id>/", views.workflow_detail, name="detail"),
+    path("workflows/<int:workflow_id>/builder/", views.workflow_builder, name="builder"),
     path("workflows/<int:workflow_id>/<str:action>/", views.workflow_action, name="action"),
     path("workflows/runs/<int:run_id>/", views.run_detail, name="run"),
     path(

@@ -1,5 +1,6 @@
-"""HTML pages of workflows: the list (with import), a workflow's page (its graph drawn
-read-only with per-node numbers, status, versions, runs) and a run's page."""
+"""HTML pages of workflows: the list (new workflow, gallery, import), the builder (the
+React Flow island, frontend/builder/), a workflow's page (its graph drawn read-only with
+per-node numbers, status, versions, runs) and a run's page."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from contacts.models import Contact
@@ -18,9 +20,11 @@ from workspaces.roles import Capability
 from workspaces.scoping import scoped, workspace_view
 
 from . import library, selectors, services
+from .api.serializers import WorkflowDetailSerializer
 from .graph import Graph, graph_for_version
 from .layout import graph_drawing
 from .models import RunStatus, Workflow, WorkflowRun
+from .nodes import registry
 
 MARKETING = Capability.EDIT_MARKETING
 RUNS_PER_PAGE = 50
@@ -31,11 +35,20 @@ def _can_edit(request: HttpRequest) -> bool:
     return bool(request.membership.can(MARKETING))  # type: ignore[attr-defined]
 
 
+def _node_types() -> list[dict[str, Any]]:
+    return [spec.describe() for spec in registry().values()]
+
+
 def _list_context(request: HttpRequest, **extra: Any) -> dict[str, Any]:
     workspace = request.workspace  # type: ignore[attr-defined]
+    catalogue = library.catalogue()
     return {
         "workflows": selectors.workflow_list(workspace=workspace),
-        "library": library.catalogue(),
+        "library": catalogue,
+        "gallery": {
+            "nodeTypes": _node_types(),
+            "library": [{k: item[k] for k in ("slug", "name", "document")} for item in catalogue],
+        },
         "can_edit": _can_edit(request),
         "errors": {},
         "values": {},
@@ -88,6 +101,8 @@ def workflow_import(request: HttpRequest) -> HttpResponse:
         )
         return render(request, "workflows/list.html", context, status=400)
     messages.success(request, f"“{workflow.name}” imported as a draft: review it, then publish.")
+    if request.POST.get("open") == "builder":
+        return redirect("workflows:builder", workflow_id=workflow.pk)
     return redirect("workflows:detail", workflow_id=workflow.pk)
 
 
@@ -144,6 +159,34 @@ def _detail_page(
         **_runs_page(request, workflow),
     }
     return render(request, "workflows/detail.html", context, status=400 if error else 200)
+
+
+@workspace_view
+def workflow_builder(request: HttpRequest, workflow_id: int) -> HttpResponse:
+    """The visual builder: the island edits the draft through the API with this session.
+
+    The page embeds what the first paint needs (the workflow as the API shows it, the graph
+    it opens on, the node registry), so a large workflow is interactive without waiting
+    for requests; everything after that goes through /api/v1/."""
+    workflow = get_object_or_404(
+        scoped(request, Workflow).select_related("current_version"), pk=workflow_id
+    )
+    graph, version = _graph_of(workflow, "draft")
+    boot = {
+        "workflow": WorkflowDetailSerializer(workflow).data,
+        "graph": version.graph if version else {"nodes": [], "edges": []},
+        "nodeTypes": _node_types(),
+        "canEdit": _can_edit(request),
+        "timezone": request.workspace.timezone,  # type: ignore[attr-defined]
+        "urls": {
+            "list": reverse("workflows:list"),
+            "detail": reverse("workflows:detail", args=[workflow.pk]),
+            "templateNew": reverse("messaging:template_new"),
+            "smsTemplateNew": reverse("messaging:sms_template_new"),
+            "contact": reverse("contacts:detail", args=[0]),
+        },
+    }
+    return render(request, "workflows/builder.html", {"workflow": workflow, "boot": boot})
 
 
 ACTIONS = {

@@ -1,0 +1,233 @@
+// The React Flow canvas: laid out by layout.js (never dragged), one card per step, a "+"
+// on every edge and an "add step" button on every empty arm.
+import { BaseEdge, Controls, EdgeLabelRenderer, getBezierPath, Handle, Position, ReactFlow, useReactFlow } from "@xyflow/react";
+import { memo, useEffect, useMemo, useRef } from "react";
+import { kindLabel } from "./describe.js";
+import { layoutGraph, NODE_H, NODE_W } from "./layout.js";
+import { DEFAULT, portsOf } from "./model.js";
+
+export const DRAG_TYPE = "application/x-tendril-node-type";
+
+function portLabel(port, nodeType) {
+  if (port === DEFAULT) return nodeType === "branch.multi" ? "no match" : "";
+  if (nodeType === "branch.ab") return port.toUpperCase();
+  return port;
+}
+
+function dropProps(onDrop) {
+  return {
+    onDragOver: (e) => {
+      if (e.dataTransfer.types.includes(DRAG_TYPE)) {
+        e.preventDefault();
+        e.dataTransfer.dropEffect = "copy";
+        e.currentTarget.classList.add("drop-over");
+      }
+    },
+    onDragLeave: (e) => e.currentTarget.classList.remove("drop-over"),
+    onDrop: (e) => {
+      const type = e.dataTransfer.getData(DRAG_TYPE);
+      e.currentTarget.classList.remove("drop-over");
+      if (type) {
+        e.preventDefault();
+        onDrop(type);
+      }
+    },
+  };
+}
+
+const StepNode = memo(({ data }) => {
+  const { node, spec, summary, problems, stats, onPath, ports, index, selected, readOnly, overlay } = data;
+  const warn = problems.length > 0;
+  const label = spec?.label || node.type;
+  const aria = `Step ${index}: ${kindLabel(node.type)} — ${label}${summary ? `, ${summary}` : ""}${warn ? `. ${problems.length} problem${problems.length > 1 ? "s" : ""}` : ""}${stats ? `. ${stats.entered} entered, ${stats.waiting} waiting` : ""}`;
+  return (
+    <div
+      className={`wb-node k-${node.type.split(".")[0]}${selected ? " selected" : ""}${warn ? " has-warning" : ""}${onPath ? " on-path" : ""}`}
+      data-node={node.id}
+      data-type={node.type}
+      role="button"
+      tabIndex={0}
+      aria-label={aria}
+      aria-pressed={selected}
+      style={{ width: NODE_W, height: NODE_H }}
+      onFocus={() => data.onSelect(node.id, { focus: false })}
+      onKeyDown={(e) => data.onNodeKey(e, node.id)}
+      onClick={() => data.onSelect(node.id, { focus: false })}
+      {...(readOnly ? {} : dropProps((type) => data.onInsert(node.id, ports[0] || DEFAULT, type)))}
+    >
+      <Handle type="target" position={Position.Top} isConnectable={false} />
+      <div className="wb-node-kind">{kindLabel(node.type)} · <span className="wb-node-id">{node.id}</span></div>
+      <div className="wb-node-label">{label}</div>
+      <div className="wb-node-summary" title={summary}>{summary || <em>Not configured</em>}</div>
+      {warn && <span className="wb-badge" title={problems.map((p) => p.message).join("\n")} aria-hidden="true">!</span>}
+      {stats && overlay === "stats" && (
+        <div className="wb-node-stats" data-testid="node-stats">
+          <span title="entered">▶ {stats.entered}</span> <span title="waiting">⏸ {stats.waiting}</span> <span title="completed">✓ {stats.completed}</span>
+          {stats.failed ? <span className="bad" title="failed"> ✗ {stats.failed}</span> : null}
+          {(node.type === "action.email" || node.type === "action.sms") && <span className="wb-rates"> · sent {stats.sent}{stats.rate_opened != null ? ` · open ${stats.rate_opened}%` : ""}{stats.rate_clicked != null ? ` · click ${stats.rate_clicked}%` : ""}</span>}
+        </div>
+      )}
+      {stats && overlay === "preview" && <div className="wb-node-stats" data-testid="node-preview">would enter: {stats.entered}</div>}
+      {ports.map((port, i) => (
+        <Handle key={port} id={port} type="source" position={Position.Bottom} isConnectable={false} style={{ left: `${((i + 1) / (ports.length + 1)) * 100}%` }} />
+      ))}
+    </div>
+  );
+});
+
+const AddNode = memo(({ data }) => (
+  <div className="wb-add" style={{ width: NODE_W }}>
+    <Handle type="target" position={Position.Top} isConnectable={false} />
+    {data.readOnly ? (
+      <span className="wb-end">{data.portLabel ? `${data.portLabel}: ` : ""}end</span>
+    ) : (
+      <button
+        type="button"
+        className="btn btn-sm wb-add-btn"
+        data-add={`${data.source}:${data.port}`}
+        aria-label={`Add a step after ${data.sourceLabel}${data.portLabel ? ` on the ${data.portLabel} arm` : ""}`}
+        onClick={() => data.onOpenPicker(data.source, data.port)}
+        {...dropProps((type) => data.onInsert(data.source, data.port, type))}
+      >
+        + Add step
+      </button>
+    )}
+  </div>
+));
+
+function PlusEdge({ id, sourceX, sourceY, targetX, targetY, sourcePosition, targetPosition, data, markerEnd }) {
+  const [path, labelX, labelY] = getBezierPath({ sourceX, sourceY, sourcePosition, targetX, targetY, targetPosition });
+  const toHolder = data.toPlaceholder;
+  return (
+    <>
+      <BaseEdge id={id} path={path} markerEnd={toHolder ? undefined : markerEnd} className={`${data.onPath ? "on-path" : ""}${data.back ? " back" : ""}`} />
+      <EdgeLabelRenderer>
+        <div className="wb-edge-label nodrag nopan" style={{ transform: `translate(-50%, -50%) translate(${(toHolder ? sourceX : labelX)}px, ${toHolder ? sourceY + 18 : labelY}px)` }}>
+          {data.label && <span className="wb-port" data-port={data.port}>{data.label}{data.share != null ? ` · ${data.share}%` : ""}</span>}
+          {!toHolder && !data.readOnly && !data.back && (
+            <button
+              type="button"
+              className="wb-plus"
+              data-edge={`${data.source}:${data.port}`}
+              aria-label={`Insert a step between ${data.sourceLabel} and ${data.targetLabel}`}
+              onClick={() => data.onOpenPicker(data.source, data.port)}
+              {...dropProps((type) => data.onInsert(data.source, data.port, type))}
+            >
+              +
+            </button>
+          )}
+        </div>
+      </EdgeLabelRenderer>
+    </>
+  );
+}
+
+const nodeTypes = { step: StepNode, add: AddNode };
+const edgeTypes = { plus: PlusEdge };
+
+export function buildFlow(graph, types, view) {
+  const layout = layoutGraph(graph, types, { placeholders: true });
+  const byId = new Map(graph.nodes.map((n) => [n.id, n]));
+  const labelOf = (id) => types[byId.get(id)?.type]?.label || id;
+  const nodes = [];
+  layout.nodes.forEach((pos, i) => {
+    const node = byId.get(pos.id);
+    nodes.push({
+      id: node.id,
+      type: "step",
+      position: { x: pos.x, y: pos.y },
+      width: NODE_W,
+      height: NODE_H,
+      draggable: false,
+      connectable: false,
+      selectable: false,
+      data: {
+        ...view.handlers,
+        node,
+        spec: types[node.type],
+        index: i + 1,
+        ports: portsOf(node, types),
+        summary: view.summaries.get(node.id) || "",
+        problems: view.problems.get(node.id) || [],
+        stats: view.stats?.[node.id] || null,
+        overlay: view.overlay,
+        onPath: view.path?.has(node.id) || false,
+        selected: view.selected === node.id,
+        readOnly: view.readOnly,
+      },
+    });
+  });
+  for (const h of layout.placeholders) {
+    const source = byId.get(h.source);
+    nodes.push({
+      id: h.id, type: "add", position: { x: h.x, y: h.y }, width: NODE_W, height: 40,
+      draggable: false, connectable: false, selectable: false,
+      data: { ...view.handlers, source: h.source, port: h.port, portLabel: portLabel(h.port, source.type), sourceLabel: `${labelOf(h.source)} (${h.source})`, readOnly: view.readOnly },
+    });
+  }
+  const edges = layout.edges.map((e) => ({
+    id: e.id, source: e.source, target: e.target, sourceHandle: e.port, type: "plus",
+    data: {
+      ...view.handlers, source: e.source, port: e.port, back: e.back, label: portLabel(e.port, byId.get(e.source).type),
+      share: view.shares?.[e.id] ?? null,
+      sourceLabel: `${labelOf(e.source)} (${e.source})`, targetLabel: `${labelOf(e.target)} (${e.target})`,
+      onPath: view.pathEdges?.has(e.id) || false, readOnly: view.readOnly,
+    },
+    markerEnd: { type: "arrowclosed", color: "#8a94a6" },
+  }));
+  for (const h of layout.placeholders) {
+    const source = byId.get(h.source);
+    edges.push({
+      id: `${h.source}:${h.port}:hole`, source: h.source, target: h.id, sourceHandle: h.port, type: "plus",
+      data: { source: h.source, port: h.port, label: portLabel(h.port, source.type), toPlaceholder: true, readOnly: view.readOnly },
+    });
+  }
+  return { nodes, edges, layout };
+}
+
+function FocusOnRequest({ focus }) {
+  const flow = useReactFlow();
+  const last = useRef(null);
+  useEffect(() => {
+    if (!focus || focus.seq === last.current) return;
+    last.current = focus.seq;
+    const n = flow.getNode(focus.id);
+    if (n) {
+      flow.setCenter(n.position.x + NODE_W / 2, n.position.y + NODE_H / 2, { zoom: Math.max(flow.getZoom(), 0.8), duration: 0 });
+      requestAnimationFrame(() => document.querySelector(`.wb-node[data-node="${CSS.escape(focus.id)}"]`)?.focus({ preventScroll: true }));
+    }
+  }, [focus, flow]);
+  return null;
+}
+
+export function Canvas({ graph, types, view, focus, onInit }) {
+  const flow = useMemo(() => buildFlow(graph, types, view), [graph, types, view]);
+  return (
+    <ReactFlow
+      nodes={flow.nodes}
+      edges={flow.edges}
+      nodeTypes={nodeTypes}
+      edgeTypes={edgeTypes}
+      fitView
+      fitViewOptions={{ maxZoom: 1, padding: 0.15 }}
+      minZoom={0.1}
+      maxZoom={2}
+      nodesDraggable={false}
+      nodesConnectable={false}
+      nodesFocusable={false}
+      edgesFocusable={false}
+      elementsSelectable={false}
+      deleteKeyCode={null}
+      selectionKeyCode={null}
+      multiSelectionKeyCode={null}
+      zoomActivationKeyCode={null}
+      panOnScroll
+      proOptions={{ hideAttribution: true }}
+      onInit={onInit}
+      ariaLabelConfig={{ "controls.ariaLabel": "Zoom controls" }}
+    >
+      <Controls showInteractive={false} />
+      <FocusOnRequest focus={focus} />
+    </ReactFlow>
+  );
+}
