@@ -176,7 +176,7 @@ class Renderer:
         )
         email.attach_alternative(rendered.html, "text/html")
         # Read by anymail ESP backends (ignored by SMTP): webhooks find the message by it.
-        email.metadata = {"tendril_message": f"{ws}.{message.pk}"}  # type: ignore[attr-defined]
+        email.metadata = {"tendril_message": tokens.esp_reference(ws, message.pk)}  # type: ignore[attr-defined]
         email.track_clicks = False  # type: ignore[attr-defined]  # we track clicks ourselves
         email.track_opens = False  # type: ignore[attr-defined]
         return email

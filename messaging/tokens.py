@@ -48,6 +48,7 @@ _open = _signer("messaging.open")
 _click = _signer("messaging.click")
 _unsubscribe = _signer("messaging.unsubscribe")
 _preferences = _signer("messaging.preferences")
+_esp = _signer("messaging.esp")
 CONFIRM_SALT = "messaging.confirm"
 CONFIRM_MAX_AGE = 7 * 24 * 3600
 
@@ -102,6 +103,17 @@ def click_token_read(token: str) -> tuple[MessageRef, str]:
     except (binascii.Error, UnicodeDecodeError):
         raise BadToken("malformed token")
     return MessageRef(workspace_id, message_id), url
+
+
+def esp_reference(workspace_id: int, message_id: int) -> str:
+    """The reference an ESP echoes back in its webhooks (anymail `metadata`): signed, so a
+    webhook can only name a message it was given."""
+    return _esp.sign(f"{workspace_id}.{message_id}")
+
+
+def esp_reference_read(reference: str) -> MessageRef:
+    workspace_id, message_id = _ints(_esp.unsign(reference), 2)
+    return MessageRef(workspace_id, message_id)
 
 
 def unsubscribe_token(workspace_id: int, contact_id: int, message_id: int | None = None) -> str:

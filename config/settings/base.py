@@ -197,13 +197,31 @@ TWILIO_AUTH_TOKEN = env("TWILIO_AUTH_TOKEN", default="")
 TWILIO_FROM = env("TWILIO_FROM", default="")
 TWILIO_WHATSAPP_FROM = env("TWILIO_WHATSAPP_FROM", default="")
 TWILIO_BASE_URL = env("TWILIO_BASE_URL", default="")
-# Production may switch EMAIL_BACKEND to an anymail ESP backend; these are its settings.
+# An anymail ESP backend (e.g. anymail.backends.postmark.EmailBackend) replaces EMAIL_URL's.
+EMAIL_BACKEND = env("EMAIL_BACKEND", default=vars()["EMAIL_BACKEND"])  # vars(): from EMAIL_URL
+# anymail's settings. Only keys that are set: an empty signing key would sign with "".
+# Webhooks are verified by the ESP's signature key where it has one, else by WEBHOOK_SECRET
+# ("user:password", HTTP basic auth) — see messaging/esp.py.
 ANYMAIL = {
-    "WEBHOOK_SECRET": env("ANYMAIL_WEBHOOK_SECRET", default="") or None,
-    "POSTMARK_SERVER_TOKEN": env("POSTMARK_SERVER_TOKEN", default=""),
-    "SENDGRID_API_KEY": env("SENDGRID_API_KEY", default=""),
-    "MAILGUN_API_KEY": env("MAILGUN_API_KEY", default=""),
+    key: value
+    for key, value in {
+        "WEBHOOK_SECRET": env("ANYMAIL_WEBHOOK_SECRET", default=""),
+        "POSTMARK_SERVER_TOKEN": env("POSTMARK_SERVER_TOKEN", default=""),
+        "SENDGRID_API_KEY": env("SENDGRID_API_KEY", default=""),
+        "SENDGRID_TRACKING_WEBHOOK_VERIFICATION_KEY": env(
+            "SENDGRID_TRACKING_WEBHOOK_VERIFICATION_KEY", default=""
+        ),
+        "MAILGUN_API_KEY": env("MAILGUN_API_KEY", default=""),
+        "MAILGUN_WEBHOOK_SIGNING_KEY": env("MAILGUN_WEBHOOK_SIGNING_KEY", default=""),
+    }.items()
+    if value
 }
+# Bounds of one template render (messaging/templating/sandbox.py): loop iterations + calls,
+# the longest range(), output/intermediate string size in characters, wall-clock seconds.
+MESSAGING_TEMPLATE_MAX_STEPS = env.int("MESSAGING_TEMPLATE_MAX_STEPS", default=100_000)
+MESSAGING_TEMPLATE_MAX_RANGE = env.int("MESSAGING_TEMPLATE_MAX_RANGE", default=10_000)
+MESSAGING_TEMPLATE_MAX_OUTPUT = env.int("MESSAGING_TEMPLATE_MAX_OUTPUT", default=1_000_000)
+MESSAGING_TEMPLATE_RENDER_SECONDS = env.float("MESSAGING_TEMPLATE_RENDER_SECONDS", default=2.0)
 MESSAGING_DEFAULT_PHYSICAL_ADDRESS = env("MESSAGING_DEFAULT_PHYSICAL_ADDRESS", default="")
 # Domain of Message-ID headers and of the List-Unsubscribe mailto address.
 MESSAGING_MAIL_DOMAIN = env("MESSAGING_MAIL_DOMAIN", default="tendril.local")

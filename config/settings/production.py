@@ -2,6 +2,8 @@
 
 from django.core.exceptions import ImproperlyConfigured
 
+from messaging.esp import webhook_verification_missing
+
 from .base import *  # noqa: F403
 from .base import DATABASES as _BASE_DATABASES
 from .base import env
@@ -24,6 +26,11 @@ REDIS_URL = env("REDIS_URL")
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=REDIS_URL)
 CACHES["default"]["LOCATION"] = env("CACHE_URL", default=REDIS_URL)  # noqa: F405
 vars().update(env.email_url("EMAIL_URL"))
+EMAIL_BACKEND = env("EMAIL_BACKEND", default=vars()["EMAIL_BACKEND"])
+# An ESP's webhooks change messages and suppressions: refuse to run unable to verify them.
+_esp_problem = webhook_verification_missing(EMAIL_BACKEND, ANYMAIL)  # noqa: F405
+if _esp_problem:
+    raise ImproperlyConfigured(_esp_problem)
 SITE_URL = env("SITE_URL").rstrip("/")
 
 STORAGES["staticfiles"] = {  # noqa: F405

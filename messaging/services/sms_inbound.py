@@ -60,6 +60,11 @@ def _strip(address: str) -> tuple[str, bool]:
 def sms_inbound(*, from_: str, to: str, body: str) -> InboundResult:
     phone, whatsapp = _strip(from_.strip())
     sender, _ = _strip(to.strip())
+    if not phone or not sender:
+        # Without both numbers nothing can be matched (and an empty sender would match
+        # every workspace without its own number).
+        return InboundResult("unknown", None, 0)
+    body = body.replace("\x00", "")  # PostgreSQL text/jsonb cannot hold NUL
     keyword = " ".join(body.split()).upper()
     workspaces = _workspaces_for(sender, whatsapp)
     names = ", ".join(w.name for w in workspaces) or "this sender"

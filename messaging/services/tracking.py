@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from contacts.services import event_record, events_enqueue_processing
 
+from .. import tokens
 from ..models import Message, MessageStatus, SourceType
 from ..models.audience import SuppressionReason
 from ..tokens import MessageRef
@@ -110,14 +111,19 @@ def _is_soft(event: Any) -> bool:
 
 
 def esp_message(event: Any) -> Message | None:
-    reference = (event.metadata or {}).get("tendril_message", "")
+    """The message a (verified) ESP event is about: by the signed reference we gave the ESP,
+    else by the ESP's own message id. A reference that does not verify names nothing — it
+    is forged or altered, and falling back to the id would let it through."""
+    metadata = event.metadata if isinstance(event.metadata, dict) else {}
+    reference = metadata.get("tendril_message")
     if reference:
         try:
-            workspace_id, message_id = (int(part) for part in str(reference).split("."))
-        except ValueError:
+            ref = tokens.esp_reference_read(str(reference))
+        except tokens.BadToken:
+            logger.warning("ESP event with an invalid message reference %r", str(reference)[:80])
             return None
-        return _message(MessageRef(workspace_id, message_id))
-    if event.message_id:
+        return _message(ref)
+    if event.message_id and isinstance(event.message_id, str):
         return (
             Message.objects.filter(provider_message_id=event.message_id)
             .select_related("workspace", "contact", "email_version", "sms_version")
@@ -181,9 +187,13 @@ def esp_event_apply(event: Any, *, esp_name: str = "") -> str:
 def _esp_bounce(message: Message, event: Any, at: datetime) -> str:
     from .audience import suppression_add, suppression_record_soft_bounce
 
-    detail = (event.mta_response or event.description or "")[:500]
-    address = event.recipient or message.to_address
     soft = _is_soft(event)
+    before = message.meta.get("bounce") if message.status == MessageStatus.BOUNCED else None
+    if before == "hard" or (before == "soft" and soft):
+        return "already bounced"  # a replayed webhook must not count a bounce twice
+    detail = str(event.mta_response or event.description or "")[:500]
+    # The message's own recipient: an event's `recipient` field could name anyone.
+    address = message.to_address
     Message.objects.filter(pk=message.pk).update(
         status=MessageStatus.BOUNCED,
         bounced_at=at,

@@ -58,6 +58,8 @@ def twilio_status(request: HttpRequest, workspace_id: int, message_id: int) -> H
 def twilio_inbound(request: HttpRequest) -> HttpResponse:
     if not signature_valid(request):
         return _forbidden()
+    if not request.POST.get("From") or not request.POST.get("To"):
+        return HttpResponse("From and To are required.", status=400, content_type="text/plain")
     result = sms_inbound(
         from_=request.POST.get("From", ""),
         to=request.POST.get("To", ""),

@@ -185,6 +185,26 @@ def test_unsigned_or_badly_signed_webhooks_are_refused(
     assert message.status == MessageStatus.SENT and texter.sms_consent == "subscribed"
 
 
+def test_signed_but_unexpected_twilio_payloads_get_no_5xx_and_change_nothing(
+    client, settings, ws, texter, sms_template, fake_twilio, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        message = send_sms(ws, texter, sms_template)
+    status_path = f"/m/twilio/status/{ws.pk}/{message.pk}/"
+    for params in ({}, {"MessageStatus": "exploded"}, {"MessageSid": "SMother"}):
+        assert signed_post(client, status_path, params).status_code < 500
+    for params in ({}, {"From": "", "Body": "STOP"}, {"From": "+1", "To": SENDER}):
+        assert signed_post(client, "/m/twilio/inbound/", params).status_code < 500
+    reply = {"From": texter.phone, "To": SENDER, "Body": "hi\x00there"}
+    assert signed_post(client, "/m/twilio/inbound/", reply).status_code == 200
+    assert Event.objects.get(contact=texter, name="sms.replied").properties["body"] == "hithere"
+    settings.TWILIO_AUTH_TOKEN = ""  # not configured: nothing verifies, nothing is accepted
+    assert signed_post(client, status_path, {"MessageStatus": "failed"}, "").status_code == 403
+    message.refresh_from_db()
+    texter.refresh_from_db()
+    assert message.status == MessageStatus.SENT and texter.sms_consent == "subscribed"
+
+
 def test_a_status_callback_for_another_workspaces_message_changes_nothing(
     client, ws, other_ws, texter, sms_template, fake_twilio, django_capture_on_commit_callbacks
 ):
