@@ -402,7 +402,8 @@ export function App({ boot }) {
   const loadStats = useCallback(async (range = {}) => {
     const q = new URLSearchParams(Object.entries(range).filter(([, v]) => v)).toString();
     try {
-      const data = await api(`workflows/${workflow.id}/stats/${q ? `?${q}` : ""}`);
+      const data = await api(`workflows/${workflow.id}/overlay/${q ? `?${q}` : ""}`)
+        .catch((error) => (error.status === 404 ? api(`workflows/${workflow.id}/stats/`) : Promise.reject(error)));
       setStats({ runs: data.runs, range: data.range, nodes: Object.fromEntries((data.nodes || []).map((n) => [n.node ?? n.node_id, statsOfNode(n)])) });
       setOverlay("stats");
       announce("Stats shown on the steps.");

@@ -37,12 +37,13 @@ function dropProps(onDrop) {
 
 const StepNode = memo(({ data }) => {
   const { node, spec, summary, problems, stats, onPath, ports, index, selected, readOnly, overlay } = data;
-  const warn = problems.length > 0;
+  const warn = problems.some((p) => p.level === "error");
+  const notice = !warn && problems.length > 0;
   const label = spec?.label || node.type;
-  const aria = `Step ${index}: ${kindLabel(node.type)} — ${label}${summary ? `, ${summary}` : ""}${warn ? `. ${problems.length} problem${problems.length > 1 ? "s" : ""}` : ""}${stats ? `. ${stats.entered} entered, ${stats.waiting} waiting` : ""}`;
+  const aria = `Step ${index}: ${kindLabel(node.type)} — ${label}${summary ? `, ${summary}` : ""}${problems.length ? `. ${problems.length} ${warn ? "problem" : "warning"}${problems.length > 1 ? "s" : ""}` : ""}${stats ? `. ${stats.entered} entered, ${stats.waiting} waiting` : ""}`;
   return (
     <div
-      className={`wb-node k-${node.type.split(".")[0]}${selected ? " selected" : ""}${warn ? " has-warning" : ""}${onPath ? " on-path" : ""}`}
+      className={`wb-node k-${node.type.split(".")[0]}${selected ? " selected" : ""}${warn ? " has-warning" : ""}${notice ? " has-notice" : ""}${onPath ? " on-path" : ""}`}
       data-node={node.id}
       data-type={node.type}
       role="button"
@@ -59,7 +60,7 @@ const StepNode = memo(({ data }) => {
       <div className="wb-node-kind">{kindLabel(node.type)} · <span className="wb-node-id">{node.id}</span></div>
       <div className="wb-node-label">{label}</div>
       <div className="wb-node-summary" title={summary}>{summary || <em>Not configured</em>}</div>
-      {warn && <span className="wb-badge" title={problems.map((p) => p.message).join("\n")} aria-hidden="true">!</span>}
+      {problems.length > 0 && <span className={`wb-badge${notice ? " notice" : ""}`} title={problems.map((p) => p.message).join("\n")} aria-hidden="true">{notice ? "?" : "!"}</span>}
       {stats && overlay === "stats" && (
         <div className="wb-node-stats" data-testid="node-stats">
           <span title="entered">▶ {stats.entered}</span> <span title="waiting">⏸ {stats.waiting}</span> <span title="completed">✓ {stats.completed}</span>

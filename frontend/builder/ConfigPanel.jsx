@@ -147,7 +147,7 @@ function KeyValue({ value, onChange, label, id }) {
 
 function Field({ name, prop, required, value, set, node, ctx }) {
   const id = `cfg-${node.id}-${name}`;
-  const label = `${pretty(name)}${required ? "" : " (optional)"}`;
+  const label = `${prop.title || pretty(name)}${required ? "" : " (optional)"}`;
   const { lookups } = ctx;
   if ((node.type === "action.email" || node.type === "action.sms") && name === "template") {
     return <TemplatePicker id={id} channel={node.type === "action.sms" ? "sms" : "email"} value={value} onChange={set} lookups={lookups} reloadLookups={ctx.reloadLookups} urls={ctx.urls} />;
@@ -211,7 +211,7 @@ function Field({ name, prop, required, value, set, node, ctx }) {
         <select id={id} className="input" value={value ?? ""} onChange={(e) => set(e.target.value || undefined)}>
           {!required && <option value="">—</option>}
           {required && value === undefined && <option value="">Choose…</option>}
-          {prop.enum.map((o) => <option key={o} value={o}>{o}</option>)}
+          {prop.enum.map((o, i) => <option key={o} value={o}>{prop["x-enumLabels"]?.[i] || o}</option>)}
         </select>
       </div>
     );

@@ -75,6 +75,8 @@ export function newId(graph, type) {
 }
 
 export function defaultConfig(type, types) {
+  const given = types?.[type]?.defaults;
+  if (given && Object.keys(given).length) return structuredClone(given);
   if (type === "branch.ab") return { variants: [{ name: "a", weight: 50 }, { name: "b", weight: 50 }] };
   if (type === "branch.condition") return { filter: { all: [] } };
   if (type === "wait.duration") return { days: 1 };

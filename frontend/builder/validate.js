@@ -97,7 +97,7 @@ export function problemsByNode(problems) {
 // Merge the server's answer ({errors, warnings} of {node, code, message}) with ours,
 // without showing the same message twice.
 // The server's codes that the browser checks itself (its words for them would repeat ours).
-const SHARED = new Set(["no_trigger", "unconfigured", "unreachable", "loop_without_wait", "unknown_port"]);
+const SHARED = new Set(["no_trigger", "unconfigured", "unreachable", "loop_without_wait", "unknown_port", "weights_sum"]);
 
 export function mergeProblems(local, server) {
   const all = [...local];
