@@ -35,6 +35,7 @@ from .filters.validation import join
 from .models import Segment
 
 ROOT = "n"
+BUILDER_MODES = ("segment", "event_where")
 PLATFORM_EVENTS = [
     "page",
     "email.sent",
@@ -390,6 +391,9 @@ class Builder:
     members: list[tuple[int, str]]
     general_errors: list[str]
     count_labels: list[tuple[str, str]]
+    # "segment": the whole filter language. "event_where": one event and its property
+    # conditions only (a scoring rule's behaviour: no groups, counts or time windows).
+    mode: str = "segment"
     add_choices: tuple[tuple[str, str], ...] = (
         ("field", "Field"),
         ("event", "Event"),
@@ -513,6 +517,7 @@ def builder_view(
     tree: Any,
     errors: dict[str, str] | None = None,
     exclude_segment_id: int | None = None,
+    mode: str = "segment",
 ) -> Builder:
     catalog = field_catalog(workspace=workspace)
     if not (isinstance(tree, dict) and ("all" in tree or "any" in tree)):
@@ -542,6 +547,7 @@ def builder_view(
         members=members,
         general_errors=_attach_errors(root, errors or {}),
         count_labels=[(str(op), COUNT_LABELS[op]) for op in COUNT_OPERATORS],
+        mode=mode if mode in BUILDER_MODES else "segment",
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from django.db.models import QuerySet
 
@@ -99,3 +100,25 @@ def contact_ids_for(
     return list(
         Contact.objects.for_workspace(workspace).filter(wanted).values_list("id", flat=True)
     )
+
+
+# --- the condition builder, for other apps' forms (scoring rules) ------------------------------
+
+
+def condition_builder(
+    *, workspace: Workspace, tree: Any, errors: dict[str, str] | None = None, mode: str = "segment"
+) -> Any:
+    """The view model of the htmx condition builder for `tree`, to render with
+    `{% include "components/condition_builder.html" %}` inside any form: its buttons post the
+    form to the segments builder endpoint, which re-renders it in place."""
+    from .builder import builder_view
+
+    return builder_view(workspace=workspace, tree=tree, errors=errors, mode=mode)
+
+
+def condition_from_form(*, workspace: Workspace, data: Any) -> dict[str, Any]:
+    """The filter tree a form holding the condition builder describes (its `n.*` fields)."""
+    from .builder import tree_from_form
+
+    tree, _ = tree_from_form(workspace=workspace, data=data, with_action=False)
+    return tree

@@ -136,6 +136,7 @@ def builder(request: HttpRequest) -> HttpResponse:
             workspace=workspace,
             tree=tree,
             exclude_segment_id=int(segment_id) if segment_id and segment_id.isdigit() else None,
+            mode=request.POST.get("builder_mode") or "segment",
         )
     }
     response = render(request, "segments/form.html#builder", context)

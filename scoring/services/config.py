@@ -250,6 +250,10 @@ class _KIND_CLEANERS:  # noqa: N801 — a namespace of per-kind checks
                 where_parse(workspace=workspace, event=data["event"], where=data["where"])
             except ValidationFailed as error:
                 errors["where"] = error.message
+                # Each bad condition by its path too ("where[1].value"), for the builder.
+                errors.update(
+                    {k: str(v) for k, v in (error.fields or {}).items() if k.startswith("where[")}
+                )
         data.update(filter={}, signal="", inactive_days=None)
 
     @staticmethod
@@ -264,6 +268,14 @@ class _KIND_CLEANERS:  # noqa: N801 — a namespace of per-kind checks
                 filter_validate(workspace=workspace, tree=tree)
             except ValidationFailed as error:
                 errors["filter"] = error.message
+                # Each bad condition by its path too ("filter.all[0].value"), for the builder.
+                errors.update(
+                    {
+                        (f"filter.{k}" if k else "filter"): str(v)
+                        for k, v in (error.fields or {}).items()
+                        if k
+                    }
+                )
         data.update(
             event="", where=[], signal="", inactive_days=None, cap_per_day=None, cap_total=None
         )

@@ -24,6 +24,7 @@ from scoring.models import (
     ScoringRule,
 )
 from scoring.services import backfill, config, scoring_settings
+from segments.selectors import condition_builder, condition_from_form
 from workspaces.errors import ValidationFailed
 from workspaces.models import Membership
 from workspaces.roles import Capability
@@ -127,14 +128,15 @@ def model_delete(request: HttpRequest, model_id: int) -> HttpResponse:
 # --- rules ----------------------------------------------------------------------------------------
 
 
-def _rule_data(post: Any) -> dict[str, Any]:
+def _rule_data(request: HttpRequest, post: Any) -> dict[str, Any]:
+    """The rule the form describes. Conditions come from the condition builder's fields:
+    the fit filter is the whole tree; a behaviour is the one event node and its `where`."""
     data: dict[str, Any] = {
         name: post.get(name, "")
         for name in (
             "kind",
             "name",
             "points",
-            "event",
             "signal",
             "inactive_days",
             "cap_per_day",
@@ -142,9 +144,54 @@ def _rule_data(post: Any) -> dict[str, Any]:
         )
     }
     data["is_active"] = post.get("is_active") == "on"
-    data["where"] = _json_field(post.get("where", ""), "where", [])
-    data["filter"] = _json_field(post.get("filter", ""), "filter", {})
+    data["event"], data["where"], data["filter"] = "", [], {}
+    # Conditions carry over only from the builder of the same kind (after a kind switch the
+    # form still holds the other kind's builder).
+    wanted = {RuleKind.FIT: "segment", RuleKind.BEHAVIOURAL: "event_where"}.get(data["kind"])
+    if "n.kind" not in post or post.get("builder_mode") != wanted:
+        return data
+    tree = condition_from_form(workspace=request.workspace, data=post)  # type: ignore[attr-defined]
+    if data["kind"] == RuleKind.FIT:
+        data["filter"] = tree
+    elif data["kind"] == RuleKind.BEHAVIOURAL:
+        first = next(iter(tree.get("all") or tree.get("any") or []), {})
+        data["event"] = first.get("event", "") if isinstance(first, dict) else ""
+        data["where"] = first.get("where", []) if isinstance(first, dict) else []
     return data
+
+
+_NEW_RULE: dict[str, Any] = {
+    "name": "",
+    "points": 10,
+    "event": "",
+    "where": [],
+    "filter": {},
+    "signal": "",
+    "inactive_days": "",
+    "cap_per_day": "",
+    "cap_total": "",
+    "is_active": True,
+}
+
+
+def _rule_builder(request: HttpRequest, values: dict[str, Any], errors: dict[str, Any]) -> Any:
+    """The condition builder for the rule's kind: who fits, or the event and its properties."""
+    workspace = request.workspace  # type: ignore[attr-defined]
+    if values["kind"] == RuleKind.FIT:
+        placed = {
+            key[len("filter.") :]: v for key, v in errors.items() if key.startswith("filter.")
+        }
+        tree = values.get("filter") or {"all": []}
+        return condition_builder(workspace=workspace, tree=tree, errors=placed)
+    if values["kind"] == RuleKind.BEHAVIOURAL:
+        placed = {f"all[0].{key}": v for key, v in errors.items() if key.startswith("where[")}
+        if errors.get("event"):
+            placed["all[0].event"] = errors["event"]
+        event = {"event": values.get("event") or "", "where": values.get("where") or []}
+        return condition_builder(
+            workspace=workspace, tree={"all": [event]}, errors=placed, mode="event_where"
+        )
+    return None
 
 
 @workspace_view(write=MARKETING)
@@ -156,37 +203,24 @@ def rule_edit(request: HttpRequest, model_id: int, rule_id: int | None = None) -
         if rule_id
         else None
     )
-    values: dict[str, Any] = (
-        {f: getattr(rule, f) for f in config.RULE_FIELDS}
-        if rule
-        else {
-            "kind": request.GET.get("kind", "behavioural"),
-            "name": "",
-            "points": 10,
-            "event": "",
-            "where": [],
-            "filter": {},
-            "signal": "",
-            "inactive_days": "",
-            "cap_per_day": "",
-            "cap_total": "",
-            "is_active": True,
-        }
-    )
+    if "points" in request.GET:  # the kind changed: the form again, for the new kind
+        values = _rule_data(request, request.GET)
+    elif rule:
+        values = {f: getattr(rule, f) for f in config.RULE_FIELDS}
+    else:
+        values = {**_NEW_RULE, "kind": request.GET.get("kind", RuleKind.BEHAVIOURAL)}
+    if values.get("kind") not in RuleKind.values:
+        values["kind"] = RuleKind.BEHAVIOURAL
     errors: dict[str, Any] = {}
     rule_before = (rule.event, rule.where, rule.points, rule.is_active) if rule else None
     if request.method == "POST":
-        raw = {k: request.POST.get(k, "") for k in ("where", "filter")}
+        values = _rule_data(request, request.POST)
         try:
-            values = _rule_data(request.POST)
             saved = config.rule_save(workspace=workspace, model=model, data=values, instance=rule)
         except ValidationFailed as error:
             errors = error.fields or {"form": error.message}
-            values = {
-                **{k: request.POST.get(k, "") for k in config.RULE_FIELDS},
-                **raw,
-                "is_active": request.POST.get("is_active") == "on",
-            }
+            if values.get("kind") not in RuleKind.values:
+                values["kind"] = RuleKind.BEHAVIOURAL
         else:
             messages.success(request, f"Rule “{saved.name}” saved.")
             if _scores_new_events(saved, rule_before):
@@ -197,12 +231,7 @@ def rule_edit(request: HttpRequest, model_id: int, rule_id: int | None = None) -
         "model": model,
         "rule": rule,
         "values": values,
-        "where_text": values["where"]
-        if isinstance(values.get("where"), str)
-        else json.dumps(values.get("where") or [], indent=2),
-        "filter_text": values["filter"]
-        if isinstance(values.get("filter"), str)
-        else json.dumps(values.get("filter") or {}, indent=2),
+        "builder": _rule_builder(request, values, errors),
         "errors": errors,
         "kinds": RuleKind.choices,
         "signals": NegativeSignal.choices,

@@ -7,23 +7,17 @@ from django.core.cache import cache
 
 from contacts.models import Contact, Form
 from tests.conftest import browser_login
+from tests.support.browser import htmx_settled
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 NEW_FORM = "**/contacts/forms/new/"
 
 
-def _settled(page):
-    """Wait until htmx has swapped and processed the new rows (handlers attached)."""
-    page.wait_for_function(
-        "!document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling, .htmx-added')"
-    )
-
-
 def _row_button(page, action):
     with page.expect_response(NEW_FORM):
         page.click(f"#field-rows button[value='{action}']")
-    _settled(page)
+    htmx_settled(page)
 
 
 def _keys(page):
@@ -43,7 +37,7 @@ def test_a_marketer_adds_removes_and_reorders_fields_then_a_visitor_signs_up(pag
     # Add two fields; typing goes straight into the new row.
     with page.expect_response(NEW_FORM):
         page.click("#add-field")
-    _settled(page)
+    htmx_settled(page)
     assert page.evaluate("document.activeElement.name") == "fields-2-key"
     page.keyboard.type("plan")
     page.fill("input[name='fields-2-label']", "Plan")
@@ -52,7 +46,7 @@ def test_a_marketer_adds_removes_and_reorders_fields_then_a_visitor_signs_up(pag
     page.fill("input[name='fields-2-options']", "Free, Pro")
     with page.expect_response(NEW_FORM):
         page.click("#add-field")
-    _settled(page)
+    htmx_settled(page)
     page.fill("input[name='fields-3-key']", "company")
     # Its label is left empty on purpose.
     assert page.input_value("input[name='fields-2-options']") == "Free, Pro"  # kept as typed

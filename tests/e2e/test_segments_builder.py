@@ -5,15 +5,9 @@ import pytest
 from contacts.models import Contact
 from segments.models import Segment, SegmentMembership
 from tests.conftest import browser_login
+from tests.support.browser import htmx_settled
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
-
-
-def _settled(page):
-    """Wait until htmx has swapped and processed the new builder (handlers attached)."""
-    page.wait_for_function(
-        "!document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling, .htmx-added')"
-    )
 
 
 def test_building_a_segment_shows_a_live_count_and_saves_its_members(page, tenant):
@@ -26,20 +20,20 @@ def test_building_a_segment_shows_a_live_count_and_saves_its_members(page, tenan
 
     with page.expect_response("**/segments/builder/"):
         page.click("#node-n [data-add=field]")
-    _settled(page)
+    htmx_settled(page)
     with page.expect_response("**/segments/builder/"):
         page.select_option("select[name='n.0.field']", "country")
-    _settled(page)
+    htmx_settled(page)
     with page.expect_response("**/segments/builder/"):
         page.select_option("select[name='n.0.op']", "eq")
-    _settled(page)
+    htmx_settled(page)
     page.fill("input[name='n.0.value']", "de")
     page.wait_for_function("document.querySelector('#live-count')?.textContent.trim() === '3'")
     assert "p1@x.test" in page.inner_text("#preview") or "p1" in page.inner_text("#preview")
 
     with page.expect_response("**/segments/builder/"):
         page.click("#node-n [data-add=tag]")
-    _settled(page)
+    htmx_settled(page)
     # A tag not typed yet is no mistake: the count leaves it out and says so.
     page.wait_for_selector("#unfinished-note")
     assert page.inner_text("#live-count").strip() == "3"
@@ -100,7 +94,7 @@ def test_tabbing_onto_add_where_does_not_break_the_count(page, tenant):
     page.goto("/segments/new/")
     with page.expect_response("**/segments/builder/"):
         page.click("#node-n [data-add=event]")
-    _settled(page)
+    htmx_settled(page)
     page.fill("input[name='n.0.event']", "Signed Up")
     page.keyboard.press("Tab")  # onto the count operator …
     page.focus("button[value='addwhere:n.0']")  # … and on, to "+ where", without pressing it
@@ -118,12 +112,12 @@ def test_the_builder_does_not_scroll_sideways_on_a_phone(page, tenant):
     for what in ("event", "field", "group"):
         with page.expect_response("**/segments/builder/"):
             page.click(f"#node-n > .bq-children > .bq-add [data-add={what}]")
-        _settled(page)
+        htmx_settled(page)
     with page.expect_response("**/segments/builder/"):
         page.click("button[value='addwhere:n.0']")
-    _settled(page)
+    htmx_settled(page)
     with page.expect_response("**/segments/builder/"):
         page.select_option("select[name='n.0.window']", "between")
-    _settled(page)
+    htmx_settled(page)
     overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
     assert overflow <= 0, f"the page scrolls {overflow}px sideways at 375px"

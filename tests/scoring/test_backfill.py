@@ -127,8 +127,11 @@ def test_saving_a_new_event_rule_offers_to_count_the_past_and_runs_it(
             "kind": "behavioural",
             "name": "Started a trial",
             "points": "25",
-            "event": "Trial Started",
             "is_active": "on",
+            "builder_mode": "event_where",
+            "n.kind": "all",
+            "n.0.kind": "event",
+            "n.0.event": "Trial Started",
         },
     )
     rule = model.rules.get(name="Started a trial")

@@ -218,49 +218,68 @@ def test_a_marketer_builds_a_model_and_its_rules(ws, member_client):
     model = ScoringModel.objects.get(workspace=ws)
     assert response.status_code == 302 and model.is_primary and model.mql_threshold == 60
     url = reverse("scoring:rule_create", args=[model.pk])
-    response = member_client.post(
-        url,
-        {
+    # The rule form holds the condition builder (no JSON): the event and its property rows.
+    form = member_client.get(url + "?kind=behavioural").content.decode()
+    assert 'name="n.0.event"' in form and "+ where" in form and "textarea" not in form
+    assert 'name="n.0.count_op"' not in form  # a behaviour has no counts or windows
+
+    def behaviour(op: str, value: str, **extra: str) -> dict[str, str]:
+        return {
             "kind": "behavioural",
             "name": "Pricing",
             "points": "5",
-            "event": "Page Viewed",
-            "where": '[{"property": "path"',
-        },
+            "builder_mode": "event_where",
+            "n.kind": "all",
+            "n.0.kind": "event",
+            "n.0.event": "Page Viewed",
+            "n.0.w.0.kind": "where",
+            "n.0.w.0.property": "path",
+            "n.0.w.0.op": op,
+            "n.0.w.0.value": value,
+            **extra,
+        }
+
+    response = member_client.post(url, behaviour("contains", ""))
+    html = response.content.decode()
+    assert response.status_code == 400
+    node = html.split('id="err-n-0-w-0"')[1].split("</div></div>")[0]
+    assert "Type a value." in node  # in words, next to the property row
+    member_client.post(url, behaviour("contains", "/pricing", is_active="on"))
+    pricing = ScoringRule.objects.get(name="Pricing")
+    assert (pricing.event, pricing.where) == (
+        "Page Viewed",
+        [{"property": "path", "op": "contains", "value": "/pricing"}],
     )
-    assert response.status_code == 400 and "not valid JSON" in response.content.decode()
-    response = member_client.post(
-        url,
-        {
-            "kind": "behavioural",
-            "name": "Pricing",
-            "points": "5",
-            "event": "Page Viewed",
-            "where": '[{"property": "path", "op": "near", "value": "x"}]',
-        },
+    edit = member_client.get(reverse("scoring:rule", args=[model.pk, pricing.pk])).content.decode()
+    assert 'value="/pricing"' in edit
+
+    fit_form = {
+        "kind": "fit",
+        "name": "VP",
+        "points": "10",
+        "is_active": "on",
+        "builder_mode": "segment",
+        "n.kind": "all",
+        "n.0.kind": "field",
+        "n.0.field": "job_title",
+        "n.0.op": "contains",
+        "n.0.value": "VP",
+    }
+    bad = member_client.post(
+        url, {**fit_form, "n.0.field": "score", "n.0.op": "gt", "n.0.value": "lots"}
     )
-    assert response.status_code == 400 and "near" in response.content.decode()
-    member_client.post(
-        url,
-        {
-            "kind": "behavioural",
-            "name": "Pricing",
-            "points": "5",
-            "is_active": "on",
-            "event": "Page Viewed",
-            "where": '[{"property": "path", "op": "contains", "value": "/pricing"}]',
-        },
+    assert bad.status_code == 400
+    assert (
+        "Must be a number" in bad.content.decode().split('id="err-n-0"')[1].split("</div></div>")[0]
     )
-    member_client.post(
-        url,
-        {
-            "kind": "fit",
-            "name": "VP",
-            "points": "10",
-            "is_active": "on",
-            "filter": '{"field": "job_title", "op": "contains", "value": "VP"}',
-        },
-    )
+    member_client.post(url, fit_form)
+    vp = ScoringRule.objects.get(name="VP")
+    assert vp.filter == {"all": [{"field": "job_title", "op": "contains", "value": "VP"}]}
+    # Switching the kind re-renders the form for it, keeping what was typed.
+    switched = member_client.get(
+        url, {"kind": "fit", "name": "Typed", "points": "7"}
+    ).content.decode()
+    assert 'value="Typed"' in switched and 'name="builder_mode" value="segment"' in switched
     response = member_client.post(
         url,
         {

@@ -31,3 +31,10 @@ def chromium() -> Iterator[Any]:
             yield browser
         finally:
             browser.close()
+
+
+def htmx_settled(page) -> None:  # noqa: ANN001
+    """Wait until htmx has swapped and processed what it was loading (handlers attached)."""
+    page.wait_for_function(
+        "!document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling, .htmx-added')"
+    )
