@@ -455,6 +455,8 @@ def test_the_overlay_counts_per_node_and_arm_in_a_date_range(
         {"port": "yes", "label": "Yes", "count": 1, "share": 25.0},
     ]
     assert (nodes["wait"]["entered"], nodes["wait"]["waiting"]) == (1, 1)
+    stats = api.get(url(workflow, f"stats/?from={today}&to={today}")).json()
+    assert {n["node"]: n["arms"] for n in stats["nodes"]}["vip"] == nodes["vip"]["arms"]
     long_ago = (timezone.now() - timedelta(days=40)).date().isoformat()
     before = api.get(url(workflow, f"overlay/?from={long_ago}&to={long_ago}")).json()
     assert {n["node"]: n["entered"] for n in before["nodes"]} == {"start": 0, "vip": 0, "wait": 0}
@@ -596,3 +598,79 @@ def test_another_workspace_gets_404_on_every_builder_endpoint(outsider_api, api,
         assert response.status_code == 404, (method, path, response.status_code)
     assert WorkflowVersion.objects.filter(workflow=workflow).count() == 1
     assert api.get(url(workflow, "draft/")).status_code == 200
+
+
+# --- 8. preview on history ----------------------------------------------------------------------
+
+
+def _cart_history(ws, now):
+    people = {}
+    for name in ("a", "b", "c", "d"):
+        people[name] = Contact.objects.create(workspace=ws, email=f"{name}@example.test")
+    for name, ago in (
+        ("a", days_(10)),
+        ("b", days_(5)),
+        ("c", timedelta(hours=3)),
+        ("d", days_(40)),
+    ):
+        event_record(workspace=ws, contact=people[name], name="Cart Abandoned", timestamp=now - ago)
+    # b bought two hours after leaving the cart; the order comes back in the replay's wait
+    event_record(workspace=ws, contact=people["b"], name="Order Completed",
+                 timestamp=now - days_(5) + timedelta(hours=2))  # fmt: skip
+    return people
+
+
+def days_(n):
+    return timedelta(days=n)
+
+
+CART_GRAPH = {
+    "nodes": [
+        {"id": "start", "type": "trigger.event", "config": {"event": "Cart Abandoned"}},
+        {"id": "wait", "type": "wait.until_event",
+         "config": {"event": "Order Completed", "timeout": {"days": 1}}},
+        {"id": "remind", "type": "action.email", "config": {"template": 0}},
+    ],
+    "edges": [
+        {"source": "start", "target": "wait"},
+        {"source": "wait", "target": "remind", "port": "timeout"},
+    ],
+}  # fmt: skip
+
+
+def test_preview_replays_the_windows_events_through_the_draft(api, ws, outsider_api):
+    from workflows.localtime import contact_zone
+
+    now = timezone.now()
+    _cart_history(ws, now)
+    graph = json.loads(json.dumps(CART_GRAPH))
+    graph["nodes"][2]["config"]["template"] = email_template(ws)
+    workflow = Workflow.objects.create(workspace=ws, name="Cart", reentry="always")
+    api.put(url(workflow, "draft/"), {"graph": graph}, format="json")
+    body = api.post(url(workflow, "preview/"), {"days": 30}, format="json").json()
+    assert body["matched"] == {"contacts": 3, "events": 3}  # d's cart is 40 days old
+    assert body["sample"] == {"size": 3, "scale": 1.0, "exact": True}
+    nodes = body["nodes"]
+    assert [nodes[n]["entered"] for n in ("start", "wait", "remind")] == [3, 3, 1]
+    assert nodes["wait"]["waiting_at_end"] == 1  # c's day is not over yet
+    assert body["totals"] == {"email": 1, "sms": 0}
+    zone = contact_zone(None, ws.timezone)
+    sent_on = (now - days_(9)).astimezone(zone).date().isoformat()
+    assert [d for d in body["messages"]["email"] if d["count"]] == [{"date": sent_on, "count": 1}]
+    assert len(body["messages"]["email"]) in (30, 31)  # every day of the window, zeros too
+    # Read-only: nothing ran, nothing was queued.
+    assert not WorkflowRun.objects.exists() and not StepLog.objects.exists()
+    # A smaller sample is scaled up to the matched population, and says so.
+    sampled = api.post(url(workflow, "preview/"), {"days": 30, "sample": 2}, format="json").json()
+    assert sampled["sample"] == {"size": 2, "scale": 1.5, "exact": False}
+    assert sampled["nodes"]["start"]["entered"] == 3
+    assert api.post(url(workflow, "preview/"), {"days": 0}, format="json").status_code == 400
+    assert outsider_api.post(url(workflow, "preview/"), {}, format="json").status_code == 404
+
+
+def test_preview_of_an_unfinished_draft_names_what_is_missing(api, ws):
+    workflow = Workflow.objects.create(workspace=ws, name="Unfinished")
+    api.put(url(workflow, "draft/"), {"graph": {"nodes": [], "edges": []}}, format="json")
+    response = api.post(url(workflow, "preview/"), {}, format="json")
+    assert response.status_code == 400
+    assert response.json()["error"]["problems"][0]["code"] == "no_trigger"

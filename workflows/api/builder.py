@@ -29,6 +29,7 @@ from workspaces.models import User
 
 from .. import integrations, selectors, services
 from ..entry import publish_summary
+from ..history import preview_on_history
 from ..localtime import contact_zone
 from ..models import Workflow, WorkflowRun, WorkflowVersion
 from ..nodes import node_type
@@ -51,6 +52,20 @@ class DraftSaveSerializer(serializers.Serializer):
 
 class RestoreSerializer(serializers.Serializer):
     revision = serializers.CharField(required=False, max_length=64)
+
+
+class PreviewSerializer(serializers.Serializer):
+    days = serializers.IntegerField(
+        required=False, default=30, min_value=1, max_value=90, help_text="Replay the last N days."
+    )
+    sample = serializers.IntegerField(
+        required=False,
+        default=500,
+        min_value=1,
+        max_value=2000,
+        help_text="Contacts walked one by one (the rest is scaled).",
+    )
+    graph = serializers.JSONField(required=False, help_text="Default: the saved draft.")
 
 
 class ValidateSerializer(serializers.Serializer):
@@ -126,6 +141,24 @@ def _if_match(request: Request, body: dict[str, Any]) -> str | None:
     return header.strip('"') or None
 
 
+def node_numbers(request: Request, workflow: Workflow, row: Any) -> Response:
+    """Per-node numbers in the ?from=&to= range: `row(NodeStats, overlay dict)` shapes each
+    (stats/ and overlay/ say the same numbers in their own terms)."""
+    window = date_range(request, workflow)
+    stats = selectors.node_stats(workflow=workflow, since=window["since"], until=window["until"])
+    nodes = []
+    for item in stats.values():
+        spec = node_type(item.type)
+        nodes.append(row(item, item.overlay(spec.port_labels if spec else {})))
+    return Response(
+        {
+            "range": {k: window[k] for k in ("from", "to", "timezone")},
+            "runs": selectors.run_counts(workflow=workflow),
+            "nodes": nodes,
+        }
+    )
+
+
 class BuilderActions:
     """Mixed into WorkflowViewSet (which provides get_object, workspace, paginate …)."""
 
@@ -187,6 +220,28 @@ class BuilderActions:
             graph = version.graph if version else EMPTY_GRAPH
         return Response(graph_report(workspace=self.workspace, data=graph).as_dict())
 
+    @extend_schema(request=PreviewSerializer, responses=OpenApiTypes.OBJECT)
+    @action(detail=True, methods=["post"])
+    def preview(self, request: Request, pk: str | None = None) -> Response:
+        """Replay the last N days of this workspace's events through the draft (read-only)."""
+        workflow = self.get_object()
+        serializer = PreviewSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        graph = data.get("graph")
+        if graph is None:
+            version = selectors.workflow_draft(workflow=workflow) or workflow.current_version
+            graph = version.graph if version else EMPTY_GRAPH
+        return Response(
+            preview_on_history(
+                workspace=self.workspace,
+                workflow=workflow,
+                graph_data=graph,
+                days=data["days"],
+                sample=data["sample"],
+            )
+        )
+
     @extend_schema(responses=OpenApiTypes.OBJECT)
     @action(detail=True, methods=["get"], url_path="publish-summary")
     def publish_summary(self, request: Request, pk: str | None = None) -> Response:
@@ -206,7 +261,7 @@ class BuilderActions:
             raise NotFound("No such version of this workflow.")
         return version
 
-    @extend_schema(responses=OpenApiTypes.OBJECT)
+    @extend_schema(responses=OpenApiTypes.OBJECT, operation_id="api_v1_workflows_version_detail")
     @action(detail=True, methods=["get"], url_path=r"versions/(?P<version_id>\d+)")
     def version_detail(
         self, request: Request, pk: str | None = None, version_id: str = ""
@@ -242,22 +297,7 @@ class BuilderActions:
     @extend_schema(parameters=RANGE_PARAMS, responses=OpenApiTypes.OBJECT)
     @action(detail=True, methods=["get"])
     def overlay(self, request: Request, pk: str | None = None) -> Response:
-        workflow = self.get_object()
-        window = date_range(request, workflow)
-        stats = selectors.node_stats(
-            workflow=workflow, since=window["since"], until=window["until"]
-        )
-        nodes = []
-        for item in stats.values():
-            spec = node_type(item.type)
-            nodes.append(item.overlay(spec.port_labels if spec else {}))
-        return Response(
-            {
-                "range": {k: window[k] for k in ("from", "to", "timezone")},
-                "runs": selectors.run_counts(workflow=workflow),
-                "nodes": nodes,
-            }
-        )
+        return node_numbers(request, self.get_object(), lambda item, overlay: overlay)
 
     @extend_schema(parameters=[STATE_PARAM, *RANGE_PARAMS], responses=OpenApiTypes.OBJECT)
     @action(

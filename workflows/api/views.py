@@ -39,7 +39,7 @@ from ..enrolment import enrol_contact
 from ..models import RunStatus, Workflow, WorkflowRun, WorkflowVersion
 from ..nodes import forms, registry
 from ..simulation import simulate
-from .builder import BuilderActions
+from .builder import RANGE_PARAMS, BuilderActions, node_numbers
 from .serializers import (
     EnrollSerializer,
     GraphSerializer,
@@ -217,16 +217,15 @@ class WorkflowViewSet(BuilderActions, WorkspaceModelViewSet):
         page = self.paginate_queryset(runs)
         return self.get_paginated_response(RunSerializer(page, many=True).data)
 
-    @extend_schema(responses=OpenApiTypes.OBJECT)
+    @extend_schema(parameters=RANGE_PARAMS, responses=OpenApiTypes.OBJECT)
     @action(detail=True, methods=["get"])
     def stats(self, request: Request, pk: str | None = None) -> Response:
-        workflow = self.get_object()
-        nodes = selectors.node_stats(workflow=workflow)
-        return Response(
-            {
-                "runs": selectors.run_counts(workflow=workflow),
-                "nodes": [s.as_dict() for s in nodes.values()],
-            }
+        """Per-node numbers (all time, or ?from=&to= days); the builder's overlay/ says the
+        same per node in the canvas's terms."""
+        return node_numbers(
+            request,
+            self.get_object(),
+            lambda item, overlay: {**item.as_dict(), "label": item.label, "arms": overlay["arms"]},
         )
 
     @extend_schema(request=TestRunSerializer, responses=OpenApiTypes.OBJECT)

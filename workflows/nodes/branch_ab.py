@@ -37,7 +37,7 @@ def execute(step: Step) -> Result:
 
 def check(config: Mapping[str, Any], workspace: Any) -> list[str]:
     names = [v["name"] for v in config["variants"]]
-    errors = [
+    errors: list[str] = [
         Issue(f"variant name {name!r} is used twice.", "invalid_config")
         for name in sorted(set(names))
         if names.count(name) > 1

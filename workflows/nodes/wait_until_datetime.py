@@ -1,6 +1,8 @@
 """wait.until_datetime — wait until a date and time (contact-local when it has no offset)."""
 
+from collections.abc import Mapping
 from datetime import datetime
+from typing import Any
 
 from .base import TIMEZONE, NodeType, Step, schema, timed_wait, zone_errors, zone_for
 
@@ -12,7 +14,7 @@ def _until(step: Step) -> datetime:
     return moment
 
 
-def _check(config: dict, workspace: object) -> list[str]:
+def _check(config: Mapping[str, Any], workspace: Any) -> list[str]:
     try:
         datetime.fromisoformat(config["at"])
     except (KeyError, ValueError):

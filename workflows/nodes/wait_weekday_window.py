@@ -1,7 +1,9 @@
 """wait.weekday_window — wait until a weekday/time window in the contact's timezone
 (e.g. the next Tuesday or Thursday, 9:00–11:00). Inside the window: continue at once."""
 
+from collections.abc import Mapping
 from datetime import datetime
+from typing import Any
 
 from ..localtime import next_window_start, parse_hhmm
 from .base import (
@@ -28,7 +30,7 @@ def _until(step: Step) -> datetime:
     )
 
 
-def _check(config: dict, workspace: object) -> list[str]:
+def _check(config: Mapping[str, Any], workspace: Any) -> list[str]:
     if config.get("start", "09:00") == config.get("end", "17:00"):
         return ["the window's start and end must differ."]
     return zone_errors(config)
