@@ -10,7 +10,9 @@ from django.db.models import Max, Min
 
 from workspaces.models import Workspace
 
-DEMO_FUNNEL = [{"page": "/pricing"}, {"event": "Signed Up"}, {"event": "Order Completed"}]
+# In the sample data a sign-up is a contact's first event, so the funnel starts there (the
+# old pricing → sign-up → order could never complete: "0 of 1,781").
+DEMO_FUNNEL = [{"event": "Signed Up"}, {"page": "/pricing"}, {"event": "Order Completed"}]
 
 
 def demo_seed(*, workspace: Workspace, contacts: int, stdout: Any) -> None:
@@ -32,5 +34,5 @@ def demo_seed(*, workspace: Workspace, contacts: int, stdout: Any) -> None:
         result = rollups_refresh(limit=len(hours) + 1)
         stdout.write(f"  rollups of {result.hours:,} hours")
     if not Funnel.objects.for_workspace(workspace).exists():
-        data = {"name": "Pricing → sign-up → order", "steps": DEMO_FUNNEL, "window_days": 30}
+        data = {"name": "Sign-up → pricing → order", "steps": DEMO_FUNNEL, "window_days": 30}
         funnel_save(workspace=workspace, user=None, data=data, instance=None)

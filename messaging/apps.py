@@ -7,7 +7,7 @@ class MessagingConfig(AppConfig):
     def ready(self) -> None:
         from contacts.hooks import on_consent_changed
 
-        from . import esp
+        from . import esp, home  # noqa: F401  (home: its part of the home page)
         from .services.audience import consent_log_record
 
         esp.connect()

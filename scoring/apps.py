@@ -8,7 +8,10 @@ class ScoringConfig(AppConfig):
     def ready(self) -> None:
         from django.db.models.signals import post_delete, post_save
 
-        from . import processors  # noqa: F401  (registers the pipeline processor)
+        from . import (
+            home,  # noqa: F401  (its part of the home page)
+            processors,  # noqa: F401  (registers the pipeline processor)
+        )
         from .models import ScoringModel, ScoringRule
         from .services.engine import rules_changed
 

@@ -7,4 +7,7 @@ class SegmentsConfig(AppConfig):
 
     def ready(self) -> None:
         # Registers the `segments` processor of the events_ingested pipeline.
-        from . import realtime  # noqa: F401
+        from . import (
+            home,  # noqa: F401  (its part of the home page)
+            realtime,  # noqa: F401
+        )

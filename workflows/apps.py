@@ -6,4 +6,7 @@ class WorkflowsConfig(AppConfig):
 
     def ready(self) -> None:
         # Registers the events pipeline processor (contacts.hooks, order 30).
-        from . import processor  # noqa: F401
+        from . import (
+            home,  # noqa: F401  (its part of the home page)
+            processor,  # noqa: F401
+        )

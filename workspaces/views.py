@@ -19,6 +19,7 @@ from .forms import (
     RoleForm,
     WorkspaceForm,
 )
+from .hooks import home_items
 from .models import ApiKey, Invitation, Membership, User
 from .roles import Capability
 from .scoping import login_only_view, public_view, scoped, workspace_view
@@ -51,7 +52,15 @@ password_reset_complete = public_view("password reset by email")(
 
 @workspace_view
 def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "workspaces/home.html", {"workspace": request.workspace})  # type: ignore[attr-defined]
+    workspace = request.workspace  # type: ignore[attr-defined]
+    steps, figures = home_items(workspace=workspace)
+    context = {
+        "workspace": workspace,
+        "steps": steps,
+        "steps_done": sum(step.done for step in steps),
+        "figures": figures,
+    }
+    return render(request, "workspaces/home.html", context)
 
 
 # --- Workspaces ----------------------------------------------------------------------------

@@ -480,6 +480,9 @@ def _is_date(value: str) -> bool:
     return True
 
 
+ANALYZE_AFTER_ROWS = 10_000
+
+
 def import_run(*, workspace: Workspace, import_id: int) -> ContactImport | None:
     """Import every row not imported yet, chunk by chunk (resumable). Marks the import
     completed, or failed with the reason."""
@@ -532,6 +535,11 @@ def _run(workspace: Workspace, contact_import: ContactImport) -> None:
     ContactImport.objects.filter(pk=contact_import.pk).update(
         status=ContactImport.Status.COMPLETED, finished_at=timezone.now()
     )
+    if contact_import.total_rows >= ANALYZE_AFTER_ROWS:
+        # A big import can change the table's shape faster than autovacuum notices (or
+        # autovacuum is off): fresh statistics keep segment counts and lists planned well.
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE contacts_contact")
 
 
 def _chunk_import(ctx: _Context, chunk: list[tuple[int, list[str]]]) -> None:

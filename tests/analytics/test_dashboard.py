@@ -175,7 +175,7 @@ def test_the_demo_workspace_opens_on_a_full_dashboard(ws, member_client):
     analytics_seed(workspace=ws, contacts=40, stdout=out)
     html = member_client.get("/analytics/").content.decode()
     assert _kpi(html, "page_views") not in ("0", "")
-    assert "Pricing → sign-up → order" in html
+    assert "Sign-up → pricing → order" in html
 
 
 def test_the_attributed_revenue_panel_loads_for_the_same_period(member_client, activity):
