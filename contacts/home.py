@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from workspaces.hooks import HomeFigure, HomeStep, on_home
 from workspaces.models import Workspace
+from workspaces.roles import Capability
 
 from .models import Contact, EventDefinition
 
@@ -24,6 +25,7 @@ def contacts_home(workspace: Workspace) -> Iterator[HomeStep | HomeFigure]:
         "the tracking snippet to your site.",
         url=reverse("api_keys"),
         done=EventDefinition.objects.for_workspace(workspace).exists(),
+        capability=Capability.MANAGE_WORKSPACE,  # the write key is on the API keys page
     )
     yield HomeStep(
         order=20,
@@ -31,6 +33,7 @@ def contacts_home(workspace: Workspace) -> Iterator[HomeStep | HomeFigure]:
         detail="Upload a CSV with email, name and any attributes.",
         url=reverse("contacts:imports"),
         done=contacts.exists(),
+        capability=Capability.EDIT_CONTACTS,
     )
     week_ago = timezone.now() - timedelta(days=7)
     yield HomeFigure(

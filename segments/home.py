@@ -8,6 +8,7 @@ from django.urls import reverse
 
 from workspaces.hooks import HomeFigure, HomeStep, on_home
 from workspaces.models import Workspace
+from workspaces.roles import Capability
 
 from .models import Segment
 
@@ -21,5 +22,6 @@ def segments_home(workspace: Workspace) -> Iterator[HomeStep | HomeFigure]:
         detail="Who did what, and who they are: segments update within seconds as events arrive.",
         url=reverse("segments:create") if not count else reverse("segments:list"),
         done=count > 0,
+        capability=Capability.EDIT_MARKETING if not count else Capability.VIEW,
     )
     yield HomeFigure(order=30, label="Segments", value=count, url=reverse("segments:list"))

@@ -18,6 +18,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from .roles import Capability
+
 if TYPE_CHECKING:
     from .models import Workspace
 
@@ -31,6 +33,8 @@ class HomeStep:
     detail: str
     url: str
     done: bool
+    # What the link's page needs to be opened; without it the step shows, but not as a link.
+    capability: Capability = Capability.VIEW
 
 
 @dataclass(frozen=True)

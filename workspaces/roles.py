@@ -16,6 +16,7 @@ class Role(models.TextChoices):
 class Capability(StrEnum):
     VIEW = "view"  # read anything in the workspace
     EDIT_CONTACTS = "edit_contacts"  # contacts, imports, tags, notes
+    DELETE_CONTACTS = "delete_contacts"  # delete a contact and all its history, for good
     EDIT_MARKETING = "edit_marketing"  # segments, templates, workflows, forms, broadcasts
     WORK_LEADS = "work_leads"  # accept / disqualify / log calls / tasks on leads
     MANAGE_WORKSPACE = "manage_workspace"  # members, invitations, API keys, settings
@@ -28,6 +29,7 @@ ROLE_CAPABILITIES: dict[str, frozenset[Capability]] = {
         {
             Capability.VIEW,
             Capability.EDIT_CONTACTS,
+            Capability.DELETE_CONTACTS,
             Capability.EDIT_MARKETING,
             Capability.WORK_LEADS,
         }

@@ -54,10 +54,12 @@ password_reset_complete = public_view("password reset by email")(
 def home(request: HttpRequest) -> HttpResponse:
     workspace = request.workspace  # type: ignore[attr-defined]
     steps, figures = home_items(workspace=workspace)
+    membership = request.membership  # type: ignore[attr-defined]
     context = {
         "workspace": workspace,
-        "steps": steps,
+        "steps": [(step, membership.can(step.capability)) for step in steps],
         "steps_done": sum(step.done for step in steps),
+        "steps_total": len(steps),
         "figures": figures,
     }
     return render(request, "workspaces/home.html", context)

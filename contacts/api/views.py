@@ -89,6 +89,7 @@ class ContactViewSet(WorkspaceViewSet):
     serializer_class = ContactSerializer
     pagination_class = FilterOrderedCursorPagination
     write_capability = Capability.EDIT_CONTACTS
+    delete_capability = Capability.DELETE_CONTACTS  # sales edit contacts, never erase them
 
     def safely_get_queryset(self, queryset: QuerySet[Contact]) -> QuerySet[Contact]:
         if self.action != "list":

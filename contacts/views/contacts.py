@@ -88,6 +88,7 @@ def contact_list(request: HttpRequest) -> HttpResponse:
         "sorts": _sort_links(filters.sort),
         "stages": LifecycleStage.choices,
         "can_edit": _can_edit(request),
+        "can_delete": request.membership.can(Capability.DELETE_CONTACTS),  # type: ignore[attr-defined]
     }
     if request.htmx and request.htmx.target == "contact-results":  # type: ignore[attr-defined]
         return render(request, "contacts/list.html#results", context)
@@ -234,6 +235,7 @@ def contact_detail(request: HttpRequest, contact_id: int) -> HttpResponse:
         "contact": contact,
         "attributes": attributes,
         "can_edit": _can_edit(request),
+        "can_delete": request.membership.can(Capability.DELETE_CONTACTS),  # type: ignore[attr-defined]
         "tag_form": TagForm(),
         **_timeline_context(request, contact),
     }
@@ -344,7 +346,7 @@ def contact_create(request: HttpRequest) -> HttpResponse:
     return _contact_form_page(request, None)
 
 
-@workspace_view(write=EDIT)
+@workspace_view(write=Capability.DELETE_CONTACTS)
 @require_POST
 def contact_delete(request: HttpRequest, contact_id: int) -> HttpResponse:
     contact = _contact(request, contact_id)

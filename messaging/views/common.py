@@ -26,6 +26,7 @@ def page(
         "tab": tab,
         "config": messaging_settings(workspace=workspace),
         "can_edit": request.membership.can(EDIT),  # type: ignore[attr-defined]
+        "can_edit_contacts": request.membership.can(Capability.EDIT_CONTACTS),  # type: ignore[attr-defined]
         **context,
     }
     return render(request, template, context, status=status)

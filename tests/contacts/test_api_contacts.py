@@ -284,6 +284,29 @@ def test_an_owner_from_another_workspace_is_refused(api, ws, outsider):
     assert "owner" in response.json()["error"]["fields"]
 
 
+def test_a_sales_session_may_edit_but_not_delete_a_contact(ws):
+    from django.middleware.csrf import get_token
+    from django.test import Client
+    from django.test.client import RequestFactory
+
+    from tests.conftest import add_member
+    from workspaces.roles import Role
+
+    contact = Contact.objects.create(workspace=ws, email="keep@x.test")
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(add_member(ws, "rep@acme.test", Role.SALES))
+    token = get_token(RequestFactory().get("/"))
+    client.cookies["csrftoken"] = token
+    url = f"/api/v1/contacts/{contact.pk}/"
+    edited = client.patch(
+        url, {"first_name": "Kept"}, content_type="application/json", HTTP_X_CSRFTOKEN=token
+    )
+    assert edited.status_code == 200
+    refused = client.delete(url, HTTP_X_CSRFTOKEN=token)
+    assert refused.status_code == 403 and "delete_contacts" in refused.json()["error"]["message"]
+    assert Contact.objects.filter(pk=contact.pk).exists()
+
+
 def test_delete_removes_the_contact_and_its_events(api, ws):
     contact = make(ws, email="ada@acme.test")
     event_record(workspace=ws, contact=contact, name="Signed Up")

@@ -334,6 +334,16 @@ def test_a_viewer_sees_contacts_but_cannot_edit(viewer_client, ada):
     assert ada.tags == ["vip"]
 
 
+def test_sales_edit_contacts_but_never_delete_them(sales_client, member_client, ws, ada):
+    html = sales_client.get(reverse("contacts:detail", args=[ada.pk])).content.decode()
+    assert reverse("contacts:edit", args=[ada.pk]) in html
+    assert reverse("contacts:delete", args=[ada.pk]) not in html
+    assert sales_client.post(reverse("contacts:delete", args=[ada.pk])).status_code == 403
+    assert Contact.objects.filter(pk=ada.pk).exists()
+    marketer = member_client.get(reverse("contacts:detail", args=[ada.pk])).content.decode()
+    assert reverse("contacts:delete", args=[ada.pk]) in marketer
+
+
 def test_sales_can_edit_contacts(sales_client, ada):
     response = sales_client.post(reverse("contacts:tag_add", args=[ada.pk]), {"tag": "called"})
     assert response.status_code == 302
