@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
+
+from jinja2 import TemplateError
 
 from contacts.models import Contact
 from workspaces.errors import ValidationFailed
@@ -12,6 +15,7 @@ from .. import segments_bridge
 from ..models import EmailTemplate, SmsTemplate, SmsTemplateVersion, TemplateVersion
 from ..rendering import Preview, preview_context, preview_email, preview_sms
 from ..templating.compile import compile_html, compile_text
+from ..templating.sandbox import TemplateLimitExceeded
 from .config import messaging_settings
 from .templates import EmailContent, email_content_check
 
@@ -25,6 +29,18 @@ def _segments_for(
         workspace=workspace, segment_ids=sorted(segment_ids), contact_ids=[contact.pk]
     )
     return found.get(contact.pk, frozenset())
+
+
+def _rendered(render: Callable[[], Preview]) -> Preview:
+    """A render error is the author's to see, inline: a limit names itself, anything else
+    the template could not do with this recipient's data."""
+    try:
+        return render()
+    except TemplateLimitExceeded as error:
+        message = f"too big to render: {error}"
+    except (TemplateError, TypeError, ValueError, ArithmeticError, LookupError) as error:
+        message = f"cannot render for this recipient: {error}"
+    raise ValidationFailed(f"template: {message}", fields={"template": [message]})
 
 
 def template_render_preview(
@@ -53,12 +69,14 @@ def template_render_preview(
         segment_ids=_segments_for(workspace, contact, version.segment_ids),
     )
     if isinstance(version, SmsTemplateVersion):
-        return preview_sms(body=version.body, context=ctx)
-    return preview_email(
-        subject=version.subject,
-        compiled_html=version.compiled_html,
-        compiled_text=version.compiled_text,
-        context=ctx,
+        return _rendered(lambda: preview_sms(body=version.body, context=ctx))
+    return _rendered(
+        lambda: preview_email(
+            subject=version.subject,
+            compiled_html=version.compiled_html,
+            compiled_text=version.compiled_text,
+            context=ctx,
+        )
     )
 
 
@@ -78,11 +96,14 @@ def email_draft_preview(
         contact=contact,
         segment_ids=_segments_for(workspace, contact, segment_ids),
     )
-    return preview_email(
-        subject=content.subject,
-        compiled_html=compiled_html,
-        compiled_text=compile_text(text=content.text, compiled_html=compiled_html),
-        context=ctx,
+    compiled_text = compile_text(text=content.text, compiled_html=compiled_html)
+    return _rendered(
+        lambda: preview_email(
+            subject=content.subject,
+            compiled_html=compiled_html,
+            compiled_text=compiled_text,
+            context=ctx,
+        )
     )
 
 
@@ -100,4 +121,4 @@ def sms_draft_preview(
         contact=contact,
         segment_ids=_segments_for(workspace, contact, result.segment_ids),
     )
-    return preview_sms(body=body, context=ctx)
+    return _rendered(lambda: preview_sms(body=body, context=ctx))

@@ -12,7 +12,7 @@ from jinja2 import TemplateSyntaxError, meta, nodes
 from jinja2.exceptions import TemplateAssertionError, TemplateError
 from jinja2.sandbox import SecurityError
 
-from .sandbox import html_env, text_env
+from .sandbox import TemplateLimitExceeded, html_env, text_env
 from .schema import FIXED_ATTRIBUTES, LAYOUT_EXTRA, TOP_LEVEL
 
 CONTENT_PLACEHOLDER = re.compile(r"\{\{\s*content\s*\}\}")
@@ -71,6 +71,9 @@ def check_source(
         problem(error.lineno, error.message or "invalid template")
         return result
 
+    if _check_unrenderable(ast, problem):
+        return result
+
     known = TOP_LEVEL | set(extra_names) | set(env.globals)
     undeclared = meta.find_undeclared_variables(ast)
     first_line: dict[str, int] = {}
@@ -112,6 +115,55 @@ def check_source(
     return result
 
 
+LOADING_TAGS = {
+    nodes.Include: "include",
+    nodes.Import: "import",
+    nodes.FromImport: "from … import",
+    nodes.Extends: "extends",
+}
+
+
+def _check_unrenderable(ast: nodes.Template, problem: Callable[[int | None, str], None]) -> bool:
+    """What can never render: tags that load other templates (messages have no template
+    loader; shared header and footer belong in a layout) and macros that call themselves."""
+    found = False
+    for node_type, tag in LOADING_TAGS.items():
+        for node in ast.find_all(node_type):
+            problem(
+                node.lineno,
+                f"{{% {tag} %}} is not available: a message cannot load other templates "
+                "(use a layout for a shared header and footer)",
+            )
+            found = True
+    macros = {macro.name: macro for macro in ast.find_all(nodes.Macro)}
+    calls = {
+        name: {
+            call.node.name
+            for call in macro.find_all(nodes.Call)
+            if isinstance(call.node, nodes.Name) and call.node.name in macros
+        }
+        for name, macro in macros.items()
+    }
+    for name, macro in macros.items():
+        if _reaches(calls, name, name):
+            problem(macro.lineno, f"macro '{name}' calls itself (recursion is not allowed)")
+            found = True
+    return found
+
+
+def _reaches(calls: dict[str, set[str]], start: str, target: str) -> bool:
+    seen: set[str] = set()
+    todo = list(calls.get(start, ()))
+    while todo:
+        name = todo.pop()
+        if name == target:
+            return True
+        if name not in seen:
+            seen.add(name)
+            todo.extend(calls.get(name, ()))
+    return False
+
+
 def _check_segment_calls(ast, result, problem, segment_exists) -> None:  # type: ignore[no-untyped-def]
     for call in ast.find_all(nodes.Call):
         if not (isinstance(call.node, nodes.Name) and call.node.name == "in_segment"):
@@ -131,6 +183,8 @@ def _check_sample_render(env, source: str, problem) -> None:  # type: ignore[no-
 
     try:
         env.from_string(source).render(sample_context())
+    except TemplateLimitExceeded as error:
+        problem(_template_line(error), f"too big to render: {error}")
     except SecurityError as error:
         problem(_template_line(error), f"not allowed: {error}")
     except TemplateError:

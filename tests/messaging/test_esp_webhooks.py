@@ -334,9 +334,7 @@ def test_a_signed_mailgun_bounce_is_applied(client, sent, mailgun_key):
     assert sent.status == MessageStatus.BOUNCED
 
 
-def test_a_mailgun_event_signed_with_another_key_or_unsigned_is_refused(
-    client, sent, mailgun_key
-):
+def test_a_mailgun_event_signed_with_another_key_or_unsigned_is_refused(client, sent, mailgun_key):
     assert post_mailgun(client, mailgun_payload(sent, key="guess")).status_code == 403
     unsigned = mailgun_payload(sent)
     del unsigned["signature"]
