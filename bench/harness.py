@@ -49,6 +49,8 @@ def setup_django(*, database: str, redis_db: int, fresh: bool = True) -> dict[st
             "LOG_LEVEL": "WARNING",
             "ALLOWED_HOSTS": "*",
             "CELERY_TASK_ALWAYS_EAGER": "false",
+            # marketing email is refused without a postal address (messaging compliance)
+            "MESSAGING_DEFAULT_PHYSICAL_ADDRESS": "1 Bench Street, Testville",
         }
     )
     os.environ.update(ENV)

@@ -41,6 +41,7 @@ SUPPRESSED = "suppressed"
 TOPIC_OPT_OUT = "topic_opt_out"
 FREQUENCY_CAP = "frequency_cap"
 QUIET_HOURS = "quiet_hours"
+NO_POSTAL_ADDRESS = "no_postal_address"
 OK = "ok"
 
 REASON_TEXT = {
@@ -52,6 +53,10 @@ REASON_TEXT = {
     TOPIC_OPT_OUT: "The contact opted out of this topic.",
     FREQUENCY_CAP: "The contact reached the frequency cap.",
     QUIET_HOURS: "Quiet hours in the contact's time zone.",
+    NO_POSTAL_ADDRESS: (
+        "The workspace has no postal address: set it in Messages › Sending settings "
+        "(every marketing email must show it)."
+    ),
 }
 
 
@@ -147,6 +152,9 @@ class SendChecker:
         opted_out: set[tuple[int, int]],
         sent_counts: dict[tuple[int, str], int],
     ) -> Decision:
+        if channel == "email" and not self.config.postal_address.strip():
+            # CAN-SPAM/GDPR: no marketing email without the sender's postal address.
+            return Decision(False, NO_POSTAL_ADDRESS)
         address = channel_address(contact, channel)
         if not address:
             return Decision(False, NO_ADDRESS)
@@ -243,6 +251,12 @@ def can_send(
     topic_id = topic.pk if isinstance(topic, Topic) else topic
     decision = SendChecker(workspace, now=now).check_many([(contact, channel, topic_id)])[0]
     return SendCheck(decision.allowed, decision.reason)
+
+
+def postal_address_missing(*, workspace: Workspace) -> bool:
+    """True while marketing email is refused: the workspace has no postal address (and the
+    platform sets no default)."""
+    return not messaging_config(workspace).postal_address.strip()
 
 
 # --- Lists and stats ---------------------------------------------------------------------------

@@ -27,6 +27,10 @@ CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=REDIS_URL)
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=True)
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+# Marketing email is refused without a postal address; tests that need none unset this.
+MESSAGING_DEFAULT_PHYSICAL_ADDRESS = env(
+    "MESSAGING_DEFAULT_PHYSICAL_ADDRESS", default="1 Test Street, Testville"
+)
 EMAIL_BACKEND = env("TEST_EMAIL_BACKEND", default="django.core.mail.backends.locmem.EmailBackend")
 LOGGING["root"]["level"] = "WARNING"  # type: ignore[index]  # noqa: F405
 

@@ -37,7 +37,7 @@ from ..models import (
     SourceType,
     Topic,
 )
-from ..selectors import broadcast_progress, contact_zone
+from ..selectors import broadcast_progress, contact_zone, postal_address_missing
 from . import sto
 from .config import topic_default
 from .enqueue import messages_enqueue_sending
@@ -177,12 +177,22 @@ def broadcast_send(*, workspace: Workspace, broadcast: Broadcast) -> Broadcast:
     if broadcast.status != Broadcast.Status.DRAFT:
         raise ValidationFailed("status: this broadcast was already sent", fields={"status": "sent"})
     _check(workspace, _input_of(broadcast))
+    _require_postal_address(workspace)
     if fanout_at(broadcast) > timezone.now():
         broadcast.status = Broadcast.Status.SCHEDULED
         broadcast.save(update_fields=["status", "updated_at"])
         return broadcast
     _start(broadcast)
     return broadcast
+
+
+def _require_postal_address(workspace: Workspace) -> None:
+    if postal_address_missing(workspace=workspace):
+        raise ValidationFailed(
+            "physical_address: set your postal address in Messages › Sending settings before "
+            "sending or scheduling email — every marketing email must show it",
+            fields={"physical_address": "required before sending email"},
+        )
 
 
 def _input_of(broadcast: Broadcast) -> BroadcastInput:
