@@ -167,3 +167,28 @@ def test_each_workspace_sees_only_its_own_state(outsider_client, other_ws, ws, n
     messaging_settings_update(workspace=other_ws, physical_address="Globex, 3 Way")
     html = outsider_client.get(reverse("home")).content.decode()
     assert 'id="no-postal-address"' not in html
+
+
+def test_the_api_refuses_to_send_a_broadcast_with_the_error_shape(api, ws, broadcast, no_address):
+    response = api.post(f"/api/v1/messaging/broadcasts/{broadcast.pk}/send/")
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["code"] == "validation_error" and "physical_address" in error["fields"]
+    broadcast.refresh_from_db()
+    assert broadcast.status == Broadcast.Status.DRAFT
+
+
+def test_the_api_preview_of_a_runaway_template_is_a_400_naming_the_limit(api, ws, layout):
+    from .conftest import make_template
+
+    template = make_template(
+        ws, layout, html="<p>x</p>{% for i in range(attributes.n|int) %}{% endfor %}"
+    )
+    contact = make_contact(ws, email="big@example.com", attributes={"n": 10**9})
+    response = api.post(
+        f"/api/v1/messaging/email-templates/{template.pk}/preview/",
+        {"contact": contact.pk},
+        format="json",
+    )
+    assert response.status_code == 400
+    assert "range(1000000000)" in response.json()["error"]["fields"]["template"][0]
