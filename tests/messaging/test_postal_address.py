@@ -142,7 +142,6 @@ def _publish_pages(ws, template, broadcast, owner_client):
         "broadcast": reverse("messaging:broadcast_edit", args=[broadcast.pk]),
         "broadcast detail": reverse("messaging:broadcast_detail", args=[broadcast.pk]),
         "workflow": reverse("workflows:detail", args=[workflow.pk]),
-        "workflow builder": reverse("workflows:builder", args=[workflow.pk]),
     }
 
 

@@ -200,7 +200,11 @@ def test_a_real_worker_stops_a_runaway_render_at_the_deadline_and_goes_on(transa
     from .smtp_sink import SmtpSink
 
     layout = layout_save(workspace=ws, name="Default", html=LAYOUT)
-    template = make_template(ws, layout, html=ATTRIBUTE_LOOP)
+    silent_loop = (  # no output: neither the step nor the output limit can end it first
+        "<p>Hello</p>{% for a in range(attributes.n|int) %}"
+        "{% for b in range(attributes.n|int) %}{% endfor %}{% endfor %}"
+    )
+    template = make_template(ws, layout, html=silent_loop)
     runaway = make_contact(ws, email="runaway@example.com", attributes={"n": 10000})
     after = make_contact(ws, email="after@example.com", attributes={"n": 2})
     sink = SmtpSink().start()
