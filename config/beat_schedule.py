@@ -31,12 +31,15 @@ BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
         "schedule": 5,
         "options": {"expires": 5},
     },
-    # Messaging: a message left in 'sending' by a worker that died mid-call is marked failed
-    # (never resent, to avoid a duplicate). Every 5 minutes.
-    "messaging-close-stale": {
-        "task": "messaging.close_stale",
-        "schedule": 5 * 60,
-        "options": {"expires": 60},
+    # Messaging: recovery of sends whose worker died (docs/security.md "Faults: exactly
+    # once"): rows claimed but never handed to the provider are queued again, rows handed
+    # over without a recorded answer are failed (outcome unknown, never resent), queued rows
+    # whose task was lost are published again. Every 5 s keeps recovery within the lease
+    # (MESSAGING_SEND_LEASE) plus a few seconds; a stale tick is dropped.
+    "messaging-sends-recover": {
+        "task": "messaging.sends_recover",
+        "schedule": 5,
+        "options": {"expires": 5},
     },
     # Segments: relative dates ("signed up in the last 7 days", "no order in 30 days",
     # birthdays) change with the clock alone. Every 15 minutes, recompute the drifting

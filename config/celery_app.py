@@ -9,3 +9,5 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
 app = Celery("tendril")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+# A live worker renews the broker leases of the messages it holds (config/celery_leases.py).
+app.steps["consumer"].add("config.celery_leases:BrokerLeases")

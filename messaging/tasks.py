@@ -31,11 +31,11 @@ def dispatch_due() -> None:
     messages_dispatch_due()
 
 
-@shared_task(name="messaging.close_stale", ignore_result=True)
-def close_stale() -> None:
-    from .services.dispatch import messages_close_stale
+@shared_task(name="messaging.sends_recover", ignore_result=True)
+def sends_recover() -> None:
+    from .services.dispatch import messages_recover
 
-    messages_close_stale()
+    messages_recover()
 
 
 @workspace_task(name="messaging.broadcast_fanout", autoretry_for=(Exception,), max_retries=3)

@@ -104,7 +104,58 @@ CACHES = {
     }
 }
 
+# --- Celery -------------------------------------------------------------------------------
+# Recovery (docs/operations.md "Processes"): every task is acknowledged only when it ends
+# (acks_late), so a worker killed with kill -9 leaves its messages — running, prefetched and
+# ETA-held — unacknowledged in Redis. Redis has no consumer liveness, so kombu returns a
+# message to its queue once it has been unacknowledged for the visibility timeout. Short
+# (45 s), so a dead worker's work is picked up by another within a minute; and a live worker
+# renews the lease of every message it holds every CELERY_BROKER_LEASE_RENEW seconds
+# (config/celery_leases.py), so a long task or a long-prefetched one is not re-delivered
+# while its worker is alive. Tasks are idempotent anyway (a late re-delivery is a no-op).
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=REDIS_URL)
+CELERY_BROKER_VISIBILITY_TIMEOUT = env.int("CELERY_BROKER_VISIBILITY_TIMEOUT", default=45)
+CELERY_BROKER_LEASE_RENEW = env.float(
+    "CELERY_BROKER_LEASE_RENEW", default=CELERY_BROKER_VISIBILITY_TIMEOUT / 4
+)
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": CELERY_BROKER_VISIBILITY_TIMEOUT,
+    # How often a worker looks for messages whose lease ran out, and scans on every look
+    # (kombu's defaults, 10 s × every 10th look, would add up to 100 s to the recovery).
+    "unacked_restore_interval": max(1, min(5, CELERY_BROKER_VISIBILITY_TIMEOUT // 4)),
+    "unacked_restore_throttle": 1,
+    # A worker killed while holding the restore mutex must not stop recovery for 5 minutes.
+    "unacked_mutex_expire": max(5, CELERY_BROKER_VISIBILITY_TIMEOUT),
+}
+# Every task is bounded in time, so nothing blocks a worker forever: at the soft limit the
+# task gets SoftTimeLimitExceeded (and records what it did: sends give back the messages
+# they did not reach), at the hard limit its process is killed and replaced (prefork pool;
+# the solo pool cannot enforce limits). Long jobs with progress get their own limits below.
+CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=60)
+CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=90)
+CELERY_LONG_TASK_SOFT_TIME_LIMIT = env.int("CELERY_LONG_TASK_SOFT_TIME_LIMIT", default=3600)
+_long_limits = {
+    "soft_time_limit": CELERY_LONG_TASK_SOFT_TIME_LIMIT,
+    "time_limit": CELERY_LONG_TASK_SOFT_TIME_LIMIT + 60,
+}
+CELERY_TASK_ANNOTATIONS = {
+    # Resumable jobs that report progress: an import of millions of rows, a full segment
+    # recompute, a rescore of every contact, a segment-snapshot enrolment, a broadcast fan-out.
+    name: _long_limits
+    for name in (
+        "contacts.import_run",
+        "segments.recompute",
+        "segments.recompute_drifting",
+        "segments.recompute_drifting_all",
+        "scoring.model_rescore",
+        "scoring.scores_refresh_workspace",
+        "workflows.snapshot_enrol",
+        "messaging.broadcast_fanout",
+    )
+}
+# Testing only: named points where the worker kills itself (config/faults.py). Never set
+# in production.
+TENDRIL_FAULT_POINTS = env.list("TENDRIL_FAULT_POINTS", default=[])
 CELERY_RESULT_BACKEND = None  # tasks report through the database, never through results
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True  # a worker killed mid-task leaves the message for another
@@ -113,7 +164,6 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 # a worker holds up to this × concurrency messages. Workflow chunks and sends are short, so
 # holding more than one each per process costs little fairness.
 CELERY_WORKER_PREFETCH_MULTIPLIER = 16
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 60 * 60}
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
@@ -236,3 +286,11 @@ MESSAGING_PAUSE_WINDOW = env.int("MESSAGING_PAUSE_WINDOW", default=300)
 MESSAGING_MAX_ATTEMPTS = env.int("MESSAGING_MAX_ATTEMPTS", default=5)
 MESSAGING_SOFT_BOUNCE_LIMIT = env.int("MESSAGING_SOFT_BOUNCE_LIMIT", default=3)
 MESSAGING_SEND_BATCH_SIZE = env.int("MESSAGING_SEND_BATCH_SIZE", default=100)
+# Recovery of sends (docs/security.md "Faults: exactly once"): a claimed batch renews its
+# claim while it works; rows of a claim not renewed for this many seconds (its worker died)
+# are queued again. Queued rows untouched for MESSAGING_QUEUED_RESCUE seconds (their task
+# was lost, e.g. a Redis restart without persistence) are published again.
+MESSAGING_SEND_LEASE = env.int("MESSAGING_SEND_LEASE", default=30)
+MESSAGING_QUEUED_RESCUE = env.int("MESSAGING_QUEUED_RESCUE", default=600)
+# Bound every SMTP socket operation (Django's default is to wait forever).
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=20)

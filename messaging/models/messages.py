@@ -86,6 +86,12 @@ class Message(TenantModel):
     subject = models.CharField(max_length=300, blank=True, default="")
     context = models.JSONField(default=dict, blank=True)  # e.g. the triggering event
     provider_message_id = models.CharField(max_length=255, blank=True, default="")
+    # Exactly-once bookkeeping (docs/security.md "Faults: exactly once"): the send task that
+    # claimed the row ('sending'), and when that task handed it to the provider. A row in
+    # 'sending' never handed over is safe to queue again; one handed over whose task died
+    # before recording the answer has an unknown outcome and is failed, never resent.
+    send_claim = models.UUIDField(null=True, blank=True)
+    provider_called_at = models.DateTimeField(null=True, blank=True)
     error = models.CharField(max_length=500, blank=True, default="")
     sent_at = models.DateTimeField(null=True, blank=True)
     delivered_at = models.DateTimeField(null=True, blank=True)

@@ -1,28 +1,41 @@
 """Sending messages (creating them is `enqueue.py`'s).
 
-`messages_send` is what the send task runs for a batch of ids. It claims each row with a
-status transition (queued → sending) under SELECT … FOR UPDATE SKIP LOCKED, so a row is
-handed to the provider at most once: a row already 'sent' is never sent again, and a row
-found in 'sending' (a worker died mid-call) is left for the stale sweep rather than risking
-a duplicate. Everything is re-checked at send time: consent, suppression, topic
-subscription, frequency cap, quiet hours (deferred, not dropped), the workspace's rate limit.
+`messages_send` is what the send task runs for a batch of ids. Exactly once, or visibly
+failed with a reason (docs/security.md "Faults: exactly once"):
+
+1. Claim: queued → sending, in one statement under FOR UPDATE SKIP LOCKED, stamped with
+   this task's `send_claim`. A row already 'sent' is never sent again (a retried task only
+   finishes its bookkeeping); a row another task holds is skipped.
+2. Hand over, one message at a time: one synchronous statement records the previous
+   message as accepted (status 'sent', provider id) and stamps this one
+   `provider_called_at` — only if the row still carries our claim — and only then is the
+   provider called. A row whose claim was taken back (its task looked dead) is not sent.
+3. Recovery (`dispatch.messages_recover`, every few seconds): a row in 'sending' never
+   handed over is queued again; a row handed over whose task died before recording the
+   provider's answer is failed with the reason "outcome unknown" — at most once at that
+   one window per dead worker, because SMTP cannot be asked what it accepted.
+
+Everything is re-checked at send time: consent, suppression, topic subscription, frequency
+cap, quiet hours (deferred, not dropped), the workspace's rate limit.
 """
 
 from __future__ import annotations
 
-import json
 import logging
+import time
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from config.faults import fault_point
 from contacts.models import Contact
 from contacts.services import event_record, events_enqueue_processing
 from workspaces.errors import ValidationFailed
@@ -110,7 +123,8 @@ WITH wanted AS (
     FOR UPDATE SKIP LOCKED
 ), claimed AS (
     UPDATE messaging_message AS m
-    SET status = 'sending', attempts = m.attempts + 1, updated_at = now()
+    SET status = 'sending', attempts = m.attempts + 1, send_claim = %s::uuid,
+        provider_called_at = NULL, updated_at = now()
     FROM wanted WHERE m.id = wanted.id AND wanted.status = 'queued'
     RETURNING m.id
 )
@@ -120,11 +134,13 @@ SELECT id, false FROM wanted WHERE status <> 'queued'
 """
 
 
-def _claim(workspace: Workspace, message_ids: Iterable[int]) -> tuple[list[int], list[int]]:
+def _claim(
+    workspace: Workspace, message_ids: Iterable[int], claim: uuid.UUID
+) -> tuple[list[int], list[int]]:
     """Claim the queued messages (queued → sending) in one statement; also return those the
     provider already has ('sent': a retried task whose bookkeeping must be finished)."""
     with connection.cursor() as cursor:
-        cursor.execute(CLAIM_SQL, [workspace.pk, list(message_ids)])
+        cursor.execute(CLAIM_SQL, [workspace.pk, list(message_ids), str(claim)])
         rows = cursor.fetchall()
     return [pk for pk, claimed in rows if claimed], [pk for pk, claimed in rows if not claimed]
 
@@ -143,7 +159,8 @@ def _hold(ids: Sequence[int], until: datetime, reason: str = "") -> None:
 def messages_send(*, workspace: Workspace, message_ids: Sequence[int]) -> SendOutcome:
     outcome = SendOutcome()
     config = messaging_settings(workspace=workspace)
-    claimed, already_sent = _claim(workspace, message_ids)
+    claim = uuid.uuid4()
+    claimed, already_sent = _claim(workspace, message_ids, claim)
     if already_sent:
         _finish_already_sent(workspace, already_sent)
     if not claimed:
@@ -153,12 +170,37 @@ def messages_send(*, workspace: Workspace, message_ids: Sequence[int]) -> SendOu
         _hold(claimed, now, "sending paused")
         outcome.deferred = len(claimed)
         return outcome
-    messages = _load(claimed)
-    ready = _apply_checks(workspace, config, messages, now, outcome)
-    ready = _apply_rate_limit(workspace, ready, now, outcome)
-    if ready:
-        _deliver_all(workspace, config, ready, outcome)
+    try:
+        messages = _load(claimed)
+        ready = _apply_checks(workspace, config, messages, now, outcome)
+        ready = _apply_rate_limit(workspace, ready, now, outcome)
+        if ready:
+            _deliver_all(workspace, config, ready, outcome, claim)
+    except SoftTimeLimitExceeded:
+        # The task ran out of time: what went out is recorded (in _deliver_all), the rest
+        # is queued again for another task — not retried here, which would only wait.
+        outcome.deferred += len(messages_release(workspace=workspace, claim=claim))
+        logger.warning("send batch of workspace %s hit its time limit", workspace.pk)
     return outcome
+
+
+def messages_release(*, workspace: Workspace, claim: uuid.UUID | str | None = None) -> list[int]:
+    """Queue again the rows this claim holds that were never handed to the provider."""
+    from .enqueue import messages_enqueue_sending
+
+    with connection.cursor() as cursor:
+        cursor.execute(RELEASE_SQL, {"workspace": workspace.pk, "claim": str(claim)})
+        ids = [row[0] for row in cursor.fetchall()]
+    messages_enqueue_sending(workspace_id=workspace.pk, message_ids=ids)
+    return ids
+
+
+RELEASE_SQL = """
+UPDATE messaging_message SET status = 'queued', send_claim = NULL, updated_at = now()
+WHERE workspace_id = %(workspace)s AND send_claim = %(claim)s::uuid
+  AND status = 'sending' AND provider_called_at IS NULL
+RETURNING id
+"""
 
 
 def _load(ids: list[int]) -> list[Message]:
@@ -235,19 +277,27 @@ def _apply_rate_limit(
 
 
 def _deliver_all(
-    workspace: Workspace, config: MessagingSettings, ready: list[Message], outcome: SendOutcome
+    workspace: Workspace,
+    config: MessagingSettings,
+    ready: list[Message],
+    outcome: SendOutcome,
+    claim: uuid.UUID,
 ) -> None:
     renderer = Renderer(workspace, config)
     segments = _segment_memberships(workspace, ready)
     sent: list[Message] = []
-    unflushed: list[Message] = []
+    handover = Handover(claim)
     try:
         for index, message in enumerate(ready):
             try:
-                provider_id = _deliver(renderer, message, segments.get(message.contact_id or 0))
+                call = _render(renderer, message, segments.get(message.contact_id or 0))
+                if not handover.begin(message):
+                    continue  # no longer ours: recovery queued it again for another task
+                fault_point("send.before_provider_call")
+                provider_id = call()
+                fault_point("send.after_provider_call")
             except DeliveryError as error:
-                _mark_sent(unflushed)  # record what went out before touching anything else
-                unflushed = []
+                handover.settled()
                 outcome.failed += 1
                 if _failed(workspace, message, error) and _burst_paused(workspace, error):
                     _hold([m.pk for m in ready[index + 1 :]], timezone.now(), "sending paused")
@@ -256,18 +306,103 @@ def _deliver_all(
                 continue
             message.status, message.provider_message_id = MessageStatus.SENT, provider_id
             message.sent_at = timezone.now()
-            unflushed.append(message)
+            handover.accepted(message)
             sent.append(message)
             outcome.sent += 1
-            if len(unflushed) >= MARK_SENT_EVERY:
-                _mark_sent(unflushed)
-                unflushed = []
     finally:
-        # Also when something unexpected interrupts the loop: what the provider accepted is
-        # recorded as sent (a hard crash leaves at most MARK_SENT_EVERY rows in 'sending';
-        # the stale sweep fails them instead of sending them twice).
-        _mark_sent(unflushed)
-    _record_sent(workspace, sent)
+        # Also when something interrupts the loop (a time limit, a lost connection): what
+        # the provider accepted is recorded as sent; a call cut short has an unknown outcome.
+        handover.close()
+        _record_sent(workspace, sent)
+
+
+class Handover:
+    """The bookkeeping around provider calls of one claimed batch: one synchronous statement
+    per message records the previous message as accepted and marks this one as handed over
+    (if the row still carries the claim). A live batch also renews its claim on the rows it
+    has not reached yet, so recovery does not queue them again while it works."""
+
+    def __init__(self, claim: uuid.UUID):
+        self.claim = str(claim)
+        self.pending: Message | None = None  # accepted, not written yet
+        self.calling: Message | None = None  # handed over, answer not known yet
+        self.renewed = time.monotonic()
+
+    def begin(self, message: Message) -> bool:
+        accepted, self.pending = self.pending, None
+        with connection.cursor() as cursor:
+            cursor.execute(
+                HANDOVER_SQL,
+                {
+                    "claim": self.claim,
+                    "accepted": accepted.pk if accepted else None,
+                    "provider_id": accepted.provider_message_id[:255] if accepted else "",
+                    "sent_at": accepted.sent_at if accepted else None,
+                    "calling": message.pk,
+                    "to": message.to_address[:254],
+                    "subject": message.subject[:300],
+                },
+            )
+            mine = bool(cursor.fetchone()[0])
+            if time.monotonic() - self.renewed > settings.MESSAGING_SEND_LEASE / 3:
+                cursor.execute(RENEW_SQL, {"claim": self.claim})
+                self.renewed = time.monotonic()
+        self.calling = message if mine else None
+        return mine
+
+    def accepted(self, message: Message) -> None:
+        self.calling, self.pending = None, message
+
+    def settled(self) -> None:
+        """The provider answered with an error (recorded by the caller); write what is pending."""
+        self.calling = None
+        self.flush()
+
+    def flush(self) -> None:
+        accepted, self.pending = self.pending, None
+        if accepted is None:
+            return
+        Message.objects.filter(
+            pk=accepted.pk, send_claim=self.claim, status=MessageStatus.SENDING
+        ).update(
+            status=MessageStatus.SENT,
+            provider_message_id=accepted.provider_message_id[:255],
+            sent_at=accepted.sent_at,
+            error="",
+            updated_at=timezone.now(),
+        )
+
+    def close(self) -> None:
+        self.flush()
+        if self.calling is not None:
+            _set(self.calling, MessageStatus.FAILED, OUTCOME_UNKNOWN)
+            self.calling = None
+
+
+OUTCOME_UNKNOWN = (
+    "outcome unknown: interrupted during the provider call (it may have been delivered); "
+    "not resent, to avoid a duplicate"
+)
+
+HANDOVER_SQL = """
+WITH accepted AS (
+    UPDATE messaging_message SET status = 'sent', provider_message_id = %(provider_id)s,
+        sent_at = %(sent_at)s, error = '', updated_at = now()
+    WHERE id = %(accepted)s AND send_claim = %(claim)s::uuid AND status = 'sending'
+), calling AS (
+    UPDATE messaging_message SET provider_called_at = now(), to_address = %(to)s,
+        subject = %(subject)s, updated_at = now()
+    WHERE id = %(calling)s AND send_claim = %(claim)s::uuid AND status = 'sending'
+      AND provider_called_at IS NULL
+    RETURNING id
+)
+SELECT count(*) FROM calling
+"""
+
+RENEW_SQL = """
+UPDATE messaging_message SET updated_at = now()
+WHERE send_claim = %(claim)s::uuid AND status = 'sending' AND provider_called_at IS NULL
+"""
 
 
 def _segment_memberships(
@@ -286,7 +421,10 @@ def _segment_memberships(
     )
 
 
-def _deliver(renderer: Renderer, message: Message, segment_ids: frozenset[str] | None) -> str:
+def _render(
+    renderer: Renderer, message: Message, segment_ids: frozenset[str] | None
+) -> Callable[[], str]:
+    """Render the message (setting its address and subject); return the provider call."""
     contact = message.contact
     try:
         if message.channel == Channel.EMAIL:
@@ -314,8 +452,8 @@ def _deliver(renderer: Renderer, message: Message, segment_ids: frozenset[str] |
     except Exception as error:  # a template that cannot render for this contact
         raise PermanentError(f"render failed: {type(error).__name__}: {error}")
     if message.channel == Channel.EMAIL:
-        return email_channel.send(email)
-    return _send_sms(renderer.config, message, body)
+        return lambda: email_channel.send(email)
+    return lambda: _send_sms(renderer.config, message, body)
 
 
 def _send_sms(config: MessagingSettings, message: Message, body: str) -> str:
@@ -339,50 +477,12 @@ def _send_sms(config: MessagingSettings, message: Message, body: str) -> str:
     )
 
 
-MARK_SENT_EVERY = 50
-
-
 def _commit_without_waiting_for_disk(cursor: Any) -> None:
-    """Bookkeeping after the provider accepted (the 'sent' mark, `email.sent` events) commits
-    without waiting for its WAL to reach the disk: an fsync per small transaction costs more
-    than the work in it. If the database server crashes, marks from the last ~0.6 s are lost
-    and those rows stay in 'sending' — the stale sweep fails them; they are never re-sent.
-    The claim (queued → sending) is what prevents duplicates, and it commits synchronously.
-    """
+    """Timeline events of accepted messages (`email.sent`) commit without waiting for their
+    WAL to reach the disk: an fsync per small transaction costs more than the work in it,
+    and a retried task records them again (idempotent per message). The claim and the
+    hand-over — what prevents duplicates — commit synchronously."""
     cursor.execute("SET LOCAL synchronous_commit = off")
-
-
-def _mark_sent(messages: list[Message]) -> None:
-    """One UPDATE for a run of accepted messages: status, provider id, time, address, subject."""
-    if not messages:
-        return
-    with transaction.atomic(), connection.cursor() as cursor:
-        _commit_without_waiting_for_disk(cursor)
-        cursor.execute(
-            """
-            UPDATE messaging_message AS m SET
-                status = 'sent', provider_message_id = u.provider_id, sent_at = u.sent_at,
-                to_address = u.to_address, subject = u.subject, error = '', updated_at = now()
-            FROM jsonb_to_recordset(%s::jsonb)
-                AS u(id bigint, provider_id text, sent_at timestamptz, to_address text, subject text)
-            WHERE m.id = u.id
-            """,
-            [
-                # One JSON document: the driver would quote every element of text arrays.
-                json.dumps(
-                    [
-                        {
-                            "id": m.pk,
-                            "provider_id": m.provider_message_id[:255],
-                            "sent_at": m.sent_at.isoformat() if m.sent_at else None,
-                            "to_address": m.to_address[:254],
-                            "subject": m.subject[:300],
-                        }
-                        for m in messages
-                    ]
-                )
-            ],
-        )
 
 
 def _failed(workspace: Workspace, message: Message, error: DeliveryError) -> int:

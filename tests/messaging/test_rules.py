@@ -13,7 +13,7 @@ from django.utils import timezone
 from messaging.models import Message, MessageStatus, MessagingSettings
 from messaging.selectors import can_send, quiet_hours_end
 from messaging.services import message_enqueue, messaging_settings_update, sending_resume
-from messaging.services.dispatch import messages_close_stale, messages_dispatch_due
+from messaging.services.dispatch import messages_dispatch_due
 from segments.services import segment_create, static_list_add
 
 from .conftest import make_contact, make_template
@@ -122,22 +122,6 @@ def test_a_burst_of_failures_pauses_the_workspace_until_resumed(
         sending_resume(workspace=ws)
     smtp_settings.wait_for(5)
     assert not MessagingSettings.objects.get(workspace=ws).sending_paused
-
-
-def test_a_message_stuck_in_sending_is_failed_not_resent(ws, contact, template):
-    message = Message.objects.create(
-        workspace=ws,
-        contact=contact,
-        channel="email",
-        email_version=template.current_version,
-        source_type="workflow",
-        source_id="stuck",
-        status=MessageStatus.SENDING,
-    )
-    Message.objects.filter(pk=message.pk).update(updated_at=timezone.now() - timedelta(hours=1))
-    assert messages_close_stale() == 1
-    message.refresh_from_db()
-    assert message.status == MessageStatus.FAILED and "duplicate" in message.error
 
 
 def test_a_block_is_shown_only_to_segment_members(
