@@ -288,9 +288,11 @@ MESSAGING_SOFT_BOUNCE_LIMIT = env.int("MESSAGING_SOFT_BOUNCE_LIMIT", default=3)
 MESSAGING_SEND_BATCH_SIZE = env.int("MESSAGING_SEND_BATCH_SIZE", default=100)
 # Recovery of sends (docs/security.md "Faults: exactly once"): a claimed batch renews its
 # claim while it works; rows of a claim not renewed for this many seconds (its worker died)
-# are queued again. Queued rows untouched for MESSAGING_QUEUED_RESCUE seconds (their task
-# was lost, e.g. a Redis restart without persistence) are published again.
+# are queued again. Queued rows untouched for MESSAGING_QUEUED_RESCUE seconds are published
+# again: their task may be lost (kombu's Redis transport pops a message before it records it
+# as unacknowledged, so a worker killed in between loses it; a Redis restart without
+# persistence loses the queue). A second task for a row still queued is harmless (the claim).
 MESSAGING_SEND_LEASE = env.int("MESSAGING_SEND_LEASE", default=30)
-MESSAGING_QUEUED_RESCUE = env.int("MESSAGING_QUEUED_RESCUE", default=600)
+MESSAGING_QUEUED_RESCUE = env.int("MESSAGING_QUEUED_RESCUE", default=50)
 # Bound every SMTP socket operation (Django's default is to wait forever).
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=20)

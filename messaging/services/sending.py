@@ -161,6 +161,7 @@ def messages_send(*, workspace: Workspace, message_ids: Sequence[int]) -> SendOu
     config = messaging_settings(workspace=workspace)
     claim = uuid.uuid4()
     claimed, already_sent = _claim(workspace, message_ids, claim)
+    fault_point("send.after_claim")
     if already_sent:
         _finish_already_sent(workspace, already_sent)
     if not claimed:

@@ -5,7 +5,9 @@ Tests that use it must see committed data: use `transactional_db` or `live_serve
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -31,8 +33,15 @@ def _database_url() -> str:
 
 @contextmanager
 def running_worker(
-    *, concurrency: int = 1, queues: str | None = None, extra_env: dict[str, str] | None = None
+    *,
+    concurrency: int = 1,
+    queues: str | None = None,
+    extra_env: dict[str, str] | None = None,
+    pool: str | None = None,
+    purge: bool = True,
 ) -> Iterator[subprocess.Popen[bytes]]:
+    """A worker subprocess in its own session (kill_worker kills it with its pool children).
+    `purge=False` keeps what is queued — a replacement worker must find the dead one's tasks."""
     from config.celery_app import app
 
     env = {
@@ -45,7 +54,8 @@ def running_worker(
         "CELERY_TASK_ALWAYS_EAGER": "0",
         **(extra_env or {}),
     }
-    app.control.purge()
+    if purge:
+        app.control.purge()
     cmd = [
         sys.executable,
         "-m",
@@ -58,7 +68,7 @@ def running_worker(
         "--concurrency",
         str(concurrency),
         "--pool",
-        "prefork" if concurrency > 1 else "solo",
+        pool or ("prefork" if concurrency > 1 else "solo"),
         "--without-gossip",
         "--without-mingle",
         "--without-heartbeat",
@@ -67,7 +77,7 @@ def running_worker(
     ]
     if queues:
         cmd += ["-Q", queues]
-    proc = subprocess.Popen(cmd, env=env, cwd=ROOT)
+    proc = subprocess.Popen(cmd, env=env, cwd=ROOT, start_new_session=True)
     # Tasks this process sends must go to the worker. Not `app.conf.task_always_eager = False`:
     # the app reads Django settings with the CELERY namespace, and Celery then looks up
     # CELERY_TASK_ALWAYS_EAGER (True in the test settings) before its own unprefixed changes,
@@ -88,12 +98,21 @@ def running_worker(
         yield proc
     finally:
         eager_off.disable()
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        if proc.poll() is not None:
+            kill_worker(proc)  # its pool children, if it died alone
+        else:
+            proc.terminate()
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                kill_worker(proc)
+
+
+def kill_worker(proc: subprocess.Popen[bytes]) -> None:
+    """kill -9 the worker and its pool children (its whole process group), and reap it."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=10)
 
 
 def wait_for(
