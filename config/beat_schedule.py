@@ -41,6 +41,15 @@ BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
         "schedule": 5,
         "options": {"expires": 5},
     },
+    # Contacts: events accepted by /v1/ are never lost — pipeline work on record
+    # (PendingProcessing) whose process_events task was lost (Redis restart, failed publish,
+    # killed worker) is published again once it is EVENTS_PROCESSING_RESCUE seconds old.
+    # Every 10 s; a stale tick is dropped.
+    "contacts-processing-recover": {
+        "task": "contacts.processing_recover",
+        "schedule": 10,
+        "options": {"expires": 10},
+    },
     # Segments: relative dates ("signed up in the last 7 days", "no order in 30 days",
     # birthdays) change with the clock alone. Every 15 minutes, recompute the drifting
     # segments set-based (INSERT … SELECT / DELETE … WHERE NOT EXISTS) and record today's

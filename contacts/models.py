@@ -196,6 +196,33 @@ class Event(TenantModel):
         return f"{self.type}:{self.name or '-'} @ {self.timestamp:%Y-%m-%d %H:%M}"
 
 
+class PendingProcessing(TenantModel):
+    """Pipeline work accepted but not done yet: the events of one ingestion request (or
+    platform write) that `contacts.process_events` must still run through scoring, segments
+    and workflows. Written in the same transaction as the events, deleted when the pipeline
+    has run them; a row still here at `due_at` (its task lost with a Redis restart, a publish
+    that failed, a worker killed mid-pop) is published again by the recovery sweep. So an
+    event accepted with a 200 is never lost (docs/security.md "Faults: exactly once")."""
+
+    updated_at = None  # type: ignore[assignment]
+    # No database constraint (like Event's): checking it would lock the workspace row from
+    # every ingestion transaction.
+    workspace = models.ForeignKey(
+        Workspace, on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False
+    )
+    event_ids = ArrayField(models.BigIntegerField(), default=list)
+    changed_fields = models.JSONField(default=dict)
+    due_at = models.DateTimeField()
+
+    class Meta:
+        # The sweep's query: oldest due first, across workspaces (a global recovery job, like
+        # the scheduler's claim: the one deliberate index that does not lead with workspace).
+        indexes = [models.Index(fields=["due_at"], name="pending_processing_due")]
+
+    def __str__(self) -> str:
+        return f"{len(self.event_ids)} events due {self.due_at:%H:%M:%S}"
+
+
 class AttributeDefinition(TenantModel):
     """The per-workspace registry of custom attributes, so segments know each one's type."""
 

@@ -10,6 +10,7 @@ from celery import shared_task
 from celery_batches import Batches
 from django.conf import settings
 
+from config.faults import fault_point
 from workspaces.models import Workspace
 from workspaces.scoping import in_workspace, workspace_task
 
@@ -35,17 +36,29 @@ FLUSH_INTERVAL = 0.02
     flush_interval=FLUSH_INTERVAL,
 )
 def process_events(requests: list[Any]) -> None:
-    """process_events(workspace_id, event_ids, changed_fields) — called per request."""
-    merged: dict[int, tuple[list[int], dict[str, set[str]]]] = defaultdict(
-        lambda: ([], defaultdict(set))
+    """process_events(workspace_id, event_ids, changed_fields, pending_id) — called per request.
+
+    `pending_id` names the PendingProcessing row the work was recorded in: a request whose
+    row is gone was done already (a re-delivery, or the recovery sweep's second copy) and is
+    skipped; the rows are deleted once their events went through."""
+    from .services.pending import pending_done, pending_open
+
+    work = [_arguments(*request.args, **request.kwargs) for request in requests]
+    open_ids = pending_open([item[3] for item in work if item[3] is not None])
+    merged: dict[int, tuple[list[int], dict[str, set[str]], list[int]]] = defaultdict(
+        lambda: ([], defaultdict(set), [])
     )
-    for request in requests:
-        workspace_id, event_ids, changed_fields = _arguments(*request.args, **request.kwargs)
-        ids, changed = merged[workspace_id]
+    for workspace_id, event_ids, changed_fields, pending_id in work:
+        if pending_id is not None and pending_id not in open_ids:
+            continue
+        ids, changed, pending = merged[workspace_id]
         ids.extend(event_ids)
+        if pending_id is not None:
+            pending.append(pending_id)
         for contact_id, names in changed_fields.items():
             changed[contact_id].update(names)
-    for workspace_id, (ids, changed) in merged.items():
+    fault_point("events.before_process")
+    for workspace_id, (ids, changed, pending) in merged.items():
         fields = {contact_id: sorted(found) for contact_id, found in changed.items()}
         try:
             in_workspace(workspace_id, _process, ids, fields)
@@ -53,21 +66,32 @@ def process_events(requests: list[Any]) -> None:
             # One bad batch must not hold back the others, nor lose its events: it goes
             # through the retrying single-request task instead.
             logger.exception("process_events failed for workspace %s; retrying", workspace_id)
-            process_events_retry.apply_async((workspace_id, ids, fields))
+            process_events_retry.apply_async((workspace_id, ids, fields, pending))
+            continue
+        fault_point("events.after_process")
+        pending_done(pending)
 
 
 def _arguments(
-    workspace_id: int, event_ids: list[int], changed_fields: dict[str, list[str]] | None = None
-) -> tuple[int, list[int], dict[str, list[str]]]:
-    return workspace_id, event_ids, changed_fields or {}
+    workspace_id: int,
+    event_ids: list[int],
+    changed_fields: dict[str, list[str]] | None = None,
+    pending_id: int | None = None,
+) -> tuple[int, list[int], dict[str, list[str]], int | None]:
+    return workspace_id, event_ids, changed_fields or {}, pending_id
 
 
 def _process(
-    workspace: Workspace, event_ids: list[int], changed_fields: dict[str, list[str]]
+    workspace: Workspace,
+    event_ids: list[int],
+    changed_fields: dict[str, list[str]],
+    pending: list[int] | None = None,
 ) -> None:
     from .services import events_process
+    from .services.pending import pending_done
 
     events_process(workspace=workspace, event_ids=event_ids, changed_fields=changed_fields)
+    pending_done(pending or [])
 
 
 # A merged batch that failed, retried on its own with backoff.
@@ -77,3 +101,11 @@ process_events_retry = workspace_task(
     retry_backoff=True,
     max_retries=5,
 )(_process)
+
+
+@shared_task(name="contacts.processing_recover", ignore_result=True)
+def processing_recover() -> None:
+    """Publish again the pipeline work whose task was lost (beat)."""
+    from .services.pending import pending_recover
+
+    pending_recover()

@@ -156,6 +156,10 @@ CELERY_TASK_ANNOTATIONS = {
 # Testing only: named points where the worker kills itself (config/faults.py). Never set
 # in production.
 TENDRIL_FAULT_POINTS = env.list("TENDRIL_FAULT_POINTS", default=[])
+# Events accepted by /v1/ are on record in Postgres (PendingProcessing) until the pipeline
+# ran them; work not done this many seconds after it was recorded (its task lost: a Redis
+# restart, a failed publish, a killed worker) is published again by the recovery sweep.
+EVENTS_PROCESSING_RESCUE = env.int("EVENTS_PROCESSING_RESCUE", default=50)
 CELERY_RESULT_BACKEND = None  # tasks report through the database, never through results
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True  # a worker killed mid-task leaves the message for another

@@ -2,17 +2,29 @@
 
 from __future__ import annotations
 
+import json
+import logging
 import uuid
 from collections.abc import Iterable, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import transaction
+from django.conf import settings
+from django.db import connection, transaction
 from django.utils import timezone
 
 from contacts.hooks import IngestedBatch, events_ingested
 from contacts.models import Contact, Event, EventType
 from workspaces.models import Workspace
+
+logger = logging.getLogger(__name__)
+
+
+PENDING_INSERT_SQL = """
+INSERT INTO contacts_pendingprocessing (workspace_id, created_at, event_ids, changed_fields, due_at)
+VALUES (%(workspace)s, now(), %(ids)s::bigint[], %(changed)s::jsonb, now() + %(rescue)s)
+RETURNING id
+"""
 
 
 def events_enqueue_processing(
@@ -20,8 +32,14 @@ def events_enqueue_processing(
     workspace: Workspace,
     event_ids: Iterable[int],
     changed_fields: Mapping[int, Iterable[str]] | None = None,
+    pending_id: int | None = None,
 ) -> None:
-    """After the current transaction commits, run the events_ingested pipeline once for these."""
+    """Run the events_ingested pipeline once for these, after the current transaction commits.
+
+    The work is first written down (a PendingProcessing row, in the caller's transaction, so
+    it commits with the events); the task is published after commit. If the publish fails
+    (Redis down) or the task is lost, the recovery sweep publishes it again — a 200 for
+    accepted events never depends on Redis."""
     from config.fast_publish import publish
     from contacts.tasks import process_events
 
@@ -31,15 +49,37 @@ def events_enqueue_processing(
     }
     if not ids and not changed:
         return
-    # argsrepr: Celery would otherwise build a safe repr of every event id for the
-    # message headers, on the request's hot path.
-    transaction.on_commit(
-        lambda: publish(
-            process_events,
-            (workspace.pk, ids, changed),
-            argsrepr=f"({workspace.pk}, <{len(ids)} events>, <{len(changed)} contacts>)",
+    if pending_id is None:  # (ingestion's one-statement path wrote it with the event)
+        pending_id = _pending_record(workspace, ids, changed)
+
+    def send() -> None:
+        try:
+            # argsrepr: Celery would otherwise build a safe repr of every event id for the
+            # message headers, on the request's hot path.
+            publish(
+                process_events,
+                (workspace.pk, ids, changed, pending_id),
+                argsrepr=f"({workspace.pk}, <{len(ids)} events>, <{len(changed)} contacts>, "
+                f"{pending_id})",
+            )
+        except Exception:  # the broker is down: the work is on record, the sweep sends it
+            logger.warning("process_events not published (pending %s)", pending_id, exc_info=True)
+
+    transaction.on_commit(send)
+
+
+def _pending_record(workspace: Workspace, ids: list[int], changed: dict[str, list[str]]) -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            PENDING_INSERT_SQL,
+            {
+                "workspace": workspace.pk,
+                "ids": ids,
+                "changed": json.dumps(changed),
+                "rescue": timedelta(seconds=settings.EVENTS_PROCESSING_RESCUE),
+            },
         )
-    )
+        return int(cursor.fetchone()[0])
 
 
 def events_process(

@@ -109,6 +109,7 @@ class IngestResult:
     event_ids: list[int] = field(default_factory=list)
     rejected: list[Rejected] = field(default_factory=list)
     changed_fields: dict[int, set[str]] = field(default_factory=dict)
+    pending_id: int | None = None  # the pipeline work, when written by the one-statement path
 
 
 def ingest_messages(
@@ -129,7 +130,9 @@ def ingest_messages(
     if len(messages) == 1:
         result = _known_contact_call(workspace, messages[0], source, received_at)
         if result is not None:
-            events_enqueue_processing(workspace=workspace, event_ids=result.event_ids)
+            events_enqueue_processing(
+                workspace=workspace, event_ids=result.event_ids, pending_id=result.pending_id
+            )
             return result
     attempt = 1
     while True:
@@ -237,9 +240,16 @@ touched AS (
            AND (last_seen_at IS NULL OR last_seen_at < %(stale)s)
          FOR NO KEY UPDATE SKIP LOCKED)
        AND EXISTS (SELECT FROM stored)
+),
+pending AS (  -- the pipeline work on record with the event (contacts/services/pending.py)
+    INSERT INTO contacts_pendingprocessing
+        (workspace_id, created_at, event_ids, changed_fields, due_at)
+    SELECT %(ws)s, now(), ARRAY[stored.id], '{{}}'::jsonb, now() + %(rescue)s FROM stored
+    RETURNING id
 )
 SELECT who.id, (SELECT id FROM stored),
-       CASE WHEN %(asynchronous)s THEN set_config('synchronous_commit', 'off', true) END
+       CASE WHEN %(asynchronous)s THEN set_config('synchronous_commit', 'off', true) END,
+       (SELECT id FROM pending)
   FROM who
 """
 _KNOWN_CONTACT_SQL = {
@@ -279,6 +289,7 @@ def _known_contact_call(
                 "seen": seen,
                 "stale": seen - LAST_SEEN_GRANULARITY,
                 "asynchronous": _asynchronous_commit(),
+                "rescue": timedelta(seconds=settings.EVENTS_PROCESSING_RESCUE),
             },
         )
         row = cursor.fetchone()
@@ -286,7 +297,7 @@ def _known_contact_call(
         return None
     if row[1] is None:
         return IngestResult(duplicates=1)
-    return IngestResult(stored=1, event_ids=[row[1]])
+    return IngestResult(stored=1, event_ids=[row[1]], pending_id=row[3])
 
 
 def _prepared_cursor() -> Any:

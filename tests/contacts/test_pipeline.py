@@ -95,4 +95,4 @@ def test_the_worker_runs_the_requests_it_holds_merged_per_workspace(
     # One run for the workspace, with both requests' events and changed fields …
     assert runs == [(ws.pk, ["One", "Two"], {mine.pk: {"plan", "email"}})]
     # … and the failing workspace's merged batch handed, whole, to the retrying task.
-    assert retried == [(other_ws.pk, [e3.pk], {})]
+    assert retried == [(other_ws.pk, [e3.pk], {}, [])]  # (no pending rows: old-style requests)

@@ -113,7 +113,11 @@ def test_killing_a_worker_anywhere_in_a_send_batch_sends_each_message_once_or_fa
             from messaging import ratelimit
 
             r = ratelimit.client()
-            redis_state = (r.llen("celery"), r.hlen("unacked"), r.zrange("unacked_index", 0, -1, withscores=True))
+            redis_state = (
+                r.llen("celery"),
+                r.hlen("unacked"),
+                r.zrange("unacked_index", 0, -1, withscores=True),
+            )
             raise AssertionError(f"not settled: {list(rows)} {redis_state}") from None
 
     received = Counter(sink.recipients())

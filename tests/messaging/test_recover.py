@@ -107,3 +107,46 @@ def test_releasing_a_claim_queues_only_what_was_not_handed_over(ws, contact, tem
     assert messages_release(workspace=ws, claim=claim) == [untouched.pk]
     called.refresh_from_db()
     assert called.status == MessageStatus.SENDING
+
+
+def test_a_batch_that_hits_its_soft_time_limit_records_what_went_out_and_gives_back_the_rest(
+    ws, template, smtp_settings, monkeypatch, django_capture_on_commit_callbacks
+):
+    from celery.exceptions import SoftTimeLimitExceeded
+
+    from messaging.channels import email as email_channel
+    from messaging.services.sending import messages_send
+
+    from .conftest import make_contact
+
+    people = [make_contact(ws, email=f"t{i}@example.com") for i in range(4)]
+    ids = [
+        Message.objects.create(
+            workspace=ws, contact=p, channel="email", email_version=template.current_version,
+            source_type="workflow", source_id=f"soft:{p.pk}",
+        ).pk
+        for p in people
+    ]  # fmt: skip
+    real_send, calls = email_channel.send, []
+
+    def send(message):
+        calls.append(message)
+        if len(calls) == 2:
+            real_send(message)  # the provider has it; the limit strikes before the answer
+            raise SoftTimeLimitExceeded()
+        return real_send(message)
+
+    monkeypatch.setattr(email_channel, "send", send)
+    with django_capture_on_commit_callbacks(execute=False) as requeued:
+        outcome = messages_send(workspace=ws, message_ids=ids)
+    assert (outcome.sent, outcome.deferred) == (1, 2)
+    rows = {m.pk: m for m in Message.objects.filter(pk__in=ids)}
+    assert rows[ids[0]].status == MessageStatus.SENT
+    assert rows[ids[1]].status == MessageStatus.FAILED and rows[ids[1]].error == OUTCOME_UNKNOWN
+    assert [rows[pk].status for pk in ids[2:]] == [MessageStatus.QUEUED] * 2
+    monkeypatch.undo()
+    with django_capture_on_commit_callbacks(execute=True):
+        for callback in requeued:
+            callback()  # the released rows' send task
+    assert sorted(smtp_settings.recipients()) == [f"t{i}@example.com" for i in range(4)]
+    assert Message.objects.filter(pk__in=ids, status=MessageStatus.SENT).count() == 3
