@@ -251,6 +251,7 @@ TWILIO_AUTH_TOKEN = env("TWILIO_AUTH_TOKEN", default="")
 TWILIO_FROM = env("TWILIO_FROM", default="")
 TWILIO_WHATSAPP_FROM = env("TWILIO_WHATSAPP_FROM", default="")
 TWILIO_BASE_URL = env("TWILIO_BASE_URL", default="")
+TWILIO_TIMEOUT = env.float("TWILIO_TIMEOUT", default=10)  # seconds to connect and to read
 # An anymail ESP backend (e.g. anymail.backends.postmark.EmailBackend) replaces EMAIL_URL's.
 EMAIL_BACKEND = env("EMAIL_BACKEND", default=vars()["EMAIL_BACKEND"])  # vars(): from EMAIL_URL
 # anymail's settings. Only keys that are set: an empty signing key would sign with "".

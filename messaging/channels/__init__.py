@@ -27,3 +27,9 @@ class BounceError(PermanentError):
 
 class OptedOutError(PermanentError):
     """The provider says the recipient opted out (e.g. Twilio 21610 after a STOP)."""
+
+
+class OutcomeUnknownError(DeliveryError):
+    """The message was handed to the provider and its answer was lost (a read timeout, a
+    connection dropped after the body went out): it may have been accepted. Never retried —
+    at most once (docs/security.md "Faults: exactly once")."""

@@ -17,7 +17,7 @@ from typing import Any
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
 
-from . import BounceError, PermanentError, TransientError
+from . import BounceError, OutcomeUnknownError, PermanentError, TransientError
 
 _local = threading.local()
 DJANGO_SMTP = "django.core.mail.backends.smtp.EmailBackend"
@@ -81,7 +81,7 @@ def send(message: EmailMultiAlternatives) -> str:
 
 def classify(error: Exception) -> Exception:
     """Map a backend exception to TransientError / BounceError / PermanentError."""
-    if isinstance(error, TransientError | PermanentError):
+    if isinstance(error, TransientError | PermanentError | OutcomeUnknownError):
         return error
     if isinstance(error, smtplib.SMTPRecipientsRefused):
         code, reply = next(iter(error.recipients.values()), (550, b""))

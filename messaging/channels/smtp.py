@@ -14,6 +14,7 @@ from django.conf import settings
 from django.core.mail.backends import smtp
 
 from ..mime import PLAIN_ADDRESS, address
+from . import OutcomeUnknownError
 
 
 def envelope(addr: str) -> str:
@@ -32,6 +33,31 @@ class _BareEnvelope:
 
     def rcpt(self, recip: str, options: Any = ()) -> tuple[int, bytes]:
         return self._command("rcpt", f"TO:{envelope(recip)}", options)
+
+    # Where a DATA exchange stands: None outside it, 0 before the server's 354, 1 once the
+    # body is on its way — from then on a lost connection or a timeout leaves the outcome
+    # unknown (the server may have queued the message), so it must not be sent again.
+    _data_stage: int | None = None
+
+    def data(self, msg: Any) -> tuple[int, bytes]:
+        self._data_stage = 0
+        try:
+            return super().data(msg)  # type: ignore[misc, no-any-return]
+        except (OSError, smtplib.SMTPServerDisconnected) as error:
+            if self._data_stage == 1:
+                raise OutcomeUnknownError(
+                    f"outcome unknown: the SMTP server did not answer after the message was "
+                    f"sent ({type(error).__name__}: {error}); not resent, to avoid a duplicate"
+                ) from error
+            raise
+        finally:
+            self._data_stage = None
+
+    def getreply(self) -> tuple[int, bytes]:
+        reply = super().getreply()  # type: ignore[misc]
+        if self._data_stage == 0 and reply[0] == 354:
+            self._data_stage = 1
+        return reply  # type: ignore[no-any-return]
 
     def _command(self, verb: str, argument: str, options: Any) -> tuple[int, bytes]:
         if options and self.does_esmtp:  # type: ignore[attr-defined]

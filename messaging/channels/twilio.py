@@ -13,12 +13,14 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import requests
+import urllib3
 from django.conf import settings
 from twilio.base.exceptions import TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
+from urllib3.exceptions import ConnectTimeoutError
 
-from . import BounceError, OptedOutError, PermanentError, TransientError
+from . import BounceError, OptedOutError, OutcomeUnknownError, PermanentError, TransientError
 
 # Twilio error codes: https://www.twilio.com/docs/api/errors
 OPTED_OUT = {21610}  # the recipient replied STOP
@@ -50,9 +52,9 @@ def client() -> Client:
         if not settings.TWILIO_ACCOUNT_SID or not settings.TWILIO_AUTH_TOKEN:
             raise PermanentError("Twilio is not configured (TWILIO_ACCOUNT_SID/AUTH_TOKEN).")
         http_client = (
-            BaseUrlHttpClient(settings.TWILIO_BASE_URL, timeout=10)
+            BaseUrlHttpClient(settings.TWILIO_BASE_URL, timeout=settings.TWILIO_TIMEOUT)
             if settings.TWILIO_BASE_URL
-            else TwilioHttpClient(timeout=10)
+            else TwilioHttpClient(timeout=settings.TWILIO_TIMEOUT)
         )
         _local.held = (
             key,
@@ -75,8 +77,25 @@ def send(*, to: str, from_: str, body: str, status_callback: str | None) -> str:
     except TwilioRestException as error:
         raise classify(error)
     except requests.RequestException as error:
-        raise TransientError(f"Twilio unreachable: {error}")
+        if _never_reached(error):
+            raise TransientError(f"Twilio unreachable: {error}")
+        # The request went out and its answer was lost: Twilio may have queued the SMS, and
+        # its API takes no idempotency key — at most once, never retried.
+        raise OutcomeUnknownError(
+            f"outcome unknown: no answer from Twilio after the request was sent "
+            f"({type(error).__name__}); not resent, to avoid a duplicate"
+        )
     return str(message.sid)
+
+
+def _never_reached(error: requests.RequestException) -> bool:
+    """True when the request cannot have reached Twilio (no connection was made)."""
+    if isinstance(error, requests.ConnectTimeout):
+        return True
+    if isinstance(error, requests.ConnectionError):
+        reason = getattr(error.args[0], "reason", None) if error.args else None
+        return isinstance(reason, urllib3.exceptions.NewConnectionError | ConnectTimeoutError)
+    return not isinstance(error, requests.Timeout)
 
 
 def classify(error: TwilioRestException) -> Exception:

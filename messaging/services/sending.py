@@ -42,7 +42,14 @@ from workspaces.errors import ValidationFailed
 from workspaces.models import User, Workspace
 
 from .. import ratelimit, segments_bridge, tokens
-from ..channels import BounceError, DeliveryError, OptedOutError, PermanentError, TransientError
+from ..channels import (
+    BounceError,
+    DeliveryError,
+    OptedOutError,
+    OutcomeUnknownError,
+    PermanentError,
+    TransientError,
+)
 from ..channels import email as email_channel
 from ..channels import twilio as twilio_channel
 from ..events import NewEvent, events_record_many
@@ -516,6 +523,9 @@ def _failed(workspace: Workspace, message: Message, error: DeliveryError) -> int
     if isinstance(error, BounceError):
         _bounced(workspace, message, error.detail)
         return 0
+    if isinstance(error, OutcomeUnknownError):
+        _set(message, MessageStatus.FAILED, error.detail)
+        return 1
     _set(message, MessageStatus.FAILED, error.detail)
     if message.channel != Channel.EMAIL and message.contact is not None:
         _event(workspace, message, "sms.failed", {"error": error.detail})

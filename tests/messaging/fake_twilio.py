@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import json
 import threading
+import time
 import uuid
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -28,6 +29,7 @@ class Received:
 class FakeTwilio:
     requests: list[Received] = field(default_factory=list)
     fail_for: dict[str, tuple[int, int, str]] = field(default_factory=dict)
+    delay: float = 0.0  # seconds before answering a request it has recorded
 
     def start(self) -> FakeTwilio:
         fake = self
@@ -52,6 +54,8 @@ class FakeTwilio:
                         self.headers.get("User-Agent", ""),
                     )
                 )
+                if fake.delay:
+                    time.sleep(fake.delay)
                 failure = fake.fail_for.get(form.get("To", ""))
                 if failure:
                     status, code, message = failure

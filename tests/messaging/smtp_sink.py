@@ -21,6 +21,14 @@ class Handler:
         self.envelopes: list = []
         self.reject: dict[str, str] = {}
         self.connections = 0
+        self.ehlo_delay = 0.0  # seconds before answering EHLO (a server slow to talk)
+        self.data_delay = 0.0  # seconds before answering the message it has just queued
+
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):
+        if self.ehlo_delay:
+            await asyncio.sleep(self.ehlo_delay)
+        session.host_name = hostname
+        return responses
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         reply = self.reject.get(address.lower())
@@ -31,6 +39,8 @@ class Handler:
 
     async def handle_DATA(self, server, session, envelope):
         self.envelopes.append(envelope)
+        if self.data_delay:
+            await asyncio.sleep(self.data_delay)
         return "250 Message accepted for delivery"
 
 

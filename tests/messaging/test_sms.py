@@ -314,3 +314,57 @@ def test_the_base_url_override_keeps_path_and_query():
         captured["url"]
         == "http://127.0.0.1:9/prefix/2010-04-01/Accounts/AC1/Messages.json?PageSize=2"
     )
+
+
+def _retry_now(message):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from messaging.services.dispatch import messages_dispatch_due
+
+    Message.objects.filter(pk=message.pk).update(send_after=timezone.now() - timedelta(seconds=1))
+    messages_dispatch_due()
+
+
+def test_a_twilio_answer_lost_to_a_timeout_fails_the_sms_once_never_twice(
+    ws,
+    texter,
+    sms_template,
+    fake_twilio,
+    settings,
+    django_capture_on_commit_callbacks,
+):
+    settings.TWILIO_TIMEOUT = 1
+    fake_twilio.delay = 5
+    with django_capture_on_commit_callbacks(execute=True):
+        message = send_sms(ws, texter, sms_template)
+    message.refresh_from_db()
+    assert message.status == MessageStatus.FAILED and message.error.startswith("outcome unknown")
+    assert len(fake_twilio.messages) == 1
+
+
+def test_twilio_unreachable_is_retried_and_sends_once(
+    ws,
+    texter,
+    sms_template,
+    fake_twilio,
+    settings,
+    django_capture_on_commit_callbacks,
+):
+    import socket
+
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    settings.TWILIO_BASE_URL = f"http://127.0.0.1:{port}"  # nothing listens there
+    with django_capture_on_commit_callbacks(execute=True):
+        message = send_sms(ws, texter, sms_template)
+    message.refresh_from_db()
+    assert message.status == MessageStatus.SCHEDULED and "unreachable" in message.error
+    settings.TWILIO_BASE_URL = fake_twilio.url
+    with django_capture_on_commit_callbacks(execute=True):
+        _retry_now(message)
+    message.refresh_from_db()
+    assert message.status == MessageStatus.SENT
+    assert len(fake_twilio.messages) == 1
