@@ -73,7 +73,10 @@ class NodeStats:
     waiting: int = 0  # live runs resting here (a wait, a deferred send)
     active: int = 0  # live runs due or in progress here (incl. retrying)
     ended: dict[str, int] = field(default_factory=dict)  # finished runs that ended here, by status
+    # A message node's `sent` counts what the provider accepted (its messages' sent_at), not
+    # what the node queued: a send that failed or whose outcome is unknown is not counted.
     sent: int = 0
+    queued: int = 0  # messages the node handed to messaging (its "sent" step logs)
     skipped: int = 0
     retries: int = 0
     messages: dict[str, Any] = field(default_factory=dict)  # delivery / open / click counts
@@ -122,6 +125,7 @@ class NodeStats:
             "failed": self.failed,
             "ended": self.ended,
             "sent": self.sent,
+            "queued": self.queued,
             "skipped": self.skipped,
             "retries": self.retries,
             "messages": self.messages,
@@ -205,6 +209,7 @@ def node_stats(
         if row["outcome"] in MOVED_ON or row["outcome"] == Outcome.CONVERTED:
             item.completed += row["n"]
         if row["outcome"] == Outcome.SENT:
+            item.queued += row["n"]
             item.sent += row["n"]
         elif row["outcome"] == Outcome.SKIPPED:
             item.skipped += row["n"]
@@ -238,6 +243,8 @@ def node_stats(
             workflow=workflow, node_ids=message_nodes, since=since, until=until
         ).items():
             get(node_id).messages = counts
+        for node_id in message_nodes:
+            stats[node_id].sent = stats[node_id].messages.get("sent", 0)
     return stats
 
 

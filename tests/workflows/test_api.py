@@ -207,3 +207,35 @@ def test_another_workspace_gets_404_everywhere(outsider_api, ws, contact):
     )
     assert outsider_api.get(f"/api/v1/workflow-runs/{run.pk}/").status_code == 404
     assert outsider_api.get("/api/v1/workflow-runs/").json()["results"] == []
+
+
+def test_a_message_node_counts_as_sent_only_what_the_provider_accepted(api, ws):
+    """Stats counted every queued message as sent, failed and unknown outcomes included."""
+    from django.utils import timezone
+
+    from messaging.models import Message, MessageStatus
+
+    from .conftest import email_template
+
+    graph = chain(
+        ("start", "trigger.api", {}), ("hello", "action.email", {"template": email_template(ws)})
+    )
+    workflow = make_workflow(ws, graph)
+    for index in range(3):
+        contact = Contact.objects.create(
+            workspace=ws, email=f"s{index}@example.test", email_consent="subscribed"
+        )
+        api.post(
+            f"/api/v1/workflows/{workflow.pk}/enroll/", {"contact_id": contact.pk}, format="json"
+        )
+    drain()
+    messages = Message.objects.filter(workspace=ws).order_by("pk")
+    assert messages.count() == 3
+    # Two accepted by the provider; a worker died during the third one's provider call.
+    accepted = list(messages.values_list("pk", flat=True)[:2])
+    messages.filter(pk__in=accepted).update(status=MessageStatus.SENT, sent_at=timezone.now())
+    messages.exclude(pk__in=accepted).update(status=MessageStatus.FAILED)
+    nodes = {
+        n["node"]: n for n in api.get(f"/api/v1/workflows/{workflow.pk}/stats/").json()["nodes"]
+    }
+    assert (nodes["hello"]["queued"], nodes["hello"]["sent"]) == (3, 2)
