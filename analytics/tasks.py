@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from celery import shared_task
 
+from workspaces.scoping import dangerously_all_workspaces
+
 
 @shared_task(name="analytics.rollups_refresh")
 def rollups_refresh_task() -> int:
@@ -11,7 +13,8 @@ def rollups_refresh_task() -> int:
     in a new task rather than waiting for the next tick."""
     from .rollups import rollups_refresh
 
-    result = rollups_refresh()
+    with dangerously_all_workspaces(reason="beat: recount dirty hours of every workspace"):
+        result = rollups_refresh()
     if result.remaining:
         rollups_refresh_task.delay()
     return result.hours

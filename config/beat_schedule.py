@@ -15,6 +15,13 @@ BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
         "schedule": 24 * 60 * 60,
         "options": {"expires": 60 * 60},
     },
+    # Housekeeping: forget management-API Idempotency-Keys after their 24 hours (expired
+    # keys are already ignored when reused; this keeps the table small). Hourly.
+    "workspaces-idempotency-keys-expire": {
+        "task": "workspaces.tasks.idempotency_keys_expire",
+        "schedule": 60 * 60,
+        "options": {"expires": 30 * 60},
+    },
     # Scoring: recompute only the scores whose decay step / expiry / inactivity penalty is
     # due (ContactScore.valid_until <= now) — never a nightly rewrite. Every minute keeps
     # Contact.score (what segments read) within a minute of exact; reads correct themselves.

@@ -12,7 +12,7 @@ from django.conf import settings
 
 from config.faults import fault_point
 from workspaces.models import Workspace
-from workspaces.scoping import in_workspace, workspace_task
+from workspaces.scoping import dangerously_all_workspaces, in_workspace, workspace_task
 
 logger = logging.getLogger(__name__)
 
@@ -44,7 +44,9 @@ def process_events(requests: list[Any]) -> None:
     from .services.pending import pending_done, pending_open
 
     work = [_arguments(*request.args, **request.kwargs) for request in requests]
-    open_ids = pending_open([item[3] for item in work if item[3] is not None])
+    # One batch holds requests of many workspaces; these rows are looked up by id.
+    with dangerously_all_workspaces(reason="which of a batch's pending rows are still open"):
+        open_ids = pending_open([item[3] for item in work if item[3] is not None])
     merged: dict[int, tuple[list[int], dict[str, set[str]], list[int]]] = defaultdict(
         lambda: ([], defaultdict(set), [])
     )
@@ -69,7 +71,8 @@ def process_events(requests: list[Any]) -> None:
             process_events_retry.apply_async((workspace_id, ids, fields, pending))
             continue
         fault_point("events.after_process")
-        pending_done(pending)
+        with dangerously_all_workspaces(reason="delete a batch's done pending rows by id"):
+            pending_done(pending)
 
 
 def _arguments(
@@ -108,4 +111,5 @@ def processing_recover() -> None:
     """Publish again the pipeline work whose task was lost (beat)."""
     from .services.pending import pending_recover
 
-    pending_recover()
+    with dangerously_all_workspaces(reason="beat: recover every workspace's lost pipeline work"):
+        pending_recover()

@@ -6,7 +6,7 @@ from celery import shared_task
 from celery.signals import worker_process_shutdown
 
 from workspaces.models import Workspace
-from workspaces.scoping import workspace_task
+from workspaces.scoping import dangerously_all_workspaces, workspace_task
 
 
 @workspace_task(
@@ -27,15 +27,17 @@ def dispatch_due() -> None:
     from .services.broadcasts import broadcasts_tick
     from .services.dispatch import messages_dispatch_due
 
-    broadcasts_tick()
-    messages_dispatch_due()
+    with dangerously_all_workspaces(reason="beat: start due broadcasts and sends everywhere"):
+        broadcasts_tick()
+        messages_dispatch_due()
 
 
 @shared_task(name="messaging.sends_recover", ignore_result=True)
 def sends_recover() -> None:
     from .services.dispatch import messages_recover
 
-    messages_recover()
+    with dangerously_all_workspaces(reason="beat: recover every workspace's interrupted sends"):
+        messages_recover()
 
 
 @workspace_task(name="messaging.broadcast_fanout", autoretry_for=(Exception,), max_retries=3)

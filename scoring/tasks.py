@@ -9,7 +9,7 @@ from typing import Any
 from celery import shared_task
 
 from workspaces.models import Workspace
-from workspaces.scoping import workspace_task
+from workspaces.scoping import dangerously_all_workspaces, workspace_task
 
 from .webhooks import WebhookError, WebhookRejected
 
@@ -21,7 +21,8 @@ def scores_refresh_all() -> int:
     """Beat: fan out one refresh per workspace that scores."""
     from .services.refresh import workspaces_with_scoring
 
-    ids = workspaces_with_scoring()
+    with dangerously_all_workspaces(reason="beat: find the workspaces that score"):
+        ids = workspaces_with_scoring()
     for workspace_id in ids:
         scores_refresh_workspace.delay(workspace_id)
     return len(ids)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from celery import shared_task
 
 from workspaces.models import Workspace
-from workspaces.scoping import workspace_task
+from workspaces.scoping import dangerously_all_workspaces, workspace_task
 
 
 @workspace_task(name="segments.recompute")
@@ -30,9 +30,10 @@ def segments_recompute_drifting_all() -> int:
     """Fan out: one task per workspace that has segments (beat calls this)."""
     from .models import Segment
 
-    workspace_ids = list(
-        Segment.objects.order_by().values_list("workspace_id", flat=True).distinct()
-    )
+    with dangerously_all_workspaces(reason="beat: find the workspaces that have segments"):
+        workspace_ids = list(
+            Segment.objects.order_by().values_list("workspace_id", flat=True).distinct()
+        )
     for workspace_id in workspace_ids:
         segments_recompute_drifting_task.delay(workspace_id)
     return len(workspace_ids)

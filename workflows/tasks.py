@@ -8,7 +8,7 @@ from celery import shared_task
 from django.db import OperationalError
 
 from workspaces.models import Workspace
-from workspaces.scoping import workspace_task
+from workspaces.scoping import dangerously_all_workspaces, workspace_task
 
 
 @shared_task(name="workflows.scheduler_tick", ignore_result=True)
@@ -16,7 +16,8 @@ def scheduler_tick() -> int:
     """Claim due runs (across workspaces: claiming is global) and dispatch them."""
     from .scheduler import tick
 
-    return tick()
+    with dangerously_all_workspaces(reason="beat: claim due runs of every workspace"):
+        return tick()
 
 
 @workspace_task(
@@ -44,7 +45,9 @@ def anniversaries_sweep() -> None:
     """Fan out the anniversary check to each workspace that has such a trigger."""
     from .enrolment import workspaces_with_anniversaries
 
-    for workspace_id in workspaces_with_anniversaries():
+    with dangerously_all_workspaces(reason="beat: find workspaces with anniversary triggers"):
+        workspace_ids = workspaces_with_anniversaries()
+    for workspace_id in workspace_ids:
         anniversaries_enrol.delay(workspace_id)
 
 

@@ -12,9 +12,11 @@ import secrets
 from typing import Any, ClassVar
 
 from django.contrib.auth.models import AbstractUser, BaseUserManager
+from django.contrib.postgres.indexes import BrinIndex
 from django.db import models
 from django.utils import timezone
 
+from . import scope_state
 from .roles import Capability, Role, role_can
 
 
@@ -75,6 +77,20 @@ class TenantQuerySet(models.QuerySet):
         return self.filter(workspace_id=workspace_id)
 
 
+class TenantManager(models.Manager.from_queryset(TenantQuerySet)):  # type: ignore[misc]
+    """The default manager of tenant models: in a Celery task it refuses to build a query
+    unless a workspace (or the explicit all-workspaces escape hatch) is in scope.
+
+    Django's own machinery — cascading deletes, `obj.related_fk` lookups — goes through
+    `_base_manager` (a plain Manager), so it is not refused; reverse relations
+    (`contact.events`) derive from this manager and are.
+    """
+
+    def get_queryset(self) -> TenantQuerySet:
+        scope_state.require_scope(self.model)
+        return super().get_queryset()  # type: ignore[no-any-return]
+
+
 class TenantModel(models.Model):
     """Abstract base of every tenant-owned model."""
 
@@ -82,7 +98,7 @@ class TenantModel(models.Model):
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
 
-    objects = TenantQuerySet.as_manager()
+    objects = TenantManager()
 
     class Meta:
         abstract = True
@@ -179,3 +195,29 @@ class AuditLogEntry(TenantModel):
 
     def __str__(self) -> str:
         return f"{self.action} {self.target}"
+
+
+class IdempotencyKey(TenantModel):
+    """A management-API POST sent with an `Idempotency-Key` header, and what it answered.
+
+    `status_code` is null while the first request is in flight (workspaces.api.idempotency).
+    Kept 24 hours from `created_at`; older rows are ignored and deleted by beat.
+    """
+
+    key = models.CharField(max_length=255)
+    fingerprint = models.CharField(max_length=64)  # sha256 of method, path and body
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    content_type = models.CharField(max_length=100, blank=True, default="")
+    response_body = models.BinaryField(default=b"")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["workspace", "key"], name="idempotency_key_unique")
+        ]
+        indexes = [
+            # The expiry sweep deletes by age across workspaces; rows arrive in time order.
+            BrinIndex(fields=["created_at"], name="idempotency_created_brin")
+        ]
+
+    def __str__(self) -> str:
+        return f"Idempotency-Key {self.key}"

@@ -7,15 +7,23 @@
 - Public HTML endpoints (login, hosted forms, unsubscribe links …) say so with
   `@public_view(reason)`; they authenticate by other means (signed tokens, form ids).
 - API views: `workspaces.api.base` (DRF base classes) — see there.
-- Celery: `workspace_scope(workspace_id)` opens a scope for task code.
+- Celery: `@workspace_task` / `in_workspace(workspace_id, …)` / `workspace_scope(…)` open a
+  scope for task code. In a task, a tenant model's manager refuses to query without one
+  (`WorkspaceScopeMissing`).
+- Work that really spans workspaces (the scheduler claiming every workspace's due runs,
+  beat sweeps, the API-key lookup before the workspace is known …) says so with
+  `with dangerously_all_workspaces(reason="…")` — rare, grep-able, each with its reason.
+
+Each scope also sets the database connection's `tendril.workspace_id` (or
+`tendril.all_workspaces`), which PostgreSQL Row Level Security checks on every tenant
+table (workspaces.db, docs/security.md): the second wall behind these querysets.
 
 `workspaces.checks` walks every routed URL and fails when a view is in none of these.
 """
 
 from __future__ import annotations
 
-import contextvars
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from functools import wraps
 from typing import Any, TypeVar
@@ -25,8 +33,12 @@ from django.db import models
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
+from . import scope_state
 from .models import Membership, Workspace
 from .roles import Capability
+from .scope_state import ALL_WORKSPACES, WorkspaceScopeMissing
+
+__all__ = ["ALL_WORKSPACES", "WorkspaceScopeMissing"]
 
 SCOPE_ATTR = "tendril_scope"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -40,11 +52,13 @@ def current_membership(request: HttpRequest) -> Membership | None:
     user = request.user
     if not user.is_authenticated:
         return None
-    memberships = Membership.objects.select_related("workspace").filter(user=user)
-    wanted = request.session.get("workspace_id") or user.last_workspace_id  # type: ignore[union-attr]
-    membership = memberships.filter(workspace_id=wanted).first() if wanted else None
-    if membership is None:
-        membership = memberships.order_by("created_at").first()
+    # The user's memberships span workspaces: this lookup decides which one is in scope.
+    with dangerously_all_workspaces(reason="find the workspace a logged-in user is in"):
+        memberships = Membership.objects.select_related("workspace").filter(user=user)
+        wanted = request.session.get("workspace_id") or user.last_workspace_id  # type: ignore[union-attr]
+        membership = memberships.filter(workspace_id=wanted).first() if wanted else None
+        if membership is None:
+            membership = memberships.order_by("created_at").first()
     if membership is not None:
         request.session["workspace_id"] = membership.workspace_id
     return membership
@@ -81,7 +95,14 @@ def workspace_view(
                 )
             request.workspace = membership.workspace  # type: ignore[attr-defined]
             request.membership = membership  # type: ignore[attr-defined]
-            return func(request, *args, **kwargs)
+            with workspace_scope(membership.workspace):
+                response = func(request, *args, **kwargs)
+            if response.streaming:  # its body is read after the view returns
+                response.streaming_content = _in_scope(  # type: ignore[attr-defined]
+                    membership.workspace,
+                    response.streaming_content,  # type: ignore[attr-defined]
+                )
+            return response
 
         setattr(wrapper, SCOPE_ATTR, "workspace")
         return wrapper  # type: ignore[return-value]
@@ -123,22 +144,40 @@ def scoped(request: HttpRequest, model: type[M]) -> models.QuerySet[M]:
     return model.objects.filter(workspace=workspace)  # type: ignore[attr-defined]
 
 
-# --- Celery ------------------------------------------------------------------------------
-
-_current_workspace: contextvars.ContextVar[Workspace | None] = contextvars.ContextVar(
-    "tendril_workspace", default=None
-)
+# --- Scopes (Celery tasks, requests, system work) -------------------------------------
 
 
 @contextmanager
-def workspace_scope(workspace_id: int) -> Iterator[Workspace]:
-    """Run task code inside one workspace. Raises Workspace.DoesNotExist for a deleted one."""
-    workspace = Workspace.objects.get(pk=workspace_id)
-    token = _current_workspace.set(workspace)
+def workspace_scope(workspace: Workspace | int) -> Iterator[Workspace]:
+    """Run code inside one workspace. Raises Workspace.DoesNotExist for a deleted one."""
+    if not isinstance(workspace, Workspace):
+        workspace = Workspace.objects.get(pk=workspace)
+    token = scope_state.enter(workspace)
     try:
         yield workspace
     finally:
-        _current_workspace.reset(token)
+        scope_state.leave(token)
+
+
+@contextmanager
+def dangerously_all_workspaces(*, reason: str) -> Iterator[None]:
+    """The escape hatch: code inside sees every workspace's rows (managers and RLS alike).
+
+    Only for system work that spans workspaces by nature; `reason` says why, for the reader
+    (and for grep). Scopes opened inside (in_workspace …) narrow it again.
+    """
+    if not reason:
+        raise ValueError("dangerously_all_workspaces needs a reason")
+    token = scope_state.enter(ALL_WORKSPACES)
+    try:
+        yield
+    finally:
+        scope_state.leave(token)
+
+
+def _in_scope(workspace: Workspace, content: Iterable[bytes]) -> Iterator[bytes]:
+    with workspace_scope(workspace):
+        yield from content
 
 
 def in_workspace(workspace_id: int, func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
@@ -151,10 +190,10 @@ def in_workspace(workspace_id: int, func: Callable[..., Any], *args: Any, **kwar
 
 
 def current_workspace() -> Workspace:
-    workspace = _current_workspace.get()
-    if workspace is None:
-        raise RuntimeError("No workspace scope is open (use workspace_scope).")
-    return workspace
+    scope = scope_state.current()
+    if not isinstance(scope, Workspace):
+        raise WorkspaceScopeMissing("No workspace scope is open (use workspace_scope).")
+    return scope
 
 
 def workspace_task(*task_args: Any, **task_options: Any) -> Callable[[Callable[..., Any]], Any]:

@@ -17,7 +17,15 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from .errors import Conflict, NotFound, ValidationFailed
-from .models import ApiKey, AuditLogEntry, Invitation, Membership, User, Workspace
+from .models import (
+    ApiKey,
+    AuditLogEntry,
+    IdempotencyKey,
+    Invitation,
+    Membership,
+    User,
+    Workspace,
+)
 from .roles import Role
 
 
@@ -209,6 +217,14 @@ def invitation_revoke(*, invitation: Invitation, actor: User) -> None:
         target=invitation.email,
     )
     invitation.delete()
+
+
+def idempotency_keys_expire() -> int:
+    """Delete API Idempotency-Keys past their 24 hours (beat; the caller spans workspaces)."""
+    from .api.idempotency import TTL
+
+    deleted, _ = IdempotencyKey.objects.filter(created_at__lt=timezone.now() - TTL).delete()
+    return deleted
 
 
 def invitations_expire() -> int:

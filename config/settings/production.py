@@ -17,6 +17,7 @@ if not ALLOWED_HOSTS:
     raise ImproperlyConfigured("ALLOWED_HOSTS must list the host names Tendril answers on.")
 _prepare = _BASE_DATABASES["default"]["OPTIONS"]["prepare_threshold"]
 DATABASES = {"default": {**env.db("DATABASE_URL"), "OPTIONS": {"prepare_threshold": _prepare}}}
+DATABASES["default"]["ENGINE"] = "workspaces.db"  # Row Level Security (see base.py)
 DATABASES["default"]["OPTIONS"]["pool"] = {
     "min_size": env.int("DB_POOL_MIN", default=2),
     "max_size": env.int("DB_POOL_MAX", default=20),

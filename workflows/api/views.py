@@ -192,11 +192,9 @@ class WorkflowViewSet(BuilderActions, WorkspaceModelViewSet):
             raise NotFound(
                 "No such contact in this workspace.", fields={"contact_id": ["unknown contact"]}
             )
-        key = (
-            f"api:{data['key']}"
-            if data.get("key")
-            else f"api:{request.META.get('HTTP_IDEMPOTENCY_KEY') or ''}"
-        )
+        # The body's `key` enrols once for good; else the request's Idempotency-Key (read
+        # and validated once by the API base, which also replays a repeated request).
+        key = f"api:{data.get('key') or request.idempotency_key or ''}"
         run = enrol_contact(
             workspace=self.workspace,
             workflow_id=workflow.pk,

@@ -20,6 +20,7 @@ from django.http import HttpRequest
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication, SessionAuthentication
 
+from workspaces import scope_state
 from workspaces.models import ApiKey, Membership, Workspace
 from workspaces.roles import Capability
 from workspaces.selectors import api_key_resolve
@@ -157,7 +158,9 @@ def authenticate_write_key(request: HttpRequest, raw: str) -> tuple[ApiClient, A
 
 
 def _bind_workspace(request: HttpRequest, workspace: Workspace) -> None:
-    """Put the workspace on DRF's request and on the Django request it wraps."""
+    """Put the workspace on DRF's request and on the Django request it wraps, and open its
+    scope for the rest of the request (WorkspaceAPIView.dispatch closes it)."""
+    scope_state.enter(workspace)
     request.workspace = workspace  # type: ignore[attr-defined]
     inner = getattr(request, "_request", None)
     if inner is not None:

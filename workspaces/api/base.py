@@ -10,13 +10,16 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from django.db import models
+from django.db import models, transaction
+from django.http import HttpResponseBase
 from rest_framework import mixins, viewsets
 from rest_framework.views import APIView
 
+from workspaces import scope_state
+from workspaces.api import idempotency
 from workspaces.api.authentication import SecretKeyAuthentication, SessionMemberAuthentication
 from workspaces.api.permissions import HasWorkspace
-from workspaces.models import Workspace
+from workspaces.models import IdempotencyKey, Workspace
 from workspaces.roles import Capability
 from workspaces.scoping import SCOPE_ATTR
 
@@ -34,8 +37,18 @@ class _Sealed:
                 )
 
 
+class _Replay(Exception):
+    def __init__(self, row: IdempotencyKey):
+        self.row = row
+
+
 class WorkspaceAPIView(_Sealed, APIView):
-    """An API endpoint that is not a model viewset (reports, counts, enrolment …)."""
+    """An API endpoint that is not a model viewset (reports, counts, enrolment …).
+
+    Also the one home of `Idempotency-Key` for /api/v1/ POSTs (workspaces.api.idempotency):
+    after authentication, permissions and throttling, the key is claimed or its stored
+    answer replayed; the view then runs in one transaction that stores its answer.
+    """
 
     dangerously_owns_scoping = True
     authentication_classes = [SecretKeyAuthentication, SessionMemberAuthentication]
@@ -46,6 +59,77 @@ class WorkspaceAPIView(_Sealed, APIView):
     @property
     def workspace(self) -> Workspace:
         return self.request.workspace  # type: ignore[attr-defined,no-any-return]
+
+    def dispatch(self, request: Any, *args: Any, **kwargs: Any) -> Any:
+        # Authentication opens the key's workspace scope (_bind_workspace); it ends here.
+        token = scope_state.enter(None)
+        self._idempotency: idempotency.Claim | None = None
+        try:
+            return super().dispatch(request, *args, **kwargs)
+        finally:
+            claim = self._idempotency
+            if claim is not None and not claim.done:  # an unhandled error: let a retry run
+                idempotency.release(claim)
+            scope_state.leave(token)
+
+    def initial(self, request: Any, *args: Any, **kwargs: Any) -> None:
+        super().initial(request, *args, **kwargs)
+        request.idempotency_key = None
+        if not idempotency.applies_to(request._request):
+            return
+        key = request.idempotency_key = idempotency.key_from(request._request)
+        if key is None:
+            return
+        outcome = idempotency.claim(
+            workspace=self.workspace,
+            key=key,
+            fingerprint=idempotency.fingerprint(request._request),
+        )
+        if isinstance(outcome, IdempotencyKey):
+            raise _Replay(outcome)
+        self._idempotency = outcome
+        name = request.method.lower()
+        handler = getattr(self, name, None)
+        if handler is not None:
+            setattr(self, name, self._answered_once(handler, outcome))
+
+    @staticmethod
+    def _answered_once(handler: Any, claim: idempotency.Claim) -> Any:
+        def run(request: Any, *args: Any, **kwargs: Any) -> Any:
+            # The writes and the stored answer commit together (or neither does).
+            try:
+                with transaction.atomic():
+                    response = handler(request, *args, **kwargs)
+                    if response.status_code < 500:
+                        data = getattr(response, "data", None)
+                        idempotency.record(claim, status_code=response.status_code, data=data)
+            except BaseException:
+                claim.done = False  # nothing was stored: finalize_response decides
+                raise
+            return response
+
+        return run
+
+    def handle_exception(self, exc: Exception) -> Any:
+        if isinstance(exc, _Replay):
+            return idempotency.replay(exc.row)
+        return super().handle_exception(exc)
+
+    def finalize_response(
+        self, request: Any, response: HttpResponseBase, *args: Any, **kwargs: Any
+    ) -> HttpResponseBase:
+        response = super().finalize_response(request, response, *args, **kwargs)
+        claim = getattr(self, "_idempotency", None)
+        if claim is not None and not claim.done:
+            # The view raised: its transaction rolled back. A 4xx is the answer (Stripe
+            # replays it too); a 5xx releases the key so that a retry runs again.
+            if response.status_code >= 500:
+                idempotency.release(claim)
+            else:
+                idempotency.record(
+                    claim, status_code=response.status_code, data=getattr(response, "data", None)
+                )
+        return response
 
 
 setattr(WorkspaceAPIView, SCOPE_ATTR, "workspace")

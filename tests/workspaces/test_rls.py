@@ -1,0 +1,213 @@
+"""Row Level Security: the database's own wall between workspaces.
+
+Tests act as the application role on the test's own connection (inside its transaction,
+so what the fixtures wrote is visible and everything is rolled back).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import psycopg
+import pytest
+from celery import shared_task
+from django.apps import apps
+from django.conf import settings
+from django.db import connection, transaction
+
+from contacts.models import Contact, Event
+from workspaces.db.rls import child_tables, tables_without_policy, tenant_tables
+from workspaces.models import TenantModel
+from workspaces.scoping import dangerously_all_workspaces, workspace_scope
+
+NOT_TENANT_TABLES = {
+    # Accounts, sessions and Django's bookkeeping: not owned by a workspace.
+    "auth_group",
+    "auth_group_permissions",
+    "auth_permission",
+    "django_content_type",
+    "django_migrations",
+    "django_session",
+    "workspaces_user",
+    "workspaces_user_groups",
+    "workspaces_user_user_permissions",
+    "workspaces_workspace",
+}
+
+
+def _raw():  # type: ignore[no-untyped-def]
+    """A psycopg cursor on the test's connection, below Django (no scope is applied)."""
+    connection.ensure_connection()
+    return connection.connection.cursor()
+
+
+@pytest.fixture
+def two_workspaces(ws, other_ws):  # type: ignore[no-untyped-def]
+    from datetime import UTC, datetime
+
+    for workspace, email in ((ws, "a@acme.test"), (other_ws, "b@globex.test")):
+        contact = Contact.objects.create(
+            workspace=workspace, email=email, anonymous_ids=[f"anon-{email}"]
+        )
+        Event.objects.create(
+            workspace=workspace,
+            contact=contact,
+            type="track",
+            name="Signed Up",
+            timestamp=datetime(2026, 1, 1, tzinfo=UTC),
+            message_id=f"m-{email}",
+        )
+    return ws, other_ws
+
+
+@pytest.fixture
+def as_app_role() -> Iterator[None]:
+    with transaction.atomic():
+        with _raw() as cursor:
+            cursor.execute("SELECT set_config('role', %s, true)", [settings.DB_APP_ROLE])
+            cursor.execute("SELECT set_config('tendril.workspace_id', '', true)")
+            cursor.execute("SELECT set_config('tendril.all_workspaces', '', true)")
+        yield
+        transaction.set_rollback(True)
+
+
+def _count(table: str, where: str = "") -> int:
+    with _raw() as cursor:
+        cursor.execute(f'SELECT count(*) FROM "{table}" {where}')  # noqa: S608 — catalog names
+        return int(cursor.fetchone()[0])
+
+
+def test_every_tenant_table_has_the_policy(db):
+    with _raw() as cursor:
+        assert tables_without_policy(cursor) == []
+        tables = set(tenant_tables(cursor))
+        cursor.execute(
+            "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+            " AND n.nspname = current_schema() WHERE c.relkind IN ('r', 'p')"
+            " AND NOT c.relispartition AND NOT c.relrowsecurity"
+        )
+        without_rls = {row[0] for row in cursor.fetchall()}
+    # Every table is either a tenant table (or a link table under one) with RLS on, or one
+    # of the few that belong to no workspace. A new table must be one or the other.
+    assert without_rls == NOT_TENANT_TABLES
+    for model in apps.get_models():
+        if issubclass(model, TenantModel):
+            assert model._meta.db_table in tables, model
+
+
+def test_without_the_setting_no_tenant_row_is_readable(two_workspaces, as_app_role):
+    with _raw() as cursor:
+        tables = tenant_tables(cursor) + [t for t, _, _ in child_tables(cursor)]
+    for table in tables:
+        assert _count(table) == 0, table
+
+
+def test_the_app_role_is_neither_owner_nor_exempt(db):
+    with _raw() as cursor:
+        cursor.execute(
+            "SELECT rolsuper, rolbypassrls FROM pg_roles WHERE rolname = %s",
+            [settings.DB_APP_ROLE],
+        )
+        assert cursor.fetchone() == (False, False)
+        cursor.execute(
+            "SELECT count(*) FROM pg_tables WHERE schemaname = current_schema()"
+            " AND tableowner = %s",
+            [settings.DB_APP_ROLE],
+        )
+        assert cursor.fetchone()[0] == 0
+
+
+def test_with_a_workspace_setting_only_its_rows_are_readable(two_workspaces, as_app_role):
+    ws, other_ws = two_workspaces
+    with _raw() as cursor:
+        cursor.execute("SELECT set_config('tendril.workspace_id', %s, true)", [str(ws.pk)])
+        tables = tenant_tables(cursor)
+    for table in tables:
+        assert _count(table, f"WHERE workspace_id <> {int(ws.pk)}") == 0, table
+    assert _count("contacts_contact") == 1
+    assert _count("contacts_event") == 1
+    assert _count("contacts_contactanonymousid") == 1  # kept by a trigger, raw SQL
+
+
+def test_a_row_of_another_workspace_cannot_be_written(two_workspaces, as_app_role):
+    ws, other_ws = two_workspaces
+    with _raw() as cursor:
+        cursor.execute("SELECT set_config('tendril.workspace_id', %s, true)", [str(ws.pk)])
+        cursor.execute(
+            "UPDATE contacts_contact SET first_name = 'x' WHERE workspace_id = %s", [other_ws.pk]
+        )
+        assert cursor.rowcount == 0
+        cursor.execute("SAVEPOINT s")
+        with pytest.raises(psycopg.errors.InsufficientPrivilege, match="row-level security"):
+            cursor.execute(
+                "UPDATE contacts_contact SET workspace_id = %s WHERE workspace_id = %s",
+                [other_ws.pk, ws.pk],
+            )
+        cursor.execute("ROLLBACK TO SAVEPOINT s")
+
+
+def test_the_all_workspaces_setting_reads_everything(two_workspaces, as_app_role):
+    with _raw() as cursor:
+        cursor.execute("SELECT set_config('tendril.all_workspaces', 'on', true)")
+    assert _count("contacts_contact") == 2
+
+
+# --- the scoping layer sets what the database checks ----------------------------------
+
+
+@pytest.fixture
+def rls_on(db) -> Iterator[None]:  # type: ignore[no-untyped-def]
+    """TENANT_RLS for this test's connection (the whole suite runs with it in CI too)."""
+    was = connection.tenant_rls
+    connection.tenant_rls = True
+    with transaction.atomic():
+        connection._assume_app_role()
+        try:
+            yield
+        finally:
+            transaction.set_rollback(True)
+    connection.tenant_rls = was
+    connection._tenant_setting = None
+
+
+def _emails() -> list[str]:
+    return sorted(Contact._base_manager.values_list("email", flat=True))
+
+
+def test_the_scoping_layer_sets_the_workspace_for_the_database(two_workspaces, rls_on):
+    ws, other_ws = two_workspaces
+    assert _emails() == []  # no scope: nothing, even with no filter at all
+    with workspace_scope(ws):
+        assert _emails() == ["a@acme.test"]
+        with workspace_scope(other_ws):
+            assert _emails() == ["b@globex.test"]
+        assert _emails() == ["a@acme.test"]
+    with dangerously_all_workspaces(reason="test"):
+        assert _emails() == ["a@acme.test", "b@globex.test"]
+    assert _emails() == []
+
+
+def test_a_rolled_back_savepoint_does_not_leave_a_stale_setting(two_workspaces, rls_on):
+    ws, other_ws = two_workspaces
+    with workspace_scope(ws):
+        assert _emails() == ["a@acme.test"]
+        try:
+            with transaction.atomic():
+                with workspace_scope(other_ws):
+                    assert _emails() == ["b@globex.test"]
+                raise RuntimeError("roll back")
+        except RuntimeError:
+            pass
+        assert _emails() == ["a@acme.test"]
+
+
+@shared_task(name="tests.rls_raw_contact_count")
+def raw_contact_count() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM contacts_contact")
+        return int(cursor.fetchone()[0])
+
+
+def test_a_task_that_forgets_its_scope_reads_nothing_even_in_raw_sql(two_workspaces, rls_on):
+    with dangerously_all_workspaces(reason="test: the caller's scope is not inherited"):
+        assert raw_contact_count.delay().get() == 0

@@ -1,0 +1,1 @@
+"""Tendril's database backend: PostgreSQL plus the tenancy wall (see base.py)."""
