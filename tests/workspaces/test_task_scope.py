@@ -101,7 +101,7 @@ def test_scopes_end_with_the_task_and_restore_the_caller(ws, contacts):
     assert scope_state.current() is None
 
 
-def test_in_workspace_is_a_no_op_for_a_deleted_workspace():
+def test_in_workspace_is_a_no_op_for_a_deleted_workspace(db):
     assert in_workspace(987654321, lambda workspace: "ran") is None
 
 
