@@ -60,6 +60,12 @@ def setup_django(*, database: str, redis_db: int, fresh: bool = True) -> dict[st
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
+    from workspaces import scope_state
+
+    # The bench process generates and counts every workspace's rows; the web and worker
+    # processes it measures start clean and run under Row Level Security (TENANT_RLS).
+    # Same as `with dangerously_all_workspaces(reason=…)`, held for the whole process.
+    scope_state.enter(scope_state.ALL_WORKSPACES)
     from config.celery_app import app
 
     app.control.purge()

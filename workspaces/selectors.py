@@ -35,10 +35,13 @@ def api_key_resolve(*, raw: str) -> ApiKey | None:
     return key
 
 
-def workspace_list_for_user(*, user: User) -> QuerySet[Workspace]:
-    return Workspace.objects.filter(
-        id__in=Membership.objects.filter(user=user).values("workspace_id")
-    ).order_by("name")
+def workspace_list_for_user(*, user: User) -> list[Workspace]:
+    with dangerously_all_workspaces(reason="a user's memberships span workspaces"):
+        return list(
+            Workspace.objects.filter(
+                id__in=Membership.objects.filter(user=user).values("workspace_id")
+            ).order_by("name")
+        )
 
 
 def membership_list(*, workspace: Workspace) -> QuerySet[Membership]:

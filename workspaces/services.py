@@ -27,6 +27,7 @@ from .models import (
     Workspace,
 )
 from .roles import Role
+from .scoping import dangerously_all_workspaces, workspace_scope
 
 
 @dataclass(frozen=True)
@@ -69,14 +70,15 @@ def workspace_create(*, name: str, owner: User, timezone_name: str = "UTC") -> C
             "A workspace needs a name.", fields={"name": ["This field is required."]}
         )
     workspace = Workspace.objects.create(name=name, slug=_unique_slug(name), timezone=timezone_name)
-    Membership.objects.create(workspace=workspace, user=owner, role=Role.OWNER)
-    write_key = api_key_create(
-        workspace=workspace, name="Default write key", kind=ApiKey.Kind.WRITE, actor=owner
-    )
-    secret_key = api_key_create(
-        workspace=workspace, name="Default secret key", kind=ApiKey.Kind.SECRET, actor=owner
-    )
-    audit_record(workspace=workspace, actor=owner, action="workspace.created", target=name)
+    with workspace_scope(workspace):  # its first rows: the caller has no scope of it yet
+        Membership.objects.create(workspace=workspace, user=owner, role=Role.OWNER)
+        write_key = api_key_create(
+            workspace=workspace, name="Default write key", kind=ApiKey.Kind.WRITE, actor=owner
+        )
+        secret_key = api_key_create(
+            workspace=workspace, name="Default secret key", kind=ApiKey.Kind.SECRET, actor=owner
+        )
+        audit_record(workspace=workspace, actor=owner, action="workspace.created", target=name)
     return CreatedWorkspace(
         workspace=workspace, owner=owner, write_key=write_key, secret_key=secret_key
     )
@@ -175,11 +177,13 @@ def invitation_create(
 
 
 def invitation_get_open(*, token: str) -> Invitation:
-    invitation = (
-        Invitation.objects.select_related("workspace", "invited_by")
-        .filter(token_hash=_token_hash(token))
-        .first()
-    )
+    # The token is the credential, and it is what names the workspace.
+    with dangerously_all_workspaces(reason="find the invitation an emailed token names"):
+        invitation = (
+            Invitation.objects.select_related("workspace", "invited_by")
+            .filter(token_hash=_token_hash(token))
+            .first()
+        )
     if invitation is None or not invitation.is_open:
         raise NotFound("This invitation link is invalid, used or expired.")
     return invitation
@@ -188,6 +192,11 @@ def invitation_get_open(*, token: str) -> Invitation:
 @transaction.atomic
 def invitation_accept(*, token: str, user: User) -> Membership:
     invitation = invitation_get_open(token=token)
+    with workspace_scope(invitation.workspace):
+        return _invitation_accept(invitation, user)
+
+
+def _invitation_accept(invitation: Invitation, user: User) -> Membership:
     invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
     if invitation.accepted_at is not None:
         raise NotFound("This invitation link has already been used.")
@@ -292,11 +301,12 @@ def membership_remove(*, membership: Membership, actor: User) -> None:
 
 
 def workspace_switch(*, user: User, workspace_id: int) -> Workspace:
-    membership = (
-        Membership.objects.select_related("workspace")
-        .filter(user=user, workspace_id=workspace_id)
-        .first()
-    )
+    with dangerously_all_workspaces(reason="a user's memberships span workspaces"):
+        membership = (
+            Membership.objects.select_related("workspace")
+            .filter(user=user, workspace_id=workspace_id)
+            .first()
+        )
     if membership is None:
         raise NotFound("No such workspace.")
     user.last_workspace = membership.workspace

@@ -211,3 +211,51 @@ def raw_contact_count() -> int:
 def test_a_task_that_forgets_its_scope_reads_nothing_even_in_raw_sql(two_workspaces, rls_on):
     with dangerously_all_workspaces(reason="test: the caller's scope is not inherited"):
         assert raw_contact_count.delay().get() == 0
+
+
+# --- every interface works under RLS (it would read nothing if it did not set the scope) ---
+
+
+def test_web_pages_set_the_workspace(two_workspaces, owner, rls_on):
+    from django.test import Client
+
+    client = Client()
+    client.force_login(owner)
+    page = client.get("/contacts/")
+    assert page.status_code == 200
+    assert b"a@acme.test" in page.content and b"b@globex.test" not in page.content
+    export = client.get("/contacts/export.csv")  # streamed after the view returns
+    body = b"".join(export.streaming_content)
+    assert b"a@acme.test" in body and b"b@globex.test" not in body
+
+
+def test_the_management_api_sets_the_workspace(two_workspaces, api, rls_on):
+    listed = api.get("/api/v1/contacts/")
+    assert [c["email"] for c in listed.json()["results"]] == ["a@acme.test"]
+    created = api.post(
+        "/api/v1/contacts/", {"email": "new@acme.test"}, format="json", HTTP_IDEMPOTENCY_KEY="k"
+    )
+    assert created.status_code == 201
+
+
+def test_ingestion_sets_the_workspace(two_workspaces, tenant, rls_on):
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {tenant.write_key}")
+    body = {"userId": "u-rls", "event": "Signed Up", "messageId": "m-rls"}
+    assert client.post("/v1/track", body, format="json").status_code == 200
+    with workspace_scope(tenant.workspace):
+        assert Event._base_manager.filter(message_id="m-rls").count() == 1
+
+
+@shared_task(name="tests.rls_scoped_emails")
+def scoped_emails(workspace_id: int) -> list[str]:
+    from workspaces.scoping import in_workspace
+
+    return in_workspace(workspace_id, lambda workspace: _emails())
+
+
+def test_workspace_tasks_set_the_workspace(two_workspaces, rls_on):
+    ws, _ = two_workspaces
+    assert scoped_emails.delay(ws.pk).get() == ["a@acme.test"]

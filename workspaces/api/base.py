@@ -101,8 +101,7 @@ class WorkspaceAPIView(_Sealed, APIView):
                 with transaction.atomic():
                     response = handler(request, *args, **kwargs)
                     if response.status_code < 500:
-                        data = getattr(response, "data", None)
-                        idempotency.record(claim, status_code=response.status_code, data=data)
+                        idempotency.record(claim, response)
             except BaseException:
                 claim.done = False  # nothing was stored: finalize_response decides
                 raise
@@ -115,8 +114,8 @@ class WorkspaceAPIView(_Sealed, APIView):
             return idempotency.replay(exc.row)
         return super().handle_exception(exc)
 
-    def finalize_response(
-        self, request: Any, response: HttpResponseBase, *args: Any, **kwargs: Any
+    def finalize_response(  # type: ignore[override]  # a replay is a plain HttpResponse
+        self, request: Any, response: Any, *args: Any, **kwargs: Any
     ) -> HttpResponseBase:
         response = super().finalize_response(request, response, *args, **kwargs)
         claim = getattr(self, "_idempotency", None)
@@ -126,9 +125,7 @@ class WorkspaceAPIView(_Sealed, APIView):
             if response.status_code >= 500:
                 idempotency.release(claim)
             else:
-                idempotency.record(
-                    claim, status_code=response.status_code, data=getattr(response, "data", None)
-                )
+                idempotency.record(claim, response)
         return response
 
 

@@ -23,12 +23,12 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.utils import timezone
 from rest_framework.renderers import JSONRenderer
+from rest_framework.response import Response
 
 from workspaces.errors import Conflict, TendrilError, ValidationFailed
 from workspaces.models import IdempotencyKey, Workspace
@@ -119,13 +119,18 @@ def claim(*, workspace: Workspace, key: str, fingerprint: str) -> Claim | Idempo
     raise KeyInFlight("A request with this Idempotency-Key is still being processed.")
 
 
-def record(claim: Claim, *, status_code: int, data: Any) -> None:
+def record(claim: Claim, response: HttpResponseBase) -> None:
     """Store the answer to replay (inside the view's transaction when it ran cleanly)."""
-    body = b"" if data is None else JSONRenderer().render(data)
+    content_type = ""
+    if isinstance(response, Response):  # not rendered yet inside the view's transaction
+        body = b"" if response.data is None else JSONRenderer().render(response.data)
+        content_type = "application/json" if body else ""
+    elif isinstance(response, HttpResponse):
+        body, content_type = response.content, response.get("Content-Type", "")
+    else:  # a streamed answer is replayed with its status but without its body
+        body = b""
     IdempotencyKey.objects.filter(pk=claim.row_id).update(
-        status_code=status_code,
-        content_type="application/json" if body else "",
-        response_body=body,
+        status_code=response.status_code, content_type=content_type, response_body=body
     )
     claim.done = True
 

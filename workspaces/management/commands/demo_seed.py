@@ -15,6 +15,7 @@ from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
 
 from workspaces.models import Membership, Workspace
+from workspaces.scoping import dangerously_all_workspaces, workspace_scope
 from workspaces.services import user_get_or_create, workspace_create
 
 DEMO_EMAIL = "demo@tendril.local"
@@ -35,15 +36,17 @@ class Command(BaseCommand):
             user, created = user_get_or_create(
                 email=DEMO_EMAIL, password=DEMO_PASSWORD, name="Dana Demo"
             )
-            membership = Membership.objects.filter(
-                user=user, workspace__name=DEMO_WORKSPACE
-            ).first()
+            with dangerously_all_workspaces(reason="find the demo user's demo workspace"):
+                membership = Membership.objects.filter(
+                    user=user, workspace__name=DEMO_WORKSPACE
+                ).first()
             workspace = membership.workspace if membership else None
             fresh = workspace is None
             if workspace is None:
                 workspace = workspace_create(name=DEMO_WORKSPACE, owner=user).workspace
         if fresh:
-            self._seed_apps(workspace, options["contacts"])
+            with workspace_scope(workspace):
+                self._seed_apps(workspace, options["contacts"])
         self.stdout.write(
             self.style.SUCCESS(
                 f"Demo workspace “{workspace.name}”: log in at /login/ as {DEMO_EMAIL} / {DEMO_PASSWORD}"
