@@ -126,6 +126,26 @@ function PlusEdge({ id, sourceX, sourceY, targetX, targetY, sourcePosition, targ
 const nodeTypes = { step: StepNode, add: AddNode };
 const edgeTypes = { plus: PlusEdge };
 
+function sameProblems(a, b) {
+  if (a === b) return true;
+  if (!a || !b || a.length !== b.length) return false;
+  return a.every((p, i) => p.message === b[i].message && p.level === b[i].level);
+}
+
+// Reuse last render's node object when nothing it shows changed: React Flow then skips it,
+// so an insert into a 200-step workflow re-renders only what moved.
+function reuse(previous, next) {
+  if (!previous) return next;
+  const a = previous.data;
+  const b = next.data;
+  const same = previous.position.x === next.position.x && previous.position.y === next.position.y
+    && a.node === b.node && a.summary === b.summary && a.stats === b.stats && a.overlay === b.overlay
+    && a.onPath === b.onPath && a.selected === b.selected && a.readOnly === b.readOnly && a.index === b.index
+    && a.spec === b.spec && String(a.ports) === String(b.ports) && sameProblems(a.problems, b.problems)
+    && a.source === b.source && a.port === b.port && a.sourceLabel === b.sourceLabel;
+  return same ? previous : next;
+}
+
 export function buildFlow(graph, types, view) {
   const layout = layoutGraph(graph, types, { placeholders: true });
   const byId = new Map(graph.nodes.map((n) => [n.id, n]));
@@ -201,16 +221,40 @@ function FocusOnRequest({ focus }) {
   return null;
 }
 
+// A workflow taller than the screen opens at a readable zoom on its trigger (the top),
+// not shrunk to fit: where contacts enter is where a marketer starts reading.
+function openView(instance, nodes) {
+  const pane = document.querySelector(".wb-canvas");
+  const heights = nodes.map((n) => n.position.y + NODE_H);
+  const tall = Math.max(...heights) * 0.6 > (pane?.clientHeight || 800);
+  if (!tall || !pane) {
+    instance.fitView({ maxZoom: 1, padding: 0.15 });
+    return;
+  }
+  const first = nodes.find((n) => n.type === "step") || nodes[0];
+  const zoom = 0.8;
+  instance.setViewport({ x: pane.clientWidth / 2 - (first.position.x + NODE_W / 2) * zoom, y: 24 - first.position.y * zoom, zoom });
+}
+
 export function Canvas({ graph, types, view, focus, onInit }) {
-  const flow = useMemo(() => buildFlow(graph, types, view), [graph, types, view]);
+  const last = useRef(new Map());
+  const flow = useMemo(() => {
+    const built = buildFlow(graph, types, view);
+    const nodes = built.nodes.map((n) => reuse(last.current.get(n.id), n));
+    const edges = built.edges.map((e) => {
+      const before = last.current.get(`edge:${e.id}`);
+      const same = before && before.target === e.target && Object.keys(e.data).every((k) => before.data[k] === e.data[k]);
+      return same ? before : e;
+    });
+    last.current = new Map([...nodes.map((n) => [n.id, n]), ...edges.map((e) => [`edge:${e.id}`, e])]);
+    return { ...built, nodes, edges };
+  }, [graph, types, view]);
   return (
     <ReactFlow
       nodes={flow.nodes}
       edges={flow.edges}
       nodeTypes={nodeTypes}
       edgeTypes={edgeTypes}
-      fitView
-      fitViewOptions={{ maxZoom: 1, padding: 0.15 }}
       minZoom={0.1}
       maxZoom={2}
       nodesDraggable={false}
@@ -224,7 +268,7 @@ export function Canvas({ graph, types, view, focus, onInit }) {
       zoomActivationKeyCode={null}
       panOnScroll
       proOptions={{ hideAttribution: true }}
-      onInit={onInit}
+      onInit={(instance) => { openView(instance, flow.nodes); onInit?.(instance); }}
       ariaLabelConfig={{ "controls.ariaLabel": "Zoom controls" }}
     >
       <Controls showInteractive={false} />

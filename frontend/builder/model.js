@@ -114,9 +114,9 @@ export function insertNode(graph, { source = null, port = DEFAULT, type, id = nu
 // to bottom like the canvas.
 export function sortEdges(edges, graph, types) {
   const order = new Map(graph.nodes.map((n, i) => [n.id, i]));
+  const ports = new Map(graph.nodes.map((n) => [n.id, portsOf(n, types)]));
   const portIndex = (e) => {
-    const node = graph.nodes.find((n) => n.id === e.source);
-    const i = node ? portsOf(node, types).indexOf(e.port || DEFAULT) : -1;
+    const i = ports.get(e.source)?.indexOf(e.port || DEFAULT) ?? -1;
     return i < 0 ? 99 : i;
   };
   return [...edges].sort((a, b) => (order.get(a.source) ?? 1e9) - (order.get(b.source) ?? 1e9) || portIndex(a) - portIndex(b));
