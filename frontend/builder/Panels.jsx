@@ -219,14 +219,18 @@ export function PreviewPanel({ onRun, result, busy, error }) {
       <h2>Preview on history</h2>
       <p className="muted small">Replays the last days of this workspace's real events through the draft (read-only, on a bounded sample) and shows what would have happened.</p>
       <div className="row-inline">
-        <label>Last <select className="input" value={days} onChange={(e) => setDays(Number(e.target.value))}>{[1, 7, 14, 30].map((d) => <option key={d} value={d}>{d} days</option>)}</select></label>
+        <label>Last <select className="input" aria-label="Days of history" value={days} onChange={(e) => setDays(Number(e.target.value))}>{[1, 7, 14, 30].map((d) => <option key={d} value={d}>{d} days</option>)}</select></label>
         <button type="button" className="btn btn-primary" disabled={busy} onClick={() => onRun(days)}>{busy ? "Replaying…" : "Run preview"}</button>
       </div>
       {error && <p className="error" role="alert">{error}</p>}
       {result && (
         <div data-testid="preview-result">
-          <p className="small" data-testid="preview-sample">{result.matched} contacts would have entered from {result.from} to {result.to}; replayed a sample of {result.sampled}{result.scale && result.scale !== 1 ? ` (numbers scaled ×${Number(result.scale).toFixed(1)})` : ""}.</p>
-          {result.totals && <p><strong>{result.totals.email}</strong> emails and <strong>{result.totals.sms}</strong> SMS would have gone out.</p>}
+          <p className="small" data-testid="preview-sample">
+            {result.matched?.contacts ?? 0} contacts would have entered from {String(result.from).slice(0, 10)} to {String(result.to).slice(0, 10)}
+            {result.sample ? ` — replayed ${result.sample.exact ? "all of them" : `a sample of ${result.sample.size} (numbers scaled ×${Number(result.sample.scale).toFixed(1)})`}` : ""}.
+          </p>
+          {result.totals && <p data-testid="preview-totals">This would have sent <strong>{result.totals.email ?? 0}</strong> emails and <strong>{result.totals.sms ?? 0}</strong> SMS.</p>}
+          {(result.not_replayed || []).map((n) => <p key={n.node} className="muted small"><code>{n.node}</code>: {n.reason}</p>)}
           <table className="table">
             <thead><tr><th>Day</th><th>Emails</th><th>SMS</th></tr></thead>
             <tbody>{perDay(result.messages).map((d) => <tr key={d.date}><td>{d.date}</td><td>{d.email}</td><td>{d.sms}</td></tr>)}</tbody>
