@@ -4,6 +4,7 @@ from django.urls import include, path
 
 urlpatterns = [
     path("", include("workspaces.api.urls")),
+    path("", include("workspaces.outbound.api")),
     path("", include("contacts.api.urls")),
     path("", include("segments.api.urls")),
     path("", include("scoring.api.urls")),

@@ -94,4 +94,12 @@ BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
         "schedule": 5 * 60,
         "options": {"expires": 4 * 60},
     },
+    # Outbound webhooks: retries are rows (WebhookDelivery.next_attempt_at). Every 5 s, claim
+    # the deliveries whose backoff is over — and attempts whose worker died (lease over) —
+    # with SKIP LOCKED and hand each to a worker. A stale tick is dropped (the next redoes it).
+    "outbound-deliveries-due": {
+        "task": "outbound.deliveries_due",
+        "schedule": 5,
+        "options": {"expires": 5},
+    },
 }

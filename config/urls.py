@@ -22,6 +22,7 @@ urlpatterns = [
     path("api/v1/", include("config.api_urls")),
     path("v1/", include("contacts.ingest_urls")),
     path("", include("workspaces.urls")),
+    path("", include("workspaces.outbound.urls")),
     path("", include("contacts.urls")),
     path("", include("segments.urls")),
     path("", include("scoring.urls")),

@@ -272,7 +272,6 @@ class ScoringSettings(TenantModel):
 
     slack_webhook_url = models.URLField(max_length=500, blank=True, default="")
     crm_webhook_url = models.URLField(max_length=500, blank=True, default="")
-    crm_webhook_secret = models.CharField(max_length=128, blank=True, default="")
     email_notifications = models.BooleanField(default=True)
     task_due_hours = models.PositiveIntegerField(default=24)
 

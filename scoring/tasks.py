@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import logging
 import smtplib
-from typing import Any
 
 from celery import shared_task
 
 from workspaces.models import Workspace
 from workspaces.scoping import dangerously_all_workspaces, workspace_task
-
-from .webhooks import WebhookError, WebhookRejected
 
 logger = logging.getLogger(__name__)
 
@@ -64,47 +61,6 @@ def notification_email_send(workspace: Workspace, notification_id: int) -> bool:
     from .services.notify import notification_email
 
     return notification_email(workspace=workspace, notification_id=notification_id)
-
-
-@workspace_task(
-    name="scoring.slack_post", autoretry_for=(WebhookError,), retry_backoff=True, max_retries=6
-)
-def slack_post(workspace: Workspace, text: str) -> bool:
-    from .services.handoff import scoring_settings
-    from .webhooks import slack_send
-
-    url = scoring_settings(workspace=workspace).slack_webhook_url
-    if not url:
-        return False
-    try:
-        slack_send(url, text)
-    except WebhookRejected as error:
-        logger.warning("Slack webhook of workspace %s refused: %s", workspace.pk, error)
-        return False
-    return True
-
-
-@workspace_task(
-    name="scoring.crm_lifecycle_notify",
-    autoretry_for=(WebhookError,),
-    retry_backoff=True,
-    max_retries=6,
-)
-def crm_lifecycle_notify(workspace: Workspace, changes: list[dict[str, Any]]) -> bool:
-    from .services.handoff import scoring_settings
-    from .services.notify import crm_lifecycle_payload
-    from .webhooks import crm_send
-
-    settings = scoring_settings(workspace=workspace)
-    if not settings.crm_webhook_url or not settings.crm_webhook_secret:
-        return False
-    payload = crm_lifecycle_payload(workspace=workspace, changes=changes)
-    try:
-        crm_send(settings.crm_webhook_url, settings.crm_webhook_secret, payload)
-    except WebhookRejected as error:
-        logger.warning("CRM webhook of workspace %s refused: %s", workspace.pk, error)
-        return False
-    return True
 
 
 @workspace_task(name="scoring.rule_backfill")

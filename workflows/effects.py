@@ -8,35 +8,15 @@ run's move to the next node.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
-import time
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-
-import httpx
-from django.conf import settings
 
 from contacts.models import Contact
 from workspaces.models import Workspace
 
 from . import integrations
-
-WEBHOOK_TIMEOUT_SECONDS = 10.0
-WEBHOOK_BODY_KEPT = 2000
-
-
-def webhook_body(payload: dict[str, Any]) -> bytes:
-    return json.dumps(payload, separators=(",", ":"), sort_keys=True, default=str).encode()
-
-
-def webhook_signature(secret: str, timestamp: str, body: bytes) -> str:
-    """HMAC-SHA256 over "<timestamp>.<body>", hex: what the receiver recomputes to verify."""
-    mac = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256)
-    return mac.hexdigest()
-
 
 SKIPPED_STATUSES = ("suppressed", "skipped")
 
@@ -274,28 +254,27 @@ class LiveEffects:
         payload: dict[str, Any],
         secret: str,
         idempotency_key: str,
+        source: str,
+        name: str,
         headers: dict[str, str] | None = None,
     ) -> dict[str, Any]:
-        body = webhook_body(payload)
-        timestamp = str(int(time.time()))
-        request_headers = {
-            **(headers or {}),
-            "Content-Type": "application/json",
-            "User-Agent": "Tendril-Webhooks/1",
-            "Tendril-Timestamp": timestamp,
-            "Tendril-Signature": f"sha256={webhook_signature(secret, timestamp, body)}",
-            # Receivers deduplicate on this: a retried step sends the same key.
-            "Idempotency-Key": idempotency_key,
-        }
-        timeout = getattr(settings, "WORKFLOWS_WEBHOOK_TIMEOUT", WEBHOOK_TIMEOUT_SECONDS)
-        started = time.monotonic()
-        try:
-            response = httpx.post(url, content=body, headers=request_headers, timeout=timeout)
-        except httpx.HTTPError as error:
-            return {"ok": False, "status": None, "error": f"{type(error).__name__}: {error}"}
-        return {
-            "ok": 200 <= response.status_code < 300,
-            "status": response.status_code,
-            "body": response.text[:WEBHOOK_BODY_KEPT],
-            "elapsed_ms": int((time.monotonic() - started) * 1000),
-        }
+        """One signed, logged attempt through the outbound client (the engine retries)."""
+        from workspaces.outbound import services as outbound
+
+        endpoint = outbound.endpoint_ensure(
+            workspace=self.workspace,
+            source=source,
+            kind="workflow",
+            name=name,
+            url=url,
+            secret=secret,
+        )
+        response = outbound.delivery_send(
+            workspace=self.workspace,
+            endpoint=endpoint,
+            event_type="workflow.webhook",
+            payload=payload,
+            message_id=f"msg_{idempotency_key.replace(':', '_')}",
+            headers=headers,
+        )
+        return response.as_dict()

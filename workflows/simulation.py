@@ -23,7 +23,7 @@ from workspaces.errors import NotFound, ValidationFailed
 from workspaces.models import Workspace
 
 from . import clock, integrations
-from .effects import LiveEffects, webhook_body, webhook_signature
+from .effects import LiveEffects
 from .engine import advance, finish
 from .graph import Graph, graph_validate
 from .localtime import contact_zone
@@ -97,16 +97,22 @@ class SimulatedEffects(LiveEffects):
         payload: dict[str, Any],
         secret: str,
         idempotency_key: str,
+        source: str = "",
+        name: str = "",
         headers: dict[str, str] | None = None,
     ) -> dict[str, Any]:
-        body = webhook_body(payload)
+        from workspaces.outbound.signing import extra_headers
+
         self.calls.append({
             "node": self.node,
             "kind": "webhook",
             "url": url,
             "payload": payload,
-            "headers": {**(headers or {}), "Idempotency-Key": idempotency_key},
-            "signature": f"sha256={webhook_signature(secret, '<timestamp>', body)[:12]}…",
+            "headers": {
+                **extra_headers(headers),
+                "webhook-id": f"msg_{idempotency_key.replace(':', '_')}",
+                "webhook-signature": "v1,<signed when sent>",
+            },
         })  # fmt: skip
         return {"ok": True, "status": None, "simulated": True}
 

@@ -33,6 +33,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "template_partials",
     "workspaces",
+    "workspaces.outbound",
     "contacts",
     "segments",
     "scoring",
@@ -249,6 +250,23 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# --- Outbound HTTP (workspaces.outbound: webhooks, CRM, Slack) ------------------------------
+# Internal hosts (names, addresses or CIDRs) that outbound calls may reach although they are
+# loopback/private/link-local; empty = every internal address is refused.
+OUTBOUND_ALLOWED_HOSTS = env.list("OUTBOUND_ALLOWED_HOSTS", default=[])
+OUTBOUND_CONNECT_TIMEOUT = env.float("OUTBOUND_CONNECT_TIMEOUT", default=3.0)
+OUTBOUND_READ_TIMEOUT = env.float("OUTBOUND_READ_TIMEOUT", default=10.0)
+OUTBOUND_TOTAL_TIMEOUT = env.float("OUTBOUND_TOTAL_TIMEOUT", default=15.0)
+OUTBOUND_MAX_RESPONSE_BYTES = env.int("OUTBOUND_MAX_RESPONSE_BYTES", default=64 * 1024)
+# Queued deliveries (CRM, Slack) are tried this many times, 30 s · 4^(n-1) apart (max 6 h);
+# workflow webhooks are retried by the workflow engine (WORKFLOWS_STEP_MAX_ATTEMPTS).
+OUTBOUND_MAX_ATTEMPTS = env.int("OUTBOUND_MAX_ATTEMPTS", default=6)
+OUTBOUND_RETRY_BASE_SECONDS = env.float("OUTBOUND_RETRY_BASE_SECONDS", default=30.0)
+# An endpoint is disabled after this many failed attempts in a row, or when it has failed
+# without a success for this many days; an admin re-enables it in Settings → Webhooks.
+OUTBOUND_DISABLE_AFTER_FAILURES = env.int("OUTBOUND_DISABLE_AFTER_FAILURES", default=20)
+OUTBOUND_DISABLE_AFTER_DAYS = env.float("OUTBOUND_DISABLE_AFTER_DAYS", default=5.0)
 
 # --- Messaging (owned by the messaging app) ------------------------------------------------
 # Twilio: the official client talks to TWILIO_BASE_URL when set (a local fake in tests/dev).

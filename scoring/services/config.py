@@ -17,6 +17,8 @@ from django.utils import timezone
 from contacts.models import Contact
 from workspaces.errors import ValidationFailed
 from workspaces.models import Membership, User, Workspace
+from workspaces.outbound import services as outbound
+from workspaces.outbound.client import url_problem
 
 from ..conditions import filter_validate, where_parse
 from ..decay import DecayPolicy
@@ -32,7 +34,6 @@ from ..models import (
     ScoringRule,
     ScoringSettings,
 )
-from ..webhooks import webhook_url_check
 
 MODEL_FIELDS = (
     "name",
@@ -393,6 +394,7 @@ def rep_capacity_set(
     return rep
 
 
+@transaction.atomic
 def settings_save(*, workspace: Workspace, data: dict[str, Any]) -> ScoringSettings:
     from .handoff import scoring_settings
 
@@ -402,17 +404,12 @@ def settings_save(*, workspace: Workspace, data: dict[str, Any]) -> ScoringSetti
         if name in data:
             url = str(data.get(name) or "").strip()
             if url:
-                problem = webhook_url_check(url)
+                problem = url_problem(url) or (
+                    "must be at most 500 characters" if len(url) > 500 else None
+                )
                 if problem:
                     errors[name] = problem
             setattr(current, name, url)
-    if "crm_webhook_secret" in data:
-        secret = str(data.get("crm_webhook_secret") or "").strip()
-        if secret and len(secret) < 16:
-            errors["crm_webhook_secret"] = "at least 16 characters"
-        current.crm_webhook_secret = secret
-    if current.crm_webhook_url and not current.crm_webhook_secret:
-        errors.setdefault("crm_webhook_secret", "a signing secret is required with a CRM webhook")
     if "email_notifications" in data:
         current.email_notifications = bool(data["email_notifications"])
     if "task_due_hours" in data:
@@ -424,7 +421,23 @@ def settings_save(*, workspace: Workspace, data: dict[str, Any]) -> ScoringSetti
     if errors:
         raise ValidationFailed(next(f"{k}: {v}" for k, v in errors.items()), fields=errors)
     current.save()
+    _endpoints_sync(workspace=workspace, current=current)
     return current
+
+
+def _endpoints_sync(*, workspace: Workspace, current: ScoringSettings) -> None:
+    """The Slack and CRM URLs are webhook endpoints (each with its own signing secret,
+    health and delivery log); a cleared URL removes its endpoint."""
+    for source, kind, name, url in (
+        ("scoring.slack", "slack", "Slack (new MQLs)", current.slack_webhook_url),
+        ("scoring.crm", "crm", "CRM (lifecycle)", current.crm_webhook_url),
+    ):
+        if url:
+            outbound.endpoint_ensure(
+                workspace=workspace, source=source, kind=kind, name=name, url=url
+            )
+        else:
+            outbound.endpoint_remove(workspace=workspace, source=source)
 
 
 # --- rescoring helpers (used by the rescore task) ----------------------------------------------

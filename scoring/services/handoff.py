@@ -1,8 +1,9 @@
 """Handing leads to sales: assignment, follow-up tasks and notifications.
 
 `lead_assign` and `sales_task_create` are public (workflows call them). They record their
-events and enqueue them through the pipeline themselves. Slack posts and notification
-emails leave through Celery tasks with retries, after commit.
+events and enqueue them through the pipeline themselves. Notification emails leave through
+a Celery task with retries, after commit; Slack posts are signed webhook deliveries
+(workspaces.outbound: logged, retried with backoff, replayable).
 """
 
 from __future__ import annotations
@@ -307,8 +308,6 @@ def lead_context_text(*, workspace: Workspace, contact: Contact) -> str:
 def lead_handoff(*, workspace: Workspace, contact_id: int) -> SalesTask | None:
     """A contact just became an MQL: give it an owner (if it has none), a follow-up task,
     and tell the owner — in the app, by email — and the team's Slack channel."""
-    from ..tasks import slack_post
-
     contact = (
         Contact.objects.for_workspace(workspace)
         .select_related("owner")
@@ -343,5 +342,17 @@ def lead_handoff(*, workspace: Workspace, contact_id: int) -> SalesTask | None:
             f"New MQL: *{contact.display_name}*{company} — score {contact.score}. {context} "
             f"Owner: {owner or 'unassigned'}. <{lead_url(contact.pk)}|Open the lead>"
         )
-        transaction.on_commit(lambda: slack_post.delay(workspace.pk, text))
+        slack_post(workspace=workspace, url=settings.slack_webhook_url, text=text)
     return task
+
+
+def slack_post(*, workspace: Workspace, url: str, text: str) -> None:
+    """Queue a post to the workspace's Slack-compatible incoming webhook (after commit)."""
+    from workspaces.outbound import services as outbound
+
+    endpoint = outbound.endpoint_ensure(
+        workspace=workspace, source="scoring.slack", kind="slack", name="Slack (new MQLs)", url=url
+    )
+    outbound.delivery_enqueue(
+        workspace=workspace, endpoint=endpoint, event_type="lead.mql", payload={"text": text}
+    )

@@ -1,4 +1,4 @@
-"""Outbound messages about leads: notification emails and CRM lifecycle payloads."""
+"""Outbound messages about leads: notification emails and CRM lifecycle webhooks."""
 
 from __future__ import annotations
 
@@ -66,3 +66,19 @@ def crm_lifecycle_payload(*, workspace: Workspace, changes: list[dict[str, Any]]
         "sent_at": timezone.now().isoformat(),
         "changes": items,
     }
+
+
+def crm_lifecycle_send(*, workspace: Workspace, url: str, changes: list[dict[str, Any]]) -> None:
+    """Queue the lifecycle changes for the CRM endpoint: a signed webhook delivery
+    (workspaces.outbound), recorded in this transaction and sent after commit."""
+    from workspaces.outbound import services as outbound
+
+    payload = crm_lifecycle_payload(workspace=workspace, changes=changes)
+    if not payload["changes"]:
+        return
+    endpoint = outbound.endpoint_ensure(
+        workspace=workspace, source="scoring.crm", kind="crm", name="CRM (lifecycle)", url=url
+    )
+    outbound.delivery_enqueue(
+        workspace=workspace, endpoint=endpoint, event_type="lifecycle.changed", payload=payload
+    )

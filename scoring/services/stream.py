@@ -125,7 +125,7 @@ def transitions_follow_up(*, workspace: Workspace, transitions: Iterable[Transit
     """After commit: hand new MQLs to sales, and tell the CRM about every stage change."""
     from contacts.models import LifecycleStage
 
-    from ..tasks import crm_lifecycle_notify, lead_handoff
+    from ..tasks import lead_handoff
 
     items = list(transitions)
     if not items:
@@ -135,10 +135,15 @@ def transitions_follow_up(*, workspace: Workspace, transitions: Iterable[Transit
             transaction.on_commit(partial(lead_handoff.delay, workspace.pk, transition.contact_id))
     from ..models import ScoringSettings
 
-    has_crm = ScoringSettings.objects.for_workspace(workspace).exclude(crm_webhook_url="").exists()
-    if not has_crm:
+    crm_url = (
+        ScoringSettings.objects.for_workspace(workspace)
+        .exclude(crm_webhook_url="")
+        .values_list("crm_webhook_url", flat=True)
+        .first()
+    )
+    if not crm_url:
         return
-    payload = [
+    changes = [
         {
             "contact_id": t.contact_id,
             "from": t.stage_from,
@@ -147,7 +152,9 @@ def transitions_follow_up(*, workspace: Workspace, transitions: Iterable[Transit
         }
         for t in items
     ]
-    transaction.on_commit(lambda: crm_lifecycle_notify.delay(workspace.pk, payload))
+    from .notify import crm_lifecycle_send
+
+    crm_lifecycle_send(workspace=workspace, url=crm_url, changes=changes)
 
 
 def stream_publish(

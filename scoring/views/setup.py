@@ -27,6 +27,7 @@ from scoring.services import backfill, config, scoring_settings
 from segments.selectors import condition_builder, condition_from_form
 from workspaces.errors import ValidationFailed
 from workspaces.models import Membership
+from workspaces.outbound.selectors import endpoint_get
 from workspaces.roles import Capability
 from workspaces.scoping import scoped, workspace_view
 
@@ -383,7 +384,6 @@ def integrations(request: HttpRequest) -> HttpResponse:
     values: dict[str, Any] = {
         "slack_webhook_url": current.slack_webhook_url,
         "crm_webhook_url": current.crm_webhook_url,
-        "crm_webhook_secret": current.crm_webhook_secret,
         "email_notifications": current.email_notifications,
         "task_due_hours": current.task_due_hours,
     }
@@ -391,7 +391,6 @@ def integrations(request: HttpRequest) -> HttpResponse:
         values = {
             "slack_webhook_url": request.POST.get("slack_webhook_url", ""),
             "crm_webhook_url": request.POST.get("crm_webhook_url", ""),
-            "crm_webhook_secret": request.POST.get("crm_webhook_secret", ""),
             "email_notifications": request.POST.get("email_notifications") == "on",
             "task_due_hours": request.POST.get("task_due_hours", ""),
         }
@@ -405,6 +404,11 @@ def integrations(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "scoring/integrations.html",
-        {"values": values, "errors": errors, "can_manage": _can(request, MANAGE)},
+        {
+            "values": values,
+            "errors": errors,
+            "can_manage": _can(request, MANAGE),
+            "crm_endpoint": endpoint_get(workspace=workspace, source="scoring.crm"),
+        },
         status=400 if errors else 200,
     )

@@ -63,7 +63,7 @@ def test_ingested_events_turn_a_visitor_into_an_mql_handed_to_a_rep(tenant, ws):
     rep = add_member(ws, "rep@acme.test", Role.SALES)
     sink = SmtpSink().start()
     env = {
-        "TENDRIL_WEBHOOKS_ALLOW_PRIVATE": "1",
+        "OUTBOUND_ALLOWED_HOSTS": "127.0.0.1",
         "TEST_EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
         "EMAIL_URL": f"smtp://127.0.0.1:{sink.port}",
     }

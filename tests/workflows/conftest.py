@@ -64,6 +64,25 @@ def clock(settings):
 
 
 @pytest.fixture
+def api_enrol(ws, django_capture_on_commit_callbacks):
+    from workflows.enrolment import enrol_contact
+
+    def enrol(workflow, contact, **context):
+        with django_capture_on_commit_callbacks(execute=True):
+            run = enrol_contact(
+                workspace=ws,
+                workflow_id=workflow.pk,
+                contact=contact,
+                key=f"t:{contact.pk}:{workflow.pk}",
+                context=context,
+            )
+        drain()
+        return run
+
+    return enrol
+
+
+@pytest.fixture
 def contact(ws):
     return Contact.objects.create(
         workspace=ws, email="ada@example.test", first_name="Ada", timezone="Europe/Berlin"
@@ -118,7 +137,9 @@ class Receiver:
 
 
 @pytest.fixture
-def receiver():
+def receiver(settings):
+    # It listens on loopback, which the outbound client refuses unless the operator allows it.
+    settings.OUTBOUND_ALLOWED_HOSTS = ["127.0.0.1"]
     server = Receiver()
     yield server
     server.close()
@@ -138,7 +159,8 @@ def email_template(ws, name: str = "Hello", subject: str = "Hello {{ contact.fir
 
 # --- a real worker ---------------------------------------------------------------------------
 
-WORKER_ENV = {"WORKFLOWS_SHIFTABLE_CLOCK": "1"}
+# Workers reach the loopback webhook receiver only because the operator setting allows it.
+WORKER_ENV = {"WORKFLOWS_SHIFTABLE_CLOCK": "1", "OUTBOUND_ALLOWED_HOSTS": "127.0.0.1"}
 
 
 @pytest.fixture(scope="module")

@@ -1,14 +1,17 @@
 """action.webhook — POST the contact (and trigger data) to a URL, signed, retried.
 
-The call is made outside the database transaction (the engine's `external_call`); the
-executor then records the response in the step log. The body is signed with HMAC-SHA256
-using the workflow's secret (header `Tendril-Signature: sha256=<hex of
-"<Tendril-Timestamp>.<body>">`), and carries `Idempotency-Key: <run>:<node>` so a
-receiver can drop the duplicate a retry after a crash may produce.
+The call is made outside the database transaction (the engine's `external_call`) through
+the one outbound client (`workspaces.outbound`): internal addresses are refused when the
+socket connects, time and size are bounded, and only the status and a short excerpt of the
+answer are kept. The body is signed the Standard Webhooks way with the workflow's
+`webhook_secret` (`webhook-id: msg_<run>_<node>` — the same on every retry, so a receiver
+can drop a duplicate — `webhook-timestamp`, `webhook-signature`). Every attempt is in the
+workspace's delivery log (Settings → Webhooks), one endpoint per workflow node.
 """
 
 from typing import Any
-from urllib.parse import urlparse
+
+from workspaces.outbound.client import url_problem
 
 from .base import NodeType, Result, Step, StepFailed, schema
 
@@ -44,6 +47,8 @@ def call(step: Step) -> dict[str, Any]:
         secret=step.workflow.webhook_secret,
         idempotency_key=step.source_id,
         headers=dict(step.config.get("headers", {})),
+        source=f"workflow:{step.workflow.pk}:{step.node.id}",
+        name=f"{step.workflow.name} · {step.node.id}",
     )
 
 
@@ -58,18 +63,18 @@ def execute(step: Step) -> Result:
 
 
 def check(config: dict, workspace: Any) -> list[str]:
-    url = urlparse(config["url"])
-    if url.scheme not in ("http", "https") or not url.netloc:
-        return ["url: expected an http(s) URL."]
-    return []
+    # At save the URL is judged as written; at publish (workspace given) its host is also
+    # resolved. The connect-time check in the client is the wall either way.
+    problem = url_problem(config["url"], resolve=workspace is not None)
+    return [f"url: {problem}."] if problem else []
 
 
 NODE = NodeType(
     type="action.webhook",
     label="Webhook",
     description="POSTs a signed JSON body (the contact, the trigger's data and `data`) to the "
-    "URL; a non-2xx answer or a network error is retried with backoff. The response status "
-    "and body are kept in the step log.",
+    "URL, signed the Standard Webhooks way; a non-2xx answer or a network error is retried "
+    "with backoff. The response status and a short excerpt are kept in the step log.",
     schema=schema(
         {
             "url": {"type": "string", "minLength": 8, "maxLength": 2000},
