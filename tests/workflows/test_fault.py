@@ -112,6 +112,6 @@ def test_killing_workers_mid_run_loses_and_duplicates_nothing(
         assert nodes == [f"{run.pk}:bye", f"{run.pk}:hello"]
         contact.refresh_from_db()
         assert contact.tags == ["greeted"]
-    keys = [r["headers"].get("Idempotency-Key") for r in receiver.requests]
-    # A webhook may be repeated after a crash, always with the same key (at-least-once).
-    assert set(keys) == {f"{run.pk}:hook" for run in runs}
+    keys = [r["headers"].get("webhook-id") for r in receiver.requests]
+    # A webhook may be repeated after a crash, always with the same id (at-least-once).
+    assert set(keys) == {f"msg_{run.pk}_hook" for run in runs}
