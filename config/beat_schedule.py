@@ -102,4 +102,11 @@ BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
         "schedule": 5,
         "options": {"expires": 5},
     },
+    # Outbound webhooks: the delivery log keeps OUTBOUND_LOG_DAYS (it holds contact data and
+    # is for debugging and replay). Daily.
+    "outbound-deliveries-prune": {
+        "task": "outbound.deliveries_prune",
+        "schedule": 24 * 60 * 60,
+        "options": {"expires": 60 * 60},
+    },
 }

@@ -267,6 +267,8 @@ OUTBOUND_RETRY_BASE_SECONDS = env.float("OUTBOUND_RETRY_BASE_SECONDS", default=3
 # without a success for this many days; an admin re-enables it in Settings → Webhooks.
 OUTBOUND_DISABLE_AFTER_FAILURES = env.int("OUTBOUND_DISABLE_AFTER_FAILURES", default=20)
 OUTBOUND_DISABLE_AFTER_DAYS = env.float("OUTBOUND_DISABLE_AFTER_DAYS", default=5.0)
+# Finished deliveries are kept this many days in the log (then pruned daily by beat).
+OUTBOUND_LOG_DAYS = env.int("OUTBOUND_LOG_DAYS", default=30)
 
 # --- Messaging (owned by the messaging app) ------------------------------------------------
 # Twilio: the official client talks to TWILIO_BASE_URL when set (a local fake in tests/dev).

@@ -105,3 +105,26 @@ def test_the_run_api_shows_only_a_short_excerpt_of_the_answer(
     assert response["status"] == 200 and len(response["excerpt"]) <= client.EXCERPT_CHARS
     assert set(response) == {"ok", "status", "excerpt", "elapsed_ms", "error"}
     assert WorkflowRun.objects.get(pk=run.pk).error == ""
+
+
+def test_step_logs_from_before_keep_only_an_excerpt(ws, contact, settings, api_enrol):
+    import importlib
+
+    from django.db import connection
+
+    from workflows.models import StepLog
+
+    settings.OUTBOUND_ALLOWED_HOSTS = ["127.0.0.1"]
+    with serving(reply(200)) as receiver:
+        workflow = make_workflow(ws, hook_graph(receiver.url))
+        api_enrol(workflow, contact)
+    log = StepLog.objects.get(run=run_of(workflow, contact), node_id="hook")
+    old = {"ok": True, "status": 200, "body": "root:x:0:0\n" + "a" * 300 + "SECRET-TAIL"}
+    StepLog.objects.filter(pk=log.pk).update(detail={"response": old})
+    scrub = importlib.import_module("workflows.migrations.0003_webhook_step_logs_keep_an_excerpt")
+    with connection.cursor() as cursor:
+        cursor.execute(scrub.SCRUB)
+    log.refresh_from_db()
+    response = log.detail["response"]
+    assert "body" not in response and response["excerpt"].startswith("root:x:0:0 aaa")
+    assert len(response["excerpt"]) == 200 and response["status"] == 200

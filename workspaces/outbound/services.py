@@ -14,7 +14,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -318,3 +318,13 @@ def deliveries_claim_due(*, limit: int = 500) -> list[tuple[int, int]]:
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(CLAIM_DUE_SQL, {"now": now, "lease_until": now + LEASE, "limit": limit})
         return [(int(w), int(d)) for w, d in cursor.fetchall()]
+
+
+def deliveries_prune(*, now: datetime | None = None) -> int:
+    """Drop finished deliveries older than OUTBOUND_LOG_DAYS (the log is for debugging and
+    replay, not an archive; it holds contact data)."""
+    cutoff = (now or timezone.now()) - timedelta(days=settings.OUTBOUND_LOG_DAYS)
+    deleted, _ = WebhookDelivery.objects.filter(
+        created_at__lt=cutoff, status__in=[Status.SUCCEEDED, Status.FAILED, Status.SKIPPED]
+    ).delete()
+    return deleted

@@ -25,3 +25,11 @@ def deliveries_due() -> int:
     for workspace_id, delivery_id in due:
         delivery_attempt_task.delay(workspace_id, delivery_id)
     return len(due)
+
+
+@shared_task(name="outbound.deliveries_prune", soft_time_limit=300, time_limit=360)
+def deliveries_prune() -> int:
+    """Beat: keep the delivery log to OUTBOUND_LOG_DAYS."""
+    from .services import deliveries_prune as prune
+
+    return prune()

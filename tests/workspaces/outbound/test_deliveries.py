@@ -168,3 +168,17 @@ def test_replay_sends_the_same_message_again_and_is_refused_on_a_disabled_endpoi
     WebhookEndpoint.objects.filter(pk=endpoint.pk).update(is_enabled=False)
     with pytest.raises(Conflict, match="disabled"):
         services.delivery_replay(workspace=ws, delivery=first)
+
+
+def test_the_log_is_pruned_after_its_retention(ws, settings):
+    with serving(reply(200)) as receiver:
+        endpoint = endpoint_for(ws, receiver.url)
+        for key in ("old", "new"):
+            services.delivery_send(
+                workspace=ws, endpoint=endpoint, event_type="x", payload={}, message_id=key
+            )
+    WebhookDelivery.objects.filter(message_id="old").update(
+        created_at=timezone.now() - timedelta(days=settings.OUTBOUND_LOG_DAYS + 1)
+    )
+    assert services.deliveries_prune() == 1
+    assert list(WebhookDelivery.objects.values_list("message_id", flat=True)) == ["new"]
