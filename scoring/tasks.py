@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import logging
 import smtplib
 
 from celery import shared_task
 
 from workspaces.models import Workspace
 from workspaces.scoping import dangerously_all_workspaces, workspace_task
-
-logger = logging.getLogger(__name__)
 
 
 @shared_task(name="scoring.scores_refresh_all")
