@@ -5,7 +5,7 @@ from __future__ import annotations
 from celery import shared_task
 
 from workspaces.models import Workspace
-from workspaces.scoping import workspace_task
+from workspaces.scoping import dangerously_all_workspaces, workspace_task
 
 
 @workspace_task(name="outbound.delivery_attempt", soft_time_limit=60, time_limit=90)
@@ -21,7 +21,8 @@ def deliveries_due() -> int:
     """Beat: hand retries whose backoff is over (and attempts lost with a worker) to workers."""
     from .services import deliveries_claim_due
 
-    due = deliveries_claim_due()
+    with dangerously_all_workspaces(reason="beat: claim due webhook deliveries of every workspace"):
+        due = deliveries_claim_due()
     for workspace_id, delivery_id in due:
         delivery_attempt_task.delay(workspace_id, delivery_id)
     return len(due)
@@ -32,4 +33,5 @@ def deliveries_prune() -> int:
     """Beat: keep the delivery log to OUTBOUND_LOG_DAYS."""
     from .services import deliveries_prune as prune
 
-    return prune()
+    with dangerously_all_workspaces(reason="beat: prune every workspace's old deliveries"):
+        return prune()
