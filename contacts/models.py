@@ -387,3 +387,37 @@ class ContactImport(TenantModel):
     @property
     def is_finished(self) -> bool:
         return self.status in {self.Status.COMPLETED, self.Status.FAILED}
+
+
+class DataIssue(TenantModel):
+    """What ingestion rejected or corrected, by kind and field: a counter and the latest
+    few samples, so the workspace sees its integration's mistakes (the "Data issues" page).
+
+    One row per (workspace, kind, field), bumped by one upsert per request that had issues
+    (contacts.services.data_issues); `field` is normalised (`batch[3].traits.email` →
+    `traits.email`) so the rows stay few whatever the traffic.
+    """
+
+    class Action(models.TextChoices):
+        REJECTED = "rejected", "Message rejected"
+        CORRECTED = "corrected", "Value left out, message stored"
+
+    kind = models.CharField(max_length=40)
+    field = models.CharField(max_length=120)
+    action = models.CharField(max_length=16, choices=Action.choices)
+    count = models.BigIntegerField(default=0)
+    first_seen_at = models.DateTimeField()
+    last_seen_at = models.DateTimeField()
+    # Newest first, at most data_issues.SAMPLES: [{"at", "field", "message", "value", "source"}]
+    samples = models.JSONField(default=list)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["workspace", "kind", "field"], name="data_issue_unique_kind_field"
+            )
+        ]
+        indexes = [models.Index(fields=["workspace", "-last_seen_at"], name="data_issue_ws_seen")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.field} ×{self.count}"

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from .views import contacts, forms, imports
+from .views import contacts, data_issues, forms, imports
 
 app_name = "contacts"
 urlpatterns = [
@@ -22,6 +22,11 @@ urlpatterns = [
         "contacts/import/<int:import_id>/progress/", imports.import_progress, name="import_progress"
     ),
     path("contacts/import/<int:import_id>/errors.csv", imports.import_errors, name="import_errors"),
+    # What ingestion rejected or corrected (not under contacts/: its own sidebar entry).
+    path("data-issues/", data_issues.data_issues, name="data_issues"),
+    path(
+        "data-issues/<int:issue_id>/clear/", data_issues.data_issue_clear, name="data_issue_clear"
+    ),
     # Hosted forms: marketers' pages, and the public page visitors fill in.
     path("contacts/forms/", forms.form_list, name="forms"),
     path("contacts/forms/new/", forms.form_create, name="form_create"),

@@ -14,6 +14,7 @@ from .selectors import workspace_list_for_user
 NAVIGATION = [
     ("Home", "home", "home"),
     ("Contacts", "contacts:list", "users"),
+    ("Data issues", "contacts:data_issues", "alert"),
     ("Segments", "segments:list", "filter"),
     ("Workflows", "workflows:list", "flow"),
     ("Messages", "messaging:list", "mail"),

@@ -269,6 +269,13 @@ OUTBOUND_DISABLE_AFTER_FAILURES = env.int("OUTBOUND_DISABLE_AFTER_FAILURES", def
 OUTBOUND_DISABLE_AFTER_DAYS = env.float("OUTBOUND_DISABLE_AFTER_DAYS", default=5.0)
 # Finished deliveries are kept this many days in the log (then pruned daily by beat).
 OUTBOUND_LOG_DAYS = env.int("OUTBOUND_LOG_DAYS", default=30)
+# --- Ingestion input (owned by contacts; docs/security.md, "Ingestion input") ------------
+# Beyond these a /v1/ message is refused (400 naming the field; in a batch, that item).
+INGEST_MAX_DEPTH = env.int("INGEST_MAX_DEPTH", default=32)  # nested objects/lists
+INGEST_MAX_KEYS = env.int("INGEST_MAX_KEYS", default=255)  # traits or properties per call
+INGEST_MAX_STRING_LENGTH = env.int("INGEST_MAX_STRING_LENGTH", default=8192)  # characters
+# Distinct custom attribute names per workspace; new names beyond it are left out, reported.
+CONTACTS_MAX_ATTRIBUTES = env.int("CONTACTS_MAX_ATTRIBUTES", default=2000)
 
 # --- Messaging (owned by the messaging app) ------------------------------------------------
 # Twilio: the official client talks to TWILIO_BASE_URL when set (a local fake in tests/dev).

@@ -5,6 +5,14 @@ and hands the valid `Message`s to `contacts.services.ingest.ingest_messages`.
 
 Field names in errors are paths as the client sent them: `event`, `traits.phone` for a
 single call, `batch[3].event` inside a batch.
+
+What PostgreSQL or the pipeline could not take is refused here, before anything is written
+(docs/security.md, "Ingestion input"): a NUL character in any string or key (jsonb and text
+refuse it), nesting deeper than INGEST_MAX_DEPTH, more than INGEST_MAX_KEYS traits or
+properties, a string longer than INGEST_MAX_STRING_LENGTH, a key longer than KEY_MAX, and
+timestamps outside 1970 … now + 1 day once the clock skew is removed. A trait that is well
+formed but not valid (an email, a phone number, a time zone …) does not refuse the message:
+it is left out and reported as a `Correction`.
 """
 
 from __future__ import annotations
@@ -17,8 +25,9 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 import orjson
+from django.conf import settings
 
-from contacts.services.traits import traits_to_fields
+from contacts.services.traits import TraitProblem, traits_clean
 from workspaces.errors import ValidationFailed
 
 KB = 1024
@@ -28,9 +37,13 @@ TYPES = ("identify", "track", "page", "screen", "group", "alias")
 NAME_MAX = 200
 ID_MAX = 255
 MESSAGE_ID_MAX = 200
+KEY_MAX = 255  # characters in any key of properties, traits, context …
 # A client clock can be wrong, but an event from the far future is a bug; Segment
 # likewise refuses to trust timestamps beyond a day ahead.
 FUTURE_TOLERANCE = timedelta(days=1)
+# Nothing a tracking library sends happened before the epoch: earlier is a broken clock or
+# a zero value, and it would sort (and partition) an event where nobody looks for it.
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class PayloadTooLarge(ValidationFailed):
@@ -53,6 +66,35 @@ class Message:
     timestamp: datetime | None = None
     previous_id: str = ""
     group_id: str = ""
+    corrections: list[Correction] = field(default_factory=list)
+
+    def left_out(self, problems: list[TraitProblem], prefix: str) -> None:
+        """Traits left out of this message (the rest is stored), reported to the client."""
+        self.corrections.extend(
+            Correction(
+                index=self.index,
+                field=f"{prefix}{problem.field}",
+                message=f"{problem.message}; left out, the rest of the message was stored",
+                kind=problem.kind,
+                value=problem.value,
+            )
+            for problem in problems
+        )
+
+
+@dataclass(slots=True)
+class Correction:
+    """A part of a stored message that was left out (an invalid trait …), reported back."""
+
+    index: int
+    field: str
+    message: str
+    kind: str
+    value: Any = None
+
+    def as_dict(self, *, batch: bool) -> dict[str, Any]:
+        body = {"field": self.field, "message": self.message}
+        return {"index": self.index, **body} if batch else body
 
 
 @dataclass(slots=True)
@@ -60,6 +102,7 @@ class Rejected:
     index: int
     field: str
     message: str
+    kind: str = "invalid"
 
     def as_dict(self) -> dict[str, Any]:
         return {"index": self.index, "field": self.field, "message": self.message}
@@ -108,9 +151,20 @@ def too_large(what: str, limit: int) -> PayloadTooLarge:
 
 
 class _Invalid(Exception):
-    def __init__(self, field: str, message: str):
+    def __init__(self, field: str, message: str, kind: str = "invalid"):
         self.field = field
         self.message = message
+        self.kind = kind
+
+
+class InvalidCall(ValidationFailed):
+    """A single call refused; `kind` classifies it for the data issues page."""
+
+    def __init__(self, invalid: _Invalid):
+        super().__init__(
+            f"{invalid.field}: {invalid.message}", fields={invalid.field: invalid.message}
+        )
+        self.kind = invalid.kind
 
 
 def parse_call(payload: Any, *, type: str, received_at: datetime) -> Message:
@@ -118,11 +172,10 @@ def parse_call(payload: Any, *, type: str, received_at: datetime) -> Message:
     if not isinstance(payload, dict):
         raise ValidationFailed("body: must be a JSON object.", fields={"body": "not an object"})
     try:
+        _check_tree(payload, "")
         return _message(payload, 0, "", type, payload.get("sentAt"), received_at)
     except _Invalid as invalid:
-        raise ValidationFailed(
-            f"{invalid.field}: {invalid.message}", fields={invalid.field: invalid.message}
-        )
+        raise InvalidCall(invalid)
 
 
 def parse_batch(
@@ -143,6 +196,10 @@ def parse_batch(
         )
     sent_at = payload.get("sentAt")
     shared_context = payload.get("context")
+    try:
+        _check_tree({"context": shared_context}, "")  # once, not in every item it fills
+    except _Invalid as invalid:
+        raise InvalidCall(invalid)
     messages: list[Message] = []
     rejected: list[Rejected] = []
     for index, item in enumerate(items):
@@ -154,6 +211,7 @@ def parse_batch(
                 raise _Invalid(
                     prefix, f"message is larger than {CALL_LIMIT // KB} KB, the limit per message"
                 )
+            _check_tree(item, prefix + ".")
             if isinstance(shared_context, dict) and "context" not in item:
                 item = {**item, "context": shared_context}
             item_type = item.get("type")
@@ -166,8 +224,61 @@ def parse_batch(
                 )
             )
         except _Invalid as invalid:
-            rejected.append(Rejected(index, invalid.field, invalid.message))
+            rejected.append(Rejected(index, invalid.field, invalid.message, invalid.kind))
     return messages, rejected
+
+
+class _Bad(Exception):
+    """Raised deep inside _walk; each level adds its key on the way out (no path strings
+    are built for the valid majority)."""
+
+    def __init__(self, message: str, kind: str):
+        self.message = message
+        self.kind = kind
+        self.path: list[str] = []
+
+
+def _check_tree(item: dict[str, Any], prefix: str) -> None:
+    """Refuse what cannot be stored: NUL characters, nesting beyond INGEST_MAX_DEPTH,
+    strings beyond INGEST_MAX_STRING_LENGTH, keys beyond KEY_MAX. One pass over the
+    message; `prefix` ends with "." (or is empty)."""
+    try:
+        _walk(item, settings.INGEST_MAX_DEPTH, settings.INGEST_MAX_STRING_LENGTH)
+    except _Bad as bad:
+        path = "".join(reversed(bad.path)).lstrip(".")
+        where = f"{prefix}{path}" if path else prefix.rstrip(".") or "body"
+        raise _Invalid(where, bad.message, bad.kind)
+
+
+def _walk(value: Any, depth: int, longest: int) -> None:
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise _Bad(NUL_MESSAGE, "nul_character")
+        if len(value) > longest:
+            raise _Bad(f"longer than {longest} characters", "string_too_long")
+        return
+    if depth == 0:  # an object or a list one level too deep
+        raise _Bad(f"nested more than {settings.INGEST_MAX_DEPTH} levels deep", "too_deep")
+    if isinstance(value, dict):
+        for key in value:
+            if "\x00" in key:  # named by the object that holds it
+                raise _Bad("a key contains " + NUL_MESSAGE, "nul_character")
+            if len(key) > KEY_MAX:
+                raise _Bad(f"a key is longer than {KEY_MAX} characters", "key_too_long")
+        items: Any = value.items()
+    else:
+        items = enumerate(value)
+    for key, sub in items:
+        if sub.__class__ not in _SCALARS:
+            try:
+                _walk(sub, depth - 1, longest)
+            except _Bad as bad:
+                bad.path.append(f".{key}" if isinstance(key, str) else f"[{key}]")
+                raise
+
+
+NUL_MESSAGE = "a NUL character (\\u0000), which cannot be stored"
+_SCALARS = frozenset({int, float, bool, type(None)})
 
 
 def _message(
@@ -211,23 +322,23 @@ def _message(
         raise _Invalid(f"{prefix}userId", "userId or anonymousId is required")
     if type == "track":
         message.name = _name(item.get("event"), f"{prefix}event", required=True)
-        message.properties = _object(item.get("properties"), f"{prefix}properties")
+        message.properties = _keyed(item.get("properties"), f"{prefix}properties")
     elif type in ("page", "screen"):
         message.name = _name(item.get("name"), f"{prefix}name", required=False)
-        message.properties = _object(item.get("properties"), f"{prefix}properties")
+        message.properties = _keyed(item.get("properties"), f"{prefix}properties")
         category = item.get("category")
         if isinstance(category, str) and category and "category" not in message.properties:
             message.properties["category"] = category
         if type == "page":
             _page_defaults(message)
     elif type == "identify":
-        message.traits = _traits(item, prefix)
+        message.traits = _traits(item, prefix, message)
         message.properties = message.traits
     elif type == "group":
         message.group_id = _id(item.get("groupId"), f"{prefix}groupId")
         if not message.group_id:
             raise _Invalid(f"{prefix}groupId", "required for group")
-        traits = _object(item.get("traits"), f"{prefix}traits")
+        traits = _keyed(item.get("traits"), f"{prefix}traits")
         message.properties = {"groupId": message.group_id, "traits": traits}
     return message
 
@@ -264,17 +375,31 @@ def _object(value: Any, where: str) -> dict[str, Any]:
     return value
 
 
-def _traits(item: dict[str, Any], prefix: str) -> dict[str, Any]:
+def _keyed(value: Any, where: str) -> dict[str, Any]:
+    """Traits or properties: an object of at most INGEST_MAX_KEYS keys."""
+    value = _object(value, where)
+    if len(value) > settings.INGEST_MAX_KEYS:
+        limit = settings.INGEST_MAX_KEYS
+        raise _Invalid(
+            where,
+            f"{len(value)} keys; at most {limit} per call (INGEST_MAX_KEYS)",
+            "too_many_keys",
+        )
+    return value
+
+
+def _traits(item: dict[str, Any], prefix: str, message: Message) -> dict[str, Any]:
+    """The identify's traits without the ones that fail validation (each reported in
+    `message.corrections`): a bad phone number does not lose the name and plan with it."""
     traits = item.get("traits")
     if traits is None:
-        traits = (item.get("context") or {}).get("traits")  # Segment reads them there too
-    traits = _object(traits, f"{prefix}traits")
-    try:
-        traits_to_fields(traits)  # validate now, so a bad trait rejects the message up front
-    except ValidationFailed as error:
-        where = next(iter(error.fields), "traits")
-        raise _Invalid(f"{prefix}{where}", str(error.fields.get(where, error.message)))
-    return traits
+        context = item.get("context")
+        if isinstance(context, dict):
+            traits = context.get("traits")  # Segment reads them there too
+    traits = _keyed(traits, f"{prefix}traits")
+    clean, problems = traits_clean(traits)
+    message.left_out(problems, prefix)
+    return clean
 
 
 def _parse_time(value: Any) -> datetime | None:
@@ -295,14 +420,27 @@ def _timestamp(item: dict[str, Any], prefix: str, sent_at: Any, received_at: dat
     raw = item.get("timestamp") or item.get("originalTimestamp")
     if raw in (None, ""):
         return received_at
+    where = f"{prefix}timestamp" if item.get("timestamp") else f"{prefix}originalTimestamp"
     original = _parse_time(raw)
     if original is None:
-        where = "timestamp" if item.get("timestamp") else "originalTimestamp"
-        raise _Invalid(f"{prefix}{where}", "not an ISO-8601 date-time")
+        raise _Invalid(where, "not an ISO-8601 date-time")
     sent = _parse_time(sent_at)
-    timestamp = received_at - (sent - original) if sent is not None else original
+    try:
+        timestamp = received_at - (sent - original) if sent is not None else original
+        timestamp = timestamp.astimezone(UTC)  # year 1 at +01:00 is year 0 in UTC
+    except OverflowError:
+        raise _Invalid(
+            where,
+            "out of range once the clock skew (sentAt − timestamp) is removed"
+            if sent is not None
+            else "out of range",
+            "timestamp_out_of_range",
+        )
     if timestamp > received_at + FUTURE_TOLERANCE:
-        raise _Invalid(f"{prefix}timestamp", "more than a day in the future")
+        raise _Invalid(where, "more than a day in the future", "timestamp_out_of_range")
+    if timestamp < EARLIEST:
+        skew = " once the clock skew (sentAt − timestamp) is removed" if sent is not None else ""
+        raise _Invalid(where, f"before 1970{skew}", "timestamp_out_of_range")
     return timestamp
 
 

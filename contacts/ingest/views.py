@@ -21,12 +21,16 @@ from contacts.ingest.auth import IngestionKeyAuthentication
 from contacts.ingest.parsing import (
     BATCH_LIMIT,
     CALL_LIMIT,
+    Correction,
     Message,
+    Rejected,
     parse_batch,
     parse_call,
     read_body,
     too_large,
 )
+from contacts.models import DataIssue
+from contacts.services.data_issues import Issue, data_issues_record
 from contacts.services.ingest import ingest_messages
 from workspaces.api.base import WorkspaceAPIView
 from workspaces.errors import ValidationFailed
@@ -66,6 +70,7 @@ def cors_preflight(request: HttpRequest) -> HttpResponse:
 class _IngestView(WorkspaceAPIView):
     authentication_classes = [IngestionKeyAuthentication]
     permission_classes = [HasIngestionKey]
+    object_bodies = False  # the body is read (gzip, size limits) by _read_payload
     limit: ClassVar[int] = CALL_LIMIT
     what: ClassVar[str] = "a call"
 
@@ -104,6 +109,8 @@ class _IngestView(WorkspaceAPIView):
         super().permission_denied(request, message, code)
 
     def handle_exception(self, exc: Exception) -> Response:
+        if isinstance(exc, ValidationFailed) and getattr(self.request, "workspace", None):
+            self._report_refusal(exc)
         response = super().handle_exception(exc)
         error = response.data.get("error") if isinstance(response.data, dict) else None
         if isinstance(error, dict):
@@ -116,6 +123,25 @@ class _IngestView(WorkspaceAPIView):
         response = super().finalize_response(request, response, *args, **kwargs)
         return cors_headers(request._request if isinstance(request, Request) else request, response)
 
+    def _report_refusal(self, exc: ValidationFailed) -> None:
+        """A refused request (after authentication) counts on the data issues page."""
+        if isinstance(exc, _BatchRejected):
+            issues = [_rejected_issue(r) for r in exc.rejected]
+        else:
+            field = next(iter(exc.fields), "body")
+            kind = getattr(exc, "kind", None) or exc.code.replace("validation_error", "invalid")
+            issues = [Issue(kind=kind, field=field, message=str(exc.fields.get(field, exc)))]
+        self._report(issues)
+
+    def _report(self, issues: list[Issue]) -> None:
+        if issues:
+            data_issues_record(
+                workspace=self.workspace,
+                issues=issues,
+                source=getattr(self, "source", "api"),
+                at=self.received_at,
+            )
+
     def _enrich(self, messages: list[Message]) -> str:
         """Fill context.ip from the connection (as Segment does); tell the snippet apart."""
         ip = _client_ip(self.request)
@@ -126,6 +152,7 @@ class _IngestView(WorkspaceAPIView):
             library = message.context.get("library")
             if isinstance(library, dict) and library.get("name") == SNIPPET_LIBRARY:
                 source = "snippet"
+        self.source = source
         return source
 
 
@@ -137,14 +164,19 @@ class SingleCallView(_IngestView):
     def post(self, request: Request) -> Response:
         message = parse_call(self.payload, type=self.type, received_at=self.received_at)
         source = self._enrich([message])
-        ingest_messages(
+        result = ingest_messages(
             workspace=self.workspace,
             messages=[message],
             source=source,
             received_at=self.received_at,
             all_or_nothing=True,
         )
-        return Response({"success": True})
+        body: dict[str, Any] = {"success": True}
+        if result.corrections:
+            # Segment's libraries read only `success`; the rest is for whoever looks.
+            body["warnings"] = [c.as_dict(batch=False) for c in result.corrections]
+            self._report([_correction_issue(c) for c in result.corrections])
+        return Response(body)
 
 
 class BatchView(_IngestView):
@@ -177,22 +209,42 @@ class BatchView(_IngestView):
             )
             body = error.as_dict()
             body["error"]["rejected"] = [r.as_dict() for r in rejected]
-            raise _BatchRejected(body)
-        return Response(
-            {
-                "success": True,
-                "stored": result.stored,
-                "duplicates": result.duplicates,
-                "rejected": [r.as_dict() for r in rejected],
-            }
+            raise _BatchRejected(body, rejected)
+        body = {
+            "success": True,
+            "stored": result.stored,
+            "duplicates": result.duplicates,
+            "rejected": [r.as_dict() for r in rejected],
+        }
+        if result.corrections:
+            body["warnings"] = [c.as_dict(batch=True) for c in result.corrections]
+        self._report(
+            [_rejected_issue(r) for r in rejected]
+            + [_correction_issue(c) for c in result.corrections]
         )
+        return Response(body)
+
+
+def _rejected_issue(rejected: Rejected) -> Issue:
+    return Issue(kind=rejected.kind, field=rejected.field, message=rejected.message)
+
+
+def _correction_issue(correction: Correction) -> Issue:
+    return Issue(
+        kind=correction.kind,
+        field=correction.field,
+        message=correction.message,
+        action=DataIssue.Action.CORRECTED,
+        value=correction.value,
+    )
 
 
 class _BatchRejected(ValidationFailed):
-    def __init__(self, body: dict[str, Any]):
+    def __init__(self, body: dict[str, Any], rejected: list[Rejected]):
         error = body["error"]
         super().__init__(error["message"], fields=error["fields"])
         self.body = body
+        self.rejected = rejected
 
     def as_dict(self) -> dict[str, Any]:
         return self.body

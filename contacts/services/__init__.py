@@ -10,9 +10,19 @@ Importers use `from contacts.services import …`; every public name is re-expor
 from contacts.services.events import event_record, events_enqueue_processing, events_process
 from contacts.services.identity import contact_set_consent, contact_upsert
 from contacts.services.merge import contact_merge
-from contacts.services.traits import attributes_register, email_normalize, phone_normalize
+from contacts.services.traits import (
+    attribute_limit_message,
+    attributes_admit,
+    attributes_over_limit,
+    attributes_register,
+    email_normalize,
+    phone_normalize,
+)
 
 __all__ = [
+    "attribute_limit_message",
+    "attributes_admit",
+    "attributes_over_limit",
     "attributes_register",
     "contact_merge",
     "contact_set_consent",

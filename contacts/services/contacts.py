@@ -20,6 +20,9 @@ from django.db import connection, transaction
 
 from contacts.models import AttributeDefinition, ConsentStatus, Contact, LifecycleStage
 from contacts.services import (
+    attribute_limit_message,
+    attributes_admit,
+    attributes_over_limit,
     attributes_register,
     contact_set_consent,
     contact_upsert,
@@ -271,6 +274,12 @@ def _apply_edit(
                 merged[key] = value
                 changed.add(key)
         contact.attributes = merged
+        attributes_admit(
+            workspace=workspace,
+            attributes={k: v for k, v in attributes.items() if v is not None},
+            problems=None,
+            where="attributes",
+        )
         attributes_register(
             workspace=workspace, values={k: v for k, v in attributes.items() if v is not None}
         )
@@ -404,6 +413,8 @@ def attribute_definition_create(
             f"key: the attribute '{key}' already exists.",
             fields={"key": [f"The attribute '{key}' already exists; change its type instead."]},
         )
+    if attributes_over_limit(workspace=workspace, keys=[key]):
+        raise _invalid("key", attribute_limit_message() + ".")
     definition = AttributeDefinition.objects.create(
         workspace=workspace, key=key, type=type, label=(label or "").strip()[:150]
     )

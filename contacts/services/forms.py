@@ -27,6 +27,8 @@ from django.db import transaction
 
 from contacts.models import AttributeDefinition, ConsentStatus, Contact, Form, FormSubmission
 from contacts.services import (
+    attribute_limit_message,
+    attributes_over_limit,
     contact_set_consent,
     contact_upsert,
     email_normalize,
@@ -182,6 +184,10 @@ def _form_apply(form: Form, data: Mapping[str, Any]) -> None:
 
 def _register_attributes(workspace: Workspace, fields: list[dict[str, Any]]) -> None:
     """Custom fields become typed attributes now, so segments know them before any submission."""
+    custom = [f["key"] for f in fields if f["key"] not in CONTACT_FIELDS]
+    over = attributes_over_limit(workspace=workspace, keys=custom)
+    if over:
+        raise _invalid(f"fields.{over[0]}", attribute_limit_message() + ".")
     AttributeDefinition.objects.bulk_create(
         [
             AttributeDefinition(
@@ -231,6 +237,8 @@ def _value_clean(field: dict[str, Any], raw: Any) -> Any:
         return None
     if len(text) > MAX_VALUE:
         raise _invalid(key, f"at most {MAX_VALUE} characters.")
+    if "\x00" in text:
+        raise _invalid(key, "remove the NUL character (\\u0000); it cannot be stored.")
     if key == "email" or kind == "email":
         try:
             return email_normalize(text, field=key)
@@ -298,6 +306,10 @@ def form_submit(
     field's problem; nothing is written then."""
     workspace = form.workspace
     values, consent = form_values_clean(form=form, data=data)
+    # What the browser says about itself is kept, minus what PostgreSQL cannot store.
+    page_url, user_agent, anonymous_id = (
+        text.replace("\x00", "") for text in (page_url, user_agent, anonymous_id)
+    )
     present = {k: v for k, v in values.items() if v is not None and v != ""}
     traits = {k: v for k, v in present.items() if k not in IDENTIFIERS}
     if form.tags:

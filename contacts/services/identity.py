@@ -38,6 +38,8 @@ from contacts.models import ConsentStatus, Contact
 from contacts.services.merge import PROFILE_FIELDS, merge_into
 from contacts.services.traits import (
     CONSENT_TRAITS,
+    TraitProblem,
+    attributes_admit,
     attributes_register,
     email_normalize,
     phone_normalize,
@@ -57,6 +59,7 @@ def contact_upsert(
     traits: dict[str, Any] | None = None,
     source: str,
     at: datetime | None = None,
+    problems: list[TraitProblem] | None = None,
 ) -> tuple[Contact, set[str]]:
     """Find (or create) the contact these identifiers name, apply `traits`, merge duplicates.
 
@@ -66,11 +69,16 @@ def contact_upsert(
     `source` says who is writing ("api", "snippet", "form", "import" …); it is recorded as
     the source of a consent trait's decision (contact_set_consent), made `at` (the call's
     own timestamp for ingestion; now by default), so a late call cannot undo a newer one.
+    New custom attributes beyond the workspace's CONTACTS_MAX_ATTRIBUTES raise
+    ValidationFailed naming the cap — or, when the caller passes a `problems` list (ingestion),
+    are left out and reported there.
     """
     if traits is not None and not isinstance(traits, Mapping):
         raise ValidationFailed("traits: must be an object.", fields={"traits": "must be an object"})
     traits = dict(traits or {})
     fields, attributes = traits_to_fields(traits)
+    if attributes:
+        attributes = attributes_admit(workspace=workspace, attributes=attributes, problems=problems)
     if email is not None and email != "":
         fields["email"] = email_normalize(email, field="email")
     if phone is not None and phone != "":
@@ -317,12 +325,16 @@ def contact_apply_traits(
     traits: Mapping[str, Any],
     source: str = "api",
     at: datetime | None = None,
+    problems: list[TraitProblem] | None = None,
 ) -> set[str]:
     """Apply traits to an already locked, known contact in memory (no identity change, no
     save); returns what changed. For callers that resolved the contact themselves and
     whose traits keep its email (ingestion's identify of a known user). A consent trait's
-    change is announced at once (the caller saves the contact in the same transaction)."""
+    change is announced at once (the caller saves the contact in the same transaction).
+    New attributes beyond the workspace's limit: as in contact_upsert."""
     fields, attributes = traits_to_fields(traits)
+    if attributes:
+        attributes = attributes_admit(workspace=workspace, attributes=attributes, problems=problems)
     changed = _apply(workspace, contact, fields, attributes, [contact], source, at)
     if attributes:
         attributes_register(workspace=workspace, values=attributes)

@@ -43,6 +43,8 @@ from contacts.models import (
     LifecycleStage,
 )
 from contacts.services import (
+    attribute_limit_message,
+    attributes_over_limit,
     contact_set_consent,
     contact_upsert,
     email_normalize,
@@ -207,6 +209,13 @@ def import_create(
     if not data.strip():
         raise _invalid("file", "the file is empty.")
     text = _decode(data)
+    if "\x00" in text:
+        # PostgreSQL stores no NUL character; a file full of them is UTF-16 or a workbook.
+        raise _invalid(
+            "file",
+            "the file contains NUL characters (\\u0000): it is not a text CSV "
+            "(UTF-16, or a spreadsheet file?). Save it as “CSV UTF-8” and upload that.",
+        )
     rows = _reader(text)
     try:
         headers = [h.strip() for h in next(rows)]
@@ -306,6 +315,13 @@ def import_configure(
     if upsert_key not in used:
         label = FIELD_TARGETS[upsert_key]
         raise _invalid("upsert_key", f"map a column to {label} to match contacts by it.")
+    over = attributes_over_limit(
+        workspace=contact_import.workspace,
+        keys=[t[len(ATTRIBUTE_TARGET) :] for t in used if t.startswith(ATTRIBUTE_TARGET)],
+    )
+    if over:
+        key = over[0]
+        raise _invalid(f"mapping.{used[ATTRIBUTE_TARGET + key]}", attribute_limit_message() + ".")
     contact_import.mapping = clean
     contact_import.upsert_key = upsert_key
     contact_import.tags = tags_clean(tags)

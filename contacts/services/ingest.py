@@ -30,7 +30,7 @@ import psycopg
 from django.conf import settings
 from django.db import OperationalError, connection, transaction
 
-from contacts.ingest.parsing import Message, Rejected
+from contacts.ingest.parsing import Correction, Message, Rejected
 from contacts.models import Contact
 from contacts.services.events import events_enqueue_processing
 from contacts.services.identity import (
@@ -40,6 +40,7 @@ from contacts.services.identity import (
     identifiers_lock,
 )
 from contacts.services.merge import merge_into
+from contacts.services.traits import TraitProblem
 from workspaces.errors import ValidationFailed
 from workspaces.models import Workspace
 
@@ -108,6 +109,7 @@ class IngestResult:
     duplicates: int = 0  # messages whose messageId was already stored
     event_ids: list[int] = field(default_factory=list)
     rejected: list[Rejected] = field(default_factory=list)
+    corrections: list[Correction] = field(default_factory=list)  # of stored messages
     changed_fields: dict[int, set[str]] = field(default_factory=dict)
     pending_id: int | None = None  # the pipeline work, when written by the one-statement path
 
@@ -123,9 +125,10 @@ def ingest_messages(
 ) -> IngestResult:
     """Store `messages` in one transaction and enqueue one process_events task on commit.
 
-    Messages refused here (a trait that fails validation, an impossible alias) are
-    returned in `rejected`; with `all_or_nothing` (a single call) the first one raises
-    ValidationFailed instead and nothing is written.
+    Messages refused here (an impossible alias …) are returned in `rejected`; with
+    `all_or_nothing` (a single call) the first one raises ValidationFailed instead and
+    nothing is written. What was left out of stored messages (invalid traits found by the
+    parser, new attributes beyond the workspace's limit) is listed in `corrections`.
     """
     if len(messages) == 1:
         result = _known_contact_call(workspace, messages[0], source, received_at)
@@ -360,6 +363,7 @@ class _Ingestion:
         if not messages:
             return self.result
         self._load(messages)
+        accepted: list[Message] = []
         for message in messages:
             contact_id = self._known_identify(message)
             if contact_id is not None:
@@ -376,10 +380,12 @@ class _Ingestion:
                 if contact_id is None:
                     continue  # rejected
             self.pending.append((message, contact_id))
+            accepted.append(message)
         self._apply_known_identifies()
         self._flush()
         self._touch_last_seen()
         self._register_event_definitions(messages)
+        self.result.corrections = [c for m in accepted for c in m.corrections]
         return self.result
 
     def _drop_replays(self, messages: Sequence[Message]) -> list[Message]:
@@ -492,13 +498,16 @@ class _Ingestion:
             contact = contacts.get(self._canon(pk))  # type: ignore[arg-type]
             if contact is None:
                 continue  # deleted by a concurrent request: nothing left to update
+            problems: list[TraitProblem] = []
             changed = contact_apply_traits(
                 workspace=self.workspace,
                 contact=contact,
                 traits=message.traits,
                 source=self.source,
                 at=message.timestamp,
+                problems=problems,
             )
+            self._correct(message, problems)
             if changed:
                 dirty.setdefault(contact.pk, set()).update(changed)
         for pk, changed in dirty.items():
@@ -536,6 +545,7 @@ class _Ingestion:
 
     def _resolve_identity(self, message: Message) -> int | None:
         """identify / alias / a userId meeting another profile's anonymousId: one by one."""
+        problems: list[TraitProblem] = []
         try:
             if message.type == "alias":
                 with transaction.atomic():
@@ -548,6 +558,7 @@ class _Ingestion:
                     traits=message.traits if message.type == "identify" else None,
                     source=self.source,
                     at=message.timestamp,
+                    problems=problems,
                 )
         except ValidationFailed as error:
             where = next(iter(error.fields), "traits")
@@ -557,6 +568,7 @@ class _Ingestion:
                 str(error.fields[where]) if error.fields else error.message,
             )
             return None
+        self._correct(message, problems)
         if "merged" in changed:
             self._forget_merged(contact.pk)
         if changed:
@@ -611,6 +623,10 @@ class _Ingestion:
         )
         for gone in known - existing:
             self.merged_into[gone] = survivor
+
+    def _correct(self, message: Message, problems: list[TraitProblem]) -> None:
+        """Traits the services left out (new attributes beyond the workspace's limit)."""
+        message.left_out(problems, self._prefix(message))
 
     def _reject(self, message: Message, where: str, text: str) -> None:
         if self.all_or_nothing:

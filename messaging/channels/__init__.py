@@ -21,6 +21,11 @@ class PermanentError(DeliveryError):
     """This message will never go through as it is (content or sender rejected)."""
 
 
+class UnsupportedAddress(PermanentError):
+    """Not the provider's verdict: this sender cannot address the recipient (an address that
+    needs SMTPUTF8). Fails the message without counting towards the failure burst."""
+
+
 class BounceError(PermanentError):
     """The recipient address is rejected for good (hard bounce)."""
 

@@ -12,12 +12,13 @@ import contextlib
 import smtplib
 import socket
 import threading
+from email.utils import parseaddr
 from typing import Any
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
 
-from . import BounceError, OutcomeUnknownError, PermanentError, TransientError
+from . import BounceError, OutcomeUnknownError, PermanentError, TransientError, UnsupportedAddress
 
 _local = threading.local()
 DJANGO_SMTP = "django.core.mail.backends.smtp.EmailBackend"
@@ -57,6 +58,7 @@ def connection_reset() -> None:
 
 def send(message: EmailMultiAlternatives) -> str:
     """Send one message over the held connection; return the provider's message id."""
+    _refuse_smtputf8(message)
     for attempt in (1, 2):
         conn = connection()
         try:
@@ -77,6 +79,20 @@ def send(message: EmailMultiAlternatives) -> str:
     if status is not None and getattr(status, "message_id", None):
         return str(status.message_id)
     return str(message.extra_headers.get("Message-ID", ""))
+
+
+def _refuse_smtputf8(message: EmailMultiAlternatives) -> None:
+    """An internationalised address (RFC 6531) with a non-ASCII local part, such as
+    josé@exämple.de, can only travel with SMTPUTF8, which this sender does not speak: Django
+    would rewrite the local part into an encoded word and deliver to a wrong mailbox. Such a
+    message fails, with the reason, instead. (A non-ASCII domain alone is fine: punycode.)"""
+    for recipient in message.recipients():
+        local = parseaddr(recipient)[1].rpartition("@")[0]
+        if not local.isascii():
+            raise UnsupportedAddress(
+                f"{recipient}: an internationalised address (non-ASCII before the @) needs "
+                "SMTPUTF8, which Tendril's email sending does not support yet"
+            )
 
 
 def classify(error: Exception) -> Exception:

@@ -49,6 +49,7 @@ from ..channels import (
     OutcomeUnknownError,
     PermanentError,
     TransientError,
+    UnsupportedAddress,
 )
 from ..channels import email as email_channel
 from ..channels import twilio as twilio_channel
@@ -529,6 +530,8 @@ def _failed(workspace: Workspace, message: Message, error: DeliveryError) -> int
     _set(message, MessageStatus.FAILED, error.detail)
     if message.channel != Channel.EMAIL and message.contact is not None:
         _event(workspace, message, "sms.failed", {"error": error.detail})
+    if isinstance(error, UnsupportedAddress):
+        return 0  # ours, not the provider's: no reason to pause the workspace's sending
     return 0 if error.detail.startswith("render failed") else 1
 
 

@@ -130,11 +130,13 @@ def test_malformed_calls_name_the_field(ws, key, body, field):
     assert not Event.objects.filter(workspace=ws).exists()
 
 
-def test_an_identify_with_a_bad_phone_names_the_trait_and_stores_nothing(ws, key):
-    response = post("/v1/identify", {"userId": "u", "traits": {"phone": "nope"}}, key)
-    assert response.status_code == 400
-    assert "traits.phone" in response.json()["error"]["fields"]
-    assert not Contact.objects.filter(workspace=ws).exists()
+def test_an_identify_with_a_bad_phone_names_the_trait_and_stores_the_rest(ws, key):
+    body = {"userId": "u", "traits": {"phone": "nope", "plan": "pro"}}
+    response = post("/v1/identify", body, key)
+    assert response.status_code == 200
+    assert [w["field"] for w in response.json()["warnings"]] == ["traits.phone"]
+    contact = Contact.objects.get(workspace=ws)
+    assert (contact.phone, contact.attributes) == ("", {"plan": "pro"})
 
 
 def test_a_body_that_is_not_json_is_a_400(key):
@@ -156,15 +158,17 @@ def test_a_partial_batch_stores_the_good_messages_and_reports_the_bad_by_index(w
     response = post("/v1/batch", batch, key)
     assert response.status_code == 200
     body = response.json()
-    assert body["stored"] == 2
+    assert body["stored"] == 3
     assert [(r["index"], r["field"]) for r in body["rejected"]] == [
         (1, "batch[1].event"),
         (3, "batch[3].type"),
-        (4, "batch[4].traits.email"),
     ]
+    # A trait that is not valid is left out of its message, which is stored.
+    assert [(w["index"], w["field"]) for w in body["warnings"]] == [(4, "batch[4].traits.email")]
     assert set(Event.objects.filter(workspace=ws).values_list("message_id", flat=True)) == {
         "m-0",
         "m-2",
+        "bad-4",
     }
 
 
