@@ -21,6 +21,7 @@ from workspaces.api.base import (
     WorkspaceViewSet,
 )
 from workspaces.api.pagination import IdCursorPagination
+from workspaces.api.params import query_int
 from workspaces.errors import ValidationFailed
 from workspaces.roles import Capability
 
@@ -145,8 +146,7 @@ class ContactViewSet(WorkspaceViewSet):
     def timeline(self, request: Request, pk: str) -> Response:
         """Everything the contact did or received, newest first."""
         contact = self.get_object()
-        limit = request.query_params.get("limit") or "50"
-        limit_n = max(1, min(200, int(limit))) if limit.isdigit() else 50
+        limit_n = query_int(request.query_params, "limit", default=50, minimum=1, maximum=200)
         page = selectors.contact_timeline(
             workspace=self.workspace,
             contact=contact,

@@ -146,7 +146,12 @@ class SuppressionSerializer(serializers.ModelSerializer):
             "created_at",
         ]
         read_only_fields = ["id", "source", "soft_bounce_count", "active", "created_at"]
-        extra_kwargs = {"reason": {"default": SuppressionReason.MANUAL}}
+        # The model's defaults would make `address` optional (and the view's data["address"]
+        # a KeyError on `{}`): an address is what a suppression is.
+        extra_kwargs = {
+            "reason": {"default": SuppressionReason.MANUAL},
+            "address": {"required": True, "allow_blank": False},
+        }
 
 
 class MessageSerializer(serializers.ModelSerializer):

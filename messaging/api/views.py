@@ -28,6 +28,7 @@ from rest_framework.response import Response
 
 from contacts.models import Contact
 from workspaces.api.base import WorkspaceAPIView, WorkspaceReadOnlyViewSet, WorkspaceViewSet
+from workspaces.api.params import query_id
 from workspaces.errors import NotFound, ValidationFailed
 from workspaces.roles import Capability
 
@@ -303,11 +304,9 @@ class MessageViewSet(WorkspaceReadOnlyViewSet):
     def safely_get_queryset(self, queryset: QuerySet[Message]) -> QuerySet[Message]:
         params = self.request.query_params
         for param in ("contact", "broadcast"):
-            value = params.get(param)
+            value = query_id(params, param)
             if value is not None:
-                if not value.isdigit():
-                    raise ValidationFailed(f"{param}: an id", fields={param: "not an id"})
-                queryset = queryset.filter(**{f"{param}_id": int(value)})
+                queryset = queryset.filter(**{f"{param}_id": value})
         for param in ("status", "source_type", "channel"):
             if params.get(param):
                 queryset = queryset.filter(**{param: params[param]})

@@ -19,6 +19,7 @@ from rest_framework.response import Response
 from contacts.models import Contact
 from workspaces.api.base import WorkspaceAPIView, WorkspaceModelViewSet, WorkspaceReadOnlyViewSet
 from workspaces.api.pagination import IdCursorPagination
+from workspaces.api.params import query_int
 from workspaces.errors import NotFound, ValidationFailed
 from workspaces.roles import Capability
 
@@ -103,11 +104,7 @@ class ContactScoreView(WorkspaceAPIView):
         contact = Contact.objects.for_workspace(self.workspace).filter(pk=contact_id).first()
         if contact is None:
             raise NotFound("No such contact.")
-        limit = request.query_params.get("history", "50")
-        if not limit.isdigit() or not 0 <= int(limit) <= 500:
-            raise ValidationFailed(
-                "history: a whole number from 0 to 500.", fields={"history": "0-500"}
-            )
+        limit = query_int(request.query_params, "history", default=50, minimum=0, maximum=500)
         rows = {
             row.model_id: row
             for row in ContactScore.objects.for_workspace(self.workspace).filter(contact=contact)

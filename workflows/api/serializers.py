@@ -93,7 +93,10 @@ class WorkflowWriteSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=200, required=False)
     description = serializers.CharField(required=False, allow_blank=True)
     reentry = serializers.CharField(required=False)
-    reentry_days = serializers.IntegerField(required=False, allow_null=True)
+    # The column is a PositiveIntegerField: a negative value failed its CHECK (a 500).
+    reentry_days = serializers.IntegerField(
+        required=False, allow_null=True, min_value=1, max_value=36500
+    )
     goal_filter = serializers.JSONField(required=False, allow_null=True)
     suppression_segment_id = serializers.IntegerField(required=False, allow_null=True)
     send_window = serializers.JSONField(required=False, allow_null=True)

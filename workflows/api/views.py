@@ -31,6 +31,7 @@ from rest_framework.response import Response
 
 from contacts.models import Contact
 from workspaces.api.base import WorkspaceModelViewSet, WorkspaceReadOnlyViewSet
+from workspaces.api.params import query_id
 from workspaces.errors import NotFound, ValidationFailed
 from workspaces.roles import Capability
 
@@ -287,13 +288,9 @@ class WorkflowRunViewSet(WorkspaceReadOnlyViewSet):
         params = self.request.query_params
         queryset = queryset.select_related("contact", "version", "workflow")
         for param in ("contact", "workflow"):
-            value = params.get(param)
-            if value:
-                if not value.isdigit():
-                    raise ValidationFailed(
-                        f"{param}: expected an id.", fields={param: ["expected an id"]}
-                    )
-                queryset = queryset.filter(**{f"{param}_id": int(value)})
+            value = query_id(params, param)
+            if value is not None:
+                queryset = queryset.filter(**{f"{param}_id": value})
         status_value = _status_filter(self.request)
         return queryset.filter(status=status_value) if status_value else queryset
 

@@ -8,6 +8,7 @@ The rare view that must see across workspaces would have to be named `dangerousl
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from django.db import models, transaction
@@ -19,6 +20,7 @@ from workspaces import scope_state
 from workspaces.api import idempotency
 from workspaces.api.authentication import SecretKeyAuthentication, SessionMemberAuthentication
 from workspaces.api.permissions import HasWorkspace
+from workspaces.errors import ValidationFailed
 from workspaces.models import IdempotencyKey, Workspace
 from workspaces.roles import Capability
 from workspaces.scoping import SCOPE_ATTR
@@ -55,6 +57,12 @@ class WorkspaceAPIView(_Sealed, APIView):
     permission_classes = [HasWorkspace]
     read_capability: ClassVar[Capability] = Capability.VIEW
     write_capability: ClassVar[Capability] = Capability.EDIT_CONTACTS
+    # Every body of the management API is a JSON object: a list, string or number parses
+    # as JSON too, and views reading `request.data.get(...)` answered 500. No string in it
+    # or in the query string holds a NUL character (PostgreSQL text and jsonb cannot).
+    # Views that read the raw body themselves (ingestion, which checks the same on its own)
+    # turn the body checks off.
+    object_bodies: ClassVar[bool] = True
 
     @property
     def workspace(self) -> Workspace:
@@ -74,6 +82,7 @@ class WorkspaceAPIView(_Sealed, APIView):
 
     def initial(self, request: Any, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)
+        _refuse_unstorable_input(self, request)  # a 400 before any key is claimed
         request.idempotency_key = None
         if not idempotency.applies_to(request._request):
             return
@@ -127,6 +136,44 @@ class WorkspaceAPIView(_Sealed, APIView):
             else:
                 idempotency.record(claim, response)
         return response
+
+
+def _refuse_unstorable_input(self: WorkspaceAPIView, request: Any) -> None:
+    message = "contains a NUL character (\\u0000), which cannot be stored"
+    for name, values in request.query_params.lists():
+        if "\x00" in name or any("\x00" in value for value in values):
+            where = name.replace("\x00", "") or "query"
+            raise ValidationFailed(f"{where}: {message}.", fields={where: message})
+    if not (self.object_bodies and request.method in ("POST", "PUT", "PATCH")):
+        return
+    if not isinstance(request.data, Mapping):
+        raise ValidationFailed(
+            "body: must be a JSON object.", fields={"body": "must be a JSON object"}
+        )
+    where = _nul_at(request.data, "")
+    if where is not None:
+        raise ValidationFailed(f"{where}: {message}.", fields={where: message})
+
+
+def _nul_at(value: Any, path: str) -> str | None:
+    """The path of the first string (or key) holding a NUL character, or None."""
+    if isinstance(value, str):
+        return (path or "body") if "\x00" in value else None
+    if isinstance(value, Mapping):
+        pairs: Any = value.items()
+    elif isinstance(value, list):
+        pairs = ((f"[{i}]", item) for i, item in enumerate(value))
+    else:
+        return None
+    for key, item in pairs:
+        name = str(key)
+        if "\x00" in name:
+            return path or "body"
+        child = f"{path}{name}" if name.startswith("[") else f"{path}.{name}" if path else name
+        found = _nul_at(item, child)
+        if found is not None:
+            return found
+    return None
 
 
 setattr(WorkspaceAPIView, SCOPE_ATTR, "workspace")
