@@ -9,7 +9,7 @@ single call, `batch[3].event` inside a batch.
 What PostgreSQL or the pipeline could not take is refused here, before anything is written
 (docs/security.md, "Ingestion input"): a NUL character in any string or key (jsonb and text
 refuse it), nesting deeper than INGEST_MAX_DEPTH, more than INGEST_MAX_KEYS traits or
-properties, a string longer than INGEST_MAX_STRING_LENGTH, a key longer than KEY_MAX, and
+properties, a string or key longer than INGEST_MAX_STRING_LENGTH, and
 timestamps outside 1970 … now + 1 day once the clock skew is removed. A trait that is well
 formed but not valid (an email, a phone number, a time zone …) does not refuse the message:
 it is left out and reported as a `Correction`.
@@ -37,7 +37,6 @@ TYPES = ("identify", "track", "page", "screen", "group", "alias")
 NAME_MAX = 200
 ID_MAX = 255
 MESSAGE_ID_MAX = 200
-KEY_MAX = 255  # characters in any key of properties, traits, context …
 # A client clock can be wrong, but an event from the far future is a bug; Segment
 # likewise refuses to trust timestamps beyond a day ahead.
 FUTURE_TOLERANCE = timedelta(days=1)
@@ -172,7 +171,7 @@ def parse_call(payload: Any, *, type: str, received_at: datetime) -> Message:
     if not isinstance(payload, dict):
         raise ValidationFailed("body: must be a JSON object.", fields={"body": "not an object"})
     try:
-        _check_tree(payload, "")
+        _check_tree(payload, "", settings.INGEST_MAX_DEPTH, settings.INGEST_MAX_STRING_LENGTH)
         return _message(payload, 0, "", type, payload.get("sentAt"), received_at)
     except _Invalid as invalid:
         raise InvalidCall(invalid)
@@ -196,8 +195,10 @@ def parse_batch(
         )
     sent_at = payload.get("sentAt")
     shared_context = payload.get("context")
+    depth, longest = settings.INGEST_MAX_DEPTH, settings.INGEST_MAX_STRING_LENGTH
     try:
-        _check_tree({"context": shared_context}, "")  # once, not in every item it fills
+        # once, not in every item it fills
+        _check_tree({"context": shared_context}, "", depth, longest)
     except _Invalid as invalid:
         raise InvalidCall(invalid)
     messages: list[Message] = []
@@ -207,11 +208,12 @@ def parse_batch(
         try:
             if not isinstance(item, dict):
                 raise _Invalid(prefix, "must be an object")
-            if check_sizes and len(orjson.dumps(item)) > CALL_LIMIT:
+            serialized = _serialized(item)
+            if check_sizes and len(serialized) > CALL_LIMIT:
                 raise _Invalid(
                     prefix, f"message is larger than {CALL_LIMIT // KB} KB, the limit per message"
                 )
-            _check_tree(item, prefix + ".")
+            _check_tree(item, prefix + ".", depth, longest, serialized)
             if isinstance(shared_context, dict) and "context" not in item:
                 item = {**item, "context": shared_context}
             item_type = item.get("type")
@@ -238,43 +240,74 @@ class _Bad(Exception):
         self.path: list[str] = []
 
 
-def _check_tree(item: dict[str, Any], prefix: str) -> None:
-    """Refuse what cannot be stored: NUL characters, nesting beyond INGEST_MAX_DEPTH,
-    strings beyond INGEST_MAX_STRING_LENGTH, keys beyond KEY_MAX. One pass over the
-    message; `prefix` ends with "." (or is empty)."""
+def _check_tree(
+    item: dict[str, Any], prefix: str, depth: int, longest: int, serialized: bytes | None = None
+) -> None:
+    """Refuse what cannot be stored: NUL characters, nesting beyond `depth`
+    (INGEST_MAX_DEPTH), strings and keys beyond `longest` (INGEST_MAX_STRING_LENGTH).
+    `prefix` ends with "." (or is empty).
+
+    Most messages are cleared without the walk, from their JSON text (orjson, in C): no
+    `\\u0000` in it (orjson writes NUL only that way), no more brackets than `depth` (an
+    upper bound of the nesting), not longer than `longest` (nor than any string in it).
+    The walk then finds the field — or finds nothing (a literal "\\u0000" in a string)."""
+    text = _serialized(item) if serialized is None else serialized
+    if (
+        len(text) <= longest
+        and b"\\u0000" not in text
+        and text.count(b"{") + text.count(b"[") <= depth
+    ):
+        return
     try:
-        _walk(item, settings.INGEST_MAX_DEPTH, settings.INGEST_MAX_STRING_LENGTH)
+        _walk(item, depth, longest)
     except _Bad as bad:
         path = "".join(reversed(bad.path)).lstrip(".")
         where = f"{prefix}{path}" if path else prefix.rstrip(".") or "body"
+        if bad.kind == "too_deep":
+            bad.message = f"nested more than {settings.INGEST_MAX_DEPTH} levels deep"
         raise _Invalid(where, bad.message, bad.kind)
 
 
-def _walk(value: Any, depth: int, longest: int) -> None:
-    if isinstance(value, str):
-        if "\x00" in value:
-            raise _Bad(NUL_MESSAGE, "nul_character")
-        if len(value) > longest:
-            raise _Bad(f"longer than {longest} characters", "string_too_long")
-        return
+def _serialized(item: dict[str, Any]) -> bytes:
+    try:
+        return orjson.dumps(item)
+    except orjson.JSONEncodeError:  # nested past orjson's own limit (254): walk it
+        return b"\\u0000"
+
+
+def _walk(value: dict[str, Any] | list[Any], depth: int, longest: int) -> None:
+    # The hot path of every message: containers recurse, strings are checked in the loop
+    # (no call per value), numbers, booleans and null cost one class test.
     if depth == 0:  # an object or a list one level too deep
-        raise _Bad(f"nested more than {settings.INGEST_MAX_DEPTH} levels deep", "too_deep")
-    if isinstance(value, dict):
+        raise _Bad("", "too_deep")
+    if value.__class__ is dict:
         for key in value:
+            if len(key) > longest:
+                raise _Bad(f"a key is longer than {longest} characters", "string_too_long")
             if "\x00" in key:  # named by the object that holds it
                 raise _Bad("a key contains " + NUL_MESSAGE, "nul_character")
-            if len(key) > KEY_MAX:
-                raise _Bad(f"a key is longer than {KEY_MAX} characters", "key_too_long")
         items: Any = value.items()
     else:
         items = enumerate(value)
     for key, sub in items:
-        if sub.__class__ not in _SCALARS:
+        kind = sub.__class__
+        if kind is str:
+            if len(sub) > longest:
+                bad = _Bad(f"longer than {longest} characters", "string_too_long")
+            elif "\x00" in sub:
+                bad = _Bad(NUL_MESSAGE, "nul_character")
+            else:
+                continue
+        elif kind is dict or kind is list:
             try:
                 _walk(sub, depth - 1, longest)
-            except _Bad as bad:
-                bad.path.append(f".{key}" if isinstance(key, str) else f"[{key}]")
-                raise
+                continue
+            except _Bad as deeper:
+                bad = deeper
+        else:
+            continue
+        bad.path.append(f".{key}" if isinstance(key, str) else f"[{key}]")
+        raise bad
 
 
 NUL_MESSAGE = "a NUL character (\\u0000), which cannot be stored"

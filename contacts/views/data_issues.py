@@ -16,8 +16,7 @@ KIND_HELP = {
     "nul_character": "A string contained a NUL character (\\u0000), which cannot be stored.",
     "too_deep": "Objects nested deeper than the limit (INGEST_MAX_DEPTH).",
     "too_many_keys": "More traits or properties in one call than the limit (INGEST_MAX_KEYS).",
-    "string_too_long": "A string longer than the limit (INGEST_MAX_STRING_LENGTH).",
-    "key_too_long": "A property or trait name longer than 255 characters.",
+    "string_too_long": "A string or key longer than the limit (INGEST_MAX_STRING_LENGTH).",
     "timestamp_out_of_range": "A timestamp before 1970 or more than a day ahead, after the "
     "clock-skew correction (sentAt).",
     "invalid_trait": "A trait whose value is not valid (email, phone, time zone …): it was "

@@ -131,9 +131,11 @@ def test_a_string_longer_than_the_cap_is_a_400_naming_its_path(ws, key, settings
     assert "longer than 100 characters" in body["error"]["message"]
 
 
-def test_a_key_longer_than_255_characters_is_a_400(ws, key):
-    response = post("/v1/track", with_data("track", {"k" * 256: 1}), key)
-    assert_refused(response, "properties", ws=ws)
+def test_a_key_longer_than_the_cap_is_a_400(ws, key, settings):
+    settings.INGEST_MAX_STRING_LENGTH = 100
+    response = post("/v1/track", with_data("track", {"nested": {"k" * 101: 1}}), key)
+    body = assert_refused(response, "properties.nested", ws=ws)
+    assert "a key is longer than 100 characters" in body["error"]["message"]
 
 
 # --- Timestamps -------------------------------------------------------------------------------

@@ -92,11 +92,14 @@ def test_an_unchanged_consent_trait_costs_ingestion_no_query(tenant, ws):
     assert ConsentLog.objects.filter(workspace=ws).count() == 1
 
 
-def test_a_bad_consent_trait_is_refused_naming_it_and_nothing_is_stored(tenant, ws):
-    response = v1(tenant, "/v1/identify", {"userId": "u-1", "traits": {"email_consent": "pending"}})
-    assert response.status_code == 400
-    assert "traits.email_consent" in response.content.decode()
-    assert not Contact.objects.filter(workspace=ws).exists()
+def test_a_bad_consent_trait_is_left_out_naming_it_and_changes_no_consent(tenant, ws):
+    # Issue #12 item 7: a trait that fails validation no longer drops the whole message.
+    body = {"userId": "u-1", "traits": {"email_consent": "pending", "plan": "pro"}}
+    response = v1(tenant, "/v1/identify", body)
+    assert response.status_code == 200
+    assert [w["field"] for w in response.json()["warnings"]] == ["traits.email_consent"]
+    contact = Contact.objects.get(workspace=ws)
+    assert (contact.email_consent, contact.attributes) == ("unknown", {"plan": "pro"})
     assert not ConsentLog.objects.exists()
 
 
