@@ -212,3 +212,15 @@ def test_a_number_in_the_query_string_is_read_as_ascii_digits_or_refused(
     response = api.get(path.format(contact=contact.pk), {param: value})
     assert response.status_code == 400, response.content
     assert list(response.json()["error"]["fields"]) == [param]
+
+
+def test_a_nul_character_anywhere_in_a_body_is_a_400_naming_its_path(api, ws):
+    from contacts.models import Contact
+
+    contact = Contact.objects.create(workspace=ws, email="ada@acme.test")
+    body = {"attributes": {"plan": "pro", "notes": ["ok", "a\u0000b"]}}
+    response = api.patch(f"/api/v1/contacts/{contact.pk}/", body, format="json")
+    assert response.status_code == 400, response.content
+    assert list(response.json()["error"]["fields"]) == ["attributes.notes[1]"]
+    contact.refresh_from_db()
+    assert contact.attributes == {}
