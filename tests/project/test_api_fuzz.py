@@ -224,3 +224,9 @@ def test_a_nul_character_anywhere_in_a_body_is_a_400_naming_its_path(api, ws):
     assert list(response.json()["error"]["fields"]) == ["attributes.notes[1]"]
     contact.refresh_from_db()
     assert contact.attributes == {}
+
+
+def test_a_nul_character_in_a_query_parameter_is_a_400_naming_it(api):
+    response = api.get("/api/v1/workflows/autocomplete/properties/", {"event": "a\u0000"})
+    assert response.status_code == 400, response.content
+    assert list(response.json()["error"]["fields"]) == ["event"]
