@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('contacts', '0007_analytics_indexes'),
+        ('contacts', '0008_pending_processing'),
         ('workspaces', '0001_initial'),
     ]
 
