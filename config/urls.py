@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 
 from workspaces.api.errors import json_not_found, json_server_error
 
+from .middleware import API_PREFIXES
 from .views import healthz
 
 _DOC_REASON = "the OpenAPI description is public documentation"
@@ -31,16 +32,14 @@ urlpatterns = [
     path("", include("analytics.urls")),
 ]
 
-_API_PREFIXES = ("/api/", "/v1/")
-
 
 def handler404(request: HttpRequest, exception: Exception) -> HttpResponse:
-    if request.path.startswith(_API_PREFIXES):
+    if request.path.startswith(API_PREFIXES):
         return json_not_found(request, exception)
     return render(request, "404.html", status=404)
 
 
 def handler500(request: HttpRequest) -> HttpResponse:
-    if request.path.startswith(_API_PREFIXES):
+    if request.path.startswith(API_PREFIXES):
         return json_server_error(request)
     return render(request, "500.html", status=500)

@@ -25,6 +25,15 @@ PASSWORD = "correct-horse-battery-staple"  # noqa: S105
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits() -> None:
+    """Rate-limit counters and the API key cache live in Redis, outside the test's
+    transaction: start every test with none (a test's failed logins must not lock the next)."""
+    from workspaces import throttling
+
+    throttling.reset()
+
+
 @dataclass
 class Tenant:
     workspace: Workspace

@@ -11,7 +11,7 @@ class WorkspacesConfig(AppConfig):
             checks,  # noqa: F401  (registers the scoping system check)
             signals,
         )
-        from .api import schema  # noqa: F401  (OpenAPI security schemes)
+        from .api import authentication, schema  # noqa: F401  (key cache signals; OpenAPI schemes)
 
         signals.connect()
         post_migrate.connect(_tenant_tables_secure, sender=self)

@@ -21,9 +21,25 @@ class EmailAuthenticationForm(AuthenticationForm):
         return self.cleaned_data["username"].strip().lower()
 
 
+def login_username(request: object, credentials: dict | None) -> str:
+    """The email django-axes locks out: as the login form normalises it (case, spaces)."""
+    raw = (credentials or {}).get("username") or getattr(request, "POST", {}).get("username", "")
+    return str(raw or "").strip().lower()
+
+
 class WorkspaceForm(forms.Form):
     name = forms.CharField(max_length=120)
     timezone = forms.ChoiceField(choices=TIMEZONE_CHOICES, initial="UTC")
+
+
+class WorkspaceSettingsForm(WorkspaceForm):
+    api_rate_limit = forms.IntegerField(
+        label="API rate limit (requests per second per secret key)",
+        required=False,
+        min_value=1,
+        max_value=10_000,
+        help_text="Leave empty for the platform default. Over it, the API answers 429.",
+    )
 
 
 class InvitationForm(forms.Form):

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+from urllib.parse import urlsplit
+
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
@@ -9,7 +13,9 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from . import selectors, services
+from . import selectors, services, throttling
+from .api.authentication import api_key_forget
+from .client_ip import client_ip
 from .errors import TendrilError
 from .forms import (
     AcceptInvitationForm,
@@ -18,6 +24,7 @@ from .forms import (
     InvitationForm,
     RoleForm,
     WorkspaceForm,
+    WorkspaceSettingsForm,
 )
 from .hooks import home_items
 from .models import ApiKey, Invitation, Membership, User
@@ -29,13 +36,83 @@ MANAGE = Capability.MANAGE_WORKSPACE
 
 # --- Authentication (Django's views, our templates) ---------------------------------------
 
-login_view = public_view("the login form")(
-    auth_views.LoginView.as_view(
-        authentication_form=EmailAuthenticationForm, redirect_authenticated_user=True
+
+class LoginView(auth_views.LoginView):
+    """Django's login, refused while the client's address has too many failed sign-ins.
+
+    Two brakes: django-axes locks one email *from one address* after LOGIN_FAILURE_LIMIT
+    failures (see `login_locked_out`); this view refuses every sign-in from an address that
+    failed AUTH_FAILURE_RATE_LIMIT times on any interface (someone trying many emails).
+    """
+
+    authentication_form = EmailAuthenticationForm
+    redirect_authenticated_user = True
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        retry_after = throttling.auth_failures_blocked(client_ip(request))
+        if retry_after is not None:
+            return _login_refused(
+                request,
+                f"Too many failed sign-ins from your network. Try again in {_wait(retry_after)}.",
+                retry_after,
+            )
+        return super().post(request, *args, **kwargs)
+
+
+def login_locked_out(
+    request: HttpRequest, original_response: HttpResponse | None, credentials: dict | None
+) -> HttpResponse:
+    """django-axes' answer to a locked email + address: the login page, saying so (429)."""
+    seconds = int(settings.AXES_COOLOFF_TIME.total_seconds())
+    return _login_refused(
+        request,
+        "Too many failed sign-ins for this email from your network. "
+        f"Try again in {_wait(seconds)}, or reset your password.",
+        seconds,
     )
-)
+
+
+def _login_refused(request: HttpRequest, message: str, retry_after: int) -> HttpResponse:
+    form = EmailAuthenticationForm(request, data=request.POST or None)
+    form.is_bound = False  # shown again with what was typed, but not validated
+    form.initial = {"username": request.POST.get("username", "")}
+    response = render(
+        request,
+        "registration/login.html",
+        {"form": form, "locked_out": message, "next": request.POST.get("next", "")},
+        status=429,
+    )
+    response["Retry-After"] = str(retry_after)
+    return response
+
+
+def _wait(seconds: int) -> str:
+    minutes = -(-seconds // 60)
+    return f"{minutes} minute{'s' if minutes != 1 else ''}" if seconds >= 60 else f"{seconds} s"
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    """The emailed link is built on SITE_URL, never on the Host header of the request."""
+
+    def form_valid(self, form: Any) -> HttpResponse:
+        site = urlsplit(settings.SITE_URL)
+        form.save(
+            domain_override=site.netloc,
+            use_https=site.scheme == "https",
+            token_generator=self.token_generator,
+            from_email=self.from_email,
+            email_template_name=self.email_template_name,
+            subject_template_name=self.subject_template_name,
+            request=self.request,
+            html_email_template_name=self.html_email_template_name,
+            extra_email_context={"site_url": settings.SITE_URL},
+        )
+        return redirect(self.get_success_url())
+
+
+login_view = public_view("the login form")(LoginView.as_view())
 logout_view = public_view("logging out")(auth_views.LogoutView.as_view())
-password_reset = public_view("password reset by email")(auth_views.PasswordResetView.as_view())
+password_reset = public_view("password reset by email")(PasswordResetView.as_view())
 password_reset_done = public_view("password reset by email")(
     auth_views.PasswordResetDoneView.as_view()
 )
@@ -99,13 +176,21 @@ def workspace_switch(request: HttpRequest, workspace_id: int) -> HttpResponse:
 @workspace_view(write=MANAGE)
 def settings_general(request: HttpRequest) -> HttpResponse:
     workspace = request.workspace  # type: ignore[attr-defined]
-    form = WorkspaceForm(
-        request.POST or None, initial={"name": workspace.name, "timezone": workspace.timezone}
+    form = WorkspaceSettingsForm(
+        request.POST or None,
+        initial={
+            "name": workspace.name,
+            "timezone": workspace.timezone,
+            "api_rate_limit": workspace.api_rate_limit,
+        },
     )
     if request.method == "POST" and form.is_valid():
         workspace.name = form.cleaned_data["name"]
         workspace.timezone = form.cleaned_data["timezone"]
-        workspace.save(update_fields=["name", "timezone", "updated_at"])
+        workspace.api_rate_limit = form.cleaned_data["api_rate_limit"]
+        workspace.save(update_fields=["name", "timezone", "api_rate_limit", "updated_at"])
+        for key in selectors.api_key_list(workspace=workspace):
+            api_key_forget(key.key_hash)  # cached keys carry the workspace: new limit at once
         services.audit_record(workspace=workspace, actor=request.user, action="workspace.updated")  # type: ignore[arg-type]
         messages.success(request, "Workspace settings saved.")
         return redirect("settings")

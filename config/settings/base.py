@@ -1,8 +1,10 @@
 """Settings shared by every environment. Values come from the environment (django-environ)."""
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
+from csp.constants import NONCE, NONE, SELF
 
 from config.beat_schedule import BEAT_SCHEDULE
 
@@ -32,6 +34,8 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_htmx",
     "template_partials",
+    "axes",
+    "csp",
     "workspaces",
     "workspaces.outbound",
     "contacts",
@@ -43,6 +47,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "config.middleware.ApiServerErrorMiddleware",  # a 5xx on /api/ or /v1/ is JSON, always
     "django.middleware.security.SecurityMiddleware",
     "contacts.ingest.middleware.IngestionShortcutMiddleware",  # /v1/ skips the UI's chain
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -53,6 +58,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "axes.middleware.AxesMiddleware",  # last, as django-axes asks
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -194,11 +201,61 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 AUTH_USER_MODEL = "workspaces.User"
+# django-axes first: it refuses a locked-out sign-in before any password is checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False  # htmx reads nothing from it; the token travels in hx-headers
+
+# --- Proxies, throttling and HTTP hardening (docs/security.md) -----------------------------
+# Reverse proxies in front of Tendril that append the client to X-Forwarded-For (0: none,
+# the peer address is the client). Nothing else ever trusts X-Forwarded-For.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+# Rate limits (the `limits` library, sliding-window counters) keep their counters here.
+RATELIMIT_REDIS_URL = env("RATELIMIT_REDIS_URL", default=REDIS_URL)
+# Management API: requests per second per secret key (Stripe's figure); a workspace's
+# owner/admin may set its own in Settings.
+API_RATE_LIMIT = env.int("API_RATE_LIMIT", default=100)
+# Ingestion: requests (a /v1/batch counts once, whatever it carries) per write key.
+INGEST_RATE_LIMIT = env("INGEST_RATE_LIMIT", default="100000 per 10 seconds")
+# Failed authentications (bad secret key, unknown write key, wrong password) per client IP.
+AUTH_FAILURE_RATE_LIMIT = env("AUTH_FAILURE_RATE_LIMIT", default="30 per minute")
+# Login lockout (django-axes): this many failures for one email from one address locks that
+# combination for the cool-off; a success resets the count.
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "workspaces.client_ip.client_ip"
+AXES_LOCKOUT_CALLABLE = "workspaces.views.login_locked_out"
+AXES_USERNAME_CALLABLE = "workspaces.forms.login_username"
+AXES_VERBOSE = False
+# Content-Security-Policy (django-csp 4): scripts only from here, with a per-response nonce
+# for the few inline ones; inline style attributes are allowed (styles cannot run code).
+# Images may come from https: so email previews show the marketer's own images. Framing is
+# governed by X-Frame-Options (hosted forms opt out to be embedded).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF, "'unsafe-inline'"],
+        "img-src": [SELF, "data:", "blob:", "https:"],
+        "font-src": [SELF, "data:"],
+        "connect-src": [SELF],
+        "frame-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+    }
+}
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "strict-origin-when-cross-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 
 # --- I18N ---------------------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
@@ -223,6 +280,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "workspaces.api.pagination.IdCursorPagination",
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "workspaces.api.errors.json_error_handler",
+    "DEFAULT_THROTTLE_CLASSES": ["workspaces.throttling.SecretKeyRateThrottle"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],

@@ -33,6 +33,7 @@ from contacts.models import DataIssue
 from contacts.services.data_issues import Issue, data_issues_record
 from contacts.services.ingest import ingest_messages
 from workspaces.api.base import WorkspaceAPIView
+from workspaces.client_ip import client_ip
 from workspaces.errors import ValidationFailed
 
 SNIPPET_LIBRARY = "tendril.js"
@@ -47,11 +48,13 @@ class HasIngestionKey(BasePermission):
 
 
 def cors_headers(request: HttpRequest, response: HttpResponse) -> HttpResponse:
-    """Let any site post events: the write key, not the origin, is the credential."""
+    """Let any site post events: the write key, not the origin, is the credential.
+
+    Never `Allow-Credentials`: a browser's cookies for this host must not ride along.
+    """
     origin = request.META.get("HTTP_ORIGIN")
     if origin:
         response["Access-Control-Allow-Origin"] = origin
-        response["Access-Control-Allow-Credentials"] = "true"
         response["Vary"] = "Origin"
     return response
 
@@ -144,7 +147,7 @@ class _IngestView(WorkspaceAPIView):
 
     def _enrich(self, messages: list[Message]) -> str:
         """Fill context.ip from the connection (as Segment does); tell the snippet apart."""
-        ip = _client_ip(self.request)
+        ip = client_ip(self.request)
         source = "api"
         for message in messages:
             if "ip" not in message.context and ip:
@@ -248,13 +251,6 @@ class _BatchRejected(ValidationFailed):
 
     def as_dict(self) -> dict[str, Any]:
         return self.body
-
-
-def _client_ip(request: Request) -> str:
-    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
-    if forwarded:
-        return forwarded.split(",")[0].strip()
-    return str(request.META.get("REMOTE_ADDR", ""))
 
 
 def single_call_view(kind: str) -> Any:

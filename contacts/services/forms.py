@@ -7,7 +7,7 @@ form and an identify call resolve people the same way), email consent is recorde
 form's tags are applied, a `form.submitted` event and a FormSubmission row are written,
 and the events_ingested pipeline is enqueued on commit.
 
-Abuse: `form_rate_limit_hit` counts submissions per IP in the cache (a fixed window), and
+Abuse: `form_rate_limit_hit` counts submissions per IP (workspaces.throttling), and
 the hosted page has a honeypot input that people never see; a submission that fills it
 gets the normal thank-you page and nothing is stored.
 """
@@ -22,7 +22,6 @@ from typing import Any
 
 from django.apps import apps
 from django.conf import settings
-from django.core.cache import cache
 from django.db import transaction
 
 from contacts.models import AttributeDefinition, ConsentStatus, Contact, Form, FormSubmission
@@ -38,6 +37,7 @@ from contacts.services import (
 )
 from contacts.services.contacts import RESERVED_ATTRIBUTE_KEYS, tags_clean
 from contacts.services.traits import FIELD_TRAITS, PROTECTED_TRAITS
+from workspaces import throttling
 from workspaces.errors import ValidationFailed
 from workspaces.models import User, Workspace
 
@@ -389,17 +389,10 @@ def _consent_record(*, form: Form, contact: Contact) -> set[str]:
 def form_rate_limit_hit(*, form: Form, ip: str) -> bool:
     """Count one submission attempt from `ip`; True once it is over the limit for the window.
 
-    A fixed window in the cache (Redis), per IP across all forms: a bot hopping between a
-    workspace's forms is still one bot. TENDRIL_FORM_RATE_LIMIT = (attempts, seconds).
+    Per IP across all forms (a bot hopping between a workspace's forms is still one bot),
+    on the project's one limiter (workspaces.throttling, sliding window in Redis).
+    TENDRIL_FORM_RATE_LIMIT = (attempts, seconds).
     """
     attempts, window = getattr(settings, "TENDRIL_FORM_RATE_LIMIT", (10, 60))
-    key = f"tendril:form-rate:{ip or 'unknown'}"
-    if cache.add(key, 1, timeout=window):
-        count = 1
-    else:
-        try:
-            count = cache.incr(key)
-        except ValueError:  # expired between add and incr
-            cache.add(key, 1, timeout=window)
-            count = 1
-    return count > attempts
+    item = throttling.per_second(attempts, seconds=window)
+    return throttling.hit(item, "form", ip or "unknown") is not None

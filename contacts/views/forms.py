@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.conf import settings
 from django.contrib import messages
 from django.db.models import Count
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
@@ -25,6 +24,7 @@ from contacts.forms import (
 from contacts.models import Form, FormSubmission
 from contacts.selectors import attribute_definition_list
 from contacts.services import forms as services
+from workspaces.client_ip import client_ip
 from workspaces.errors import TendrilError, ValidationFailed
 from workspaces.roles import Capability
 from workspaces.scoping import public_view, scoped, workspace_view
@@ -205,16 +205,6 @@ def form_detail(request: HttpRequest, form_id: int) -> HttpResponse:
 # --- The public page --------------------------------------------------------------------------
 
 
-def _client_ip(request: HttpRequest) -> str:
-    """The visitor's address. X-Forwarded-For is trusted only when a proxy is declared
-    (TENDRIL_TRUST_X_FORWARDED_FOR), and then its last hop: the one our proxy added."""
-    if getattr(settings, "TENDRIL_TRUST_X_FORWARDED_FOR", False):
-        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
-        if forwarded:
-            return forwarded.split(",")[-1].strip()
-    return str(request.META.get("REMOTE_ADDR", ""))
-
-
 def _hosted_context(
     form: Form, request: HttpRequest, errors: dict[str, Any] | None = None
 ) -> dict[str, Any]:
@@ -278,7 +268,7 @@ def hosted_form(request: HttpRequest, public_id: str) -> HttpResponse:
         return render(request, "contacts/forms/hosted.html", _hosted_context(form, request))
     if request.method != "POST":
         return HttpResponse(status=405, headers={"Allow": "GET, POST"})
-    ip = _client_ip(request)
+    ip = client_ip(request)
     if services.form_rate_limit_hit(form=form, ip=ip):
         context = {**_hosted_context(form, request), "rate_limited": True}
         response = render(request, "contacts/forms/hosted.html", context, status=429)

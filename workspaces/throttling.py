@@ -1,0 +1,153 @@
+"""Rate limits for every interface: one limiter, the `limits` library, counters in Redis.
+
+Sliding-window counters (two integers per key, one Lua call per hit) rather than moving
+windows (one sorted-set entry per hit), so a limit of 100,000 costs what a limit of 10 does.
+
+- `api`: requests per secret key on /api/v1/ — `Workspace.api_rate_limit` per second, or
+  settings.API_RATE_LIMIT (DRF throttle `SecretKeyRateThrottle`).
+- `ingest`: requests per write key on /v1/ — settings.INGEST_RATE_LIMIT; checked in the
+  same Redis round trip as the key lookup (`hit_and_get`).
+- `authfail`: failed authentications per client IP on every interface (bad secret key,
+  unknown write key, wrong password) — settings.AUTH_FAILURE_RATE_LIMIT. Counted only on
+  failure, and checked only before work a valid key does not need (a key lookup that missed
+  the cache, a password check), so good traffic pays nothing for it.
+
+Every refusal is a 429 with Retry-After (seconds).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from functools import lru_cache
+from typing import Any
+
+import redis
+from django.conf import settings
+from django.contrib.auth.signals import user_login_failed
+from django.dispatch import receiver
+from limits import RateLimitItem, RateLimitItemPerSecond, parse
+from limits.storage import RedisStorage
+from limits.strategies import SlidingWindowCounterRateLimiter
+from rest_framework.request import Request
+from rest_framework.throttling import BaseThrottle
+
+from workspaces.client_ip import client_ip
+
+PREFIX = "tendril-rl"
+
+
+@lru_cache(maxsize=4)
+def _limiter(url: str) -> SlidingWindowCounterRateLimiter:
+    return SlidingWindowCounterRateLimiter(RedisStorage(url, key_prefix=PREFIX))
+
+
+def limiter() -> SlidingWindowCounterRateLimiter:
+    return _limiter(settings.RATELIMIT_REDIS_URL)
+
+
+def _storage() -> RedisStorage:
+    return limiter().storage  # type: ignore[return-value]
+
+
+def client() -> redis.Redis:
+    """The limiter's Redis connection (the API key cache lives next to the counters)."""
+    return _storage().get_connection()  # type: ignore[return-value]
+
+
+@lru_cache(maxsize=64)
+def rate(text: str) -> RateLimitItem:
+    """A rate written as limits writes it: "100 per second", "30/minute"."""
+    return parse(text)
+
+
+def per_second(amount: int, *, seconds: int = 1) -> RateLimitItem:
+    """`amount` per `seconds` seconds."""
+    return RateLimitItemPerSecond(amount, seconds)
+
+
+def _retry_after(item: RateLimitItem, *identifiers: str) -> int:
+    stats = limiter().get_window_stats(item, *identifiers)
+    return max(1, math.ceil(stats.reset_time - time.time()))
+
+
+def hit(item: RateLimitItem, *identifiers: str, cost: int = 1) -> int | None:
+    """Count one hit; None when within the limit, else the seconds to wait."""
+    if limiter().hit(item, *identifiers, cost=cost):
+        return None
+    return _retry_after(item, *identifiers)
+
+
+def hit_and_get(
+    item: RateLimitItem, identifiers: tuple[str, ...], key: str
+) -> tuple[int | None, Any]:
+    """`hit(item, *identifiers)` and Redis GET `key`, in one round trip (pipelined).
+
+    Runs the limits library's own sliding-window script (already loaded by its storage)
+    with EVALSHA inside a pipeline; after a Redis restart flushed scripts it falls back to
+    a plain `hit` (which reloads them).
+    """
+    storage = _storage()
+    name = item.key_for(*identifiers)
+    keys = [
+        storage.prefixed_key(storage._previous_window_key(name)),
+        storage.prefixed_key(storage._current_window_key(name)),
+    ]
+    pipe = client().pipeline(transaction=False)
+    pipe.get(key)
+    pipe.evalsha(
+        storage.lua_acquire_sliding_window.sha, 2, *keys, item.amount, item.get_expiry(), 1
+    )
+    cached, acquired = pipe.execute(raise_on_error=False)
+    if isinstance(cached, Exception):
+        raise cached
+    if isinstance(acquired, redis.exceptions.NoScriptError):
+        return hit(item, *identifiers), cached
+    if isinstance(acquired, Exception):
+        raise acquired
+    return (None if acquired else _retry_after(item, *identifiers)), cached
+
+
+def auth_failures_blocked(ip: str) -> int | None:
+    """Seconds to wait when `ip` has used up its failed authentications, else None."""
+    item = rate(settings.AUTH_FAILURE_RATE_LIMIT)
+    if limiter().test(item, "authfail", ip or "-"):
+        return None
+    return _retry_after(item, "authfail", ip or "-")
+
+
+def auth_failure_record(ip: str) -> int | None:
+    """Count a failed authentication from `ip`; the seconds to wait once over the limit."""
+    return hit(rate(settings.AUTH_FAILURE_RATE_LIMIT), "authfail", ip or "-")
+
+
+def reset() -> None:
+    """Forget every counter and cached key (tests)."""
+    _storage().reset()
+
+
+class SecretKeyRateThrottle(BaseThrottle):
+    """Requests per second per secret key on the management API (429 + Retry-After)."""
+
+    def allow_request(self, request: Request, view: Any) -> bool:
+        from workspaces.models import ApiKey
+
+        key = request.auth
+        if not isinstance(key, ApiKey) or key.kind != ApiKey.Kind.SECRET:
+            return True
+        if getattr(request._request, "tendril_rate_limited", False):
+            return True  # ingestion counted this request against its own limit
+        amount = key.workspace.api_rate_limit or settings.API_RATE_LIMIT
+        self._wait = hit(per_second(amount), "api", str(key.pk))
+        return self._wait is None
+
+    def wait(self) -> float | None:
+        return self._wait
+
+
+@receiver(user_login_failed)
+def _count_failed_login(
+    sender: Any, credentials: dict[str, Any], request: Any = None, **kwargs: Any
+) -> None:
+    if request is not None:
+        auth_failure_record(client_ip(request))
