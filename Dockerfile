@@ -12,3 +12,6 @@ RUN pip install --no-cache-dir -e .
 COPY . .
 COPY --from=assets /app/static/dist static/dist
 EXPOSE 8000
+# Production settings unless the environment says otherwise (docker-compose.yml runs local).
+ENV DJANGO_SETTINGS_MODULE=config.settings.production
+CMD ["gunicorn", "-c", "config/gunicorn.py", "config.wsgi"]

@@ -154,6 +154,10 @@ def page(browser, live_server):  # noqa: ANN001
     page = context.new_page()
     # Generous: CI is a loaded 2-core machine; a real failure still fails, only later.
     page.set_default_timeout(30_000)
+    page._tendril_timeout = 30_000
+    from tests.support.browser import csp_safe_wait_for_function
+
+    csp_safe_wait_for_function(page)  # the app's CSP forbids the eval Playwright polls with
     yield page
     context.close()
 

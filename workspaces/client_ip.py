@@ -11,30 +11,24 @@ stays to the left and is ignored. django-ipware (python-ipware) does the parsing
 
 from __future__ import annotations
 
-from functools import lru_cache
-
 from django.conf import settings
 from django.http import HttpRequest
-from python_ipware import IpWare
-
-
-@lru_cache(maxsize=8)
-def _engine(proxy_count: int) -> IpWare:
-    if proxy_count <= 0:
-        return IpWare(precedence=("REMOTE_ADDR",))
-    # python-ipware counts the proxies *listed* in the header; the last one (the peer)
-    # is not listed, it is REMOTE_ADDR.
-    return IpWare(
-        precedence=("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"),
-        proxy_count=proxy_count - 1,
-        leftmost=True,
-    )
+from ipware import get_client_ip
 
 
 def client_ip(request: HttpRequest) -> str:
     """The address of whoever sent `request` (empty string when none is known)."""
-    meta = getattr(request, "META", None) or {}
-    # strict=False: a chain longer than the proxies make (the client's own forged entries)
-    # still yields the address our proxies saw, not a fallback.
-    ip, _ = _engine(settings.TRUSTED_PROXY_COUNT).get_client_ip(meta, False)
-    return "" if ip is None else str(ip)
+    proxies = settings.TRUSTED_PROXY_COUNT
+    if proxies <= 0:
+        ip, _ = get_client_ip(request, request_header_order=["REMOTE_ADDR"], strict=False)
+    else:
+        # python-ipware counts the proxies *listed* in the header; the last one (the peer)
+        # is not listed, it is REMOTE_ADDR. strict=False: a chain longer than our proxies
+        # make (the client's own forged entries) still yields the address they saw.
+        ip, _ = get_client_ip(
+            request,
+            proxy_count=proxies - 1,
+            request_header_order=["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"],
+            strict=False,
+        )
+    return ip or ""

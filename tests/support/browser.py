@@ -38,3 +38,32 @@ def htmx_settled(page) -> None:  # noqa: ANN001
     page.wait_for_function(
         "!document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling, .htmx-added')"
     )
+
+
+def csp_safe_wait_for_function(page: Any) -> None:
+    """Make `page.wait_for_function` work under the app's Content-Security-Policy.
+
+    Playwright polls a string predicate by `eval` inside the page, which the CSP refuses
+    (as it should: no 'unsafe-eval'). This polls the same predicate through the DevTools
+    protocol (`page.evaluate`, which page policies do not govern) until it is truthy, within
+    the page's default timeout (or `timeout` ms)."""
+    import time
+
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    def wait_for_function(
+        expression: str, *, arg: Any = None, timeout: float | None = None, polling: Any = None
+    ) -> Any:
+        limit = (timeout if timeout is not None else page._tendril_timeout) / 1000
+        deadline = time.monotonic() + limit
+        while True:
+            value = page.evaluate(expression, arg)
+            if value:
+                return value
+            if time.monotonic() > deadline:
+                raise PlaywrightTimeout(
+                    f"wait_for_function: {expression!r} not true in {limit:.0f} s"
+                )
+            page.wait_for_timeout(50)  # the poll interval, not a wait for an outcome
+
+    page.wait_for_function = wait_for_function
