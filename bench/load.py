@@ -316,7 +316,7 @@ def main(argv: list[str]) -> None:
             json={"name": "Buyers", "filter": {"all": [{"event": "Order Completed"}]}},
             timeout=30,
         )
-        if made.status_code != 201:
+        if made.status_code >= 300:
             print(f"segment not created ({made.status_code}): {made.text[:200]}")
         unloaded = baseline(url, write_key, secret_key, email, ids)
         accepted_before = int(unloaded.pop("_accepted"))
