@@ -32,6 +32,11 @@ NOT_TENANT_TABLES = {
     "workspaces_user_groups",
     "workspaces_user_user_permissions",
     "workspaces_workspace",
+    # django-axes' login attempts: per email + address, before any workspace is known.
+    "axes_accessattempt",
+    "axes_accessattemptexpiration",
+    "axes_accessfailurelog",
+    "axes_accesslog",
 }
 
 

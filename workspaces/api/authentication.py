@@ -34,8 +34,7 @@ from django.http import HttpRequest
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication, SessionAuthentication
 
-from workspaces import scope_state
-from workspaces import throttling
+from workspaces import scope_state, throttling
 from workspaces.client_ip import client_ip
 from workspaces.models import ApiKey, Membership, Workspace
 from workspaces.roles import Capability
