@@ -122,3 +122,10 @@ def condition_from_form(*, workspace: Workspace, data: Any) -> dict[str, Any]:
 
     tree, _ = tree_from_form(workspace=workspace, data=data, with_action=False)
     return tree
+
+
+def operator_label(op: str) -> str:
+    """How the builders say an operator in words ("does not contain", "≥")."""
+    from .filters.schema import OP_LABELS
+
+    return next((label for key, label in OP_LABELS.items() if key == op), op)

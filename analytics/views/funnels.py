@@ -17,6 +17,7 @@ from django.views.decorators.http import require_POST
 
 from analytics import funnels, selectors
 from analytics.models import Funnel
+from segments.selectors import operator_label
 from workspaces.errors import ValidationFailed
 from workspaces.models import Workspace
 from workspaces.roles import Capability
@@ -101,6 +102,12 @@ def funnel_list(request: HttpRequest) -> HttpResponse:
 def funnel_edit(request: HttpRequest, funnel_id: int | None = None) -> HttpResponse:
     workspace = request.workspace  # type: ignore[attr-defined]
     instance = get_object_or_404(scoped(request, Funnel), pk=funnel_id) if funnel_id else None
+    if request.method == "GET" and "csrfmiddlewaretoken" in request.GET:
+        # "Run" without JavaScript submits the form as a GET, token and all: answer with the
+        # same address without it, so it stays out of the address bar, history and links.
+        query = request.GET.copy()
+        del query["csrfmiddlewaretoken"]
+        return redirect(f"{request.path}?{query.urlencode()}")
     days = selectors.period_days(request.GET.get("days"))
     if instance and request.htmx and request.GET.get("partial") == "result":  # type: ignore[attr-defined]
         return render(
@@ -196,7 +203,7 @@ def _page_context(
         "can_edit": _can_edit(request),
         "periods": selectors.PERIODS,
         "days": days,
-        "where_ops": WHERE_OPS,
+        "where_ops": [(op, operator_label(op)) for op in WHERE_OPS],
         "max_steps": funnels.MAX_STEPS,
         **_chart_context(result),
     }

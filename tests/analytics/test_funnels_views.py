@@ -119,6 +119,18 @@ def test_run_shows_the_result_without_saving(viewer_client, ws, visitors):
     assert not Funnel.objects.exists()
 
 
+def test_run_keeps_the_csrf_token_out_of_the_address(viewer_client, ws, visitors):
+    query = {**form(), "run": "1", "days": "7", "csrfmiddlewaretoken": "secret-token"}
+    response = viewer_client.get(reverse("analytics:funnel_create"), query)
+    assert response.status_code == 302
+    assert "csrfmiddlewaretoken" not in response["Location"] and "run=1" in response["Location"]
+
+
+def test_property_operators_are_in_words(viewer_client):
+    html = viewer_client.get(reverse("analytics:funnel_create")).content.decode()
+    assert ">does not contain</option>" in html and ">not_contains<" not in html
+
+
 def test_rows_are_added_and_removed_without_saving(viewer_client):
     url = reverse("analytics:funnel_create")
     added = viewer_client.get(url, {**form(), "row_action": "add"}, HTTP_HX_REQUEST="true")
