@@ -170,6 +170,19 @@ def worker(*, concurrency: int = 1) -> Iterator[subprocess.Popen[bytes]]:
         _stop(proc)
 
 
+@contextmanager
+def beat(*, name: str = "bench") -> Iterator[subprocess.Popen[bytes]]:
+    """Real celery beat with the project's schedule, from a fresh schedule file."""
+    schedule = ROOT / ".data" / f"{name}-celerybeat-schedule"
+    schedule.unlink(missing_ok=True)
+    cmd = [sys.executable, "-m", "celery", "-A", "config", "beat", "-l", "warning"]
+    proc = _spawn([*cmd, "-s", str(schedule)], f"{name}-celery-beat.log")
+    try:
+        yield proc
+    finally:
+        _stop(proc)
+
+
 def _wait_http(url: str, proc: subprocess.Popen[bytes]) -> None:
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:

@@ -31,14 +31,11 @@ from __future__ import annotations
 
 import argparse
 import re
-import subprocess
-import sys
 import threading
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Any
 
 import requests
@@ -240,27 +237,6 @@ def _some_contact(session: requests.Session, url: str) -> str:
     return _contact_ids[int(time.monotonic() * 1000) % len(_contact_ids)] if _contact_ids else "0"
 
 
-@contextmanager
-def beat() -> Iterator[subprocess.Popen[bytes]]:
-    cmd = [
-        sys.executable,
-        "-m",
-        "celery",
-        "-A",
-        "config",
-        "beat",
-        "-l",
-        "warning",
-        "-s",
-        str(harness.ROOT / ".data" / "bench-load-beat-schedule"),
-    ]
-    proc = harness._spawn(cmd, "bench-load-beat.log")
-    try:
-        yield proc
-    finally:
-        harness._stop(proc)
-
-
 def baseline(url: str, write_key: str, secret_key: str, email: str, ids: Ids) -> dict[str, float]:
     """p50 of each route alone, one request at a time (no other load)."""
     stats = Stats()
@@ -307,7 +283,7 @@ def main(argv: list[str]) -> None:
     with (
         harness.server(port=PORT, workers=2, threads=4) as url,
         harness.worker(concurrency=2),
-        beat(),
+        harness.beat(name="bench-load"),
     ):
         api = requests.Session()
         api.headers["Authorization"] = f"Bearer {secret_key}"

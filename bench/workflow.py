@@ -346,7 +346,7 @@ def lag(workspace: Any, contact_ids: list[int], pending: int, due: int) -> dict[
         .values_list("id", flat=True)[:due]
     )
     spread = max(1.0, due / 500)  # ≈500 waits ending per second
-    with worker(queues="celery", concurrency=2), beat():
+    with worker(queues="celery", concurrency=2), harness.beat():
         time.sleep(3)
         with connection.cursor() as cursor:
             cursor.execute(
@@ -393,31 +393,6 @@ def claim_query_ms(horizon: str) -> float:
         elapsed = float(cursor.fetchone()[0][0]["Execution Time"])
         transaction.set_rollback(True)
     return elapsed
-
-
-class beat:
-    """Real celery beat (the project's schedule: the 1 s workflows tick among others)."""
-
-    def __enter__(self) -> subprocess.Popen[bytes]:
-        schedule = harness.ROOT / ".data" / "bench-celerybeat-schedule"
-        schedule.unlink(missing_ok=True)
-        cmd = [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "config",
-            "beat",
-            "-l",
-            "warning",
-            "-s",
-            str(schedule),
-        ]
-        self.proc = harness._spawn(cmd, "bench-celery-beat.log")
-        return self.proc
-
-    def __exit__(self, *exc: object) -> None:
-        harness._stop(self.proc)
 
 
 def main(argv: list[str]) -> None:

@@ -1,5 +1,7 @@
 """A marketer builds a segment in a real browser and watches the live count move."""
 
+import time
+
 import pytest
 
 from contacts.models import Contact
@@ -78,8 +80,10 @@ def test_the_count_says_counting_until_the_answer_for_the_current_form_arrives(p
     page.fill("input[name='n.0.value']", "FR")
     page.wait_for_function("document.querySelector('#preview').classList.contains('is-stale')")
     assert page.is_visible("#counting")  # the old "2" is no answer for "FR"
-    while not held:
-        page.wait_for_timeout(50)  # lets Playwright run the route handler
+    deadline = time.monotonic() + 30
+    while not held:  # Playwright runs the route handler while the page is polled
+        assert time.monotonic() < deadline, "the preview request never left"
+        page.evaluate("1")
     holding = False
     held[-1].continue_()
     page.wait_for_function("document.querySelector('#live-count')?.textContent.trim() === '1'")
