@@ -30,9 +30,31 @@ PG = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432")
 ENV: dict[str, str] = {}
 
 
+def _namespaced(database: str, redis_db: int) -> tuple[str, int]:
+    """Several people benching on one machine must not share a database or a broker.
+
+    BENCH_NAMESPACE (or, in a shell set up for tests, the suffix of TEST_DATABASE_NAME)
+    suffixes the database; BENCH_REDIS_DB (or the db of REDIS_URL) replaces the Redis db,
+    which the scenario purges. Without either, the scenario's own defaults hold.
+    """
+    namespace = os.environ.get("BENCH_NAMESPACE") or os.environ.get(
+        "TEST_DATABASE_NAME", ""
+    ).removeprefix("test_tendril").strip("_")
+    if namespace:
+        database = f"{database}_{namespace}"
+    redis_override = os.environ.get("BENCH_REDIS_DB")
+    if redis_override is None and namespace and "REDIS_URL" in os.environ:
+        redis_override = os.environ["REDIS_URL"].rstrip("/").rsplit("/", 1)[-1]
+    if redis_override and redis_override.isdigit():
+        redis_db = int(redis_override)
+    return database, redis_db
+
+
 def setup_django(*, database: str, redis_db: int, fresh: bool = True) -> dict[str, str]:
     """Point this process (and the servers it starts) at `database`, recreate and migrate it."""
     import psycopg
+
+    database, redis_db = _namespaced(database, redis_db)
 
     if fresh:
         with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:

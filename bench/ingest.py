@@ -261,7 +261,7 @@ def insert_baseline(
     until = time.monotonic() + seconds
 
     def client(n: int) -> None:
-        with psycopg.connect(f"{harness.PG}/{DATABASE}", autocommit=True) as conn:
+        with psycopg.connect(harness.ENV["DATABASE_URL"], autocommit=True) as conn:
             conn.execute("SET synchronous_commit = off")
             for row in rows[n::clients]:
                 if time.monotonic() >= until:
