@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Q
 from django.utils import timezone
 
 from contacts.models import ConsentStatus, Contact
@@ -304,7 +304,3 @@ def template_get(
     return (
         model.objects.filter(workspace=workspace, pk=pk).select_related("current_version").first()
     )
-
-
-def messages_for_contact(*, workspace: Workspace, contact: Contact) -> QuerySet[Message]:
-    return Message.objects.filter(workspace=workspace, contact=contact).order_by("-created_at")

@@ -27,8 +27,6 @@ from django.db import connection, transaction
 
 from . import clock
 
-LIVE = ("active", "waiting")
-
 
 def _setting(name: str, default: float) -> float:
     """A tuning knob: Django setting, else environment variable, else the default."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -257,14 +256,6 @@ def runs_for_workflow(*, workflow: Workflow, status: str | None = None) -> Query
     return qs.filter(status=status) if status else qs
 
 
-def runs_for_contact(*, workspace: Workspace, contact_id: int) -> QuerySet[WorkflowRun]:
-    return (
-        WorkflowRun.objects.for_workspace(workspace)
-        .filter(contact_id=contact_id)
-        .select_related("workflow", "version")
-    )
-
-
 def run_steps(*, run: WorkflowRun) -> QuerySet[StepLog]:
     return StepLog.objects.for_workspace(run.workspace_id).filter(run=run).order_by("at", "id")
 
@@ -279,14 +270,6 @@ def contact_workflow_activity(
         .select_related("workflow")
         .order_by("-at", "-id")[:limit]
     )
-
-
-def steps_by_run(runs: list[WorkflowRun]) -> dict[int, list[StepLog]]:
-    grouped: dict[int, list[StepLog]] = defaultdict(list)
-    if runs:
-        for log in StepLog.objects.filter(run_id__in=[r.pk for r in runs]).order_by("at", "id"):
-            grouped[log.run_id].append(log)
-    return grouped
 
 
 NODE_CONTACT_STATES = ("at", "entered", "completed", "failed")

@@ -256,17 +256,6 @@ def suppression_remove(*, workspace: Workspace, suppression: Suppression) -> Non
     suppression.delete()
 
 
-def is_suppressed(*, workspace: Workspace, channel: str, address: str) -> bool:
-    if not address:
-        return False
-    return Suppression.objects.filter(
-        workspace=workspace,
-        channel="sms" if channel == "whatsapp" else channel,
-        address_hash=address_hash(_normalise(channel, address)),
-        active=True,
-    ).exists()
-
-
 # --- Double opt-in ----------------------------------------------------------------------------
 
 

@@ -209,14 +209,6 @@ def email_template_restore(
     return template
 
 
-@transaction.atomic
-def email_template_duplicate(
-    *, workspace: Workspace, template: EmailTemplate, user: User | None = None
-) -> EmailTemplate:
-    content = content_of(template, name=f"{template.name} (copy)")
-    return email_template_save(workspace=workspace, content=content, user=user)
-
-
 def email_template_archive(*, workspace: Workspace, template: EmailTemplate) -> None:
     from django.utils import timezone
 
