@@ -12,7 +12,7 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from contacts.models import Contact
 from workspaces.errors import TendrilError
@@ -62,9 +62,14 @@ def workflow_list(request: HttpRequest) -> HttpResponse:
 
 
 @workspace_view(write=MARKETING)
-@require_POST
+@require_http_methods(["GET", "POST"])
 def workflow_import(request: HttpRequest) -> HttpResponse:
-    """Create a draft from a ready-made workflow or from pasted / uploaded JSON."""
+    """Create a draft from a ready-made workflow or from pasted / uploaded JSON.
+
+    A GET (reloading the page a failed import answered, or following its address) goes to
+    the list, where the import form is."""
+    if request.method == "GET":
+        return redirect(reverse("workflows:list") + "#import")
     workspace = request.workspace  # type: ignore[attr-defined]
     slug = request.POST.get("library", "").strip()
     raw = request.POST.get("document", "").strip()

@@ -65,6 +65,16 @@ def test_importing_broken_json_says_why_and_creates_nothing(member_client, ws):
     assert not Workflow.objects.exists()
 
 
+def test_reloading_the_page_a_failed_import_answered_shows_the_import_form(member_client, ws):
+    url = reverse("workflows:import")
+    assert member_client.post(url, {"document": "{not json"}).status_code == 400
+    response = member_client.get(url, follow=True)  # the browser's reload lands on the address
+    assert response.status_code == 200
+    assert response.redirect_chain == [(reverse("workflows:list") + "#import", 302)]
+    assert 'id="import"' in response.content.decode()
+    assert "Import from JSON" in response.content.decode()
+
+
 def test_the_workflow_page_draws_the_graph_with_per_node_numbers(member_client, enrolled):
     response = member_client.get(reverse("workflows:detail", args=[enrolled.pk]))
     html = response.content.decode()
