@@ -37,15 +37,56 @@ def _port_open(host: str, port: int) -> bool:
 
 def _ensure_database(admin_url: str, name: str) -> None:
     import psycopg
+    from psycopg import sql
 
-    with psycopg.connect(admin_url, autocommit=True) as conn:
+    with psycopg.connect(admin_url, autocommit=True, connect_timeout=5) as conn:
         exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
         if not exists:
-            conn.execute(f'CREATE DATABASE "{name}"')
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+
+
+def _first_line(error: BaseException) -> str:
+    return (str(error).strip().splitlines() or [type(error).__name__])[0]
+
+
+def database_ready(url: str) -> str | None:
+    """Make sure the database `url` names exists, creating it (through the server's `postgres`
+    database) when the server is up and it is missing. None when it is ready; otherwise one
+    line saying what is wrong and what to do — never the pool's traceback after its timeout."""
+    import psycopg
+    from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+    try:
+        params = conninfo_to_dict(url)
+    except psycopg.ProgrammingError as error:
+        return f"DATABASE_URL is not a PostgreSQL URL ({_first_line(error)})"
+    name = str(params.get("dbname") or params.get("user") or "")
+    where = f"{params.get('host') or 'localhost'}:{params.get('port') or 5432}"
+    try:
+        psycopg.connect(url, connect_timeout=5).close()
+        return None
+    except psycopg.OperationalError as error:
+        if f'database "{name}" does not exist' not in str(error):
+            return (
+                f"cannot connect to PostgreSQL at {where} ({_first_line(error)}): start it, "
+                "or fix DATABASE_URL"
+            )
+    try:
+        _ensure_database(make_conninfo(url, dbname="postgres"), name)
+    except psycopg.Error as error:
+        return (
+            f'database "{name}" does not exist on {where} and could not be created '
+            f"({_first_line(error)}): run `createdb {name}` as a user who may, then retry"
+        )
+    print(f'[tendril] created database "{name}" on {where}')
+    return None
 
 
 def choose_database() -> tuple[str, str]:
     if os.environ.get("DATABASE_URL"):
+        problem = database_ready(os.environ["DATABASE_URL"])
+        if problem:
+            sys.exit(f"[tendril] {problem}")
         return os.environ["DATABASE_URL"], "DATABASE_URL from the environment"
     if _port_open("127.0.0.1", 5432):
         _ensure_database("postgresql://postgres@127.0.0.1:5432/postgres", DB_NAME)
