@@ -122,7 +122,7 @@ export function App({ boot }) {
   const loadEvents = useCallback(() => {
     if (eventsLoaded.current) return;
     eventsLoaded.current = true;
-    api("workflows/autocomplete/events/?limit=200")
+    api("workflows/autocomplete/events/?limit=100")
       .then((d) => setEvents((d.results || []).map((e) => e.name || e)))
       .catch(() => api("events/?limit=500").then((d) => setEvents([...new Set((d.results || []).map((e) => e.name).filter(Boolean))])).catch(() => {}));
   }, []);

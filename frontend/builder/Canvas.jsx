@@ -4,6 +4,7 @@ import { BaseEdge, Controls, EdgeLabelRenderer, getBezierPath, Handle, Position,
 import { memo, useEffect, useMemo, useRef } from "react";
 import { kindLabel } from "./describe.js";
 import { layoutGraph, NODE_H, NODE_W } from "./layout.js";
+import { panToShow } from "./viewport.js";
 import { DEFAULT, portsOf } from "./model.js";
 
 export const DRAG_TYPE = "application/x-tendril-node-type";
@@ -213,10 +214,15 @@ function FocusOnRequest({ focus }) {
     if (!focus || focus.seq === last.current) return;
     last.current = focus.seq;
     const n = flow.getNode(focus.id);
-    if (n) {
+    const pane = document.querySelector(".wb-canvas");
+    if (n && pane && flow.getZoom() >= 0.5) { // readable: move no more than needed
+      const box = { x: n.position.x, y: n.position.y, width: NODE_W, height: NODE_H };
+      const moved = panToShow(box, flow.getViewport(), { width: pane.clientWidth, height: pane.clientHeight });
+      if (moved) flow.setViewport(moved, { duration: 0 });
+    } else if (n) { // zoomed far out: centre it at a readable zoom
       flow.setCenter(n.position.x + NODE_W / 2, n.position.y + NODE_H / 2, { zoom: Math.max(flow.getZoom(), 0.8), duration: 0 });
-      requestAnimationFrame(() => document.querySelector(`.wb-node[data-node="${CSS.escape(focus.id)}"]`)?.focus({ preventScroll: true }));
     }
+    if (n) requestAnimationFrame(() => document.querySelector(`.wb-node[data-node="${CSS.escape(focus.id)}"]`)?.focus({ preventScroll: true }));
   }, [focus, flow]);
   return null;
 }

@@ -4,6 +4,7 @@ import { useEffect, useState } from "react";
 import { api } from "./api.js";
 import { ConditionEditor, WhereEditor } from "./Condition.jsx";
 import { configProblems, durationWords } from "./describe.js";
+import { templateBody } from "./templates.js";
 
 const UNITS = ["minutes", "hours", "days"];
 const WEEKDAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
@@ -40,6 +41,7 @@ export function DurationInput({ value, onChange, id, label }) {
 function TemplatePicker({ channel, value, onChange, lookups, reloadLookups, urls, id }) {
   const list = channel === "sms" ? lookups.smsTemplates : lookups.emailTemplates;
   const [preview, setPreview] = useState(null);
+  const [creating, setCreating] = useState(false);
   useEffect(() => {
     setPreview(null);
     if (!value) return undefined;
@@ -58,7 +60,14 @@ function TemplatePicker({ channel, value, onChange, lookups, reloadLookups, urls
         </select>
         <button type="button" className="btn btn-sm" onClick={reloadLookups}>Refresh</button>
       </div>
-      <a className="small" href={channel === "sms" ? urls.smsTemplateNew : urls.templateNew} target="_blank" rel="noopener">Create a template (opens the editor in a new tab)</a>
+      {creating ? (
+        <NewTemplateForm channel={channel} idPrefix={id} onCancel={() => setCreating(false)} onCreated={(template) => { setCreating(false); reloadLookups(); onChange(template.id); }} />
+      ) : (
+        <p className="row-inline small">
+          <button type="button" className="btn btn-sm" onClick={() => setCreating(true)}>+ New template here</button>
+          <a href={channel === "sms" ? urls.smsTemplateNew : urls.templateNew} target="_blank" rel="noopener">or open the full editor in a new tab</a>
+        </p>
+      )}
       {preview && !preview.error && channel !== "sms" && (
         <div className="cfg-preview">
           <p className="small"><strong>Subject:</strong> <span data-testid="template-subject">{preview.subject}</span></p>
@@ -68,6 +77,50 @@ function TemplatePicker({ channel, value, onChange, lookups, reloadLookups, urls
       {preview && !preview.error && channel === "sms" && <p className="cfg-preview small">{preview.body}</p>}
       {preview?.error && <small className="muted">No preview for this template.</small>}
     </div>
+  );
+}
+
+// "Create template" in place: a name, a subject and the message; the compliance footer
+// (postal address, unsubscribe link) is added for the marketer. The full editor stays a
+// link away for layouts and HTML.
+function NewTemplateForm({ channel, idPrefix, onCreated, onCancel }) {
+  const [fields, setFields] = useState({ name: "", subject: "", message: "" });
+  const [state, setState] = useState({ busy: false, errors: {}, error: null });
+  const set = (k) => (e) => setFields({ ...fields, [k]: e.target.value });
+  const submit = async () => {
+    if (!fields.message.trim()) { setState({ busy: false, errors: { message: "Write what the message says." }, error: null }); return; }
+    setState({ busy: true, errors: {}, error: null });
+    try {
+      const created = await api(channel === "sms" ? "messaging/sms-templates/" : "messaging/email-templates/", { method: "POST", body: templateBody(channel, fields) });
+      onCreated(created);
+    } catch (error) {
+      setState({ busy: false, errors: error.fields || {}, error: error.message });
+    }
+  };
+  const fieldError = (k) => [].concat(state.errors[k] || []).join(" ");
+  return (
+    <fieldset className="cfg-new-template" aria-label="New template">
+      <legend>New {channel === "sms" ? "SMS" : "email"} template</legend>
+      <label htmlFor={`${idPrefix}-new-name`}>Template name</label>
+      <input id={`${idPrefix}-new-name`} className="input" value={fields.name} maxLength={120} onChange={set("name")} aria-invalid={!!fieldError("name")} />
+      {fieldError("name") && <small className="error">{fieldError("name")}</small>}
+      {channel !== "sms" && (
+        <>
+          <label htmlFor={`${idPrefix}-new-subject`}>Subject</label>
+          <input id={`${idPrefix}-new-subject`} className="input" value={fields.subject} maxLength={300} onChange={set("subject")} aria-invalid={!!fieldError("subject")} />
+          {fieldError("subject") && <small className="error">{fieldError("subject")}</small>}
+        </>
+      )}
+      <label htmlFor={`${idPrefix}-new-message`}>Message</label>
+      <textarea id={`${idPrefix}-new-message`} className="input" rows={4} value={fields.message} onChange={set("message")} placeholder={channel === "sms" ? "Your cart is waiting. Reply STOP to opt out." : "Hi {{ contact.first_name }}, your cart is waiting."} />
+      {fieldError("message") && <small className="error">{fieldError("message")}</small>}
+      <small className="muted">{channel === "sms" ? "Plain text." : "Plain text; paragraphs become HTML and the unsubscribe footer is added."}</small>
+      {state.error && <p className="error" role="alert">{state.error}</p>}
+      <div className="row-inline">
+        <button type="button" className="btn btn-sm btn-primary" disabled={state.busy} onClick={submit}>{state.busy ? "Creating…" : "Create template"}</button>
+        <button type="button" className="btn btn-sm" onClick={onCancel}>Cancel</button>
+      </div>
+    </fieldset>
   );
 }
 

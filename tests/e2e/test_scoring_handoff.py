@@ -3,11 +3,7 @@ contact crosses the threshold, becomes an MQL, is assigned to a rep with a task 
 notification, the rep gets an email (a local SMTP sink) and Slack gets the message (a local
 webhook receiver)."""
 
-import base64
-import json
-
 import pytest
-from django.test import Client
 
 from contacts.models import Contact
 from scoring.models import Notification, SalesTask, ScoringModel, ScoringRule
@@ -15,21 +11,11 @@ from scoring.services import scoring_settings
 from tests.conftest import add_member
 from tests.messaging.smtp_sink import SmtpSink
 from tests.scoring.receiver import webhook_receiver
+from tests.support.ingest import post_batch
 from tests.support.worker import running_worker, wait_for
 from workspaces.roles import Role
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
-
-
-def post_batch(write_key, messages):
-    auth = "Basic " + base64.b64encode(f"{write_key}:".encode()).decode()
-    response = Client().post(
-        "/v1/batch",
-        json.dumps({"batch": messages}),
-        content_type="application/json",
-        HTTP_AUTHORIZATION=auth,
-    )
-    assert response.status_code == 200, response.content
 
 
 def test_ingested_events_turn_a_visitor_into_an_mql_handed_to_a_rep(tenant, ws):
