@@ -31,10 +31,17 @@ def _nav(request: HttpRequest) -> list[dict[str, Any]]:
             url = reverse(url_name)
         except NoReverseMatch:
             url = None
-        active = bool(url) and (
-            request.path == url if url == "/" else request.path.startswith(url or "\0")
-        )
-        items.append({"label": label, "url": url, "icon": icon, "active": active})
+        items.append({"label": label, "url": url, "icon": icon, "active": False})
+    # One current item (announced as aria-current="page"): the longest address the path is
+    # under, so Data issues (/contacts/data-issues/) is current there and Contacts is not.
+    matches = [
+        item
+        for item in items
+        if item["url"]
+        and (request.path == "/" if item["url"] == "/" else request.path.startswith(item["url"]))
+    ]
+    if matches:
+        max(matches, key=lambda item: len(item["url"]))["active"] = True
     return items
 
 

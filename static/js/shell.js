@@ -72,3 +72,32 @@
   // Widening past the breakpoint shows the sidebar in place; forget the drawer state.
   narrow.addEventListener("change", function (event) { if (!event.matches) close(false); });
 })();
+
+// A table wider than its box scrolls sideways; a keyboard user reaches that scroll only if
+// the box can take focus. Wide ones become a focusable, named region (axe:
+// scrollable-region-focusable); ones that fit stay out of the tab order.
+(function () {
+  function label(box) {
+    var table = box.querySelector("table");
+    var caption = table && table.querySelector("caption");
+    var heading = box.closest("section, .card");
+    heading = heading && heading.querySelector("h2, h3");
+    return (caption || heading || {}).textContent || "Table";
+  }
+  function mark() {
+    document.querySelectorAll(".table-wrap, .card:has(table.table:not(.table-wrap > table))").forEach(function (box) {
+      if (box.scrollWidth > box.clientWidth + 1) {
+        box.tabIndex = 0;
+        box.setAttribute("role", "region");
+        box.setAttribute("aria-label", label(box).trim() + " (scrolls sideways)");
+      } else if (box.getAttribute("role") === "region") {
+        box.removeAttribute("tabindex");
+        box.removeAttribute("role");
+        box.removeAttribute("aria-label");
+      }
+    });
+  }
+  document.addEventListener("DOMContentLoaded", mark);
+  document.addEventListener("htmx:afterSettle", mark);
+  window.addEventListener("resize", mark);
+})();
