@@ -22,6 +22,7 @@ PAGES = [
     "/settings/members/",
     "/settings/api-keys/",
     "/api/docs/",
+    "/api/redoc/",
 ]
 
 WATCH = """

@@ -52,17 +52,65 @@ def test_unknown_api_route_answers_json_404(api):
     assert response.json()["error"]["code"] == "not_found"
 
 
-def test_schema_and_docs_are_served_without_a_cdn(client, db):
-    schema = client.get("/api/schema/")
-    assert schema.status_code == 200
-    docs = client.get("/api/docs/").content.decode()
-    assert "swagger-ui" in docs
-    # Every script and stylesheet comes from this server: no absolute URL in src/href.
+OUTSIDE = re.compile(r"(?:https?:)?//(?!testserver[/:])", re.IGNORECASE)
+
+
+def _stylesheet(url: str) -> str:
+    from django.conf import settings
+    from django.contrib.staticfiles import finders
+
+    found = finders.find(url.split("?")[0].removeprefix(settings.STATIC_URL))
+    assert found, f"{url} is not one of this server's static files"
+    return open(found, encoding="utf-8").read()  # noqa: SIM115
+
+
+@pytest.mark.parametrize("path", ["/api/docs/", "/api/redoc/"])
+def test_schema_and_docs_are_served_without_a_cdn_or_outside_fonts(client, db, path):
+    assert client.get("/api/schema/").status_code == 200
+    docs = client.get(path).content.decode()
+    assert "swagger-ui" in docs or "redoc" in docs.lower()
+    # Every script, stylesheet and font comes from this server: no absolute URL in src/href.
     # (Matching "cdn" anywhere failed whenever a random CSRF token happened to contain it.)
     assets = re.findall(r'(?:src|href)\s*=\s*["\']([^"\']+)', docs)
-    assert assets, "the docs page loads Swagger UI's assets"
-    assert [a for a in assets if re.match(r"(?:https?:)?//", a)] == []
-    assert "unpkg.com" not in docs and "jsdelivr" not in docs
+    assert assets, "the docs page loads its assets"
+    assert [a for a in assets if OUTSIDE.match(a)] == []
+    assert "unpkg.com" not in docs and "jsdelivr" not in docs and "googleapis" not in docs
+    # …and the stylesheets it links pull in nothing from another host either.
+    sheets = re.findall(r'<link[^>]*rel="stylesheet"[^>]*href="([^"]+)"', docs)
+    css = [docs] + [_stylesheet(href) for href in sheets]
+    imports = [
+        m for text in css for m in re.findall(r"@import\s+(?:url\()?\s*['\"]?([^'\")\s;]+)", text)
+    ]
+    urls = [m for text in css for m in re.findall(r"url\(\s*['\"]?([^'\")]+)", text)]
+    assert [u for u in imports + urls if OUTSIDE.match(u)] == []
+
+
+def test_the_schema_groups_operations_by_resource(client, db):
+    import yaml
+
+    schema = yaml.safe_load(client.get("/api/schema/").content)
+    tags: dict[str, set[str]] = {}
+    for path, operations in schema["paths"].items():
+        for operation in operations.values():
+            assert len(operation["tags"]) == 1, path
+            tags.setdefault(operation["tags"][0], set()).add(path)
+    assert not {"api", "v1", "API"} & set(tags)  # no catch-all heading
+    assert "/api/v1/contacts/{id}/timeline/" in tags["Contacts"]
+    assert "/api/v1/messaging/email-templates/{id}/versions/" in tags["Email templates"]
+    assert "/api/v1/messaging/sms-templates/" in tags["SMS templates"]
+    assert "/api/v1/scoring/models/{model_id}/rules/" in tags["Scoring models"]
+    assert tags["Ingestion (Segment-compatible)"] >= {"/v1/track/", "/v1/identify/"}
+    # One resource, one tag: no resource's operations are split over two headings.
+    resources = {}
+    for tag, paths in tags.items():
+        for path in paths:
+            parts = [p for p in path.split("/") if p and not p.startswith("{")]
+            resource = "/".join(
+                parts[:4] if parts[2:3] in (["messaging"], ["scoring"]) else parts[:3]
+            )
+            resources.setdefault(resource, set()).add(tag)
+    assert {r: t for r, t in resources.items() if len(t) > 1} == {}
+    assert len(tags) >= 20
 
 
 def test_healthz_checks_postgres_and_redis(client, db):

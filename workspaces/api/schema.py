@@ -1,6 +1,8 @@
-"""Teach drf-spectacular Tendril's key authentication, so /api/docs/ shows how to authenticate."""
+"""Teach drf-spectacular Tendril's key authentication, so /api/docs/ shows how to authenticate,
+and to group operations by the resource they act on."""
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.openapi import AutoSchema
 
 
 class SecretKeyScheme(OpenApiAuthenticationExtension):
@@ -29,3 +31,40 @@ class WriteKeyScheme(OpenApiAuthenticationExtension):
             "description": "A workspace write key (`tdw_…`) as the HTTP Basic username, password empty "
             "(Segment's scheme); or `writeKey` in the JSON body.",
         }
+
+
+# Resources grouped under an app's prefix (/api/v1/messaging/…, /api/v1/scoring/…) take their
+# tag from the part after it; the Segment-compatible ingestion (/v1/…) is one resource.
+GROUPED_PREFIXES = {"messaging", "scoring"}
+INGESTION_TAG = "Ingestion (Segment-compatible)"
+TAG_NAMES = {
+    "sms-templates": "SMS templates",
+    "sto-report": "Broadcasts",
+    "models": "Scoring models",
+    "scoring/contacts": "Contact scores",
+}
+
+
+def resource_tag(path: str) -> str:
+    """The tag of an operation at `path`: the resource it acts on, as a reader names it
+    ("Email templates", "Webhook deliveries"), never the version prefix ("api", "v1")."""
+    parts = [part for part in path.strip("/").split("/") if part and not part.startswith("{")]
+    if parts[:1] == ["v1"]:
+        return INGESTION_TAG
+    if parts[:2] == ["api", "v1"]:
+        parts = parts[2:]
+    if not parts:
+        return "API"
+    resource = parts[0]
+    if resource in GROUPED_PREFIXES and len(parts) > 1:
+        resource = TAG_NAMES.get(f"{parts[0]}/{parts[1]}", parts[1])
+    name = TAG_NAMES.get(resource, resource)
+    return name if name != resource else resource.replace("-", " ").capitalize()
+
+
+class ResourceTaggedSchema(AutoSchema):
+    """drf-spectacular's schema with one tag per resource (its default tags by the first
+    path part: everything landed under "api" and "v1"). `@extend_schema(tags=…)` still wins."""
+
+    def get_tags(self) -> list[str]:
+        return [resource_tag(self.path)]
