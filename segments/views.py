@@ -19,7 +19,7 @@ from workspaces.scoping import scoped, workspace_view
 
 from . import selectors, services
 from .builder import builder_view, errors_outside, tree_from_form, unfinished_prune
-from .filters import compile_filter, filter_count, parse_filter
+from .filters import filter_count_and_first, parse_filter
 from .filters.validation import FilterInvalid
 from .models import ChangeReason, Segment
 
@@ -168,12 +168,15 @@ def preview(request: HttpRequest) -> HttpResponse:
         context["errors"] = errors_outside(error.errors, unfinished)
     if not context["errors"]:
         try:
-            context["count"] = filter_count(workspace=workspace, tree=counted)
+            count, first_ids = filter_count_and_first(
+                workspace=workspace, tree=counted, limit=PREVIEW_SIZE
+            )
         except FilterInvalid as error:  # only what the pruning itself left malformed
             context["errors"] = error.errors
         else:
+            context["count"] = count
             context["contacts"] = list(
-                compile_filter(workspace=workspace, tree=counted).order_by("-id")[:PREVIEW_SIZE]
+                scoped(request, Contact).filter(pk__in=first_ids).order_by("-id")
             )
     # Every node's error slot is refreshed out of band, so fixed mistakes disappear.
     context["builder"] = builder_view(workspace=workspace, tree=tree, errors=context["errors"])

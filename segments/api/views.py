@@ -12,7 +12,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from segments import selectors, services
-from segments.filters import compile_filter, filter_count
+from segments.filters import filter_count_and_first
 from segments.models import ChangeReason, Segment, SegmentMembership, SegmentMembershipChange
 from workspaces.api.base import WorkspaceAPIView, WorkspaceModelViewSet
 from workspaces.api.pagination import IdCursorPagination
@@ -145,6 +145,5 @@ class SegmentCountView(WorkspaceAPIView):
         body = FilterCountSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         tree, limit = body.validated_data["filter"], body.validated_data["limit"]
-        count = filter_count(workspace=self.workspace, tree=tree)
-        first = compile_filter(workspace=self.workspace, tree=tree).order_by("-id")[:limit]
-        return Response({"count": count, "contact_ids": list(first.values_list("id", flat=True))})
+        count, first_ids = filter_count_and_first(workspace=self.workspace, tree=tree, limit=limit)
+        return Response({"count": count, "contact_ids": first_ids})

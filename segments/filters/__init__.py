@@ -37,6 +37,7 @@ __all__ = [
     "compile_filter_sql",
     "evaluate_filter",
     "filter_count",
+    "filter_count_and_first",
     "filter_dependencies",
     "parse_filter",
     "validate_filter",
@@ -97,6 +98,25 @@ def filter_count(*, workspace: Workspace, tree: Any, now: datetime | None = None
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT count(*) FROM ({sql}) matched", params)
         return int(cursor.fetchone()[0])
+
+
+def filter_count_and_first(
+    *, workspace: Workspace, tree: Any, limit: int, now: datetime | None = None
+) -> tuple[int, list[int]]:
+    """How many contacts match and the ids of the newest `limit` of them, from one evaluation
+    of the filter (the live count asked for both: counting, then matching again for the
+    first rows, doubled the work of every builder keystroke)."""
+    compiled = compile_filter_sql(workspace=workspace, tree=tree, now=now)
+    sql, params = compiled.select_ids()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT id, count(*) OVER () FROM ({sql}) matched ORDER BY id DESC LIMIT %s",
+            [*params, limit],
+        )
+        rows = cursor.fetchall()
+    if rows or limit > 0:
+        return (int(rows[0][1]) if rows else 0), [row[0] for row in rows]
+    return filter_count(workspace=workspace, tree=tree, now=now), []
 
 
 def evaluate_filter(

@@ -5,7 +5,13 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from contacts.models import AttributeDefinition, Contact, Event
-from segments.filters import compile_filter, evaluate_filter, filter_count, filter_dependencies
+from segments.filters import (
+    compile_filter,
+    evaluate_filter,
+    filter_count,
+    filter_count_and_first,
+    filter_dependencies,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -19,6 +25,10 @@ def matching(ws, tree, now):
     }
     assert ids == by_python
     assert filter_count(workspace=ws, tree=tree, now=now) == len(ids)
+    # The live count's one evaluation: the same count, and the newest matches first.
+    for limit in (0, 2):
+        count, first = filter_count_and_first(workspace=ws, tree=tree, now=now, limit=limit)
+        assert (count, first) == (len(ids), sorted(ids, reverse=True)[:limit])
     return ids
 
 
