@@ -67,16 +67,44 @@ class TestSendForm(forms.Form):
 
 
 class BroadcastForm(WorkspaceForm):
-    name = forms.CharField(max_length=150)
+    name = forms.CharField(
+        max_length=150, help_text="For you and your team; recipients never see it."
+    )
     channel = forms.ChoiceField(
         choices=[("email", "Email"), ("sms", "SMS"), ("whatsapp", "WhatsApp")]
     )
-    segment = forms.TypedChoiceField(coerce=int, choices=())
-    email_template = forms.ModelChoiceField(queryset=EmailTemplate.objects.none(), required=False)
-    sms_template = forms.ModelChoiceField(queryset=SmsTemplate.objects.none(), required=False)
-    topic = forms.ModelChoiceField(queryset=Topic.objects.none(), required=False)
+    segment = forms.TypedChoiceField(
+        coerce=int,
+        choices=(),
+        label="Send to",
+        error_messages={"required": "Choose a segment."},
+    )
+    exclude_segments = forms.TypedMultipleChoiceField(
+        coerce=int,
+        choices=(),
+        required=False,
+        label="Leave out",
+        widget=forms.CheckboxSelectMultiple(attrs={"class": "check-list"}),
+        help_text="Members of any segment ticked here do not receive this broadcast.",
+    )
+    email_template = forms.ModelChoiceField(
+        queryset=EmailTemplate.objects.none(), required=False, label="Email template"
+    )
+    sms_template = forms.ModelChoiceField(
+        queryset=SmsTemplate.objects.none(),
+        required=False,
+        label="SMS template",
+        help_text="For SMS and WhatsApp broadcasts.",
+    )
+    topic = forms.ModelChoiceField(
+        queryset=Topic.objects.none(),
+        required=False,
+        label="Subscription topic",
+        help_text="Contacts who opted out of it are left out. Empty: the template's topic.",
+    )
     scheduled_at = forms.DateTimeField(
         required=False,
+        label="Send at",
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
         help_text="Empty = send now. Interpreted in the workspace's time zone.",
     )
@@ -86,15 +114,58 @@ class BroadcastForm(WorkspaceForm):
     sto_enabled = forms.BooleanField(
         required=False, label="Send-time optimisation (each contact's best hour within 24 h)"
     )
-    utm_campaign = forms.CharField(max_length=100, required=False)
-    ab_enabled = forms.BooleanField(required=False, label="A/B test")
-    ab_sample_percent = forms.IntegerField(min_value=2, max_value=90, initial=20)
-    ab_wait_minutes = forms.IntegerField(min_value=0, max_value=7 * 24 * 60, initial=240)
-    ab_metric = forms.ChoiceField(choices=[("open", "Open rate"), ("click", "Click rate")])
-    variant_a_subject = forms.CharField(max_length=300, required=False, label="Variant A subject")
-    variant_b_subject = forms.CharField(max_length=300, required=False, label="Variant B subject")
+    utm_campaign = forms.CharField(
+        max_length=100,
+        required=False,
+        label="Campaign name in links (utm_campaign)",
+        help_text="Added to every tracked link. Empty: the broadcast's name.",
+    )
+    ab_enabled = forms.BooleanField(required=False, label="Test two variants on a sample first")
+    ab_sample_percent = forms.IntegerField(
+        min_value=2,
+        max_value=90,
+        initial=20,
+        label="Test sample (% of the audience)",
+        help_text="Split evenly between the variants; the rest get the winner.",
+    )
+    ab_wait_minutes = forms.IntegerField(
+        min_value=0,
+        max_value=7 * 24 * 60,
+        initial=240,
+        label="Test duration (minutes)",
+        help_text="How long to wait for opens and clicks before choosing.",
+    )
+    ab_metric = forms.ChoiceField(
+        choices=[("open", "Open rate"), ("click", "Click rate")], label="Winner by"
+    )
+    ab_min_recipients = forms.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=1_000_000,
+        initial=100,
+        label="Minimum recipients per variant",
+        help_text=(
+            "Below this, or when the variants have as many opens (clicks), no winner is "
+            "called: variant A goes to the rest and the page says why."
+        ),
+    )
+    variant_a_subject = forms.CharField(
+        max_length=300,
+        required=False,
+        label="Variant A subject",
+        help_text="Empty: the template's subject.",
+    )
+    variant_b_subject = forms.CharField(
+        max_length=300,
+        required=False,
+        label="Variant B subject",
+        help_text="Empty: the template's subject.",
+    )
     variant_b_template = forms.ModelChoiceField(
-        queryset=EmailTemplate.objects.none(), required=False, label="Variant B template"
+        queryset=EmailTemplate.objects.none(),
+        required=False,
+        label="Variant B template",
+        help_text="Empty: the same template as A.",
     )
 
     def __init__(self, *args: Any, **kwargs: Any):
@@ -108,7 +179,9 @@ class BroadcastForm(WorkspaceForm):
             workspace=self.workspace, archived_at__isnull=True
         )
         self.fields["topic"].queryset = Topic.objects.filter(workspace=self.workspace)
-        self.fields["segment"].choices = segments_bridge.segment_choices(workspace=self.workspace)
+        segments = segments_bridge.segment_choices(workspace=self.workspace)
+        self.fields["segment"].choices = [("", "Choose a segment…"), *segments]
+        self.fields["exclude_segments"].choices = segments
 
 
 class SuppressionForm(forms.Form):

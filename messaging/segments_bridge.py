@@ -57,14 +57,28 @@ def segment_contacts(*, workspace: Workspace, segment_id: int | str) -> Any:
     return Contact.objects.filter(workspace=workspace, pk__in=segment_member_ids(segment=segment))
 
 
-def segment_member_id_chunks(
-    *, workspace: Workspace, segment_id: int | str, size: int = 5000
-) -> Iterator[list[int]]:
-    """Member ids in ascending chunks (keyset pages, so a huge segment is never one list)."""
-    members = segment_contacts(workspace=workspace, segment_id=segment_id)
+def audience_contacts(
+    *, workspace: Workspace, segment_id: int | str, exclude_segment_ids: Iterable[int | str] = ()
+) -> Any:
+    """Members of the segment who are in none of the exclusion segments (a lazy Contact
+    queryset). A missing exclusion segment is an error, not "exclude nobody"."""
+    from segments.selectors import segment_member_ids
+
+    contacts = segment_contacts(workspace=workspace, segment_id=segment_id)
+    for excluded in exclude_segment_ids:
+        segment = segment_get(workspace=workspace, segment_id=excluded)
+        contacts = contacts.exclude(pk__in=segment_member_ids(segment=segment))
+    return contacts
+
+
+def contact_id_chunks(contacts: Any, *, size: int = 5000) -> Iterator[list[int]]:
+    """A Contact queryset's ids in ascending chunks (keyset pages, so a huge audience is never
+    one list)."""
     last = 0
     while True:
-        chunk = list(members.filter(pk__gt=last).order_by("pk").values_list("pk", flat=True)[:size])
+        chunk = list(
+            contacts.filter(pk__gt=last).order_by("pk").values_list("pk", flat=True)[:size]
+        )
         if not chunk:
             return
         yield chunk

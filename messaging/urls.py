@@ -44,6 +44,7 @@ urlpatterns = [
     path("messages/broadcasts/", broadcasts.broadcast_list, name="broadcast_list"),
     path("messages/broadcasts/new/", broadcasts.broadcast_edit, name="broadcast_new"),
     path("messages/broadcasts/sto/", broadcasts.sto_report_view, name="sto_report"),
+    path("messages/broadcasts/audience/", broadcasts.broadcast_audience, name="broadcast_audience"),
     path("messages/broadcasts/<int:pk>/", broadcasts.broadcast_detail, name="broadcast_detail"),
     path("messages/broadcasts/<int:pk>/edit/", broadcasts.broadcast_edit, name="broadcast_edit"),
     path(

@@ -198,6 +198,9 @@ class VariantSerializer(serializers.ModelSerializer):
 class BroadcastSerializer(serializers.ModelSerializer):
     variants = VariantSerializer(many=True, read_only=True)
     segment = serializers.IntegerField(source="segment_id", read_only=True)
+    exclude_segments = serializers.ListField(
+        source="exclude_segment_ids", child=serializers.IntegerField(), read_only=True
+    )
 
     class Meta:
         model = Broadcast
@@ -208,6 +211,7 @@ class BroadcastSerializer(serializers.ModelSerializer):
             "email_template",
             "sms_template",
             "segment",
+            "exclude_segments",
             "topic",
             "status",
             "scheduled_at",
@@ -221,7 +225,9 @@ class BroadcastSerializer(serializers.ModelSerializer):
             "ab_wait_minutes",
             "ab_metric",
             "ab_test_ends_at",
+            "ab_min_recipients",
             "ab_winner",
+            "ab_no_winner_reason",
             "variants",
             "recipients_total",
             "started_at",
@@ -240,6 +246,9 @@ class VariantWriteSerializer(serializers.Serializer):
 class BroadcastWriteSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=150)
     segment = serializers.IntegerField()
+    exclude_segments = serializers.ListField(
+        child=serializers.IntegerField(), required=False, default=list, max_length=100
+    )
     channel = serializers.ChoiceField(choices=["email", "sms", "whatsapp"], default="email")
     email_template = serializers.IntegerField(required=False, allow_null=True, default=None)
     sms_template = serializers.IntegerField(required=False, allow_null=True, default=None)
@@ -254,4 +263,7 @@ class BroadcastWriteSerializer(serializers.Serializer):
     ab_sample_percent = serializers.IntegerField(required=False, default=20)
     ab_wait_minutes = serializers.IntegerField(required=False, default=240, min_value=0)
     ab_metric = serializers.ChoiceField(choices=["open", "click"], default="open")
+    ab_min_recipients = serializers.IntegerField(
+        required=False, default=100, min_value=1, max_value=1_000_000
+    )
     variants = VariantWriteSerializer(many=True, required=False, default=list)

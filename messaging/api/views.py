@@ -338,6 +338,8 @@ class BroadcastViewSet(mixins.RetrieveModelMixin, mixins.ListModelMixin, Workspa
             ab_sample_percent=data["ab_sample_percent"],
             ab_wait_minutes=data["ab_wait_minutes"],
             ab_metric=data["ab_metric"],
+            ab_min_recipients=data["ab_min_recipients"],
+            exclude_segment_ids=data["exclude_segments"],
             variants=[
                 VariantInput(
                     v["label"],

@@ -3,6 +3,7 @@ optional A/B test on a sample and optional send-time optimisation."""
 
 from __future__ import annotations
 
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
 
 from workspaces.models import TenantModel, User
@@ -36,6 +37,9 @@ class Broadcast(TenantModel):
     )
     # The segment's id; resolved through segments' selectors when the broadcast fans out.
     segment_id = models.BigIntegerField()
+    # Members of any of these segments are left out (the same audience selector counts them
+    # on the form and fans out at send time).
+    exclude_segment_ids = ArrayField(models.BigIntegerField(), default=list, blank=True)
     topic = models.ForeignKey(
         "messaging.Topic", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -55,6 +59,10 @@ class Broadcast(TenantModel):
     ab_wait_minutes = models.PositiveIntegerField(default=240)
     ab_metric = models.CharField(max_length=8, choices=Metric.choices, default=Metric.OPEN)
     ab_test_ends_at = models.DateTimeField(null=True, blank=True)
+    # No winner is called below this many recipients per variant (nor on equal counts):
+    # the first variant goes to the rest, and `ab_no_winner_reason` says why.
+    ab_min_recipients = models.PositiveIntegerField(default=100)
+    ab_no_winner_reason = models.CharField(max_length=300, blank=True, default="")
     ab_winner = models.ForeignKey(
         "messaging.BroadcastVariant",
         null=True,

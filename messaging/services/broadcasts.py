@@ -2,8 +2,12 @@
 
 - now, or scheduled; with `local_time` the scheduled wall-clock time is honoured in each
   contact's own time zone (fan-out starts when the first zone reaches it, UTC+14);
+- the audience is the segment's members minus those of any exclusion segment
+  (`segments_bridge.audience_contacts`, also what the form's live count uses);
 - an A/B test sends each variant to an even share of a sample, waits, picks the variant
-  with the best open or click rate and sends it to everyone else;
+  with the best open or click rate and sends it to everyone else — unless a variant reached
+  fewer than `ab_min_recipients` or the variants' opens (clicks) are equal: then no winner is
+  called, the first variant goes to the rest and `ab_no_winner_reason` says why;
 - send-time optimisation delivers at each contact's best hour (see `sto`).
 
 Fan-out writes Message rows in bulk (`bulk_create(ignore_conflicts=True)` on the unique
@@ -69,6 +73,8 @@ class BroadcastInput:
     ab_sample_percent: int = 20
     ab_wait_minutes: int = 240
     ab_metric: str = "open"
+    ab_min_recipients: int = 100
+    exclude_segment_ids: list[int] = field(default_factory=list)
     variants: list[VariantInput] = field(default_factory=list)
 
 
@@ -80,6 +86,11 @@ def _check(workspace: Workspace, data: BroadcastInput) -> None:
         workspace=workspace, segment_id=str(data.segment_id)
     ):
         errors["segment"] = "choose a segment"
+    for excluded in data.exclude_segment_ids:
+        if excluded == data.segment_id:
+            errors["exclude_segments"] = "the segment you send to cannot also be left out"
+        elif not segments_bridge.segment_exists(workspace=workspace, segment_id=str(excluded)):
+            errors["exclude_segments"] = f"there is no segment {excluded}"
     if data.channel == "email":
         if data.email_template is None or data.email_template.workspace_id != workspace.pk:
             errors["email_template"] = "choose an email template"
@@ -112,6 +123,8 @@ def _check_ab(workspace: Workspace, data: BroadcastInput, errors: dict[str, str]
         errors["ab_sample_percent"] = "between 2 and 90 percent"
     if data.ab_metric not in ("open", "click"):
         errors["ab_metric"] = "open or click"
+    if not 1 <= data.ab_min_recipients <= 1_000_000:
+        errors["ab_min_recipients"] = "between 1 and 1,000,000 recipients per variant"
 
 
 BROADCAST_FIELDS = (
@@ -128,6 +141,8 @@ BROADCAST_FIELDS = (
     "ab_sample_percent",
     "ab_wait_minutes",
     "ab_metric",
+    "ab_min_recipients",
+    "exclude_segment_ids",
 )
 
 
@@ -148,6 +163,7 @@ def broadcast_save(
     for name in BROADCAST_FIELDS:
         setattr(broadcast, name, getattr(data, name))
     broadcast.segment_id = int(data.segment_id)  # type: ignore[arg-type]
+    broadcast.exclude_segment_ids = sorted({int(pk) for pk in data.exclude_segment_ids})
     broadcast.name = data.name.strip()
     broadcast.save()
     BroadcastVariant.objects.filter(broadcast=broadcast).delete()
@@ -355,14 +371,20 @@ def _create_messages(
         messages_enqueue_sending(workspace_id=workspace.pk, message_ids=queued)
 
 
+def _audience(workspace: Workspace, broadcast: Broadcast) -> Any:
+    return segments_bridge.audience_contacts(
+        workspace=workspace,
+        segment_id=broadcast.segment_id,
+        exclude_segment_ids=broadcast.exclude_segment_ids,
+    )
+
+
 def _fanout_everyone(workspace: Workspace, broadcast: Broadcast) -> None:
     winner = broadcast.ab_winner
-    total = 0
-    for chunk in segments_bridge.segment_member_id_chunks(
-        workspace=workspace, segment_id=broadcast.segment_id, size=FANOUT_CHUNK
+    for chunk in segments_bridge.contact_id_chunks(
+        _audience(workspace, broadcast), size=FANOUT_CHUNK
     ):
         _create_messages(workspace, broadcast, chunk, dict.fromkeys(chunk, winner))
-        total += len(chunk)
     recipients = Message.objects.filter(workspace=workspace, broadcast=broadcast).count()
     Broadcast.objects.filter(pk=broadcast.pk).update(
         status=Broadcast.Status.SENT,
@@ -374,8 +396,8 @@ def _fanout_everyone(workspace: Workspace, broadcast: Broadcast) -> None:
 def _fanout_ab_sample(workspace: Workspace, broadcast: Broadcast) -> None:
     members = [
         cid
-        for chunk in segments_bridge.segment_member_id_chunks(
-            workspace=workspace, segment_id=broadcast.segment_id, size=FANOUT_CHUNK
+        for chunk in segments_bridge.contact_id_chunks(
+            _audience(workspace, broadcast), size=FANOUT_CHUNK
         )
         for cid in chunk
     ]
@@ -432,19 +454,44 @@ def ab_results(*, broadcast: Broadcast) -> list[dict[str, Any]]:
     return results
 
 
+def ab_no_winner_reason(*, broadcast: Broadcast, results: list[dict[str, Any]]) -> str:
+    """Why the test's data cannot call a winner ("" when it can): a variant reached fewer
+    than the minimum, or every variant has the same number of opens (clicks)."""
+    minimum = broadcast.ab_min_recipients
+    short = [row for row in results if row["sent"] < minimum]
+    if short:
+        names = ", ".join(f"{row['variant'].label} ({row['sent']})" for row in short)
+        return (
+            f"not enough data: each variant needs {minimum} recipients sent to, and "
+            f"{'these' if len(short) > 1 else 'this one'} had fewer — {names}"
+        )
+    counted = "opened" if broadcast.ab_metric == "open" else "clicked"
+    counts = {row[counted] for row in results}
+    if len(counts) == 1:
+        noun = "opens" if counted == "opened" else "clicks"
+        return f"no difference: every variant had {counts.pop()} {noun}"
+    return ""
+
+
 @transaction.atomic
 def ab_pick_winner(*, workspace: Workspace, broadcast: Broadcast) -> BroadcastVariant | None:
-    """Choose the variant with the best rate (ties: the first label) and send it to the rest."""
+    """Choose the variant with the best rate (ties: the first label) and send it to the rest;
+    without enough data, send the first variant (the default) and record why."""
     broadcast = Broadcast.objects.select_for_update().get(workspace=workspace, pk=broadcast.pk)
     if broadcast.status != Broadcast.Status.TESTING:
         return broadcast.ab_winner
     results = ab_results(broadcast=broadcast)
     if not results:
         return None
-    key = "open_rate" if broadcast.ab_metric == "open" else "click_rate"
-    best = max(results, key=lambda row: (row[key], -results.index(row)))
-    broadcast.ab_winner = best["variant"]
-    broadcast.save(update_fields=["ab_winner", "updated_at"])
+    reason = ab_no_winner_reason(broadcast=broadcast, results=results)
+    if reason:
+        chosen = results[0]
+    else:
+        key = "open_rate" if broadcast.ab_metric == "open" else "click_rate"
+        chosen = max(results, key=lambda row: (row[key], -results.index(row)))
+    broadcast.ab_winner = chosen["variant"]
+    broadcast.ab_no_winner_reason = reason[:300]
+    broadcast.save(update_fields=["ab_winner", "ab_no_winner_reason", "updated_at"])
     _start(broadcast)
     return broadcast.ab_winner
 

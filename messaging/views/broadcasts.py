@@ -6,17 +6,18 @@ from __future__ import annotations
 from zoneinfo import ZoneInfo
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from workspaces.errors import TendrilError
+from workspaces.errors import TendrilError, ValidationFailed
 from workspaces.scoping import scoped, workspace_view
 
 from .. import segments_bridge
 from ..forms import BroadcastForm
-from ..models import Broadcast
+from ..models import Broadcast, MessageStatus
+from ..selectors import AudienceSize, audience_size, broadcast_topic_id
 from ..services import sto
 from ..services.broadcasts import (
     BroadcastInput,
@@ -80,13 +81,20 @@ def _input(request: HttpRequest, form: BroadcastForm) -> BroadcastInput:
         ab_sample_percent=data.get("ab_sample_percent") or 20,
         ab_wait_minutes=data.get("ab_wait_minutes") or 0,
         ab_metric=data.get("ab_metric") or "open",
+        ab_min_recipients=data.get("ab_min_recipients") or 100,
+        exclude_segment_ids=list(data.get("exclude_segments") or []),
         variants=variants,
     )
 
 
 def _initial(request: HttpRequest, broadcast: Broadcast | None) -> dict[str, object]:
     if broadcast is None:
-        return {"channel": "email", "ab_sample_percent": 20, "ab_wait_minutes": 240}
+        return {
+            "channel": "email",
+            "ab_sample_percent": 20,
+            "ab_wait_minutes": 240,
+            "ab_min_recipients": 100,
+        }
     initial: dict[str, object] = {
         name: getattr(broadcast, name)
         for name in (
@@ -99,10 +107,12 @@ def _initial(request: HttpRequest, broadcast: Broadcast | None) -> dict[str, obj
             "ab_sample_percent",
             "ab_wait_minutes",
             "ab_metric",
+            "ab_min_recipients",
         )
     }
     initial.update(
         segment=broadcast.segment_id,
+        exclude_segments=list(broadcast.exclude_segment_ids),
         email_template=broadcast.email_template_id,
         sms_template=broadcast.sms_template_id,
         topic=broadcast.topic_id,
@@ -153,6 +163,71 @@ def broadcast_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
     )
 
 
+def _audience(
+    request: HttpRequest,
+    *,
+    segment_id: int,
+    exclude: list[int],
+    channel: str,
+    topic: object,
+    template: object,
+) -> AudienceSize:
+    workspace = request.workspace  # type: ignore[attr-defined]
+    return audience_size(
+        workspace=workspace,
+        segment_id=segment_id,
+        exclude_segment_ids=exclude,
+        channel=channel,
+        topic_id=broadcast_topic_id(workspace=workspace, topic=topic, template=template),  # type: ignore[arg-type]
+    )
+
+
+def _broadcast_audience(request: HttpRequest, broadcast: Broadcast) -> AudienceSize | None:
+    try:
+        return _audience(
+            request,
+            segment_id=broadcast.segment_id,
+            exclude=list(broadcast.exclude_segment_ids),
+            channel=broadcast.channel,
+            topic=broadcast.topic,
+            template=broadcast.email_template or broadcast.sms_template,
+        )
+    except ValidationFailed:  # its segment was deleted since
+        return None
+
+
+@workspace_view
+def broadcast_audience(request: HttpRequest) -> HttpResponse:
+    """The edit form's live count (htmx): who the chosen segment, exclusions, channel and
+    topic would reach if sent now — the selectors the send itself uses."""
+    workspace = request.workspace  # type: ignore[attr-defined]
+    form = BroadcastForm(request.GET, workspace=workspace)
+    form.is_valid()  # only the fields the count needs are read; the rest may be unfinished
+    data = form.cleaned_data
+    known = {pk for pk, _ in form.fields["exclude_segments"].choices}
+    asked = [request.GET.get("segment", ""), *request.GET.getlist("exclude_segments")]
+    if any(value.isdigit() and int(value) not in known for value in asked):
+        raise Http404("No such segment.")  # another workspace's segment is not counted
+    audience = None
+    if data.get("segment") is not None and "exclude_segments" in data:
+        channel = data.get("channel") or "email"
+        template = data.get("email_template") if channel == "email" else data.get("sms_template")
+        audience = _audience(
+            request,
+            segment_id=data["segment"],
+            exclude=list(data["exclude_segments"]),
+            channel=channel,
+            topic=data.get("topic"),
+            template=template,
+        )
+    return page(
+        request,
+        "messaging/broadcast_edit.html#audience",
+        {"audience": audience},
+        tab="broadcasts",
+    )
+
+
 @workspace_view
 def broadcast_detail(request: HttpRequest, pk: int) -> HttpResponse:
     broadcast = get_object_or_404(
@@ -161,12 +236,18 @@ def broadcast_detail(request: HttpRequest, pk: int) -> HttpResponse:
         ),
         pk=pk,
     )
+    names = dict(segments_bridge.segment_choices(workspace=request.workspace))  # type: ignore[attr-defined]
+    progress = broadcast_status(broadcast=broadcast)
+    counts = progress["counts"]
     context = {
         "broadcast": broadcast,
-        "progress": broadcast_status(broadcast=broadcast),
-        "segment_name": dict(segments_bridge.segment_choices(workspace=request.workspace)).get(  # type: ignore[attr-defined]
-            broadcast.segment_id, f"#{broadcast.segment_id}"
-        ),
+        "progress": progress,
+        "audience": _broadcast_audience(request, broadcast)
+        if broadcast.status == Broadcast.Status.DRAFT and not request.htmx  # type: ignore[attr-defined]
+        else None,
+        "pending": counts.get(MessageStatus.QUEUED, 0) + counts.get(MessageStatus.SCHEDULED, 0),
+        "exclusions": [names.get(pk, f"#{pk} (deleted)") for pk in broadcast.exclude_segment_ids],
+        "segment_name": names.get(broadcast.segment_id, f"#{broadcast.segment_id}"),
         "sto_report": sto.sto_report(workspace=request.workspace, broadcast=broadcast)  # type: ignore[attr-defined]
         if broadcast.sto_enabled
         else None,
@@ -182,6 +263,18 @@ def broadcast_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def broadcast_send_view(request: HttpRequest, pk: int) -> HttpResponse:
     broadcast = get_object_or_404(scoped(request, Broadcast), pk=pk)
+    audience = _broadcast_audience(request, broadcast)
+    confirmed = request.POST.get("recipients", "")
+    if audience is not None and confirmed != str(audience.recipients):
+        # The confirmation named a number: send only while it is still the number.
+        messages.error(
+            request,
+            f"The audience is now {audience.recipients:,} "
+            f"{'person' if audience.recipients == 1 else 'people'}"
+            + (f", not {int(confirmed):,}" if confirmed.isdigit() else "")
+            + ": check it and confirm again.",
+        )
+        return redirect("messaging:broadcast_detail", pk=broadcast.pk)
     try:
         sent = broadcast_send(workspace=request.workspace, broadcast=broadcast)  # type: ignore[attr-defined]
     except TendrilError as error:

@@ -131,6 +131,7 @@ def test_an_ab_test_sends_variants_to_a_sample_then_the_winner_to_the_rest(
         ab_enabled=True,
         ab_sample_percent=40,
         ab_wait_minutes=60,
+        ab_min_recipients=2,
         variants=[VariantInput("A", subject="Subject A"), VariantInput("B", email_template=other)],
     )
     with django_capture_on_commit_callbacks(execute=True):

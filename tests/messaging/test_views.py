@@ -266,7 +266,9 @@ def test_a_broadcast_is_created_and_sent_from_the_ui(
     broadcast = Broadcast.objects.get(workspace=ws, name="Launch")
     assert response.status_code == 302
     with django_capture_on_commit_callbacks(execute=True):
-        owner_client.post(reverse("messaging:broadcast_send", args=[broadcast.pk]))
+        owner_client.post(
+            reverse("messaging:broadcast_send", args=[broadcast.pk]), {"recipients": "1"}
+        )
     smtp_settings.wait_for(1)
     detail = owner_client.get(
         reverse("messaging:broadcast_detail", args=[broadcast.pk]), HTTP_HX_REQUEST="true"
