@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import zoneinfo
 
+from babel.numbers import get_currency_name, list_currencies
 from django import forms
 from django.contrib.auth import password_validation
 from django.contrib.auth.forms import AuthenticationForm
@@ -10,6 +11,11 @@ from .models import ApiKey, User
 from .roles import Role
 
 TIMEZONE_CHOICES = [(name, name) for name in sorted(zoneinfo.available_timezones())]
+CURRENCY_CHOICES = [
+    (code, f"{code} — {get_currency_name(code, locale='en_US')}")
+    for code in sorted(list_currencies())
+    if len(code) == 3 and code.isalpha()
+]
 
 
 class EmailAuthenticationForm(AuthenticationForm):
@@ -39,6 +45,11 @@ class WorkspaceSettingsForm(WorkspaceForm):
         min_value=1,
         max_value=10_000,
         help_text="Leave empty for the platform default. Over it, the API answers 429.",
+    )
+    currency = forms.ChoiceField(
+        choices=CURRENCY_CHOICES,
+        initial="USD",
+        help_text="Revenue on the dashboard and in attribution is shown in it (ISO 4217).",
     )
 
 

@@ -64,6 +64,8 @@ class Workspace(models.Model):
     name = models.CharField(max_length=120)
     slug = models.SlugField(max_length=60, unique=True)
     timezone = models.CharField(max_length=64, default="UTC")
+    # ISO 4217 code revenue is shown in (analytics, attribution); amounts are stored as sent.
+    currency = models.CharField(max_length=3, default="USD")
     # Management API requests per second per secret key; null: settings.API_RATE_LIMIT.
     api_rate_limit = models.PositiveIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -182,20 +182,27 @@ def settings_general(request: HttpRequest) -> HttpResponse:
             "name": workspace.name,
             "timezone": workspace.timezone,
             "api_rate_limit": workspace.api_rate_limit,
+            "currency": workspace.currency,
         },
     )
     if request.method == "POST" and form.is_valid():
         workspace.name = form.cleaned_data["name"]
         workspace.timezone = form.cleaned_data["timezone"]
         workspace.api_rate_limit = form.cleaned_data["api_rate_limit"]
-        workspace.save(update_fields=["name", "timezone", "api_rate_limit", "updated_at"])
+        workspace.currency = form.cleaned_data["currency"]
+        workspace.save(
+            update_fields=["name", "timezone", "api_rate_limit", "currency", "updated_at"]
+        )
         for key in selectors.api_key_list(workspace=workspace):
             api_key_forget(key.key_hash)  # cached keys carry the workspace: new limit at once
         services.audit_record(workspace=workspace, actor=request.user, action="workspace.updated")  # type: ignore[arg-type]
         messages.success(request, "Workspace settings saved.")
         return redirect("settings")
     audit = selectors.audit_log_recent(workspace=workspace, limit=20)
-    return render(request, "workspaces/settings_general.html", {"form": form, "audit": audit})
+    status = 400 if request.method == "POST" else 200  # a rejected form changes nothing
+    return render(
+        request, "workspaces/settings_general.html", {"form": form, "audit": audit}, status=status
+    )
 
 
 # --- Members and invitations -----------------------------------------------------------------

@@ -65,10 +65,11 @@ def _source_url(row: dict[str, Any]) -> str:
     return reverse(page, args=[int(row["source_id"])])
 
 
-def _chart(sources: list[dict[str, Any]]) -> tuple[str, str]:
+def _chart(sources: list[dict[str, Any]], currency: str) -> tuple[str, str]:
     top = sources[:CHART_SOURCES]
     labels = json.dumps([row["label"] for row in top])
-    series = json.dumps([{"label": "Revenue", "data": [float(row["revenue"]) for row in top]}])
+    revenue = [float(row["revenue"]) for row in top]
+    series = json.dumps([{"label": f"Revenue ({currency})", "data": revenue}])
     return labels, series
 
 
@@ -86,7 +87,7 @@ def attribution_report(request: HttpRequest) -> HttpResponse:
     sources = attribution_by_source(**window)
     for row in sources:
         row["url"] = _source_url(row)
-    labels, series = _chart(sources)
+    labels, series = _chart(sources, workspace.currency)
     context = {
         "period": period,
         "period_last": period.end.date() - timedelta(days=1),

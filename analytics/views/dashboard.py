@@ -85,7 +85,9 @@ def dashboard(request: HttpRequest) -> HttpResponse:
                 {"label": "New contacts", "data": contacts_per_day},
             ]
         ),
-        "revenue_series": json.dumps([{"label": "Revenue", "data": series["revenue"]}]),
+        "revenue_series": json.dumps(
+            [{"label": f"Revenue ({workspace.currency})", "data": series["revenue"]}]
+        ),
         "funnel": funnel,
         "funnel_labels": json.dumps([row["label"] for row in funnel]),
         "funnel_series": json.dumps(

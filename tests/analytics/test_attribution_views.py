@@ -88,6 +88,15 @@ def test_a_member_sees_revenue_by_source_with_links_and_a_chart(ws, member_clien
     assert totals["unattributed_revenue"] == Decimal("0.00")
 
 
+def test_attributed_revenue_reads_in_the_workspaces_currency(ws, member_client):
+    ws.currency = "GBP"
+    ws.save(update_fields=["currency"])
+    broadcast_sale(ws, "Spring sale", "1249.90")
+    html = member_client.get(URL).content.decode()
+    assert '<div class="stat-value" id="attributed-revenue">£1,249.90</div>' in html
+    assert "Revenue (GBP)" in html
+
+
 def test_an_htmx_request_gets_only_the_partial(ws, member_client):
     broadcast_sale(ws, "Mum's day", 10)
     response = member_client.get(URL, {"days": 30}, **HX)

@@ -82,13 +82,26 @@ def test_the_dashboard_shows_the_periods_figures(member_client, activity):
     assert _kpi(html, "page_views") == "5"  # the 7 of 20 days ago are outside the period
     assert _kpi(html, "emails_sent") == "4"
     assert _kpi(html, "conversions") == "2"
-    assert _kpi(html, "revenue") == "100.00"
+    assert _kpi(html, "revenue") == "$100.00"  # the workspace's currency, USD by default
     assert _kpi(html, "new_contacts") == "3"
     assert "Onboarding" in html and "November news" in html
     assert "Order Completed" in html  # top events
 
     wider = member_client.get("/analytics/?days=30").content.decode()
     assert _kpi(wider, "page_views") == "12"
+
+
+def test_revenue_reads_in_the_workspaces_currency(member_client, ws, activity):
+    ws.currency = "EUR"
+    ws.save(update_fields=["currency"])
+    html = member_client.get("/analytics/?days=7").content.decode()
+    assert _kpi(html, "revenue") == "€100.00"
+    top = html[html.index('id="top-events"') :]
+    assert "<td>€100.00</td>" in top[: top.index("</table>")]
+    assert "Revenue (EUR)" in html  # the chart's series
+    ws.currency = "JPY"  # no minor unit
+    ws.save(update_fields=["currency"])
+    assert _kpi(member_client.get("/analytics/?days=7").content.decode(), "revenue") == "¥100"
 
 
 def test_the_tables_read_the_workflows_and_broadcasts_results(member_client, activity):

@@ -4,6 +4,7 @@ broadcasts cannot be sent or scheduled, and the pages a marketer publishes from 
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -120,8 +121,12 @@ def test_a_broadcast_cannot_be_sent_or_scheduled_without_the_address(
 
 
 def test_the_broadcast_send_button_says_what_to_do(owner_client, ws, broadcast, no_address):
+    detail = owner_client.get(reverse("messaging:broadcast_detail", args=[broadcast.pk]))
+    confirmed = re.search(r'name="recipients" value="(\d+)"', detail.content.decode()).group(1)
     response = owner_client.post(
-        reverse("messaging:broadcast_send", args=[broadcast.pk]), follow=True
+        reverse("messaging:broadcast_send", args=[broadcast.pk]),
+        {"recipients": confirmed},  # what the page's Send button posts
+        follow=True,
     )
     html = response.content.decode()
     assert "set your postal address in Messages › Sending settings" in html

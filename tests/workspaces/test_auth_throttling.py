@@ -167,12 +167,12 @@ def test_the_api_default_rate_applies_without_a_workspace_setting(api, settings)
 
 
 def test_owners_set_the_api_rate_and_marketers_cannot(owner_client, member_client, ws):
-    form = {"name": ws.name, "timezone": "UTC", "api_rate_limit": "250"}
+    form = {"name": ws.name, "timezone": "UTC", "api_rate_limit": "250", "currency": "USD"}
     assert owner_client.post("/settings/", form).status_code == 302
     ws.refresh_from_db()
     assert ws.api_rate_limit == 250
     bad = owner_client.post("/settings/", {**form, "api_rate_limit": "0"})
-    assert bad.status_code == 200 and "greater than or equal to 1" in bad.content.decode()
+    assert bad.status_code == 400 and "greater than or equal to 1" in bad.content.decode()
     assert member_client.post("/settings/", {**form, "api_rate_limit": "9999"}).status_code in (
         403,
         404,

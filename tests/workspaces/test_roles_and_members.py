@@ -163,3 +163,19 @@ def test_password_reset_sends_a_working_link(client, owner):
     assert done.status_code == 302
     owner.refresh_from_db()
     assert owner.check_password("brand-new-pass-42")
+
+
+def test_owners_choose_the_workspace_currency_and_a_wrong_code_changes_nothing(
+    owner_client, member_client, ws
+):
+    form = {"name": ws.name, "timezone": "UTC", "api_rate_limit": "", "currency": "EUR"}
+    page = owner_client.get(reverse("settings")).content.decode()
+    assert '<option value="USD" selected>USD — US Dollar</option>' in page
+    assert owner_client.post(reverse("settings"), form).status_code == 302
+    ws.refresh_from_db()
+    assert ws.currency == "EUR"
+    bad = owner_client.post(reverse("settings"), {**form, "currency": "EURO"})
+    assert bad.status_code == 400 and "Select a valid choice" in bad.content.decode()
+    assert member_client.post(reverse("settings"), {**form, "currency": "JPY"}).status_code == 403
+    ws.refresh_from_db()
+    assert ws.currency == "EUR"

@@ -6,7 +6,7 @@ from workspaces.models import Membership, Workspace
 class WorkspaceSerializer(serializers.ModelSerializer):
     class Meta:
         model = Workspace
-        fields = ["id", "name", "slug", "timezone", "created_at"]
+        fields = ["id", "name", "slug", "timezone", "currency", "created_at"]
         read_only_fields = fields
 
 
