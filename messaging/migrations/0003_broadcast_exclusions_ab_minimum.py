@@ -5,25 +5,26 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('messaging', '0002_message_send_claim'),
+        ("messaging", "0002_message_send_claim"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='broadcast',
-            name='ab_min_recipients',
+            model_name="broadcast",
+            name="ab_min_recipients",
             field=models.PositiveIntegerField(default=100),
         ),
         migrations.AddField(
-            model_name='broadcast',
-            name='ab_no_winner_reason',
-            field=models.CharField(blank=True, default='', max_length=300),
+            model_name="broadcast",
+            name="ab_no_winner_reason",
+            field=models.CharField(blank=True, default="", max_length=300),
         ),
         migrations.AddField(
-            model_name='broadcast',
-            name='exclude_segment_ids',
-            field=django.contrib.postgres.fields.ArrayField(base_field=models.BigIntegerField(), blank=True, default=list, size=None),
+            model_name="broadcast",
+            name="exclude_segment_ids",
+            field=django.contrib.postgres.fields.ArrayField(
+                base_field=models.BigIntegerField(), blank=True, default=list, size=None
+            ),
         ),
     ]

@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('workspaces', '0004_workspace_api_rate_limit'),
+        ("workspaces", "0004_workspace_api_rate_limit"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='workspace',
-            name='currency',
-            field=models.CharField(default='USD', max_length=3),
+            model_name="workspace",
+            name="currency",
+            field=models.CharField(default="USD", max_length=3),
         ),
     ]
