@@ -32,7 +32,7 @@ from .templating.personalise import (
     sample_context,
     with_utm,
 )
-from .templating.sms import SmsInfo, sms_info
+from .templating.sms import SmsInfo, sms_info, with_opt_out
 
 
 def workspace_data(workspace: Workspace, config: MessagingSettings) -> dict[str, Any]:
@@ -188,13 +188,23 @@ class Renderer:
         contact: Contact | None,
         segment_ids: frozenset[str] = frozenset(),
     ) -> str:
+        """The text to send. Links become short tracked links whose targets are kept on the
+        message (`meta["links"]`, written with the hand-over, before the provider call); an
+        SMS that does not say how to opt out gets the opt-out line."""
         context = self.context(message, contact, segment_ids)
         body = render_text(version.body, context).strip()
         if self.track:
-            ws, pk, site = self.workspace.pk, message.pk, tokens.site()
-            body = rewrite_text_links(
-                body, site=site, wrap=lambda url: tokens.click_url(ws, pk, url)
-            )
+            ws, pk, links = self.workspace.pk, message.pk, []
+
+            def shorten(url: str) -> str:
+                links.append(url)
+                return tokens.short_link_url(ws, pk, len(links) - 1)
+
+            body = rewrite_text_links(body, site=tokens.site(), wrap=shorten)
+            if links:
+                message.meta = {**(message.meta or {}), "links": links}
+        if message.channel == "sms":
+            body = with_opt_out(body, settings.MESSAGING_SMS_OPT_OUT_TEXT)
         return body
 
 
@@ -205,6 +215,7 @@ class Preview:
     text: str = ""
     body: str = ""
     sms: SmsInfo | None = None
+    links: list[str] = field(default_factory=list)  # an SMS's links, in their short links' order
 
 
 def preview_context(
@@ -237,6 +248,19 @@ def preview_email(
     return Preview(subject=rendered.subject, html=rendered.html, text=rendered.text)
 
 
-def preview_sms(*, body: str, context: dict[str, Any]) -> Preview:
+# A preview has no message yet: its links are shortened as a message with a 6-digit id would
+# be, so the characters and segments counted are the ones a recipient gets.
+PREVIEW_MESSAGE_ID = 36**5
+
+
+def preview_sms(*, body: str, context: dict[str, Any], workspace_id: int = 0) -> Preview:
     rendered = render_text(body, context).strip()
-    return Preview(body=rendered, sms=sms_info(rendered))
+    links: list[str] = []
+
+    def shorten(url: str) -> str:
+        links.append(url)
+        return tokens.short_link_url(workspace_id, PREVIEW_MESSAGE_ID, len(links) - 1)
+
+    rendered = rewrite_text_links(rendered, site=tokens.site(), wrap=shorten)
+    rendered = with_opt_out(rendered, settings.MESSAGING_SMS_OPT_OUT_TEXT)
+    return Preview(body=rendered, sms=sms_info(rendered), links=links)

@@ -27,6 +27,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from contacts.models import ConsentStatus, Contact
+from contacts.selectors import attribute_definition_list
 from workspaces.models import Workspace
 
 from .models import (
@@ -432,3 +433,38 @@ def template_get(
     return (
         model.objects.filter(workspace=workspace, pk=pk).select_related("current_version").first()
     )
+
+
+# --- Merge tags (the composers' "Insert" menu) ------------------------------------------------
+
+CONTACT_MERGE_TAGS = [
+    ("First name", 'first_name | default("there")'),
+    ("Last name", 'last_name | default("")'),
+    ("Full name", 'full_name | default("")'),
+    ("Company", 'company | default("")'),
+    ("Job title", 'job_title | default("")'),
+    ("City", 'city | default("")'),
+    ("Email", "email"),
+    ("Phone", "phone"),
+    ("Workspace name", "workspace.name"),
+]
+
+
+@dataclass(frozen=True)
+class MergeTag:
+    group: str
+    label: str
+    tag: str  # what is inserted, e.g. {{ first_name | default("there") }}
+
+
+def merge_tags(*, workspace: Workspace) -> list[MergeTag]:
+    """Contact fields, then the workspace's own attributes (from the attribute registry), each
+    with a fallback so a missing value never leaves a gap."""
+    tags = [MergeTag("Contact", label, f"{{{{ {expr} }}}}") for label, expr in CONTACT_MERGE_TAGS]
+    for definition in attribute_definition_list(workspace=workspace)[:200]:
+        key = definition.key
+        access = f"attributes.{key}" if key.isidentifier() else f"attributes[{key!r}]"
+        tags.append(
+            MergeTag("Attributes", definition.label or key, f'{{{{ {access} | default("") }}}}')
+        )
+    return tags

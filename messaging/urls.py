@@ -74,6 +74,7 @@ urlpatterns = [
     # Public: tracking, unsubscribe, preferences, confirmation.
     path("m/o/<str:token>.gif", public.open_pixel, name="open"),
     path("m/c/<str:token>", public.click, name="click"),
+    path("m/s/<str:token>", public.short_link, name="short_link"),
     path("m/u/<str:token>", public.unsubscribe, name="unsubscribe"),
     path("m/p/<str:token>", public.preferences, name="preferences"),
     path("m/confirm/<str:token>", public.confirm, name="confirm"),

@@ -393,6 +393,10 @@ MESSAGING_WORKSPACE_RATE_LIMIT = env.int("MESSAGING_WORKSPACE_RATE_LIMIT", defau
 MESSAGING_WORKSPACE_RATE_WINDOW = env.int("MESSAGING_WORKSPACE_RATE_WINDOW", default=1)
 MESSAGING_SMS_SENDER_RATE_LIMIT = env.int("MESSAGING_SMS_SENDER_RATE_LIMIT", default=10)
 MESSAGING_SMS_SENDER_RATE_WINDOW = env.int("MESSAGING_SMS_SENDER_RATE_WINDOW", default=1)
+# Marketing SMS must say how to opt out: appended when the text has no STOP instruction.
+MESSAGING_SMS_OPT_OUT_TEXT = env("MESSAGING_SMS_OPT_OUT_TEXT", default="Reply STOP to opt out.")
+# What the SMS composer estimates a segment to cost (USD; Twilio's US price in 2026).
+MESSAGING_SMS_PRICE_PER_SEGMENT = env.float("MESSAGING_SMS_PRICE_PER_SEGMENT", default=0.0083)
 # Auto-pause a workspace's sending after this many provider failures within the window.
 MESSAGING_PAUSE_AFTER_FAILURES = env.int("MESSAGING_PAUSE_AFTER_FAILURES", default=25)
 MESSAGING_PAUSE_WINDOW = env.int("MESSAGING_PAUSE_WINDOW", default=300)

@@ -69,7 +69,9 @@ def template_render_preview(
         segment_ids=_segments_for(workspace, contact, version.segment_ids),
     )
     if isinstance(version, SmsTemplateVersion):
-        return _rendered(lambda: preview_sms(body=version.body, context=ctx))
+        return _rendered(
+            lambda: preview_sms(body=version.body, context=ctx, workspace_id=workspace.pk)
+        )
     return _rendered(
         lambda: preview_email(
             subject=version.subject,
@@ -121,4 +123,4 @@ def sms_draft_preview(
         contact=contact,
         segment_ids=_segments_for(workspace, contact, result.segment_ids),
     )
-    return _rendered(lambda: preview_sms(body=body, context=ctx))
+    return _rendered(lambda: preview_sms(body=body, context=ctx, workspace_id=workspace.pk))

@@ -34,6 +34,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
+from psycopg.types.json import Jsonb
 
 from config.faults import fault_point
 from contacts.models import Contact
@@ -350,6 +351,8 @@ class Handover:
                     "calling": message.pk,
                     "to": message.to_address[:254],
                     "subject": message.subject[:300],
+                    # an SMS's short links point into its meta: written before the call
+                    "meta": Jsonb(message.meta) if message.meta.get("links") else None,
                 },
             )
             mine = bool(cursor.fetchone()[0])
@@ -400,7 +403,7 @@ WITH accepted AS (
     WHERE id = %(accepted)s AND send_claim = %(claim)s::uuid AND status = 'sending'
 ), calling AS (
     UPDATE messaging_message SET provider_called_at = now(), to_address = %(to)s,
-        subject = %(subject)s, updated_at = now()
+        subject = %(subject)s, meta = COALESCE(%(meta)s::jsonb, meta), updated_at = now()
     WHERE id = %(calling)s AND send_claim = %(claim)s::uuid AND status = 'sending'
       AND provider_called_at IS NULL
     RETURNING id

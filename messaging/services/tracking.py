@@ -95,6 +95,17 @@ def message_clicked(
     return True
 
 
+def short_link_target(ref: MessageRef, index: int) -> str | None:
+    """The URL behind an SMS's short link: its position in the links kept on the message."""
+    meta = (
+        Message.objects.filter(workspace_id=ref.workspace_id, pk=ref.message_id)
+        .values_list("meta", flat=True)
+        .first()
+    )
+    links = (meta or {}).get("links") or []
+    return links[index] if 0 <= index < len(links) and isinstance(links[index], str) else None
+
+
 # --- ESP webhooks (anymail) ---------------------------------------------------------------------
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 GSM7_BASIC = set(
@@ -38,3 +39,14 @@ def sms_info(body: str) -> SmsInfo:
         return SmsInfo(encoding, length, 1, single, non_gsm)
     segments = -(-length // multi)
     return SmsInfo(encoding, length, segments, multi, non_gsm)
+
+
+# "Reply STOP", "text STOP to …", "STOP to end": any STOP keyword counts as the instruction.
+STOP_INSTRUCTION = re.compile(r"\b(STOP|STOPALL|UNSUBSCRIBE)\b")
+
+
+def with_opt_out(body: str, opt_out_text: str) -> str:
+    """A marketing SMS that does not say how to opt out gets `opt_out_text` on its own line."""
+    if not opt_out_text or STOP_INSTRUCTION.search(body):
+        return body
+    return f"{body}\n{opt_out_text}" if body else opt_out_text

@@ -10,7 +10,13 @@ from __future__ import annotations
 import base64
 from urllib.parse import urlsplit
 
-from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, HttpResponseRedirect
+from django.http import (
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBadRequest,
+    HttpResponseNotFound,
+    HttpResponseRedirect,
+)
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
@@ -22,7 +28,7 @@ from workspaces.scoping import public_view
 from .. import tokens
 from ..models import Message, Topic
 from ..services import audience
-from ..services.tracking import message_clicked, message_opened
+from ..services.tracking import message_clicked, message_opened, short_link_target
 
 PIXEL = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
 
@@ -57,6 +63,22 @@ def click(request: HttpRequest, token: str) -> HttpResponse:
         return HttpResponseBadRequest("This link is broken or was altered.")
     if urlsplit(url).scheme not in ("http", "https"):
         return HttpResponseBadRequest("This link is broken or was altered.")
+    if request.method == "GET":
+        message_clicked(ref=ref, url=url, user_agent=_agent(request))
+    return HttpResponseRedirect(url)
+
+
+@public_view("SMS short link: a signed token names the message and the link's position in it")
+@never_cache
+@require_http_methods(["GET", "HEAD"])
+def short_link(request: HttpRequest, token: str) -> HttpResponse:
+    try:
+        ref, index = tokens.short_link_token_read(token)
+    except tokens.BadToken:
+        return HttpResponseBadRequest("This link is broken or was altered.")
+    url = short_link_target(ref, index)
+    if url is None or urlsplit(url).scheme not in ("http", "https"):
+        return HttpResponseNotFound("This link no longer exists.")
     if request.method == "GET":
         message_clicked(ref=ref, url=url, user_agent=_agent(request))
     return HttpResponseRedirect(url)

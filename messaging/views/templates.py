@@ -3,6 +3,7 @@ sends and version history."""
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
@@ -13,6 +14,7 @@ from workspaces.scoping import scoped, workspace_view
 
 from ..forms import EmailTemplateForm, LayoutForm, SmsTemplateForm, TestSendForm
 from ..models import EmailTemplate, Layout, SmsTemplate, TemplateVersion
+from ..selectors import merge_tags
 from ..services import (
     EmailContent,
     email_template_restore,
@@ -309,10 +311,22 @@ def sms_template_edit(request: HttpRequest, pk: int | None = None) -> HttpRespon
     return page(
         request,
         "messaging/sms_template_edit.html",
-        {"template": template, "form": form, "info": sms_info(str(body))},
+        {
+            "template": template,
+            "form": form,
+            "info": sms_info(str(body)),
+            "merge_tags": merge_tags(workspace=workspace),
+            "opt_out_text": settings.MESSAGING_SMS_OPT_OUT_TEXT,
+        },
         tab="templates",
         status=status,
     )
+
+
+def _sms_cost(segments: int) -> dict[str, float]:
+    """What the composer estimates one message and a thousand of them to cost (USD)."""
+    each = segments * settings.MESSAGING_SMS_PRICE_PER_SEGMENT
+    return {"each": each, "thousand": each * 1000}
 
 
 @workspace_view(write=EDIT)
@@ -331,6 +345,11 @@ def sms_preview(request: HttpRequest) -> HttpResponse:
     return page(
         request,
         "messaging/sms_template_edit.html#preview",
-        {"preview": preview, "problems": problems, "info": sms_info(body)},
+        {
+            "preview": preview,
+            "problems": problems,
+            "info": sms_info(body),
+            "cost": _sms_cost(preview.sms.segments) if preview and preview.sms else None,
+        },
         tab="templates",
     )

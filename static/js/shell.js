@@ -101,3 +101,21 @@
   document.addEventListener("htmx:afterSettle", mark);
   window.addEventListener("resize", mark);
 })();
+
+// <select data-insert-into="field-id">: choosing an option inserts its value (a merge tag) at
+// the cursor of that field, then announces an input so live previews refresh.
+(function () {
+  document.addEventListener("change", function (event) {
+    var picker = event.target;
+    if (!picker.dataset || !picker.dataset.insertInto || !picker.value) return;
+    var field = document.getElementById(picker.dataset.insertInto);
+    if (!field) return;
+    var start = field.selectionStart == null ? field.value.length : field.selectionStart;
+    var end = field.selectionEnd == null ? start : field.selectionEnd;
+    field.value = field.value.slice(0, start) + picker.value + field.value.slice(end);
+    field.focus();
+    field.selectionStart = field.selectionEnd = start + picker.value.length;
+    field.dispatchEvent(new Event("input", { bubbles: true }));
+    picker.value = "";
+  });
+})();

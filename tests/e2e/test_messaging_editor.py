@@ -38,3 +38,28 @@ def test_the_live_preview_follows_the_editor_and_saving_creates_a_version(page, 
     template = EmailTemplate.objects.get(workspace=tenant.workspace, name="Launch")
     assert template.current_version.number == 1
     assert page.locator("#versions").inner_text().startswith("v1")
+
+
+def test_the_sms_composer_inserts_merge_tags_and_shows_what_is_sent_and_its_cost(page, tenant):
+    from contacts.models import AttributeDefinition
+
+    AttributeDefinition.objects.create(workspace=tenant.workspace, key="plan", label="Plan")
+    browser_login(page, tenant.owner)
+    page.goto("/messages/sms/new/")
+    page.fill("input[name=name]", "Cart reminder")
+    body = page.locator("textarea[name=body]")
+    body.fill("Hi , your cart: https://shop.test/cart")
+    body.evaluate("e => e.setSelectionRange(3, 3)")  # the cursor after "Hi "
+    page.select_option("select[data-insert-into]", label="First name")
+    assert (
+        body.input_value()
+        == 'Hi {{ first_name | default("there") }}, your cart: https://shop.test/cart'
+    )
+    page.locator("#sms-rendered", has_text="Hi Ada, your cart: ").wait_for()
+    rendered = page.locator("#sms-rendered").inner_text()
+    assert "/m/s/" in rendered and rendered.endswith("Reply STOP to opt out.")
+    assert page.locator("#sms-links").inner_text().strip() == "https://shop.test/cart"
+    assert "a message" in page.locator("#sms-rendered-count").inner_text()
+    # the workspace's own attributes are offered too
+    page.select_option("select[data-insert-into]", label="Plan")
+    assert '{{ attributes.plan | default("") }}' in body.input_value()

@@ -75,7 +75,8 @@ def test_sms_template_preview_counts_segments(api):
         f"{API}/sms-templates/", {"name": "Promo", "body": "Hi {{ first_name }} 😀"}, format="json"
     ).json()
     preview = api.post(f"{API}/sms-templates/{created['id']}/preview/", {}, format="json").json()
-    assert preview["body"] == "Hi Ada 😀" and preview["encoding"] == "UCS-2"
+    # what the recipient gets: the opt-out line is part of the count
+    assert preview["body"] == "Hi Ada 😀\nReply STOP to opt out." and preview["encoding"] == "UCS-2"
     assert preview["segments"] == 1
 
 

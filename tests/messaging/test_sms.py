@@ -74,7 +74,7 @@ def test_an_sms_goes_through_the_official_client_to_the_fake_api(
     assert request.auth == (SID, TOKEN)
     assert "twilio-python" in request.user_agent
     assert request.form["To"] == "+15551230001" and request.form["From"] == SENDER
-    assert request.form["Body"].startswith("Hi Ada, 20% off: https://app.tendril.test/m/c/")
+    assert request.form["Body"].startswith("Hi Ada, 20% off: https://app.tendril.test/m/s/")
     assert request.form["StatusCallback"] == (
         f"https://app.tendril.test/m/twilio/status/{ws.pk}/{message.pk}/"
     )
@@ -368,3 +368,78 @@ def test_twilio_unreachable_is_retried_and_sends_once(
     message.refresh_from_db()
     assert message.status == MessageStatus.SENT
     assert len(fake_twilio.messages) == 1
+
+
+def _sent_body(fake_twilio) -> str:
+    [request] = fake_twilio.messages
+    return request.form["Body"]
+
+
+def test_links_become_short_tracked_links_that_redirect_and_count_a_click(
+    client, ws, texter, sms_template, fake_twilio, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        message = send_sms(ws, texter, sms_template)
+    body = _sent_body(fake_twilio)
+    short = body.split(": ", 1)[1].split()[0]
+    assert short.startswith("https://app.tendril.test/m/s/") and len(short) <= 60
+    assert "shop.test" not in body  # the URL is not in the text, only its position
+    message.refresh_from_db()
+    assert message.meta["links"] == ["https://shop.test/sale"]
+
+    path = short.removeprefix("https://app.tendril.test")
+    response = client.get(path)
+    assert response.status_code == 302 and response["Location"] == "https://shop.test/sale"
+    clicked = Event.objects.get(contact=texter, name="sms.clicked")
+    assert clicked.properties["url"] == "https://shop.test/sale"
+    client.get(path)  # the same link again is the same click
+    assert Event.objects.filter(contact=texter, name="sms.clicked").count() == 1
+
+
+def test_an_altered_or_unknown_short_link_is_refused(
+    client, ws, other_ws, texter, sms_template, fake_twilio, django_capture_on_commit_callbacks
+):
+    from messaging import tokens
+
+    with django_capture_on_commit_callbacks(execute=True):
+        message = send_sms(ws, texter, sms_template)
+    token = tokens.short_link_token(ws.pk, message.pk, 0)
+    tampered = token[:-1] + ("a" if token[-1] != "a" else "b")
+    assert client.get(f"/m/s/{tampered}").status_code == 400
+    # another message id or workspace with the same signature does not verify
+    other = tokens.short_link_token(other_ws.pk, message.pk, 0).rsplit(".", 1)[0]
+    assert client.get(f"/m/s/{other}.{token.rsplit('.', 1)[1]}").status_code == 400
+    # a validly signed position the message does not have
+    assert client.get(f"/m/s/{tokens.short_link_token(ws.pk, message.pk, 5)}").status_code == 404
+    # a validly signed token for another workspace's id finds nothing there
+    assert (
+        client.get(f"/m/s/{tokens.short_link_token(other_ws.pk, message.pk, 0)}").status_code == 404
+    )
+    assert not Event.objects.filter(name="sms.clicked").exists()
+
+
+def test_marketing_sms_always_say_how_to_opt_out(
+    ws, texter, fake_twilio, django_capture_on_commit_callbacks
+):
+    plain = sms_template_save(workspace=ws, name="Plain", body="Hi {{ first_name }}")
+    with django_capture_on_commit_callbacks(execute=True):
+        send_sms(ws, texter, plain, source_id="r:plain")
+    assert _sent_body(fake_twilio) == "Hi Ada\nReply STOP to opt out."
+
+
+def test_an_sms_that_already_says_stop_is_left_as_written(
+    ws, texter, fake_twilio, django_capture_on_commit_callbacks
+):
+    own = sms_template_save(workspace=ws, name="Own", body="Hi {{ first_name }}. Text STOP to end.")
+    with django_capture_on_commit_callbacks(execute=True):
+        send_sms(ws, texter, own, source_id="r:own")
+    assert _sent_body(fake_twilio) == "Hi Ada. Text STOP to end."
+
+
+def test_whatsapp_gets_no_sms_opt_out_line(
+    ws, texter, fake_twilio, django_capture_on_commit_callbacks
+):
+    plain = sms_template_save(workspace=ws, name="Plain", body="Hi {{ first_name }}")
+    with django_capture_on_commit_callbacks(execute=True):
+        send_sms(ws, texter, plain, source_id="r:wa", channel="whatsapp")
+    assert _sent_body(fake_twilio) == "Hi Ada"

@@ -224,4 +224,5 @@ def test_sms_templates_are_checked_and_versioned(ws):
     template = sms_template_save(workspace=ws, name="Promo", body="Hi {{ first_name }}")
     assert template.current_version.number == 1
     preview = template_render_preview(workspace=ws, template=template)
-    assert preview.body == "Hi Ada" and preview.sms.segments == 1
+    # the preview is what the recipient gets: marketing SMS carry the opt-out line
+    assert preview.body == "Hi Ada\nReply STOP to opt out." and preview.sms.segments == 1

@@ -337,3 +337,16 @@ def test_privacy_erase_needs_the_address_typed_and_then_erases(owner_client, ws,
     assert not Contact.objects.filter(pk=contact.pk).exists()
     assert not Event.objects.filter(workspace=ws, contact_id=contact.pk).exists()
     assert not Message.objects.filter(workspace=ws, contact_id=contact.pk).exists()
+
+
+def test_the_sms_composer_counts_what_is_sent_and_estimates_its_cost(owner_client, settings):
+    client = owner_client
+    settings.MESSAGING_SMS_PRICE_PER_SEGMENT = 0.01
+    body = "Hi {{ first_name }}! " + "x" * 150  # 2 segments once the opt-out line is added
+    response = client.post("/messages/sms/preview/", {"body": body})
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "Reply STOP to opt out." in html
+    assert "2 segments" in html and "$0.0200" in html and "$20.00 per 1,000" in html
+    page = client.get("/messages/sms/new/").content.decode()
+    assert "Insert a merge tag" in page and "first_name | default(&quot;there&quot;)" in page
