@@ -137,10 +137,17 @@ def filter_vocabulary(*, workspace: Workspace) -> tuple[dict[str, str], dict[str
 
 
 def field_catalog(*, workspace: Workspace) -> list[dict[str, str]]:
-    """Contact fields and custom attributes a filter may name: name, label, type."""
+    """Contact fields and custom attributes a filter may name: name, label, type, the
+    operators its type takes (the segments builder's) and, for choice fields, the choices."""
     catalog = _resolve("segments.filters.schema", "field_catalog")(workspace=workspace)
     return [
-        {"name": name, "label": spec.label, "type": str(spec.type)}
+        {
+            "name": name,
+            "label": spec.label,
+            "type": str(spec.type),
+            "operators": [str(op) for op in spec.operators],
+            "choices": list(spec.choices),
+        }
         for name, spec in catalog.items()
     ]
 

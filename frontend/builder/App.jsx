@@ -82,6 +82,7 @@ export function App({ boot }) {
   const [events, setEvents] = useState([]);
   const [tags, setTags] = useState([]);
   const [attributes, setAttributes] = useState([]);
+  const [fieldCatalog, setFieldCatalog] = useState([]); // name, label, type, operators
 
   const readOnly = !boot.canEdit || !!viewing || workflow.status === "archived" || narrow;
   const shown = viewing ? viewing.graph : graph;
@@ -116,7 +117,7 @@ export function App({ boot }) {
     reloadLookups();
     api("tags/").then((d) => setTags((d.results || d || []).map((t) => t.name || t.tag || t))).catch(() => {});
     api("workflows/autocomplete/fields/")
-      .then((d) => setAttributes((d.results || []).map((a) => a.name)))
+      .then((d) => { setFieldCatalog(d.results || []); setAttributes((d.results || []).map((a) => a.name)); })
       .catch(() => api("attributes/").then((d) => setAttributes((d.results || []).map((a) => a.key || a.name))).catch(() => {}));
   }, [reloadLookups]);
   const loadEvents = useCallback(() => {
@@ -168,7 +169,18 @@ export function App({ boot }) {
     setPicker({ source, port, kinds: source === null ? ["trigger"] : ["wait", "branch", "action", "goal"], title: after ? `Add a step after ${after}${port !== DEFAULT ? ` (${port})` : ""}` : "Choose a trigger" });
   }, [readOnly, labelOf]);
 
-  const requestDelete = useCallback((id) => {
+  // Contacts at this step in the live version (asked when deleting: they must go somewhere).
+  const liveWaiting = useCallback(async (id) => {
+    if (!workflow.current_version) return 0;
+    const known = stats?.nodes?.[id]?.waiting;
+    if (known !== undefined) return known;
+    try {
+      const at = await api(`workflows/${workflow.id}/nodes/${encodeURIComponent(id)}/contacts/?limit=1`);
+      return at?.count || 0;
+    } catch { return 0; }
+  }, [workflow.id, workflow.current_version, stats]);
+
+  const requestDelete = useCallback(async (id) => {
     const node = nodeById(graph, id);
     if (!node || readOnly) return;
     if (kindOf(node.type) === "trigger" && graph.nodes.filter((n) => kindOf(n.type) === "trigger").length === 1 && graph.nodes.length > 1) {
@@ -177,10 +189,10 @@ export function App({ boot }) {
       return;
     }
     const under = portsOf(node, types).length > 1 ? subtreeOf(graph, id) : [];
-    const waiting = stats?.nodes?.[id]?.waiting || 0;
+    const waiting = await liveWaiting(id);
     setConfirm({
       message: under.length ? `Delete ${labelOf(id)} and the ${under.length} step${under.length > 1 ? "s" : ""} under it?` : `Delete ${labelOf(id)}?`,
-      detail: `${under.length ? `Every arm of this branch goes with it: ${under.join(", ")}. ` : ""}${waiting ? `${waiting} contacts wait here in the live version; they stay on the live version until you publish. ` : ""}You can undo with Ctrl+Z.`,
+      detail: `${under.length ? `Every arm of this branch goes with it: ${under.join(", ")}. ` : ""}${waiting ? `${waiting} contact${waiting === 1 ? " waits" : "s wait"} here in the live version: they stay there until you publish, and publishing asks which step they move to. ` : ""}You can undo with Ctrl+Z.`,
       onYes: () => {
         const parent = incoming(graph, id)[0]?.source || null;
         commit(deleteNode(graph, id, types));
@@ -189,7 +201,7 @@ export function App({ boot }) {
         if (parent) setFocus({ id: parent, seq: Math.random() });
       },
     });
-  }, [graph, readOnly, types, commit, announce, labelOf, stats]);
+  }, [graph, readOnly, types, commit, announce, labelOf, liveWaiting]);
 
   const undo = useCallback(() => { coalesceRef.current = null; setHist((h) => historyUndo(h)); announce("Undone."); }, [announce]);
   const redo = useCallback(() => { coalesceRef.current = null; setHist((h) => historyRedo(h)); announce("Redone."); }, [announce]);
@@ -521,7 +533,7 @@ export function App({ boot }) {
     next = pruneDanglingPorts(next, node.id, types);
     commit(next, { coalesce: `config:${node.id}` });
   };
-  const ctx = { lookups, reloadLookups, urls: boot.urls, loadEvents, loadProperties, fieldNames: [...STANDARD_FIELDS, ...attributes] };
+  const ctx = { lookups: { ...lookups, fields: fieldCatalog }, reloadLookups, urls: boot.urls, loadEvents, loadProperties, fieldNames: [...STANDARD_FIELDS, ...attributes] };
   const errorsCount = problems.filter((p) => p.level === "error").length;
 
   return (

@@ -1,12 +1,8 @@
 // A structured editor for the segment filter format (DESIGN.md): groups `all` / `any` /
 // `not` of `field`, `tag`, `event` and `segment` conditions. Never a JSON box.
-import { OPS } from "./describe.js";
-
-const FIELD_OPS = ["eq", "neq", "contains", "not_contains", "starts_with", "ends_with", "in", "not_in", "exists", "not_exists", "gt", "gte", "lt", "lte", "before", "after", "within_last_days", "more_than_days_ago", "within_next_days", "anniversary_within_days"];
-const PROP_OPS = ["eq", "neq", "contains", "not_contains", "gt", "gte", "lt", "lte", "exists", "not_exists", "in", "not_in"];
-const COUNT_OPS = ["gte", "lte", "eq", "gt", "lt"];
-const NO_VALUE = new Set(["exists", "not_exists"]);
-const LIST_OPS = new Set(["in", "not_in"]);
+import {
+  COUNT_OPS, COUNT_WORDS, fieldSpec, leafProblems, OP_WORDS, opsForField, parseValue, PRESENCE_OPS, PROPERTY_OPS, showValue, valueKind, withOp,
+} from "./conditions.js";
 
 function kindOfCondition(c) {
   if (c.all || c.any) return "group";
@@ -17,14 +13,45 @@ function kindOfCondition(c) {
   return "field";
 }
 
-function parseValue(text, op) {
-  if (LIST_OPS.has(op)) return text.split(",").map((s) => s.trim()).filter(Boolean);
-  if (text !== "" && !Number.isNaN(Number(text)) && /^-?\d+(\.\d+)?$/.test(text.trim())) return Number(text);
-  return text;
+// What is wrong with this one condition, in words, next to it.
+function Problems({ value, catalog }) {
+  const problems = leafProblems(value, catalog);
+  if (!problems.length) return null;
+  return problems.map((p) => <small key={p} className="cb-error">{p}</small>);
 }
 
-function showValue(v) {
-  return Array.isArray(v) ? v.join(", ") : v ?? "";
+// The value input(s) an operator needs: none, a number of days, a list, a range, a date…
+function ValueInput({ op, type, value, onChange, label = "Value", choices }) {
+  const kind = valueKind(op, type);
+  if (kind === "none") return null;
+  if (kind === "days") {
+    return <><input className="input num" type="number" min="0" step="1" aria-label={`${label} (days)`} value={value ?? ""} onChange={(e) => onChange(parseValue(e.target.value, op, type))} /> days</>;
+  }
+  if (kind === "between" || kind === "between-dates") {
+    const [from, to] = Array.isArray(value) ? value : ["", ""];
+    const inputType = kind === "between" ? "number" : "date";
+    const set = (i, text) => onChange([0, 1].map((j) => (j === i ? (kind === "between" && text !== "" ? Number(text) : text) : [from, to][j])));
+    return (
+      <>
+        <input className="input" type={inputType} aria-label={`${label} from`} value={from ?? ""} onChange={(e) => set(0, e.target.value)} /> and
+        <input className="input" type={inputType} aria-label={`${label} to`} value={to ?? ""} onChange={(e) => set(1, e.target.value)} />
+      </>
+    );
+  }
+  if (kind === "date") return <input className="input" type="date" aria-label={label} value={String(value ?? "").slice(0, 10)} onChange={(e) => onChange(e.target.value)} />;
+  if (choices?.length && kind !== "list") {
+    return (
+      <select className="input" aria-label={label} value={value ?? ""} onChange={(e) => onChange(e.target.value)}>
+        <option value="">Choose…</option>
+        {choices.map((c) => <option key={c} value={c}>{c}</option>)}
+      </select>
+    );
+  }
+  return (
+    <input className="input" aria-label={label} type={kind === "number" ? "number" : "text"} step="any"
+      placeholder={kind === "list" ? (choices?.length ? choices.slice(0, 3).join(", ") : "a, b, c") : "value"}
+      value={showValue(value)} onChange={(e) => onChange(parseValue(e.target.value, op, type))} />
+  );
 }
 
 const BLANK = {
@@ -94,6 +121,7 @@ function Group({ value, onChange, lookups, idPrefix, depth }) {
 
 function Condition({ value, onChange, lookups, idPrefix, depth }) {
   const kind = kindOfCondition(value);
+  const catalog = lookups.fields;
   if (kind === "group") return <Group value={value} onChange={onChange} lookups={lookups} idPrefix={idPrefix} depth={depth + 1} />;
   if (kind === "not") {
     return (
@@ -103,50 +131,78 @@ function Condition({ value, onChange, lookups, idPrefix, depth }) {
       </div>
     );
   }
+  // Tags and segments: has it (the default, no `op` saved) or has it not.
+  const presence = (key, yes, no) => (
+    <select className="input" aria-label={`${key === "tag" ? "Tag" : "Segment"} operator`} value={value.op || "exists"}
+      onChange={(e) => { const next = { [key]: value[key] }; if (e.target.value !== "exists") next.op = e.target.value; onChange(next); }}>
+      {PRESENCE_OPS.map((op) => <option key={op} value={op}>{op === "exists" ? yes : no}</option>)}
+    </select>
+  );
   if (kind === "tag") {
     return (
-      <label className="cb-row">Has tag
-        <input className="input" list="tendril-tags" value={value.tag} onChange={(e) => onChange({ tag: e.target.value })} aria-label="Tag" />
-      </label>
+      <div>
+        <div className="cb-row">
+          {presence("tag", "Has tag", "Does not have tag")}
+          <input className="input" list="tendril-tags" value={value.tag} onChange={(e) => onChange({ ...value, tag: e.target.value })} aria-label="Tag" />
+        </div>
+        <Problems value={value} catalog={catalog} />
+      </div>
     );
   }
   if (kind === "segment") {
     return (
-      <label className="cb-row">In segment
-        <select className="input" value={value.segment ?? ""} aria-label="Segment" onChange={(e) => onChange({ segment: e.target.value ? Number(e.target.value) : "" })}>
-          <option value="">Choose a segment…</option>
-          {Object.entries(lookups.segments || {}).map(([id, name]) => <option key={id} value={id}>{name}</option>)}
-        </select>
-      </label>
+      <div>
+        <div className="cb-row">
+          {presence("segment", "In segment", "Not in segment")}
+          <select className="input" value={value.segment ?? ""} aria-label="Segment" onChange={(e) => onChange({ ...value, segment: e.target.value ? Number(e.target.value) : "" })}>
+            <option value="">Choose a segment…</option>
+            {Object.entries(lookups.segments || {}).map(([id, name]) => <option key={id} value={id}>{name}</option>)}
+          </select>
+        </div>
+        <Problems value={value} catalog={catalog} />
+      </div>
     );
   }
-  if (kind === "event") return <EventCondition value={value} onChange={onChange} lookups={lookups} />;
+  if (kind === "event") return <EventCondition value={value} onChange={onChange} catalog={catalog} />;
+  const spec = fieldSpec(catalog, value.field);
+  const ops = opsForField(catalog, value.field);
   return (
-    <div className="cb-row">
-      <input className="input" list="tendril-fields" placeholder="field" aria-label="Field" value={value.field} onChange={(e) => onChange({ ...value, field: e.target.value })} />
-      <select className="input" aria-label="Operator" value={value.op} onChange={(e) => onChange(NO_VALUE.has(e.target.value) ? { field: value.field, op: e.target.value } : { ...value, op: e.target.value })}>
-        {FIELD_OPS.map((op) => <option key={op} value={op}>{OPS[op]}</option>)}
-      </select>
-      {!NO_VALUE.has(value.op) && (
-        <input className="input" aria-label="Value" placeholder={LIST_OPS.has(value.op) ? "a, b, c" : "value"} value={showValue(value.value)} onChange={(e) => onChange({ ...value, value: parseValue(e.target.value, value.op) })} />
-      )}
+    <div>
+      <div className="cb-row">
+        <input className="input" list="tendril-fields" placeholder="field" aria-label="Field" value={value.field}
+          onChange={(e) => {
+            const next = { ...value, field: e.target.value };
+            const allowed = opsForField(catalog, e.target.value);
+            onChange(allowed.includes(next.op) ? next : withOp(next, allowed[0], fieldSpec(catalog, e.target.value)?.type));
+          }} />
+        <select className="input" aria-label="Operator" value={value.op} onChange={(e) => onChange(withOp(value, e.target.value, spec?.type))}>
+          {!ops.includes(value.op) && <option value={value.op}>{OP_WORDS[value.op] || value.op}</option>}
+          {ops.map((op) => <option key={op} value={op}>{OP_WORDS[op] || op}</option>)}
+        </select>
+        <ValueInput op={value.op} type={spec?.type} choices={spec?.choices} value={value.value} onChange={(v) => onChange({ ...value, value: v })} />
+      </div>
+      <Problems value={value} catalog={catalog} />
     </div>
   );
 }
 
 export function WhereEditor({ value, onChange, label = "Only when the event's properties match" }) {
   const rows = value || [];
+  const setRow = (i, row) => onChange(rows.map((x, j) => (j === i ? row : x)));
   return (
     <fieldset className="cb-where">
       <legend>{label}</legend>
       {rows.map((w, i) => (
-        <div className="cb-row" key={i}>
-          <input className="input" list="tendril-event-properties" aria-label="Property" placeholder="property" value={w.property || ""} onChange={(e) => onChange(rows.map((x, j) => (j === i ? { ...x, property: e.target.value } : x)))} />
-          <select className="input" aria-label="Property operator" value={w.op || "eq"} onChange={(e) => onChange(rows.map((x, j) => (j === i ? { ...x, op: e.target.value } : x)))}>
-            {PROP_OPS.map((op) => <option key={op} value={op}>{OPS[op]}</option>)}
-          </select>
-          {!NO_VALUE.has(w.op) && <input className="input" aria-label="Property value" value={showValue(w.value)} onChange={(e) => onChange(rows.map((x, j) => (j === i ? { ...x, value: parseValue(e.target.value, w.op) } : x)))} />}
-          <button type="button" className="btn btn-sm" aria-label={`Remove property condition ${i + 1}`} onClick={() => onChange(rows.filter((_, j) => j !== i))}>×</button>
+        <div key={i}>
+          <div className="cb-row">
+            <input className="input" list="tendril-event-properties" aria-label="Property" placeholder="property" value={w.property || ""} onChange={(e) => setRow(i, { ...w, property: e.target.value })} />
+            <select className="input" aria-label="Property operator" value={w.op || "eq"} onChange={(e) => setRow(i, withOp(w, e.target.value, undefined))}>
+              {PROPERTY_OPS.map((op) => <option key={op} value={op}>{OP_WORDS[op]}</option>)}
+            </select>
+            <ValueInput op={w.op || "eq"} label="Property value" value={w.value} onChange={(v) => setRow(i, { ...w, value: v })} />
+            <button type="button" className="btn btn-sm" aria-label={`Remove property condition ${i + 1}`} onClick={() => onChange(rows.filter((_, j) => j !== i))}>×</button>
+          </div>
+          {!String(w.property || "").trim() && <small className="cb-error">name the property</small>}
         </div>
       ))}
       <button type="button" className="btn btn-sm" onClick={() => onChange([...rows, { property: "", op: "eq", value: "" }])}>+ Property condition</button>
@@ -154,28 +210,58 @@ export function WhereEditor({ value, onChange, label = "Only when the event's pr
   );
 }
 
-function EventCondition({ value, onChange }) {
+// When: ever, in the last N days, or between two dates.
+function windowOf(value) {
+  if (value.between !== undefined) return "between";
+  if (value.within_days !== undefined) return "within";
+  return "ever";
+}
+
+function EventCondition({ value, onChange, catalog }) {
   const count = value.count || null;
+  const win = windowOf(value);
+  const setWindow = (next) => {
+    const v = { ...value };
+    delete v.within_days;
+    delete v.between;
+    if (next === "within") v.within_days = 30;
+    if (next === "between") v.between = ["", ""];
+    onChange(v);
+  };
   return (
     <div className="cb-event">
       <label className="cb-row">Did
         <input className="input" list="tendril-events" aria-label="Event name" placeholder="event name" value={value.event} onChange={(e) => onChange({ ...value, event: e.target.value })} />
       </label>
-      <label className="cb-row">in the last
-        <input className="input num" type="number" min="1" aria-label="Within days" value={value.within_days ?? ""} onChange={(e) => { const v = { ...value }; if (e.target.value) v.within_days = Number(e.target.value); else delete v.within_days; onChange(v); }} /> days
-      </label>
+      <div className="cb-row">
+        <select className="input" aria-label="When" value={win} onChange={(e) => setWindow(e.target.value)}>
+          <option value="ever">ever</option>
+          <option value="within">in the last … days</option>
+          <option value="between">between two dates</option>
+        </select>
+        {win === "within" && (
+          <><input className="input num" type="number" min="1" aria-label="Within days" value={value.within_days ?? ""} onChange={(e) => onChange({ ...value, within_days: e.target.value === "" ? "" : Number(e.target.value) })} /> days</>
+        )}
+        {win === "between" && (
+          <>
+            <input className="input" type="date" aria-label="From date" value={value.between?.[0] ?? ""} onChange={(e) => onChange({ ...value, between: [e.target.value, value.between?.[1] ?? ""] })} /> and
+            <input className="input" type="date" aria-label="To date" value={value.between?.[1] ?? ""} onChange={(e) => onChange({ ...value, between: [value.between?.[0] ?? "", e.target.value] })} />
+          </>
+        )}
+      </div>
       <label className="cb-row">
-        <input type="checkbox" checked={!!count} onChange={(e) => { const v = { ...value }; if (e.target.checked) v.count = { op: "gte", value: 2 }; else delete v.count; onChange(v); }} /> at least / at most a number of times
+        <input type="checkbox" checked={!!count} onChange={(e) => { const v = { ...value }; if (e.target.checked) v.count = { op: "gte", value: 2 }; else delete v.count; onChange(v); }} /> a number of times
       </label>
       {count && (
         <div className="cb-row">
           <select className="input" aria-label="Count operator" value={count.op} onChange={(e) => onChange({ ...value, count: { ...count, op: e.target.value } })}>
-            {COUNT_OPS.map((op) => <option key={op} value={op}>{OPS[op]}</option>)}
+            {COUNT_OPS.map((op) => <option key={op} value={op}>{COUNT_WORDS[op]}</option>)}
           </select>
-          <input className="input num" type="number" min="0" aria-label="Times" value={count.value} onChange={(e) => onChange({ ...value, count: { ...count, value: Number(e.target.value) } })} /> times
+          <input className="input num" type="number" min="0" aria-label="Times" value={count.value} onChange={(e) => onChange({ ...value, count: { ...count, value: e.target.value === "" ? "" : Number(e.target.value) } })} /> times
         </div>
       )}
       <WhereEditor value={value.where} onChange={(where) => { const v = { ...value }; if (where.length) v.where = where; else delete v.where; onChange(v); }} label="With properties" />
+      <Problems value={{ ...value, where: [] }} catalog={catalog} />
     </div>
   );
 }

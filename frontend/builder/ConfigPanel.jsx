@@ -4,6 +4,7 @@ import { useEffect, useState } from "react";
 import { api } from "./api.js";
 import { ConditionEditor, WhereEditor } from "./Condition.jsx";
 import { configProblems, durationWords } from "./describe.js";
+import { SearchSelect } from "./SearchSelect.jsx";
 import { templateBody } from "./templates.js";
 
 const UNITS = ["minutes", "hours", "days"];
@@ -228,6 +229,13 @@ function Field({ name, prop, required, value, set, node, ctx }) {
     );
   }
   if (name === "timeout") return <DurationInput id={id} label="At most" value={value} onChange={(v) => set(Object.keys(v).length ? v : undefined)} />;
+  if (name === "list") {
+    return <SearchSelect id={id} label="Static list" options={lookups.listOptions || []} value={value} onChange={set} placeholder="Search the static lists…" />;
+  }
+  if (name === "owner" || name === "assignee") {
+    const none = name === "owner" ? "the next rep in the rotation" : "the contact's owner";
+    return <SearchSelect id={id} label={name === "owner" ? "Owner" : "Assign the task to"} options={lookups.memberOptions || []} value={value} onChange={(v) => set(v ?? undefined)} placeholder="Search people by name or email…" none={none} />;
+  }
   if (name === "segment") return <ObjectSelect id={id} label="Segment" options={lookups.segments} value={value} onChange={set} empty="Choose a segment…" />;
   if (name === "workflow") return <ObjectSelect id={id} label="Workflow" options={lookups.workflows} value={value} onChange={set} empty="Choose a workflow…" />;
   if (name === "variants") return <VariantsEditor value={value} onChange={set} />;

@@ -297,11 +297,20 @@ export function SettingsPanel({ workflow, onSave, busy, error, timezone }) {
 export async function loadLookups() {
   const map = (items, label = (x) => x.name) => Object.fromEntries(items.map((x) => [x.id, label(x)]));
   const safe = (p) => p.catch(() => []);
-  const [emails, sms, segments, workflows] = await Promise.all([
+  const [emails, sms, segments, workflows, members] = await Promise.all([
     safe(apiList("messaging/email-templates/")),
     safe(apiList("messaging/sms-templates/")),
     safe(apiList("segments/")),
     safe(apiList("workflows/")),
+    safe(apiList("members/")),
   ]);
-  return { emailTemplates: map(emails), smsTemplates: map(sms), segments: map(segments), workflows: map(workflows) };
+  const lists = segments.filter((x) => x.kind === "static");
+  const person = (m) => m.name || m.email;
+  return {
+    emailTemplates: map(emails), smsTemplates: map(sms), segments: map(segments), workflows: map(workflows),
+    lists: map(lists),
+    listOptions: lists.map((x) => ({ value: x.id, label: x.name, detail: `${x.member_count ?? 0} contacts` })),
+    members: Object.fromEntries(members.map((m) => [m.user_id, person(m)])),
+    memberOptions: members.map((m) => ({ value: m.user_id, label: person(m), detail: `${m.name ? `${m.email} · ` : ""}${m.role}` })),
+  };
 }

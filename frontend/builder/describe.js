@@ -1,15 +1,15 @@
 // What a node says about itself on the canvas: a one-line summary of its configuration
 // and, when it is not configured, what is missing — checked against the node type's JSON
 // Schema (the subset the registry uses) plus the rules the schema cannot say.
+import { conditionProblems, OP_WORDS } from "./conditions.js";
 import { kindOf } from "./model.js";
 
+// The editor's operator words (conditions.js), read as a sentence: "… days" takes the number.
 export const OPS = {
-  eq: "is", neq: "is not", contains: "contains", not_contains: "does not contain",
-  starts_with: "starts with", ends_with: "ends with", in: "is one of", not_in: "is not one of",
-  exists: "is set", not_exists: "is not set", gt: ">", gte: "≥", lt: "<", lte: "≤",
-  between: "is between", before: "is before", after: "is after",
+  ...OP_WORDS, in: "is one of", not_in: "is not one of",
   within_last_days: "within the last … days", more_than_days_ago: "more than … days ago",
   within_next_days: "within the next … days", anniversary_within_days: "anniversary within … days",
+  anniversary_this_month: "has an anniversary this month",
 };
 
 const UNITS = ["days", "hours", "minutes", "seconds"];
@@ -31,7 +31,8 @@ function valueWords(value) {
 function opPhrase(op, value) {
   const words = OPS[op] || op;
   if (words.includes("…")) return words.replace("…", valueWords(value));
-  if (op === "exists" || op === "not_exists") return words;
+  if (op === "exists" || op === "not_exists" || op === "anniversary_this_month") return words;
+  if (op === "between" && Array.isArray(value)) return `${words} ${valueWords(value[0])} and ${valueWords(value[1])}`;
   return `${words} ${valueWords(value)}`.trim();
 }
 
@@ -40,8 +41,9 @@ export function conditionWords(cond, lookups = {}) {
   if (Array.isArray(cond.all)) return groupWords(cond.all, " and ", lookups);
   if (Array.isArray(cond.any)) return groupWords(cond.any, " or ", lookups);
   if (cond.not) return `not (${conditionWords(cond.not, lookups)})`;
-  if (cond.tag !== undefined) return `has tag ${cond.tag}`;
-  if (cond.segment !== undefined) return `in segment ${lookups.segments?.[cond.segment] || `#${cond.segment}`}`;
+  const without = cond.op === "not_exists";
+  if (cond.tag !== undefined) return `${without ? "does not have" : "has"} tag ${cond.tag}`;
+  if (cond.segment !== undefined) return `${without ? "not in" : "in"} segment ${lookups.segments?.[cond.segment] || `#${cond.segment}`}`;
   if (cond.field !== undefined) return `${cond.field} ${opPhrase(cond.op, cond.value)}`;
   if (cond.event !== undefined) {
     let text = `did ${cond.event}`;
@@ -49,6 +51,7 @@ export function conditionWords(cond, lookups = {}) {
     if (where.length) text += ` (${where.join(", ")})`;
     if (cond.count) text += ` ${OPS[cond.count.op] || cond.count.op} ${cond.count.value} times`;
     if (cond.within_days) text += ` in the last ${cond.within_days} days`;
+    if (Array.isArray(cond.between)) text += ` between ${cond.between[0]} and ${cond.between[1]}`;
     return text;
   }
   return "";
@@ -105,8 +108,8 @@ export function summary(node, lookups = {}) {
     case "action.list_add": return c.list ? `to ${name(lookups.lists, c.list)}` : "";
     case "action.list_remove": return c.list ? `from ${name(lookups.lists, c.list)}` : "";
     case "action.enroll_workflow": return c.workflow ? name(lookups.workflows, c.workflow) : "";
-    case "action.sales_task": return c.title || "";
-    case "action.assign_owner": return c.owner ? `to #${c.owner}` : "next rep in rotation";
+    case "action.sales_task": return c.title ? `${c.title}${c.assignee ? ` → ${name(lookups.members, c.assignee)}` : ""}` : "";
+    case "action.assign_owner": return c.owner ? `to ${name(lookups.members, c.owner)}` : "next rep in rotation";
     case "action.exit": return c.reason || "end of the run";
     case "goal": return countConditions(c.filter) ? conditionWords(c.filter, lookups) : "when reached";
     default: return "";
@@ -170,6 +173,8 @@ export function configProblems(node, spec) {
   if (node.type === "wait.duration" && !durationWords(c)) problems.push("length: give a wait longer than 0");
   if ((node.type === "wait.until_event" || node.type === "wait.until_condition") && c.timeout && !durationWords(c.timeout)) problems.push("timeout: give a length longer than 0");
   if (node.type === "branch.condition" && !countConditions(c.filter)) problems.push("filter: add at least one condition");
+  for (const key of ["filter"]) if (c[key]) problems.push(...conditionProblems(c[key]));
+  (c.branches || []).forEach((b) => problems.push(...conditionProblems(b.filter).map((m) => `${b.name}: ${m}`)));
   if (node.type === "wait.until_condition" && c.filter && !countConditions(c.filter)) problems.push("filter: add at least one condition");
   if (node.type === "branch.ab") {
     const total = (c.variants || []).reduce((s, v) => s + (Number(v.weight) || 0), 0);

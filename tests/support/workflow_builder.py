@@ -82,6 +82,7 @@ def publish_through_dialog(page, *, expect_warning: str | None = None) -> None: 
     if dialog.get_by_role("checkbox").count():  # warnings (e.g. an event never received)
         dialog.get_by_role("checkbox").check()
     dialog.get_by_role("button", name="Publish now").click()
+    dialog.wait_for(state="detached")  # closes once published (a live workflow was active before)
     page.wait_for_selector('[data-testid="workflow-status"]:text-is("active")')
 
 

@@ -522,7 +522,12 @@ def test_autocomplete_lists_received_events_by_frequency_with_their_properties(
     assert [p["name"] for p in props["results"]] == ["currency", "revenue"]
     assert api.get("/api/v1/workflows/autocomplete/properties/").status_code == 400
     fields = api.get("/api/v1/workflows/autocomplete/fields/?q=lead").json()["results"]
-    assert {"name": "score", "label": "Lead score", "type": "number"} in fields
+    score = next(f for f in fields if f["name"] == "score")
+    assert (score["label"], score["type"]) == ("Lead score", "number")
+    # The segments builder's operators for the field's type, so the canvas offers the same.
+    assert score["operators"] == ["eq", "neq", "gt", "gte", "lt", "lte", "between", "in", "not_in"]
+    stage = api.get("/api/v1/workflows/autocomplete/fields/?q=lifecycle").json()["results"][0]
+    assert stage["operators"] == ["eq", "neq", "in", "not_in"] and "customer" in stage["choices"]
     # Another workspace sees none of it.
     assert outsider_api.get("/api/v1/workflows/autocomplete/events/").json()["results"] == []
     assert (

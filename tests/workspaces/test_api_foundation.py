@@ -28,6 +28,11 @@ def test_members_api_lists_only_own_workspace(api, member, outsider):
     assert emails == {"owner@acme.test", "marketer@acme.test"}
 
 
+def test_members_api_says_each_members_user_id_the_one_workflows_assign_to(api, member, owner):
+    rows = {row["email"]: row["user_id"] for row in api.get("/api/v1/members/").json()["results"]}
+    assert rows == {"owner@acme.test": owner.pk, "marketer@acme.test": member.pk}
+
+
 def test_members_api_404s_for_another_workspaces_member(outsider_api, member, ws):
     membership = Membership.objects.get(user=member, workspace=ws)
     response = outsider_api.get(f"/api/v1/members/{membership.pk}/")

@@ -13,8 +13,11 @@ class WorkspaceSerializer(serializers.ModelSerializer):
 class MembershipSerializer(serializers.ModelSerializer):
     email = serializers.EmailField(source="user.email", read_only=True)
     name = serializers.CharField(source="user.get_full_name", read_only=True)
+    user_id = serializers.IntegerField(
+        read_only=True, help_text="The person's user id (what workflows' owner/assignee take)."
+    )
 
     class Meta:
         model = Membership
-        fields = ["id", "email", "name", "role", "created_at"]
+        fields = ["id", "user_id", "email", "name", "role", "created_at"]
         read_only_fields = fields
