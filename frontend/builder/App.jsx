@@ -48,6 +48,7 @@ function isTyping(el) {
 
 export function App({ boot }) {
   const types = useMemo(() => Object.fromEntries(boot.nodeTypes.map((t) => [t.type, t])), [boot.nodeTypes]);
+  const typeLabels = useMemo(() => Object.fromEntries(boot.nodeTypes.map((t) => [t.type, t.label])), [boot.nodeTypes]);
   const [workflow, setWorkflow] = useState(boot.workflow);
   const [hist, setHist] = useState(() => historyStart(normalize(boot.graph || emptyGraph())));
   const graph = hist.present;
@@ -651,7 +652,7 @@ export function App({ boot }) {
       <div className="sr-only" aria-live="polite" data-testid="live-region">{announcement}</div>
       {picker && <Picker types={types} kinds={picker.kinds} title={picker.title} onPick={(type) => insert(picker.source, picker.port, type)} onClose={() => { const s = picker.source; setPicker(null); if (s) setFocus({ id: s, seq: Math.random() }); }} />}
       {confirm && <ConfirmDialog message={confirm.message} detail={confirm.detail} confirmLabel={confirm.confirmLabel} onAnswer={(yes) => { const c = confirm; setConfirm(null); if (yes) c.onYes(); }} />}
-      {publishing && <PublishDialog summary={publishing.rows} warnings={publishing.warnings} removed={publishing.removed} nodes={graph.nodes} busy={publishing.busy} error={publishing.error} onPublish={doPublish} onClose={() => setPublishing(null)} />}
+      {publishing && <PublishDialog summary={publishing.rows} warnings={publishing.warnings} removed={publishing.removed} nodes={graph.nodes} labels={typeLabels} busy={publishing.busy} error={publishing.error} onPublish={doPublish} onClose={() => setPublishing(null)} />}
     </div>
   );
 }

@@ -3,7 +3,7 @@
 import { BaseEdge, Controls, EdgeLabelRenderer, getBezierPath, Handle, Position, ReactFlow, useReactFlow } from "@xyflow/react";
 import { memo, useEffect, useMemo, useRef } from "react";
 import { kindLabel } from "./describe.js";
-import { layoutGraph, NODE_H, NODE_W } from "./layout.js";
+import { GAP_Y, layoutGraph, NODE_H, NODE_W } from "./layout.js";
 import { panToShow } from "./viewport.js";
 import { DEFAULT, portsOf } from "./model.js";
 
@@ -216,7 +216,8 @@ function FocusOnRequest({ focus }) {
     const n = flow.getNode(focus.id);
     const pane = document.querySelector(".wb-canvas");
     if (n && pane && flow.getZoom() >= 0.5) { // readable: move no more than needed
-      const box = { x: n.position.x, y: n.position.y, width: NODE_W, height: NODE_H };
+      // The step and the row under it (where its "+ Add step" is): the next thing to do.
+      const box = { x: n.position.x, y: n.position.y, width: NODE_W, height: 2 * NODE_H + GAP_Y };
       const moved = panToShow(box, flow.getViewport(), { width: pane.clientWidth, height: pane.clientHeight });
       if (moved) flow.setViewport(moved, { duration: 0 });
     } else if (n) { // zoomed far out: centre it at a readable zoom

@@ -20,7 +20,7 @@ export function ConfirmDialog({ message, detail, confirmLabel = "Delete", onAnsw
   );
 }
 
-export function PublishDialog({ summary, warnings, removed = [], nodes = [], onPublish, onClose, busy, error }) {
+export function PublishDialog({ summary, warnings, removed = [], nodes = [], labels, onPublish, onClose, busy, error }) {
   const [ack, setAck] = useState(false);
   const [move, setMove] = useState({});
   const first = useRef(null);
@@ -43,10 +43,10 @@ export function PublishDialog({ summary, warnings, removed = [], nodes = [], onP
           <fieldset className="wb-move">
             <legend>Steps you removed still have contacts waiting in the live version</legend>
             {removed.map((r) => (
-              <label key={r.node}>{r.waiting} waiting at <code>{r.node}</code> — move them to
+              <label key={r.node}>{r.waiting} waiting at <code>{r.node}</code>, a step this version no longer has — move them to
                 <select className="input" value={move[r.node] || ""} onChange={(e) => setMove({ ...move, [r.node]: e.target.value })}>
                   <option value="">Choose a step…</option>
-                  {nodes.filter((n) => !n.type.startsWith("trigger.")).map((n) => <option key={n.id} value={n.id}>{n.id}</option>)}
+                  {nodes.filter((n) => !n.type.startsWith("trigger.")).map((n) => <option key={n.id} value={n.id}>{labels?.[n.type] ? `${labels[n.type]} (${n.id})` : n.id}</option>)}
                 </select>
               </label>
             ))}
