@@ -20,7 +20,7 @@ from typing import Any
 
 from django.db import connection
 
-from contacts.models import Event
+from contacts.services import events_insert_sql, events_statement_execute
 
 from .models import Segment, SegmentMembership, SegmentMembershipChange
 
@@ -29,7 +29,6 @@ LOCK_CLASS = 0x5E6  # first key of pg_advisory_xact_lock(int, int): "segment mem
 
 MEMBERS = SegmentMembership._meta.db_table
 CHANGES = SegmentMembershipChange._meta.db_table
-EVENTS = Event._meta.db_table
 
 
 @dataclass
@@ -110,20 +109,18 @@ def membership_apply(
         "RETURNING id, contact_id, kind)"
     )
     params += [ws, seg, now, reason]
-    ctes.append(
-        f"events AS (INSERT INTO {EVENTS} (workspace_id, contact_id, type, name, properties, "
-        "context, timestamp, received_at, message_id, source) "
+    events = events_insert_sql(
         "SELECT %s, contact_id, 'track', 'segment.' || kind, %s::jsonb, '{}'::jsonb, %s, %s, "
-        "'segment-change-' || id, 'platform' FROM changes RETURNING id, contact_id, name)"
+        "'segment-change-' || id, 'platform' FROM changes",
+        returning="id, contact_id, name",
     )
+    ctes.append(f"events AS ({events})")
     params += [ws, properties, now, now]
     statement = "WITH " + ", ".join(ctes) + " SELECT id, contact_id, name FROM events"
     applied = Applied()
-    with connection.cursor() as cursor:
-        cursor.execute(statement, params)
-        for event_id, contact_id, name in cursor.fetchall():
-            applied.event_ids.append(event_id)
-            (applied.entered if name == "segment.entered" else applied.exited).append(contact_id)
+    for event_id, contact_id, name in events_statement_execute(statement, params):
+        applied.event_ids.append(event_id)
+        (applied.entered if name == "segment.entered" else applied.exited).append(contact_id)
     return applied
 
 

@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
@@ -32,6 +33,15 @@ def _fresh_rate_limits() -> None:
     from workspaces import throttling
 
     throttling.reset()
+
+
+@pytest.fixture(autouse=True)
+def _one_writer_of_events() -> Iterator[None]:
+    """Every test also checks that only contacts.services.events writes the event table."""
+    from tests.support.event_writers import only_the_events_service_inserts_events
+
+    with only_the_events_service_inserts_events():
+        yield
 
 
 @dataclass

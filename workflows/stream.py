@@ -3,8 +3,7 @@ what segments, scoring and analytics read).
 
 Written in bulk with the run changes they describe (same transaction), then handed to the
 events pipeline like any other platform event. The message id is derived from the run, so
-each run enters and exits the stream exactly once. (contacts.services.event_record writes
-one row per call; a chunk of runs needs one INSERT, hence this small bulk writer.)
+each run enters and exits the stream exactly once: a second record of it is skipped.
 """
 
 from __future__ import annotations
@@ -12,15 +11,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from contacts.models import Event, EventType
-from contacts.services import events_enqueue_processing
+from contacts.services import NewEvent, events_enqueue_processing, events_record
 from workspaces.models import Workspace
 
 from .integrations import WORKFLOW_ENTERED, WORKFLOW_EXITED
 from .models import WorkflowRun
 
 
-def _event(run: WorkflowRun, name: str, now: datetime, workflow_name: str) -> Event:
+def _event(run: WorkflowRun, name: str, now: datetime, workflow_name: str) -> NewEvent:
     properties = {
         "workflow_id": run.workflow_id,
         "workflow": workflow_name,
@@ -31,16 +29,12 @@ def _event(run: WorkflowRun, name: str, now: datetime, workflow_name: str) -> Ev
         properties.update(status=run.status, node=run.current_node)
         if run.error:
             properties["error"] = run.error[:500]
-    return Event(
-        workspace_id=run.workspace_id,
+    return NewEvent(
         contact_id=run.contact_id,
-        type=EventType.TRACK,
         name=name,
         properties=properties,
-        timestamp=now,
-        received_at=now,
         message_id=f"{name}:{run.pk}",
-        source="platform",
+        timestamp=now,
     )
 
 
@@ -56,5 +50,5 @@ def run_events_record(
     events += [_event(run, WORKFLOW_EXITED, now, names.get(run.workflow_id, "")) for run in exited]
     if not events:
         return
-    created = Event.objects.bulk_create(events)
-    events_enqueue_processing(workspace=workspace, event_ids=[event.pk for event in created])
+    ids = events_record(workspace=workspace, events=events, received_at=now)
+    events_enqueue_processing(workspace=workspace, event_ids=[pk for pk in ids if pk])

@@ -32,7 +32,13 @@ from django.db import OperationalError, connection, transaction
 
 from contacts.ingest.parsing import Correction, Message, Rejected
 from contacts.models import Contact
-from contacts.services.events import events_enqueue_processing
+from contacts.services.events import (
+    NewEvent,
+    events_enqueue_processing,
+    events_insert_sql,
+    events_record,
+    events_statement_execute,
+)
 from contacts.services.identity import (
     IDENTIFIER_SQL,
     contact_apply_traits,
@@ -48,19 +54,6 @@ from workspaces.models import Workspace
 # contended row update.
 LAST_SEEN_GRANULARITY = timedelta(minutes=1)
 EVENT_DEFINITION_REFRESH = timedelta(minutes=10)
-
-# The rows travel as one JSON document (serialised by orjson in C) rather than as seven
-# arrays that psycopg would adapt element by element in Python.
-_EVENT_INSERT = """
-INSERT INTO contacts_event
-    (workspace_id, contact_id, type, name, properties, context, timestamp, received_at,
-     message_id, source)
-SELECT %s, r.c, r.t, r.n, r.p, r.x, r.ts, %s, r.m, %s
-FROM jsonb_to_recordset(%s::jsonb)
-     AS r(c bigint, t text, n text, p jsonb, x jsonb, ts timestamptz, m text)
-ON CONFLICT DO NOTHING
-RETURNING id, message_id
-"""
 
 # last_seen_at is approximate, so a contact whose row another transaction holds right now
 # is skipped (SKIP LOCKED: that one is writing a fresh value anyway): concurrent requests
@@ -225,16 +218,7 @@ _KNOWN_BY_ANONYMOUS_ID = """
 """
 _KNOWN_CONTACT_EVENT = """
 WITH who AS ({who}),
-stored AS (
-    INSERT INTO contacts_event
-        (workspace_id, contact_id, type, name, properties, context, timestamp, received_at,
-         message_id, source)
-    SELECT %(ws)s, who.id, %(type)s, %(name)s, %(properties)s::jsonb, %(context)s::jsonb,
-           %(ts)s, %(received)s, %(message)s, %(source)s
-      FROM who
-    ON CONFLICT DO NOTHING
-    RETURNING id
-),
+stored AS ({stored}),
 touched AS (
     UPDATE contacts_contact SET last_seen_at = %(seen)s
      WHERE id = (
@@ -255,9 +239,13 @@ SELECT who.id, (SELECT id FROM stored),
        (SELECT id FROM pending)
   FROM who
 """
+_KNOWN_CONTACT_STORED = events_insert_sql(
+    "SELECT %(ws)s, who.id, %(type)s, %(name)s, %(properties)s::jsonb, %(context)s::jsonb,"
+    " %(ts)s, %(received)s, %(message)s, %(source)s FROM who"
+)
 _KNOWN_CONTACT_SQL = {
-    True: _KNOWN_CONTACT_EVENT.format(who=_KNOWN_BY_USER),
-    False: _KNOWN_CONTACT_EVENT.format(who=_KNOWN_BY_ANONYMOUS_ID),
+    True: _KNOWN_CONTACT_EVENT.format(who=_KNOWN_BY_USER, stored=_KNOWN_CONTACT_STORED),
+    False: _KNOWN_CONTACT_EVENT.format(who=_KNOWN_BY_ANONYMOUS_ID, stored=_KNOWN_CONTACT_STORED),
 }
 _EVENT_TYPES_WITHOUT_IDENTITY = frozenset({"track", "page", "screen", "group"})
 
@@ -275,7 +263,7 @@ def _known_contact_call(
         return None
     seen = min(message.timestamp or received_at, received_at)
     with _prepared_cursor() as cursor:
-        cursor.execute(
+        rows = events_statement_execute(
             _KNOWN_CONTACT_SQL[bool(message.user_id)],
             {
                 "ws": workspace.pk,
@@ -294,10 +282,11 @@ def _known_contact_call(
                 "asynchronous": _asynchronous_commit(),
                 "rescue": timedelta(seconds=settings.EVENTS_PROCESSING_RESCUE),
             },
+            cursor=cursor,
         )
-        row = cursor.fetchone()
-    if row is None:
+    if not rows:
         return None
+    row = rows[0]
     if row[1] is None:
         return IngestResult(duplicates=1)
     return IngestResult(stored=1, event_ids=[row[1]], pending_id=row[3])
@@ -692,30 +681,31 @@ class _Ingestion:
         return real
 
     def _insert_events(self, rows: list[tuple[Message, int | None]]) -> None:
-        records = []
+        events = []
         seen_at = self.seen_at
         for message, contact_id in rows:
-            records.append(
-                {
-                    "c": contact_id,
-                    "t": message.type,
-                    "n": message.name,
-                    "p": message.properties,
-                    "x": message.context,
-                    "ts": message.timestamp,
-                    "m": message.message_id,
-                }
+            events.append(
+                NewEvent(
+                    contact_id,
+                    message.name,
+                    message.properties,
+                    message.message_id,
+                    message.timestamp,
+                    message.type,
+                    message.context,
+                )
             )
             seen = seen_at.get(contact_id)  # type: ignore[arg-type]
             if message.timestamp and (seen is None or message.timestamp > seen):
                 seen_at[contact_id] = message.timestamp  # type: ignore[index]
-        with connection.cursor() as cursor:
-            cursor.execute(
-                _EVENT_INSERT,
-                [self.workspace.pk, self.received_at, self.source, orjson.dumps(records).decode()],
-            )
-            inserted = cursor.fetchall()
-        self.result.event_ids.extend(row[0] for row in inserted)
+        ids = events_record(
+            workspace=self.workspace,
+            events=events,
+            source=self.source,
+            received_at=self.received_at,
+        )
+        inserted = [pk for pk in ids if pk is not None]
+        self.result.event_ids.extend(inserted)
         self.result.stored += len(inserted)
         self.result.duplicates += len(rows) - len(inserted)
 

@@ -38,7 +38,7 @@ from psycopg.types.json import Jsonb
 
 from config.faults import fault_point
 from contacts.models import Contact
-from contacts.services import event_record, events_enqueue_processing
+from contacts.services import NewEvent, event_record, events_enqueue_processing, events_record
 from workspaces.errors import ValidationFailed
 from workspaces.models import User, Workspace
 
@@ -54,7 +54,6 @@ from ..channels import (
 )
 from ..channels import email as email_channel
 from ..channels import twilio as twilio_channel
-from ..events import NewEvent, events_record_many
 from ..models import (
     Broadcast,
     BroadcastVariant,
@@ -633,8 +632,10 @@ def _record_sent(workspace: Workspace, messages: list[Message]) -> None:
     with transaction.atomic():
         with connection.cursor() as cursor:
             _commit_without_waiting_for_disk(cursor)
-        event_ids = events_record_many(workspace=workspace, events=events)
-        events_enqueue_processing(workspace=workspace, event_ids=event_ids)
+        # existing=True: a retried batch finds the events it recorded the first time and
+        # hands them to the pipeline again.
+        ids = events_record(workspace=workspace, events=events, existing=True)
+        events_enqueue_processing(workspace=workspace, event_ids=[pk for pk in ids if pk])
 
 
 def _finish_already_sent(workspace: Workspace, message_ids: Sequence[int]) -> None:

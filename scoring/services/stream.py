@@ -16,7 +16,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from contacts.models import Contact, Event, EventType
-from contacts.services import events_enqueue_processing
+from contacts.services import NewEvent, events_enqueue_processing, events_record
 from workspaces.models import User, Workspace
 
 from .engine import Outcome, Transition
@@ -26,38 +26,44 @@ LIFECYCLE_CHANGED = "lifecycle.changed"
 MAX_REASONS = 10
 
 
-def events_record_bulk(
+def _platform_events_record(
     *, workspace: Workspace, items: list[tuple[Contact, str, dict[str, Any], str | None]]
 ) -> list[Event]:
-    """Record platform events — (contact, name, properties, message id) — in ONE insert.
-
-    The same rows `contacts.services.event_record` writes, made set-based for the pipeline's
-    hot path: `ON CONFLICT (workspace, message_id)` keeps it idempotent for deterministic
-    message ids and still returns every row's id."""
+    """Record platform events — (contact, name, properties, message id) — in one insert
+    (`contacts.services.events_record`) and return them as the pipeline's processors see
+    events: instances carrying the caller's contact (later processors read it, no query).
+    A deterministic message id keeps it idempotent: a retry returns the first row's id."""
     if not items:
         return []
     now = timezone.now()
-    rows = [
+    message_ids = [message_id or f"tendril-{uuid.uuid4()}" for *_, message_id in items]
+    ids = events_record(
+        workspace=workspace,
+        events=[
+            NewEvent(contact.pk, name, properties, message_id, now)
+            for (contact, name, properties, _), message_id in zip(items, message_ids, strict=True)
+        ],
+        received_at=now,
+        existing=True,
+    )
+    return [
         Event(
+            pk=pk,
             workspace=workspace,
-            contact=contact,  # the caller's instance: later processors read it, no query
+            contact=contact,
             type=EventType.TRACK,
             name=name,
             properties=properties,
             context={},
             timestamp=now,
             received_at=now,
-            message_id=message_id or f"tendril-{uuid.uuid4()}",
+            message_id=message_id,
             source="platform",
         )
-        for contact, name, properties, message_id in items
+        for pk, (contact, name, properties, _), message_id in zip(
+            ids, items, message_ids, strict=True
+        )
     ]
-    return Event.objects.bulk_create(
-        rows,
-        update_conflicts=True,
-        unique_fields=["workspace", "message_id"],
-        update_fields=["message_id"],
-    )
 
 
 def score_events_record(
@@ -90,7 +96,7 @@ def score_events_record(
                 f"{SCORE_CHANGED}:{outcome.model.pk}:{outcome.contact_id}:{seed}" if seed else None,
             )
         )
-    return events_record_bulk(workspace=workspace, items=items)
+    return _platform_events_record(workspace=workspace, items=items)
 
 
 def lifecycle_events_record(
@@ -118,7 +124,7 @@ def lifecycle_events_record(
                 f"{LIFECYCLE_CHANGED}:{transition.contact_id}:{seed}" if seed else None,
             )
         )
-    return events_record_bulk(workspace=workspace, items=items)
+    return _platform_events_record(workspace=workspace, items=items)
 
 
 def transitions_follow_up(*, workspace: Workspace, transitions: Iterable[Transition]) -> None:
