@@ -24,13 +24,23 @@ class WorkspaceForm(forms.Form):
 class EmailTemplateForm(WorkspaceForm):
     name = forms.CharField(max_length=120)
     subject = forms.CharField(max_length=300)
-    preheader = forms.CharField(max_length=300, required=False)
-    from_name = forms.CharField(max_length=120, required=False)
-    from_email = forms.EmailField(required=False)
-    reply_to = forms.EmailField(required=False)
+    preheader = forms.CharField(
+        max_length=300,
+        required=False,
+        help_text="The line inboxes show after the subject.",
+    )
+    from_name = forms.CharField(
+        max_length=120, required=False, label="Sender name", help_text="Empty: the workspace's."
+    )
+    from_email = forms.EmailField(
+        required=False, label="Sender address", help_text="Empty: the workspace's."
+    )
+    reply_to = forms.EmailField(required=False, label="Reply-to address")
     layout = forms.ModelChoiceField(queryset=Layout.objects.none(), required=False)
-    topic = forms.ModelChoiceField(queryset=Topic.objects.none(), required=False)
-    html = forms.CharField(widget=forms.Textarea(attrs=MONO), strip=False)
+    topic = forms.ModelChoiceField(
+        queryset=Topic.objects.none(), required=False, label="Subscription topic"
+    )
+    html = forms.CharField(widget=forms.Textarea(attrs=MONO), strip=False, label="HTML")
     text = forms.CharField(
         widget=forms.Textarea(attrs={**MONO, "rows": 8}),
         required=False,
@@ -53,7 +63,9 @@ class LayoutForm(forms.Form):
 
 class SmsTemplateForm(WorkspaceForm):
     name = forms.CharField(max_length=120)
-    topic = forms.ModelChoiceField(queryset=Topic.objects.none(), required=False)
+    topic = forms.ModelChoiceField(
+        queryset=Topic.objects.none(), required=False, label="Subscription topic"
+    )
     body = forms.CharField(widget=forms.Textarea(attrs={**MONO, "rows": 6}), strip=False)
 
     def __init__(self, *args: Any, **kwargs: Any):
@@ -188,7 +200,7 @@ class SuppressionForm(forms.Form):
     channel = forms.ChoiceField(choices=[("email", "Email"), ("sms", "SMS")])
     address = forms.CharField(max_length=254)
     reason = forms.ChoiceField(choices=SuppressionReason.choices, initial=SuppressionReason.MANUAL)
-    detail = forms.CharField(max_length=500, required=False)
+    detail = forms.CharField(max_length=500, required=False, label="Note")
 
 
 class TopicForm(forms.Form):
@@ -217,6 +229,35 @@ class SettingsForm(forms.ModelForm):
             "sms_from",
             "whatsapp_from",
         ]
+        labels = {
+            "physical_address": "Postal address",
+            "from_name": "Sender name",
+            "from_email": "Sender address",
+            "reply_to": "Reply-to address",
+            "email_requires_opt_in": "Email only contacts who opted in",
+            "quiet_hours_start": "Quiet hours from",
+            "quiet_hours_end": "Quiet hours until",
+            "quiet_hours_email": "Hold email during quiet hours",
+            "quiet_hours_sms": "Hold SMS during quiet hours",
+            "frequency_cap_count": "At most … messages per contact",
+            "frequency_cap_days": "… in this many days",
+            "utm_enabled": "Add UTM parameters to links",
+            "utm_source": "UTM source (utm_source)",
+            "utm_medium": "UTM medium (utm_medium)",
+            "sms_from": "SMS sender (number or name)",
+            "whatsapp_from": "WhatsApp sender number",
+        }
+        help_texts = {
+            "email_requires_opt_in": (
+                "Off: email goes to everyone who has not unsubscribed. On: only to contacts "
+                "who subscribed (double opt-in where confirmed)."
+            ),
+            "quiet_hours_start": "In each contact's own time zone; messages wait until it ends.",
+            "frequency_cap_count": "0 = no cap.",
+            "utm_enabled": "utm_campaign is the broadcast's or workflow's name.",
+            "sms_from": "E.164 number (+15555550100) or an alphanumeric sender ID.",
+            "whatsapp_from": "E.164 number registered for WhatsApp.",
+        }
         widgets = {
             "physical_address": forms.Textarea(attrs={"rows": 3}),
             "quiet_hours_start": forms.TimeInput(attrs={"type": "time"}),

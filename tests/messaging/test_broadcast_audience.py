@@ -86,6 +86,27 @@ def test_the_broadcast_form_names_every_field_in_words_with_help(owner_client, t
     assert "Added to every tracked link. Empty: the broadcast&#x27;s name." in html
 
 
+@pytest.mark.parametrize(
+    ("url", "raw", "words"),
+    [
+        (
+            "messaging:settings",
+            ["Email requires opt in", "Utm enabled", "Sms from", "Frequency cap count"],
+            ["Email only contacts who opted in", "Add UTM parameters to links", "SMS sender"],
+        ),
+        ("messaging:template_new", ["From email", "Reply to"], ["Sender address", "Reply-to"]),
+        ("messaging:suppression_list", ["Detail"], ["Note"]),
+    ],
+)
+def test_the_other_messages_forms_speak_in_words_too(owner_client, url, raw, words):
+    html = owner_client.get(reverse(url)).content.decode()
+    labels = " ".join(re.findall(r"<label[^>]*>(.*?)</label>", html, re.S))
+    for label in raw:
+        assert label not in labels
+    for label in words:
+        assert label in labels
+
+
 def test_checkboxes_sit_inside_their_labels(owner_client, template):
     html = owner_client.get(reverse("messaging:broadcast_new")).content.decode()
     for name in ("local_time", "sto_enabled", "ab_enabled"):
