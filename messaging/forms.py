@@ -191,6 +191,10 @@ class BroadcastForm(WorkspaceForm):
             workspace=self.workspace, archived_at__isnull=True
         )
         self.fields["topic"].queryset = Topic.objects.filter(workspace=self.workspace)
+        self.fields["email_template"].empty_label = "Choose an email template…"
+        self.fields["sms_template"].empty_label = "Choose an SMS template…"
+        self.fields["variant_b_template"].empty_label = "Same template as A"
+        self.fields["topic"].empty_label = "The template's topic"
         segments = segments_bridge.segment_choices(workspace=self.workspace)
         self.fields["segment"].choices = [("", "Choose a segment…"), *segments]
         self.fields["exclude_segments"].choices = segments

@@ -1,5 +1,8 @@
 """A broadcast in a real browser (issue #16): checkboxes beside their labels, the audience
-counted live as the segment and exclusions change, and Send naming how many people."""
+counted live as the segment and exclusions change, and Send naming how many people.
+Screenshots go to artifacts/broadcasts/ (git-ignored) for the reviewer."""
+
+from pathlib import Path
 
 import pytest
 
@@ -10,6 +13,13 @@ from tests.messaging.conftest import LAYOUT, make_contact, make_template
 from tests.messaging.test_broadcasts import static_segment
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts" / "broadcasts"
+
+
+def _shot(page, name):  # noqa: ANN001
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
 
 def test_the_audience_follows_the_form_and_send_names_the_number(page, tenant):
@@ -36,10 +46,12 @@ def test_the_audience_follows_the_form_and_send_names_the_number(page, tenant):
     page.locator("#id_exclude_segments label", has_text="Customers").click()
     page.locator("#audience-recipients", has_text="3").wait_for()
     assert "2 left out" in page.locator("#audience").inner_text()
+    _shot(page, "1-form-with-live-audience")
 
     page.select_option("#id_email_template", label="Spring")
     page.click("button:has-text('Save draft')")
     page.locator("#audience", has_text="3 people would receive it").wait_for()
+    _shot(page, "2-draft-with-audience")
 
     asked = []
 
@@ -54,3 +66,4 @@ def test_the_audience_follows_the_form_and_send_names_the_number(page, tenant):
     broadcast = Broadcast.objects.get(workspace=ws, name="Spring sale")
     assert broadcast.status != Broadcast.Status.DRAFT
     assert page.locator("button", has_text="Cancel").count() == 0  # all went out
+    _shot(page, "3-sent-without-cancel")
