@@ -427,6 +427,9 @@ def main(argv: list[str]) -> None:
     clock.reset()
     os.environ.pop("WORKFLOWS_QUEUE")
     harness.ENV.pop("WORKFLOWS_QUEUE")
+    from django.conf import settings
+
+    settings.WORKFLOWS_QUEUE = None  # (read once at start-up, like every setting)
     from config.celery_app import app
 
     app.control.purge()

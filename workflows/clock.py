@@ -3,13 +3,12 @@
 In production it is the wall clock. Tests (and demos) can shift it forward so that a
 "wait 2 days" is due without sleeping: the offset lives in the cache, so a real worker
 subprocess sees the same shifted time as the test — but only when the process was started
-with WORKFLOWS_SHIFTABLE_CLOCK=1 (or settings.WORKFLOWS_SHIFTABLE_CLOCK), so a stray cache
+with WORKFLOWS_SHIFTABLE_CLOCK=1 (settings.WORKFLOWS_SHIFTABLE_CLOCK), so a stray cache
 key can never move production time.
 """
 
 from __future__ import annotations
 
-import os
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -20,10 +19,7 @@ OFFSET_KEY = "workflows:clock-offset-seconds"
 
 
 def shiftable() -> bool:
-    return bool(
-        getattr(settings, "WORKFLOWS_SHIFTABLE_CLOCK", False)
-        or os.environ.get("WORKFLOWS_SHIFTABLE_CLOCK") == "1"
-    )
+    return bool(settings.WORKFLOWS_SHIFTABLE_CLOCK)
 
 
 def offset() -> timedelta:

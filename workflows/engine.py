@@ -42,12 +42,12 @@ MAX_STEPS_PER_ADVANCE = 200
 
 
 def max_attempts() -> int:
-    return int(getattr(settings, "WORKFLOWS_STEP_MAX_ATTEMPTS", 5))
+    return int(settings.WORKFLOWS_STEP_MAX_ATTEMPTS)
 
 
 def retry_delay(attempt: int) -> timedelta:
     """30 s, 2 min, 8 min, 32 min … (capped at 6 h)."""
-    base = float(getattr(settings, "WORKFLOWS_RETRY_BASE_SECONDS", 30))
+    base = float(settings.WORKFLOWS_RETRY_BASE_SECONDS)
     return timedelta(seconds=min(base * 4 ** (attempt - 1), 6 * 3600))
 
 

@@ -15,7 +15,6 @@ piling up in the broker and outliving its leases.
 
 from __future__ import annotations
 
-import os
 import time
 from collections import defaultdict
 from collections.abc import Iterable
@@ -28,28 +27,22 @@ from django.db import connection, transaction
 from . import clock
 
 
-def _setting(name: str, default: float) -> float:
-    """A tuning knob: Django setting, else environment variable, else the default."""
-    value = getattr(settings, name, None) or os.environ.get(name)
-    return float(value) if value else default
-
-
 def queue() -> str | None:
     """WORKFLOWS_QUEUE routes step execution to dedicated workers (`celery worker -Q …`);
     unset, it shares the default queue."""
-    return getattr(settings, "WORKFLOWS_QUEUE", None) or os.environ.get("WORKFLOWS_QUEUE") or None
+    return settings.WORKFLOWS_QUEUE or None
 
 
 def lease_seconds() -> float:
-    return _setting("WORKFLOWS_LEASE_SECONDS", 300)
+    return float(settings.WORKFLOWS_LEASE_SECONDS)
 
 
 def chunk_size() -> int:
-    return int(_setting("WORKFLOWS_CHUNK_SIZE", 50))
+    return int(settings.WORKFLOWS_CHUNK_SIZE)
 
 
 def max_in_flight() -> int:
-    return int(_setting("WORKFLOWS_MAX_IN_FLIGHT", 3_000))
+    return int(settings.WORKFLOWS_MAX_IN_FLIGHT)
 
 
 CLAIM_SQL = """

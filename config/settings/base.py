@@ -351,6 +351,24 @@ INGEST_MAX_KEYS = env.int("INGEST_MAX_KEYS", default=255)  # traits or propertie
 INGEST_MAX_STRING_LENGTH = env.int("INGEST_MAX_STRING_LENGTH", default=8192)  # characters
 # Distinct custom attribute names per workspace; new names beyond it are left out, reported.
 CONTACTS_MAX_ATTRIBUTES = env.int("CONTACTS_MAX_ATTRIBUTES", default=2000)
+# Ingestion commits without waiting for the WAL to reach the disk (contacts/services/ingest.py
+# says what that risks); true waits for the disk.
+TENDRIL_INGEST_SYNCHRONOUS_COMMIT = env.bool("TENDRIL_INGEST_SYNCHRONOUS_COMMIT", default=False)
+# Hosted form submissions per client IP: (attempts, seconds), across a workspace's forms.
+TENDRIL_FORM_RATE_LIMIT = tuple(env.list("TENDRIL_FORM_RATE_LIMIT", cast=int, default=[10, 60]))
+# Largest CSV file an import accepts.
+TENDRIL_IMPORT_MAX_BYTES = env.int("TENDRIL_IMPORT_MAX_BYTES", default=50 * 1024 * 1024)
+
+# --- Workflows (owned by the workflows app; docs/workflows.md "Settings") -------------------
+WORKFLOWS_LEASE_SECONDS = env.float("WORKFLOWS_LEASE_SECONDS", default=300)
+WORKFLOWS_CHUNK_SIZE = env.int("WORKFLOWS_CHUNK_SIZE", default=50)
+WORKFLOWS_MAX_IN_FLIGHT = env.int("WORKFLOWS_MAX_IN_FLIGHT", default=3_000)
+# Route step execution to dedicated workers (`celery worker -Q <name>`); unset: the default queue.
+WORKFLOWS_QUEUE = env("WORKFLOWS_QUEUE", default="") or None
+WORKFLOWS_STEP_MAX_ATTEMPTS = env.int("WORKFLOWS_STEP_MAX_ATTEMPTS", default=5)
+WORKFLOWS_RETRY_BASE_SECONDS = env.float("WORKFLOWS_RETRY_BASE_SECONDS", default=30)
+# Tests and demos only: the workflow clock may be shifted forward (workflows/clock.py).
+WORKFLOWS_SHIFTABLE_CLOCK = env.bool("WORKFLOWS_SHIFTABLE_CLOCK", default=False)
 
 # --- Messaging (owned by the messaging app) ------------------------------------------------
 # Twilio: the official client talks to TWILIO_BASE_URL when set (a local fake in tests/dev).

@@ -393,6 +393,6 @@ def form_rate_limit_hit(*, form: Form, ip: str) -> bool:
     on the project's one limiter (workspaces.throttling, sliding window in Redis).
     TENDRIL_FORM_RATE_LIMIT = (attempts, seconds).
     """
-    attempts, window = getattr(settings, "TENDRIL_FORM_RATE_LIMIT", (10, 60))
+    attempts, window = settings.TENDRIL_FORM_RATE_LIMIT
     item = throttling.per_second(attempts, seconds=window)
     return throttling.hit(item, "form", ip or "unknown") is not None

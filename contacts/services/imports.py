@@ -151,7 +151,7 @@ def _header_key(header: str) -> str:
 
 
 def _max_bytes() -> int:
-    return int(getattr(settings, "TENDRIL_IMPORT_MAX_BYTES", 50 * 1024 * 1024))
+    return int(settings.TENDRIL_IMPORT_MAX_BYTES)
 
 
 def _decode(data: bytes) -> str:

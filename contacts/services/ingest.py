@@ -180,7 +180,7 @@ _POINT_LOOKUPS_ONLY = "SET LOCAL enable_seqscan = off;\n"
 
 
 def _asynchronous_commit() -> bool:
-    return not getattr(settings, "TENDRIL_INGEST_SYNCHRONOUS_COMMIT", False)
+    return not settings.TENDRIL_INGEST_SYNCHRONOUS_COMMIT
 
 
 def _prelude() -> list[str]:

@@ -28,8 +28,8 @@ FAST_SMTP = "messaging.channels.smtp.EmailBackend"  # the same, with faster addr
 def _connection_key() -> tuple[Any, ...]:
     return (
         settings.EMAIL_BACKEND,
-        getattr(settings, "EMAIL_HOST", None),
-        getattr(settings, "EMAIL_PORT", None),
+        settings.EMAIL_HOST,
+        settings.EMAIL_PORT,
     )
 
 

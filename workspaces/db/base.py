@@ -43,9 +43,7 @@ SET_ROLE_SQL = (
 class DatabaseWrapper(base.DatabaseWrapper):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.tenant_rls = bool(getattr(settings, "TENANT_RLS", False)) and (
-            self.alias != NO_DB_ALIAS
-        )
+        self.tenant_rls = bool(settings.TENANT_RLS) and (self.alias != NO_DB_ALIAS)
         self.tenant_owner_mode = False
         self.tenant_role_active = False
         # What the connection carries: (workspace_id, all_workspaces), None when unknown.
