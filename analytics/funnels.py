@@ -127,18 +127,17 @@ def _step_parse(workspace: Workspace, raw: Any, path: str) -> FunnelStep:
 
 def _where_parse(workspace: Workspace, event: str, where: Any, path: str) -> tuple[Any, ...]:
     """Property conditions in the segment filter language (same operators, same errors)."""
-    from segments.filters.validation import FilterInvalid, parse_filter
+    from segments.selectors import FilterInvalid, event_property_conditions
 
     if where in ([], None):
         return ()
     if not isinstance(where, list):
         raise _bad(f"{path}.where", "must be a list of property conditions")
     try:
-        node = parse_filter(workspace=workspace, tree={"event": event, "where": where})
+        return event_property_conditions(workspace=workspace, event=event, where=where)
     except FilterInvalid as invalid:
         key, message = next(iter(invalid.errors.items()))
         raise _bad(f"{path}.{key}" if key else f"{path}.where", message) from None
-    return tuple(node.where)  # type: ignore[union-attr]
 
 
 def window_parse(value: Any) -> int:
@@ -193,11 +192,11 @@ def _step_predicate(step: FunnelStep) -> tuple[str, list[Any]]:
     """A predicate on `contacts_event e` for one step."""
     if step.kind == "page":
         return f"e.type = 'page' AND strpos({_PAGE_URL}, %s) > 0", [step.value.lower()]
-    from segments.filters.sql import property_predicate
+    from segments.selectors import event_property_predicate
 
     parts, params = ["e.name = %s"], [step.value]
     for prop in step.where:
-        sql, prop_params = property_predicate(prop)
+        sql, prop_params = event_property_predicate(prop)
         parts.append(f"({sql})")
         params += prop_params
     return " AND ".join(parts), params

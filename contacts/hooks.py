@@ -186,3 +186,36 @@ def _consent_notify(changes: list[ConsentChange]) -> None:
         return
     for _, func in list(_consent_listeners):
         func(changes)
+
+
+# --- email_consent_requested ------------------------------------------------------------------
+# A form's consent box asks for email consent: subscribed, or — under double opt-in — pending
+# until the contact confirms by a link. Sending that link is the email app's job, so the app
+# that sends email registers how the request is carried out, in its AppConfig.ready():
+#
+#     from contacts.hooks import on_email_consent_requested
+#
+#     on_email_consent_requested(name="messaging")(form_consent_request)
+#
+# Without one (messaging not installed) contacts records the status itself.
+
+ConsentRequester = Callable[..., None]  # (*, workspace, contact, source, double_opt_in)
+_consent_requesters: list[tuple[str, ConsentRequester]] = []
+
+
+def on_email_consent_requested(*, name: str) -> Callable[[ConsentRequester], ConsentRequester]:
+    def register(func: ConsentRequester) -> ConsentRequester:
+        if not any(existing == name for existing, _ in _consent_requesters):
+            _consent_requesters.append((name, func))
+        return func
+
+    return register
+
+
+def email_consent_requested(
+    *, workspace: Workspace, contact: Contact, source: str, double_opt_in: bool
+) -> bool:
+    """Hand the request to the registered app; False when none is registered."""
+    for _, func in list(_consent_requesters):
+        func(workspace=workspace, contact=contact, source=source, double_opt_in=double_opt_in)
+    return bool(_consent_requesters)

@@ -15,18 +15,14 @@ from workspaces.errors import ValidationFailed
 from workspaces.models import Workspace
 
 
-def _segment_model() -> Any:
-    from segments.models import Segment
-
-    return Segment
-
-
 def segment_get(*, workspace: Workspace, segment_id: int | str) -> Any:
+    from segments.selectors import segment_find
+
     try:
-        pk = int(segment_id)
+        int(segment_id)
     except (TypeError, ValueError):
         raise ValidationFailed("segment: not a segment id", fields={"segment": "unknown segment"})
-    segment = _segment_model().objects.filter(workspace=workspace, pk=pk).first()
+    segment = segment_find(workspace=workspace, segment_id=segment_id)
     if segment is None:
         raise ValidationFailed(
             f"segment: there is no segment {segment_id}", fields={"segment": "unknown segment"}
@@ -43,10 +39,9 @@ def segment_exists(*, workspace: Workspace, segment_id: str) -> bool:
 
 
 def segment_choices(*, workspace: Workspace) -> list[tuple[int, str]]:
-    return [
-        (s.pk, s.name)
-        for s in _segment_model().objects.filter(workspace=workspace).order_by("name")
-    ]
+    from segments.selectors import segment_choices as choices
+
+    return choices(workspace=workspace)
 
 
 def segment_contacts(*, workspace: Workspace, segment_id: int | str) -> Any:

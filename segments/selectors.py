@@ -11,7 +11,10 @@ from contacts.models import Contact
 from workspaces.models import Workspace
 
 from .filters.clock import make_clock
+from .filters.validation import FilterInvalid
 from .models import Segment, SegmentMembership, SegmentMembershipChange, SegmentSizeSnapshot
+
+__all__ = ["FilterInvalid"]  # (re-exported: the error of event_property_conditions)
 
 
 def segment_member_ids(*, segment: Segment) -> QuerySet[SegmentMembership, int]:
@@ -129,3 +132,38 @@ def operator_label(op: str) -> str:
     from .filters.schema import OP_LABELS
 
     return next((label for key, label in OP_LABELS.items() if key == op), op)
+
+
+# --- for other apps (messaging's broadcasts and in_segment blocks, analytics' funnels) ------
+
+
+def segment_find(*, workspace: Workspace, segment_id: int | str) -> Segment | None:
+    """The workspace's segment with this id (any spelling of it), or None."""
+    try:
+        pk = int(segment_id)
+    except (TypeError, ValueError):
+        return None
+    return Segment.objects.filter(workspace=workspace, pk=pk).first()
+
+
+def segment_choices(*, workspace: Workspace) -> list[tuple[int, str]]:
+    """(id, name) of every segment, by name (for pickers)."""
+    return list(
+        Segment.objects.filter(workspace=workspace).order_by("name").values_list("pk", "name")
+    )
+
+
+def event_property_conditions(*, workspace: Workspace, event: str, where: Any) -> tuple[Any, ...]:
+    """`where` (property conditions in the filter language) parsed for `event`; raises
+    FilterInvalid (a ValidationFailed naming the condition) when it is not valid."""
+    from .filters.validation import parse_filter
+
+    node = parse_filter(workspace=workspace, tree={"event": event, "where": where})
+    return tuple(node.where)  # type: ignore[union-attr]
+
+
+def event_property_predicate(condition: Any) -> tuple[str, list[Any]]:
+    """SQL for one parsed property condition on the event alias `e` (with its parameters)."""
+    from .filters.sql import property_predicate
+
+    return property_predicate(condition)  # type: ignore[no-any-return]

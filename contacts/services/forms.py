@@ -20,10 +20,10 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from django.apps import apps
 from django.conf import settings
 from django.db import transaction
 
+from contacts.hooks import email_consent_requested
 from contacts.models import AttributeDefinition, ConsentStatus, Contact, Form, FormSubmission
 from contacts.services import (
     attribute_limit_message,
@@ -361,26 +361,16 @@ def form_submit(
 def _consent_record(*, form: Form, contact: Contact) -> set[str]:
     """Record the ticked consent box: subscribed, or pending under double opt-in.
 
-    When the messaging app is installed its services do it, so the change lands in the
-    consent log and double opt-in sends the confirmation email. A subscribed contact is
-    never downgraded to pending.
+    The app that sends email (messaging) carries it out through the email_consent_requested
+    hook, so double opt-in sends the confirmation email. A subscribed contact is never
+    downgraded to pending.
     """
     source = f"form:{form.pk}"
     before = contact.email_consent
-    if apps.is_installed("messaging"):
-        from messaging.services import consent_change, double_opt_in_request
-
-        if form.double_opt_in:
-            double_opt_in_request(workspace=form.workspace, contact=contact, source=source)
-        else:
-            consent_change(
-                workspace=form.workspace,
-                contact=contact,
-                channel="email",
-                status=ConsentStatus.SUBSCRIBED,
-                source=source,
-            )
-    elif not (form.double_opt_in and before == ConsentStatus.SUBSCRIBED):
+    handled = email_consent_requested(
+        workspace=form.workspace, contact=contact, source=source, double_opt_in=form.double_opt_in
+    )
+    if not handled and not (form.double_opt_in and before == ConsentStatus.SUBSCRIBED):
         status = ConsentStatus.PENDING if form.double_opt_in else ConsentStatus.SUBSCRIBED
         contact_set_consent(contact=contact, channel="email", status=status, source=source)
     return {"email_consent"} if contact.email_consent != before else set()

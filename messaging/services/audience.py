@@ -256,6 +256,23 @@ def suppression_remove(*, workspace: Workspace, suppression: Suppression) -> Non
     suppression.delete()
 
 
+def form_consent_request(
+    *, workspace: Workspace, contact: Contact, source: str, double_opt_in: bool
+) -> None:
+    """A form's consent box was ticked (contacts' email_consent_requested hook): subscribe,
+    or ask for confirmation first under double opt-in."""
+    if double_opt_in:
+        double_opt_in_request(workspace=workspace, contact=contact, source=source)
+    else:
+        consent_change(
+            workspace=workspace,
+            contact=contact,
+            channel="email",
+            status=ConsentStatus.SUBSCRIBED,
+            source=source,
+        )
+
+
 # --- Double opt-in ----------------------------------------------------------------------------
 
 
