@@ -12,6 +12,7 @@ dev: install assets ## set up everything and run web + worker + beat with a demo
 
 test: install-dev assets chromium ## install dev dependencies and run the whole suite
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
 	npm test --silent
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
@@ -48,6 +49,7 @@ chromium: ## the real browser for end-to-end tests (Debian's package)
 lint:
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports  # the architecture's contracts (pyproject.toml, docs/architecture.md)
 
 typecheck:
 	$(VENV)/bin/mypy

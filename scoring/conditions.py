@@ -18,7 +18,7 @@ from workspaces.models import Workspace
 
 def where_parse(*, workspace: Workspace, event: str, where: list[Any]) -> tuple[Any, ...]:
     """Parse a rule's property conditions; raises ValidationFailed naming the bad path."""
-    from segments.filters.validation import parse_filter
+    from segments.filters import parse_filter
 
     if not where:
         return ()
@@ -27,7 +27,7 @@ def where_parse(*, workspace: Workspace, event: str, where: list[Any]) -> tuple[
 
 
 def where_matches(conditions: Iterable[Any], properties: Any) -> bool:
-    from segments.filters.python import property_test
+    from segments.filters import property_test
 
     return all(property_test(condition, properties) for condition in conditions)
 

@@ -4,6 +4,10 @@
     compile_filter(workspace=ws, tree=tree)             # QuerySet[Contact], one SQL query
     evaluate_filter(workspace=ws, tree=tree, contact=c) # bool, same semantics
     filter_dependencies(tree)                           # event names, fields, segments, drift
+    property_test(condition, properties)                # one parsed property condition, in memory
+
+This package's names are public (scoring's rule conditions and workflow branches speak the same
+language); its submodules are segments' own (pyproject.toml, import-linter).
 
 The JSON format is documented in docs/segments.md (and ../shared/DESIGN.md).
 """
@@ -25,7 +29,7 @@ from workspaces.models import Workspace
 from .clock import make_clock
 from .dependencies import Dependencies, filter_dependencies
 from .nodes import Node
-from .python import Evaluator
+from .python import Evaluator, property_test
 from .sql import CompiledFilter, Mode, SqlCompiler
 from .validation import FilterInvalid, parse_filter
 
@@ -40,6 +44,7 @@ __all__ = [
     "filter_count_and_first",
     "filter_dependencies",
     "parse_filter",
+    "property_test",
     "validate_filter",
 ]
 
