@@ -14,6 +14,7 @@ import signal
 
 from billiard.process import current_process
 from django.conf import settings
+from django.db import transaction
 
 _passes: dict[str, int] = {}
 
@@ -39,3 +40,10 @@ def fault_point(name: str) -> None:
     if current_process().name.startswith("ForkPoolWorker"):
         os.kill(os.getppid(), signal.SIGKILL)
     os.kill(os.getpid(), signal.SIGKILL)
+
+
+def fault_point_on_commit(name: str) -> None:
+    """Die at `name` right after the current transaction commits, before the callbacks
+    registered after this one (the publishes of what the transaction wrote)."""
+    if settings.TENDRIL_FAULT_POINTS:
+        transaction.on_commit(lambda: fault_point(name))

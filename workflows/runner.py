@@ -11,6 +11,7 @@ from typing import Any
 from django.db import connection, transaction
 from django.utils.dateparse import parse_datetime
 
+from config.faults import fault_point, fault_point_on_commit
 from workspaces.models import Workspace
 
 from . import clock
@@ -142,6 +143,8 @@ def _execute_chunk(
     external: list[tuple[int, str]] = []
     steps = 0
     with transaction.atomic():
+        # Registered first: dies after the commit, before the chunk's publishes (sends, events).
+        fault_point_on_commit("workflows.chunk_committed")
         runs = _locked_runs(workspace, claims, contacts_too=not careful)
         if not runs:
             return 0, []
@@ -203,6 +206,7 @@ def _execute_chunk(
             raise _Careful from error
         _persist(workspace, runs, logs, workflows, now)
         effects.flush()
+        fault_point("workflows.chunk_before_commit")
     return steps, external
 
 

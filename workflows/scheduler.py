@@ -7,7 +7,11 @@ A worker that finishes the run clears the lease and sets the real next time; a w
 dies leaves the run to become due again when the lease expires, and the next claim (with a
 new lease) makes any late duplicate of the old task a no-op.
 
-Claims are dispatched in chunks to `workflows.execute_runs`, grouped by workspace.
+Claims are dispatched in chunks to `workflows.execute_runs`, grouped by workspace. A claim
+is published before its transaction commits: a process that dies between the claim and the
+publish (kill -9, a Redis outage making the publish fail) rolls the claim back, so the runs
+stay due for the next tick instead of sitting out a lease nobody will use. A worker that
+receives a chunk before that commit waits on the rows' locks, then sees the new lease.
 Back-pressure: no more than WORKFLOWS_MAX_IN_FLIGHT runs are leased at once, so a backlog
 (1,000,000 waits due at the same minute) is worked off at the workers' pace instead of
 piling up in the broker and outliving its leases.
@@ -23,6 +27,8 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
+
+from config.faults import fault_point
 
 from . import clock
 
@@ -79,10 +85,19 @@ def _claim(limit: int, now: datetime, ids: Iterable[int] | None = None) -> list[
     if ids is not None:
         extra = "AND id = ANY(%(ids)s)"
         params["ids"] = list(ids)
-    with transaction.atomic(), connection.cursor() as cursor:
+    with connection.cursor() as cursor:
         cursor.execute(CLAIM_SQL.format(extra=extra), params)
         rows = cursor.fetchall()
     return [(run_id, ws_id, str(lease), due.isoformat()) for run_id, ws_id, lease, due in rows]
+
+
+def _claim_and_publish(limit: int, now: datetime, ids: Iterable[int] | None = None) -> int:
+    """Claim and dispatch in one transaction: published before the claim commits (above)."""
+    with transaction.atomic():
+        claims = _claim(limit, now, ids)
+        fault_point("workflows.claimed")
+        dispatch(claims)
+    return len(claims)
 
 
 def in_flight(now: datetime) -> int:
@@ -114,12 +129,10 @@ def tick(*, budget_seconds: float = 0.9, batch: int = 1000) -> int:
     claimed = 0
     room = max_in_flight() - in_flight(clock.now())
     while room > 0 and time.monotonic() - started < budget_seconds:
-        claims = _claim(min(batch, room), clock.now())
-        if claims:
-            dispatch(claims)
-        claimed += len(claims)
-        room -= len(claims)
-        if len(claims) < batch:
+        count = _claim_and_publish(min(batch, room), clock.now())
+        claimed += count
+        room -= count
+        if count < batch:
             break
     return claimed
 
@@ -130,9 +143,7 @@ def claim_and_dispatch(run_ids: Iterable[int]) -> int:
     ids = list(run_ids)
     if not ids:
         return 0
-    claims = _claim(len(ids), clock.now(), ids)
-    dispatch(claims)
-    return len(claims)
+    return _claim_and_publish(len(ids), clock.now(), ids)
 
 
 def dispatch_after_commit(run_ids: Iterable[int]) -> None:

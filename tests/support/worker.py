@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from celery import Celery
 from django.conf import settings
 from django.db import connection
 from django.test import override_settings
@@ -39,9 +40,11 @@ def running_worker(
     extra_env: dict[str, str] | None = None,
     pool: str | None = None,
     purge: bool = True,
+    broker_url: str | None = None,
 ) -> Iterator[subprocess.Popen[bytes]]:
     """A worker subprocess in its own session (kill_worker kills it with its pool children).
-    `purge=False` keeps what is queued — a replacement worker must find the dead one's tasks."""
+    `purge=False` keeps what is queued — a replacement worker must find the dead one's tasks.
+    `broker_url`: a Redis of the test's own (broker and cache), instead of the test Redis."""
     from config.celery_app import app
 
     env = {
@@ -49,13 +52,17 @@ def running_worker(
         "DJANGO_SETTINGS_MODULE": "config.settings.test",
         "DATABASE_URL": _database_url(),
         "TEST_WORKER_USES_DB": "1",
-        "REDIS_URL": settings.REDIS_URL,
-        "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
+        "REDIS_URL": broker_url or settings.REDIS_URL,
+        "CELERY_BROKER_URL": broker_url or settings.CELERY_BROKER_URL,
         "CELERY_TASK_ALWAYS_EAGER": "0",
         **(extra_env or {}),
     }
+    # The control commands (purge, ping) go through an app on the worker's broker: Celery's
+    # mailbox publishes through the app's own producer pool, whatever connection it is given.
+    control = Celery("tendril-test-control", broker=broker_url).control if broker_url else None
+    control = control or app.control
     if purge:
-        app.control.purge()
+        control.purge()
     cmd = [
         sys.executable,
         "-m",
@@ -91,7 +98,7 @@ def running_worker(
         while time.monotonic() < deadline:
             if proc.poll() is not None:
                 raise RuntimeError(f"celery worker exited with {proc.returncode}")
-            if app.control.ping(timeout=0.5):
+            if control.ping(timeout=0.5):
                 break
         else:
             raise RuntimeError("celery worker did not come up in 30 s")
