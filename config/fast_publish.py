@@ -73,5 +73,9 @@ def _client(url: str) -> redis.Redis:
     # afresh in a forked child).
     client = _clients.get(url)
     if client is None:
-        client = _clients[url] = redis.Redis.from_url(url)
+        # Short timeouts: a hung broker fails the publish (the work is on record, the
+        # recovery sweep publishes it) instead of holding the request.
+        client = _clients[url] = redis.Redis.from_url(
+            url, socket_connect_timeout=1.0, socket_timeout=2.0
+        )
     return client

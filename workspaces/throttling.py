@@ -13,14 +13,22 @@ windows (one sorted-set entry per hit), so a limit of 100,000 costs what a limit
   the cache, a password check), so good traffic pays nothing for it.
 
 Every refusal is a 429 with Retry-After (seconds).
+
+When Redis cannot be reached (restarting, partitioned) the limits are not counted: the
+request goes on as if within them, and the failure is logged. Ingestion must keep taking
+events while Redis is away (docs/ingestion.md "When Redis is down"); refusing every
+request of every workspace for the outage would be worse than a few unmetered seconds.
+Short socket timeouts keep a hung Redis from holding requests.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 import time
-from functools import lru_cache
-from typing import Any
+from collections.abc import Callable
+from functools import lru_cache, wraps
+from typing import Any, TypeVar
 
 import redis
 from django.conf import settings
@@ -34,12 +42,36 @@ from rest_framework.throttling import BaseThrottle
 
 from workspaces.client_ip import client_ip
 
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
+
 PREFIX = "tendril-rl"
+# Seconds: Redis answers in well under a millisecond; one that does not is treated as down.
+REDIS_TIMEOUTS = {"socket_connect_timeout": 1.0, "socket_timeout": 2.0}
+REDIS_DOWN = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
+
+
+def fail_open(default: T) -> Callable[[Callable[..., T]], Callable[..., T]]:
+    """When Redis is unreachable, log it and return `default` (within the limits, nothing
+    cached) instead of failing the request."""
+
+    def decorate(func: Callable[..., T]) -> Callable[..., T]:
+        @wraps(func)
+        def wrapper(*args: Any, **kwargs: Any) -> T:
+            try:
+                return func(*args, **kwargs)
+            except REDIS_DOWN as error:
+                logger.warning("Redis unreachable, %s not counted: %s", func.__name__, error)
+                return default
+
+        return wrapper
+
+    return decorate
 
 
 @lru_cache(maxsize=4)
 def _limiter(url: str) -> SlidingWindowCounterRateLimiter:
-    return SlidingWindowCounterRateLimiter(RedisStorage(url, key_prefix=PREFIX))
+    return SlidingWindowCounterRateLimiter(RedisStorage(url, key_prefix=PREFIX, **REDIS_TIMEOUTS))
 
 
 def limiter() -> SlidingWindowCounterRateLimiter:
@@ -71,6 +103,7 @@ def _retry_after(item: RateLimitItem, *identifiers: str) -> int:
     return max(1, math.ceil(stats.reset_time - time.time()))
 
 
+@fail_open(None)
 def hit(item: RateLimitItem, *identifiers: str, cost: int = 1) -> int | None:
     """Count one hit; None when within the limit, else the seconds to wait."""
     if limiter().hit(item, *identifiers, cost=cost):
@@ -78,6 +111,7 @@ def hit(item: RateLimitItem, *identifiers: str, cost: int = 1) -> int | None:
     return _retry_after(item, *identifiers)
 
 
+@fail_open((None, None))
 def hit_and_get(
     item: RateLimitItem, identifiers: tuple[str, ...], key: str
 ) -> tuple[int | None, Any]:
@@ -108,6 +142,7 @@ def hit_and_get(
     return (None if acquired else _retry_after(item, *identifiers)), cached
 
 
+@fail_open(None)
 def auth_failures_blocked(ip: str) -> int | None:
     """Seconds to wait when `ip` has used up its failed authentications, else None."""
     item = rate(settings.AUTH_FAILURE_RATE_LIMIT)

@@ -102,7 +102,7 @@ def api_key_authenticate(request: HttpRequest, raw: str, *, ingest: bool = False
         )
         getattr(request, "_request", request).tendril_rate_limited = True
     else:
-        retry_after, cached = None, throttling.client().get(_cache_key(key_hash))
+        retry_after, cached = None, _key_cache_get(key_hash)
     key = _unpickle(cached) if cached else _resolve_uncached(request, raw, key_hash, unknown)
     if retry_after is not None:
         raise exceptions.Throttled(
@@ -124,8 +124,19 @@ def _resolve_uncached(request: HttpRequest, raw: str, key_hash: str, unknown: st
     key = api_key_resolve(raw=raw)
     if key is None:
         _failed(request, unknown)
-    throttling.client().set(_cache_key(key_hash), pickle.dumps(key), ex=KEY_CACHE_SECONDS)
+    _key_cache_set(key_hash, key)
     return key
+
+
+# Without Redis the key is looked up in PostgreSQL on every request (docs/ingestion.md).
+@throttling.fail_open(None)
+def _key_cache_get(key_hash: str) -> bytes | None:
+    return throttling.client().get(_cache_key(key_hash))  # type: ignore[no-any-return]
+
+
+@throttling.fail_open(None)
+def _key_cache_set(key_hash: str, key: ApiKey) -> None:
+    throttling.client().set(_cache_key(key_hash), pickle.dumps(key), ex=KEY_CACHE_SECONDS)
 
 
 def _failed(request: HttpRequest, message: str) -> Any:
