@@ -92,6 +92,10 @@ DATABASES["default"]["OPTIONS"]["pool"] = {
     "timeout": 10,
 }
 DATABASES["default"]["CONN_MAX_AGE"] = 0  # the pool owns connection lifetime
+# With the pool, Django has it check a connection (an empty query) before handing it out, so
+# one PostgreSQL dropped while it sat idle (a restart, a failover, pg_terminate_backend, an
+# idle timeout) is replaced instead of failing the next request or task.
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 # Django binds parameters client-side and never prepares; the few statements Tendril binds
 # server-side (ingestion's one-statement path) are prepared per connection after this many
 # runs. DB_PREPARE_THRESHOLD=off behind a pooler that cannot keep prepared statements

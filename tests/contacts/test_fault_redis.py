@@ -12,75 +12,21 @@ the per-key limit is not counted.
 
 from __future__ import annotations
 
-import base64
-import json
-import threading
 import time
-import urllib.error
-import urllib.request
 from collections import Counter
-from dataclasses import dataclass, field
 
 import pytest
 
 from contacts.models import Event, PendingProcessing
 from segments.selectors import segment_member_ids
 from segments.services import segment_create
-from tests.support.processes import PrivateRedis, running_beat, running_web
+from tests.support.processes import BatchPoster, PrivateRedis, running_beat, running_web
 from tests.support.worker import running_worker, wait_for
 
 pytestmark = [pytest.mark.integration]
 
-PER_BATCH = 5
 # Pipeline work whose task the restart lost is republished after this many seconds.
 RESCUE = {"EVENTS_PROCESSING_RESCUE": "3"}
-
-
-@dataclass
-class Poster:
-    """Posts /v1/batch in a loop (unique messageIds and users), recording each answer."""
-
-    url: str
-    write_key: str
-    answers: list[tuple[float, int, list[str]]] = field(default_factory=list)
-    stop: threading.Event = field(default_factory=threading.Event)
-    sent: int = 0
-
-    def start(self) -> Poster:
-        self.thread = threading.Thread(target=self._run, daemon=True)
-        self.thread.start()
-        return self
-
-    def _post(self) -> tuple[int, list[str]]:
-        ids = [f"m-{self.sent}-{i}" for i in range(PER_BATCH)]
-        self.sent += 1
-        batch = [
-            {"type": "track", "event": "Fault Probe", "userId": f"u-{mid}", "messageId": mid}
-            for mid in ids
-        ]
-        auth = base64.b64encode(f"{self.write_key}:".encode()).decode()
-        request = urllib.request.Request(  # noqa: S310 — our own server
-            self.url + "/v1/batch",
-            data=json.dumps({"batch": batch}).encode(),
-            headers={"Content-Type": "application/json", "Authorization": f"Basic {auth}"},
-        )
-        try:
-            with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
-                return response.status, ids
-        except urllib.error.HTTPError as error:
-            return error.code, ids
-
-    def _run(self) -> None:
-        while not self.stop.is_set():
-            status, ids = self._post()
-            self.answers.append((time.monotonic(), status, ids))
-
-    def answered_since(self, moment: float) -> int:
-        return sum(1 for at, _, _ in self.answers if at > moment)
-
-    def finish(self) -> None:
-        self.stop.set()
-        self.thread.join(timeout=60)
 
 
 def test_a_redis_restart_during_ingestion_loses_and_duplicates_no_accepted_event(
@@ -99,7 +45,7 @@ def test_a_redis_restart_during_ingestion_loses_and_duplicates_no_accepted_event
             running_worker(pool="prefork", extra_env=RESCUE, broker_url=redis.url, purge=False),
             running_beat(extra_env=web_env),
         ):
-            poster = Poster(url, tenant.write_key).start()
+            poster = BatchPoster(url, tenant.write_key).start()
             try:
                 wait_for(lambda: len(poster.answers) >= 5, timeout=30, message="traffic")
                 redis.kill()
@@ -119,10 +65,10 @@ def test_a_redis_restart_during_ingestion_loses_and_duplicates_no_accepted_event
             finally:
                 poster.finish()
 
-            statuses = Counter(status for _, status, _ in poster.answers)
-            during = [s for at, s, _ in poster.answers if down < at <= up]
+            statuses = Counter(answer[1] for answer in poster.answers)
+            during = [s for at, s, _, _ in poster.answers if down < at <= up]
             assert set(statuses) == {200}, f"answers: {statuses}; while down: {during}"
-            accepted = [mid for _, status, ids in poster.answers if status == 200 for mid in ids]
+            accepted = [mid for _, status, _, ids in poster.answers if status == 200 for mid in ids]
 
             def processed() -> bool:
                 members = set(segment_member_ids(segment=segment))

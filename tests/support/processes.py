@@ -6,16 +6,21 @@ Both run in their own session; tests stop them with `stop` (SIGTERM, then SIGKIL
 
 from __future__ import annotations
 
+import base64
 import contextlib
+import json
 import os
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 
 from .worker import ROOT, _database_url
 
@@ -38,7 +43,7 @@ def stop(proc: subprocess.Popen[bytes], *, kill: bool = False) -> None:
             proc.wait(timeout=10)
 
 
-def _wait(ready, proc: subprocess.Popen[bytes], what: str, timeout: float = 30) -> None:  # type: ignore[no-untyped-def]
+def _wait(ready, proc: subprocess.Popen[bytes], what: str, timeout: float = 90) -> None:  # type: ignore[no-untyped-def]
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -146,3 +151,54 @@ def running_beat(*, extra_env: dict[str, str] | None = None) -> Iterator[subproc
             yield proc
         finally:
             stop(proc)
+
+
+@dataclass
+class BatchPoster:
+    """Posts /v1/batch in a loop (unique messageIds and users), recording each answer:
+    (when, status, body, the batch's messageIds)."""
+
+    url: str
+    write_key: str
+    answers: list[tuple[float, int, bytes, list[str]]] = field(default_factory=list)
+    stop: threading.Event = field(default_factory=threading.Event)
+    sent: int = 0
+    per_batch: int = 5
+
+    def start(self) -> BatchPoster:
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+        return self
+
+    def _post(self) -> tuple[int, bytes, list[str]]:
+        ids = [f"m-{self.sent}-{i}" for i in range(self.per_batch)]
+        self.sent += 1
+        batch = [
+            {"type": "track", "event": "Fault Probe", "userId": f"u-{mid}", "messageId": mid}
+            for mid in ids
+        ]
+        auth = base64.b64encode(f"{self.write_key}:".encode()).decode()
+        request = urllib.request.Request(  # noqa: S310 — our own server
+            self.url + "/v1/batch",
+            data=json.dumps({"batch": batch}).encode(),
+            headers={"Content-Type": "application/json", "Authorization": f"Basic {auth}"},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
+                return response.status, response.read(), ids
+        except urllib.error.HTTPError as error:
+            return error.code, error.read(), ids
+        except OSError as error:  # no HTTP answer at all (connection reset, timeout): status 0
+            return 0, repr(error).encode(), ids
+
+    def _run(self) -> None:
+        while not self.stop.is_set():
+            status, body, ids = self._post()
+            self.answers.append((time.monotonic(), status, body, ids))
+
+    def answered_since(self, moment: float) -> int:
+        return sum(1 for answer in self.answers if answer[0] > moment)
+
+    def finish(self) -> None:
+        self.stop.set()
+        self.thread.join(timeout=60)

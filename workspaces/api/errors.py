@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.db import OperationalError
 from django.http import Http404, HttpRequest, JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
 from workspaces.errors import TendrilError
+
+logger = logging.getLogger(__name__)
 
 
 def error_body(code: str, message: str, fields: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -42,6 +46,17 @@ def _first_message(fields: dict[str, Any], path: str = "") -> str:
 def json_error_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, TendrilError):
         return Response(exc.as_dict(), status=exc.status)
+    if isinstance(exc, OperationalError):
+        # The database connection broke (a restart, a failover, a terminated backend): the
+        # transaction was rolled back, so nothing of the request is stored and a retry is
+        # safe (/v1/ deduplicates by messageId; the API honours Idempotency-Key). Segment's
+        # libraries retry a 503 after Retry-After; the next request gets a new connection.
+        logger.error("database connection lost during %s", context.get("view"), exc_info=exc)
+        return Response(
+            error_body("unavailable", "The database connection was lost; retry the request."),
+            status=status.HTTP_503_SERVICE_UNAVAILABLE,
+            headers={"Retry-After": "1"},
+        )
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
