@@ -47,13 +47,14 @@ def json_error_handler(exc: Exception, context: dict[str, Any]) -> Response | No
     if isinstance(exc, TendrilError):
         return Response(exc.as_dict(), status=exc.status)
     if isinstance(exc, OperationalError):
-        # The database connection broke (a restart, a failover, a terminated backend): the
-        # transaction was rolled back, so nothing of the request is stored and a retry is
-        # safe (/v1/ deduplicates by messageId; the API honours Idempotency-Key). Segment's
-        # libraries retry a 503 after Retry-After; the next request gets a new connection.
-        logger.error("database connection lost during %s", context.get("view"), exc_info=exc)
+        # The database could not finish (its connection broke — a restart, a failover, a
+        # terminated backend — or a deadlock, a statement timeout): the transaction was rolled
+        # back and a retry is safe (/v1/ deduplicates by messageId, the API honours
+        # Idempotency-Key). Segment's libraries retry a 503 after Retry-After; the next
+        # request gets a new, checked connection.
+        logger.error("database error during %s", context.get("view"), exc_info=exc)
         return Response(
-            error_body("unavailable", "The database connection was lost; retry the request."),
+            error_body("unavailable", "The database could not complete the request; retry it."),
             status=status.HTTP_503_SERVICE_UNAVAILABLE,
             headers={"Retry-After": "1"},
         )
