@@ -59,7 +59,11 @@ def running_worker(
     }
     # The control commands (purge, ping) go through an app on the worker's broker: Celery's
     # mailbox publishes through the app's own producer pool, whatever connection it is given.
-    control = Celery("tendril-test-control", broker=broker_url).control if broker_url else None
+    control = (
+        Celery("tendril-test-control", broker=broker_url, set_as_current=False).control
+        if broker_url
+        else None
+    )
     control = control or app.control
     if purge:
         control.purge()
