@@ -17,6 +17,14 @@
    (what the database alone does one event at a time) → rows/s, and the ratio.
 6. How long the Celery worker then needs to drain the pipeline tasks queued meanwhile.
 
+    .venv/bin/python -m bench ingest --limiter [--seconds 8] [--rounds 3]
+
+The cost of the per-write-key rate limiter (workspaces/throttling.py): two servers run side
+by side, one as configured and one with INGEST_RATE_LIMIT=off, and the single-call and batch
+phases alternate between them for --rounds rounds (so load from the rest of the machine falls
+on both alike; no Celery worker, the pipeline tasks wait in Redis). Prints the median of each
+and the ratio off / on.
+
 Traffic: 5,000 users, each identified once during warm-up (userId + anonymousId + traits),
 then messages from them — 62% page views, 34% track ("Product Viewed", "Added to Cart",
 "Order Completed" with revenue), 4% identify with changed traits (these take the
@@ -33,6 +41,7 @@ import base64
 import contextlib
 import http.client
 import json
+import os
 import random
 import threading
 import time
@@ -321,6 +330,78 @@ def _phase(
     return load, elapsed
 
 
+def limiter_cost(args: argparse.Namespace, key: str, traffic: Traffic) -> None:
+    """Requests/s and events/s with the ingestion rate limiter on and off (same run)."""
+    import statistics
+
+    singles = [traffic.track_body() for _ in range(int(args.seconds * 1500 * 2 * args.rounds))]
+    batches = [traffic.batch_body()[0] for _ in range(int(args.seconds * 120 * 2 * args.rounds))]
+    results: dict[str, dict[str, list[float]]] = {"on": {}, "off": {}}
+    with contextlib.ExitStack() as stack:
+        urls = {
+            "on": stack.enter_context(
+                harness.server(port=PORT, workers=args.web_workers, threads=args.threads)
+            )
+        }
+        harness.ENV["INGEST_RATE_LIMIT"] = "off"
+        try:
+            urls["off"] = stack.enter_context(
+                harness.server(port=PORT + 1, workers=args.web_workers, threads=args.threads)
+            )
+        finally:
+            del harness.ENV["INGEST_RATE_LIMIT"]
+        _phase(urls["on"], key, "/v1/batch", traffic.identify_bodies(), args.clients, 60)
+        for mode in ("on", "off"):  # warm-up: connections, prepared statements, key caches
+            _phase(urls[mode], key, "/v1/track", singles[:300], args.clients, 30)
+            singles = singles[300:]
+        harness.analyze()
+        for _ in range(args.rounds):
+            for mode in ("on", "off"):
+                load, elapsed = _phase(
+                    urls[mode], key, "/v1/track", singles, args.clients, args.seconds
+                )
+                singles = singles[load.next :]
+                results[mode].setdefault("track", []).append(len(load.latencies) / elapsed)
+                results[mode].setdefault("track_p50", []).append(
+                    harness.percentile(load.latencies, 0.5)
+                )
+                load, elapsed = _phase(
+                    urls[mode], key, "/v1/batch", batches, args.clients, args.seconds
+                )
+                batches = batches[load.next :]
+                results[mode].setdefault("batch", []).append(load.stored / elapsed)
+    on, off = ({k: statistics.median(v) for k, v in results[m].items()} for m in ("on", "off"))
+    harness.report(
+        "ingest: rate limiter cost",
+        [
+            ("machine", harness.machine_note()),
+            (
+                "setup",
+                f"two servers (gunicorn {args.web_workers} x {args.threads} threads each), {args.clients} client threads, {args.rounds} rounds of {args.seconds:.0f} s per phase, alternating; medians",
+            ),
+            (
+                "/v1/track limiter on",
+                f"{on['track']:,.0f} requests/s  (p50 {on['track_p50'] * 1000:.1f} ms; rounds: {', '.join(f'{x:,.0f}' for x in results['on']['track'])})",
+            ),
+            (
+                "/v1/track limiter off",
+                f"{off['track']:,.0f} requests/s  (p50 {off['track_p50'] * 1000:.1f} ms; rounds: {', '.join(f'{x:,.0f}' for x in results['off']['track'])})",
+            ),
+            ("ratio track off / on", f"{off['track'] / on['track']:.3f}"),
+            (
+                "/v1/batch limiter on",
+                f"{on['batch']:,.0f} events/s  (rounds: {', '.join(f'{x:,.0f}' for x in results['on']['batch'])})",
+            ),
+            (
+                "/v1/batch limiter off",
+                f"{off['batch']:,.0f} events/s  (rounds: {', '.join(f'{x:,.0f}' for x in results['off']['batch'])})",
+            ),
+            ("ratio batch off / on", f"{off['batch'] / on['batch']:.3f}"),
+            ("load average at the end", f"{os.getloadavg()[0]:.2f}"),
+        ],
+    )
+
+
 def main(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench ingest")
     parser.add_argument("--seconds", type=float, default=20)
@@ -334,11 +415,24 @@ def main(argv: list[str]) -> None:
         help="no Celery worker during the HTTP phases (tasks queue up); then time the "
         "worker draining the whole backlog — separates ingestion from pipeline cost",
     )
+    parser.add_argument(
+        "--limiter",
+        action="store_true",
+        help="only measure the per-write-key rate limiter: on vs off, alternating",
+    )
+    parser.add_argument("--rounds", type=int, default=3, help="with --limiter")
+    parser.add_argument("--redis-db", type=int, default=REDIS_DB, help="with --limiter")
     args = parser.parse_args(argv)
     note = harness.machine_note()
-    harness.setup_django(database=DATABASE, redis_db=REDIS_DB)
+    if args.limiter:  # its own database: may run next to the full scenario
+        harness.setup_django(database=f"{DATABASE}_limiter", redis_db=args.redis_db)
+    else:
+        harness.setup_django(database=DATABASE, redis_db=REDIS_DB)
     workspace_id, key = harness.workspace("Bench ingest")
     traffic = Traffic(seed=42)
+    if args.limiter:
+        limiter_cost(args, key, traffic)
+        return
     # Enough bodies for ~2x the target rate; a phase ends early only if the clients outrun it.
     batch_count = int(args.seconds * 120)
     print(

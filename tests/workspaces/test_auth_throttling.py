@@ -226,6 +226,33 @@ def test_each_write_key_has_its_own_ingestion_limit(client, tenant, other_tenant
     assert track(client, other_tenant.write_key).status_code == 200
 
 
+def test_an_ingestion_limit_set_to_off_counts_nothing(client, tenant, settings):
+    settings.INGEST_RATE_LIMIT = "off"
+    for _ in range(3):
+        assert track(client, tenant.write_key).status_code == 200
+    assert not throttling.client().keys(f"{throttling.PREFIX}*ingest*")
+    assert Event.objects.filter(workspace=tenant.workspace).count() == 3
+
+
+def test_without_redis_ingestion_still_takes_events_and_counts_no_limit(
+    client, tenant, settings, monkeypatch
+):
+    """Redis unreachable: the key is looked up in PostgreSQL, the limit is not counted and the
+    event is stored (the real outage: tests/contacts/test_fault_redis.py)."""
+    import redis
+
+    def unreachable(*args, **kwargs):
+        raise redis.exceptions.ConnectionError("Error 111 connecting. Connection refused.")
+
+    monkeypatch.setattr(redis.client.Pipeline, "execute", unreachable)
+    monkeypatch.setattr(redis.Redis, "execute_command", unreachable)
+    settings.INGEST_RATE_LIMIT = "1 per minute"
+    for _ in range(2):
+        assert track(client, tenant.write_key).status_code == 200
+    assert Event.objects.filter(workspace=tenant.workspace).count() == 2
+    assert track(client, "tdw_unknown").status_code == 401
+
+
 def test_the_default_ingestion_limit_is_far_above_the_promised_5000_events_per_second():
     item = throttling.rate(django_settings.INGEST_RATE_LIMIT)
     assert item.amount / item.get_expiry() >= 5000  # requests/s; a batch carries many events

@@ -96,11 +96,12 @@ def api_key_authenticate(request: HttpRequest, raw: str, *, ingest: bool = False
         _failed(request, unknown)
     key_hash = ApiKey.hash(raw)
     if ingest:
-        limits = throttling.rate(_ingest_rate())
+        getattr(request, "_request", request).tendril_rate_limited = True
+    if ingest and (ingest_rate := _ingest_rate()):
+        limits = throttling.rate(ingest_rate)
         retry_after, cached = throttling.hit_and_get(
             limits, ("ingest", key_hash), _cache_key(key_hash)
         )
-        getattr(request, "_request", request).tendril_rate_limited = True
     else:
         retry_after, cached = None, _key_cache_get(key_hash)
     key = _unpickle(cached) if cached else _resolve_uncached(request, raw, key_hash, unknown)
@@ -149,9 +150,11 @@ def _failed(request: HttpRequest, message: str) -> Any:
 
 
 def _ingest_rate() -> str:
+    """INGEST_RATE_LIMIT, or "" when it is `off` (no per-key limit on ingestion)."""
     from django.conf import settings
 
-    return str(settings.INGEST_RATE_LIMIT)
+    rate = str(settings.INGEST_RATE_LIMIT or "").strip()
+    return "" if rate.lower() in ("", "off") else rate
 
 
 def key_from_header(header: str) -> str | None:
