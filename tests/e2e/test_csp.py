@@ -22,7 +22,6 @@ PAGES = [
     "/settings/members/",
     "/settings/api-keys/",
     "/api/docs/",
-    "/api/redoc/",
 ]
 
 WATCH = """
@@ -85,3 +84,43 @@ def test_confirm_copy_and_dismiss_work_without_inline_handlers(page, tenant):
         revoke_forms.first.locator("button").click()
     assert page.locator("form[data-confirm]").count() == before - 1
     assert page.evaluate("window.__csp") == []
+
+
+def test_the_api_docs_render_grouped_by_resource_in_local_fonts(page, live_server):  # noqa: ANN001
+    # Every request for another host must be one the CSP refused (it never leaves).
+    outside: list[str] = []
+    refused_by_csp: list[str] = []
+    local = (live_server.url, "data:", "blob:")
+    page.on(
+        "request",
+        lambda request: None if request.url.startswith(local) else outside.append(request.url),
+    )
+    page.on(
+        "requestfailed",
+        lambda request: (
+            refused_by_csp.append(request.url)
+            if request.failure == "csp"  # Chromium's net::ERR_BLOCKED_BY_CSP
+            else None
+        ),
+    )
+    page.add_init_script(WATCH)
+    page.goto("/api/docs/")
+    # Swagger UI draws the sections near the viewport; sorted, the first is a resource.
+    page.locator(".opblock-tag").first.wait_for()
+    assert page.locator(".opblock-tag").first.inner_text() == "Attributes"
+    page.goto("/api/redoc/")
+    page.get_by_text("Ingestion (Segment-compatible)").first.wait_for()
+    sections = page.evaluate(
+        "[...document.querySelectorAll('li[data-item-id^=\"tag/\"]')]"
+        ".map(li => li.getAttribute('data-item-id')).filter(id => id.split('/').length === 2)"
+    )
+    assert {"tag/Contacts", "tag/Email-templates", "tag/Workflows"} <= set(sections)
+    assert not {"tag/api", "tag/v1"} & set(sections)
+    assert "Montserrat" not in page.evaluate(
+        "getComputedStyle(document.querySelector('h1')).fontFamily"
+    )
+    assert page.evaluate("[...document.fonts].map(f => f.family)") == []  # no web font at all
+    # The one thing refused: the Redocly logo ReDoc always puts in its menu (not fetched).
+    refused = page.evaluate("window.__csp")
+    assert all(v.startswith("img-src https://cdn.redoc.ly/") for v in refused), refused
+    assert [url for url in outside if url not in refused_by_csp] == []
