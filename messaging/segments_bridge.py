@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+from django.db.models import Q
+
 from contacts.models import Contact
 from workspaces.errors import ValidationFailed
 from workspaces.models import Workspace
@@ -52,18 +54,26 @@ def segment_contacts(*, workspace: Workspace, segment_id: int | str) -> Any:
     return Contact.objects.filter(workspace=workspace, pk__in=segment_member_ids(segment=segment))
 
 
+def audience_condition(*, workspace: Workspace, exclude_segment_ids: Iterable[int | str] = ()) -> Q:
+    """Contacts in none of the exclusion segments, as a condition on Contact. A missing
+    exclusion segment is an error, not "exclude nobody"."""
+    from segments.selectors import segment_member_ids
+
+    condition = Q()
+    for excluded in exclude_segment_ids:
+        segment = segment_get(workspace=workspace, segment_id=excluded)
+        condition &= ~Q(pk__in=segment_member_ids(segment=segment))
+    return condition
+
+
 def audience_contacts(
     *, workspace: Workspace, segment_id: int | str, exclude_segment_ids: Iterable[int | str] = ()
 ) -> Any:
     """Members of the segment who are in none of the exclusion segments (a lazy Contact
-    queryset). A missing exclusion segment is an error, not "exclude nobody"."""
-    from segments.selectors import segment_member_ids
-
-    contacts = segment_contacts(workspace=workspace, segment_id=segment_id)
-    for excluded in exclude_segment_ids:
-        segment = segment_get(workspace=workspace, segment_id=excluded)
-        contacts = contacts.exclude(pk__in=segment_member_ids(segment=segment))
-    return contacts
+    queryset): whom a broadcast fans out to."""
+    return segment_contacts(workspace=workspace, segment_id=segment_id).filter(
+        audience_condition(workspace=workspace, exclude_segment_ids=exclude_segment_ids)
+    )
 
 
 def contact_id_chunks(contacts: Any, *, size: int = 5000) -> Iterator[list[int]]:

@@ -12,18 +12,7 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from django.db.models import (
-    CharField,
-    Count,
-    Exists,
-    Func,
-    IntegerField,
-    OuterRef,
-    Q,
-    QuerySet,
-    Subquery,
-)
-from django.db.models.functions import Coalesce
+from django.db.models import CharField, Count, Exists, Func, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from contacts.models import ConsentStatus, Contact
@@ -281,16 +270,15 @@ class _AddressHash(Func):
     output_field = CharField()
 
 
-def sendable_contacts(
-    contacts: QuerySet[Contact],
+def sendable_condition(
     *,
     workspace: Workspace,
     channel: str,
     topic_id: int | None,
     now: dt.datetime | None = None,
-) -> QuerySet[Contact]:
-    """The contacts among `contacts` that SendChecker would let this send reach now, in SQL:
-    an address, consent (opt-in where required), not suppressed, not opted out of the topic,
+) -> Q:
+    """Which contacts SendChecker would let this send reach now, as one SQL condition: an
+    address, consent (opt-in where required), not suppressed, not opted out of the topic,
     under the frequency cap. Quiet hours only delay a message, so they are not applied.
 
     SendChecker decides per message at send time; this is its count for a whole audience
@@ -298,26 +286,26 @@ def sendable_contacts(
     config = messaging_config(workspace)
     address = "email" if channel == "email" else "phone"
     consent = "email_consent" if channel == "email" else "sms_consent"
-    contacts = contacts.exclude(**{address: ""}).exclude(
+    condition = ~Q(**{address: ""}) & ~Q(
         **{f"{consent}__in": (ConsentStatus.UNSUBSCRIBED, ConsentStatus.PENDING)}
     )
     if channel != "email" or config.email_requires_opt_in:
-        contacts = contacts.filter(**{consent: ConsentStatus.SUBSCRIBED})
+        condition &= Q(**{consent: ConsentStatus.SUBSCRIBED})
     suppressed = Suppression.objects.filter(
         workspace=workspace,
         active=True,
         channel=_suppression_channel(channel),
         address_hash=_AddressHash(OuterRef(address)),
     )
-    contacts = contacts.filter(~Exists(suppressed))
+    condition &= ~Exists(suppressed)
     if topic_id is not None:
         opted_out = TopicOptOut.objects.filter(
             workspace=workspace, contact_id=OuterRef("pk"), topic_id=topic_id
         )
-        contacts = contacts.filter(~Exists(opted_out))
+        condition &= ~Exists(opted_out)
     if config.frequency_cap_count:
         since = (now or timezone.now()) - dt.timedelta(days=config.frequency_cap_days or 1)
-        recent = (
+        capped = (
             Message.objects.filter(
                 workspace=workspace,
                 contact_id=OuterRef("pk"),
@@ -328,12 +316,24 @@ def sendable_contacts(
             .exclude(source_type="test")
             .values("contact_id")
             .annotate(n=Count("id"))
-            .values("n")
+            .filter(n__gte=config.frequency_cap_count)
         )
-        contacts = contacts.annotate(
-            recent_sends=Coalesce(Subquery(recent, output_field=IntegerField()), 0)
-        ).filter(recent_sends__lt=config.frequency_cap_count)
-    return contacts
+        condition &= ~Exists(capped)
+    return condition
+
+
+def sendable_contacts(
+    contacts: QuerySet[Contact],
+    *,
+    workspace: Workspace,
+    channel: str,
+    topic_id: int | None,
+    now: dt.datetime | None = None,
+) -> QuerySet[Contact]:
+    """The contacts among `contacts` that the send check would let through now."""
+    return contacts.filter(
+        sendable_condition(workspace=workspace, channel=channel, topic_id=topic_id, now=now)
+    )
 
 
 @dataclass(frozen=True)
@@ -380,6 +380,8 @@ def audience_size(
     audience = segments_bridge.audience_contacts(
         workspace=workspace, segment_id=segment_id, exclude_segment_ids=exclude_segment_ids
     )
+    # Three plain counts: one aggregate with FILTER clauses made PostgreSQL run the
+    # exclusion and send-check subqueries per row (4× slower on 100,000 contacts).
     member_count = members.count()
     audience_count = audience.count() if exclude_segment_ids else member_count
     recipients = sendable_contacts(
