@@ -65,6 +65,11 @@ urlpatterns = [
     path("messages/topics/", audience.topic_list, name="topic_list"),
     path("messages/topics/<int:pk>/", audience.topic_edit, name="topic_edit"),
     path("messages/settings/", audience.settings_view, name="settings"),
+    path(
+        "messages/settings/esp-webhook/rotate/",
+        audience.esp_webhook_rotate_view,
+        name="esp_webhook_rotate",
+    ),
     path("messages/settings/resume/", audience.sending_resume_view, name="sending_resume"),
     # Privacy
     path("messaging/privacy/", privacy.privacy, name="privacy"),

@@ -401,6 +401,10 @@ ANYMAIL = {
     }.items()
     if value
 }
+# Amazon SES webhooks come through SNS: the signing certificate is fetched only from
+# https://sns.<region>.amazonaws.com/…pem; these URL prefixes are accepted besides (a local
+# stand-in; the fetch still goes through the outbound client and OUTBOUND_ALLOWED_HOSTS).
+MESSAGING_SNS_CERT_URL_PREFIXES = env.list("MESSAGING_SNS_CERT_URL_PREFIXES", default=[])
 # Bounds of one template render (messaging/templating/sandbox.py): loop iterations + calls,
 # the longest range(), output/intermediate string size in characters, wall-clock seconds.
 MESSAGING_TEMPLATE_MAX_STEPS = env.int("MESSAGING_TEMPLATE_MAX_STEPS", default=100_000)

@@ -39,6 +39,10 @@ class MessagingSettings(TenantModel):
     sms_from = models.CharField(max_length=32, blank=True, default="")
     whatsapp_from = models.CharField(max_length=32, blank=True, default="")
 
+    # The secret in this workspace's own ESP webhook addresses (/m/esp/w/<id>/<secret>/…):
+    # empty until generated in the sending settings; those addresses answer 404 until then.
+    esp_webhook_secret = models.CharField(max_length=64, blank=True, default="")
+
     sending_paused = models.BooleanField(default=False)
     paused_reason = models.CharField(max_length=300, blank=True, default="")
     paused_at = models.DateTimeField(null=True, blank=True)

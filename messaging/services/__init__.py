@@ -19,6 +19,8 @@ from .audience import (
     topic_preferences_set,
 )
 from .config import (
+    esp_webhook_secret_matches,
+    esp_webhook_secret_rotate,
     messaging_settings,
     messaging_settings_update,
     sending_pause,
@@ -52,6 +54,8 @@ __all__ = [
     "message_enqueue",
     "messages_enqueue_many",
     "messages_send",
+    "esp_webhook_secret_matches",
+    "esp_webhook_secret_rotate",
     "messaging_settings",
     "messaging_settings_update",
     "sending_pause",

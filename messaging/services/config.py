@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import secrets
+
 from django.db import transaction
 from django.utils import timezone
+from django.utils.crypto import constant_time_compare
 from django.utils.text import slugify
 
 from workspaces.errors import ValidationFailed
@@ -58,6 +61,27 @@ def messaging_settings_update(*, workspace: Workspace, **values: object) -> Mess
         )
     current.save()
     return current
+
+
+@transaction.atomic
+def esp_webhook_secret_rotate(*, workspace: Workspace) -> str:
+    """A new secret for the workspace's ESP webhook addresses; the old addresses stop
+    answering at once (set the new one at the ESP first, or expect its retries)."""
+    current = messaging_settings(workspace=workspace)
+    current.esp_webhook_secret = secrets.token_urlsafe(32)
+    current.save(update_fields=["esp_webhook_secret", "updated_at"])
+    return current.esp_webhook_secret
+
+
+def esp_webhook_secret_matches(*, workspace_id: int, secret: str) -> bool:
+    """Whether `secret` is the workspace's ESP webhook secret (constant time; call inside
+    the workspace's scope). False when it has none."""
+    stored = (
+        MessagingSettings.objects.filter(workspace_id=workspace_id)
+        .values_list("esp_webhook_secret", flat=True)
+        .first()
+    )
+    return bool(stored) and constant_time_compare(stored, secret)
 
 
 def topic_default(*, workspace: Workspace) -> Topic:

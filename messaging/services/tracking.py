@@ -114,6 +114,10 @@ SOFT_TYPES = {"SoftBounce", "Transient", "DnsError", "soft", "temporary"}
 
 def _is_soft(event: Any) -> bool:
     raw = event.esp_event if isinstance(event.esp_event, dict) else {}
+    ses = raw.get("bounce")
+    if isinstance(ses, dict) and "bounceType" in ses:
+        # Amazon SES: only a Permanent bounce is hard (Transient, Undetermined are not).
+        return ses["bounceType"] != "Permanent"
     kind = str(raw.get("Type") or raw.get("type") or raw.get("severity") or "")
     if kind in SOFT_TYPES:
         return True
@@ -121,10 +125,11 @@ def _is_soft(event: Any) -> bool:
     return response[:1] == "4" or "soft" in (event.description or "").lower()
 
 
-def esp_message(event: Any) -> Message | None:
+def esp_message(event: Any, *, workspace_id: int | None = None) -> Message | None:
     """The message a (verified) ESP event is about: by the signed reference we gave the ESP,
     else by the ESP's own message id. A reference that does not verify names nothing — it
-    is forged or altered, and falling back to the id would let it through."""
+    is forged or altered, and falling back to the id would let it through. An event that
+    came through a workspace's own webhook address (`workspace_id`) names only its messages."""
     metadata = event.metadata if isinstance(event.metadata, dict) else {}
     reference = metadata.get("tendril_message")
     if reference:
@@ -133,20 +138,23 @@ def esp_message(event: Any) -> Message | None:
         except tokens.BadToken:
             logger.warning("ESP event with an invalid message reference %r", str(reference)[:80])
             return None
+        if workspace_id is not None and ref.workspace_id != workspace_id:
+            logger.warning("ESP event for workspace %s at another's address", ref.workspace_id)
+            return None
         return _message(ref)
     if event.message_id and isinstance(event.message_id, str):
-        return (
-            Message.objects.filter(provider_message_id=event.message_id)
-            .select_related("workspace", "contact", "email_version", "sms_version")
-            .first()
-        )
+        found = Message.objects.filter(provider_message_id=event.message_id)
+        if workspace_id is not None:
+            found = found.filter(workspace_id=workspace_id)
+        return found.select_related("workspace", "contact", "email_version", "sms_version").first()
     return None
 
 
 @transaction.atomic
-def esp_event_apply(event: Any, *, esp_name: str = "") -> str:
-    """Apply one anymail AnymailTrackingEvent. Returns what was done (for logs and tests)."""
-    message = esp_message(event)
+def esp_event_apply(event: Any, *, esp_name: str = "", workspace_id: int | None = None) -> str:
+    """Apply one anymail AnymailTrackingEvent. Returns what was done (for logs and tests).
+    `workspace_id`: the event came through that workspace's webhook address."""
+    message = esp_message(event, workspace_id=workspace_id)
     if message is None:
         return "unknown message"
     at = event.timestamp or timezone.now()

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.views.decorators.http import require_POST
 
 from workspaces.errors import TendrilError
+from workspaces.roles import Capability
 from workspaces.scoping import scoped, workspace_view
 
+from ..esp import workspace_webhook_urls
 from ..forms import SettingsForm, SuppressionForm, TopicForm
 from ..models import Suppression, Topic
 from ..services import (
+    esp_webhook_secret_rotate,
     messaging_settings,
     messaging_settings_update,
     sending_resume,
@@ -142,13 +146,34 @@ def settings_view(request: HttpRequest) -> HttpResponse:
                 messages.success(request, "Sending settings saved.")
                 return redirect("messaging:settings")
         current.refresh_from_db()
+    can_manage = request.membership.can(Capability.MANAGE_WORKSPACE)  # type: ignore[attr-defined]
+    webhook_urls = (
+        workspace_webhook_urls(
+            site_url=settings.SITE_URL,
+            workspace_id=workspace.pk,
+            secret=current.esp_webhook_secret,
+        )
+        if can_manage and current.esp_webhook_secret
+        else []
+    )
     return page(
         request,
         "messaging/settings.html",
-        {"form": form},
+        {"form": form, "can_manage": can_manage, "esp_webhook_urls": webhook_urls},
         tab="settings",
         status=400 if request.method == "POST" else 200,
     )
+
+
+@workspace_view(write=Capability.MANAGE_WORKSPACE)
+@require_POST
+def esp_webhook_rotate_view(request: HttpRequest) -> HttpResponse:
+    """A new secret for the workspace's ESP webhook addresses (the old ones stop at once)."""
+    esp_webhook_secret_rotate(workspace=request.workspace)  # type: ignore[attr-defined]
+    messages.success(
+        request, "New ESP webhook addresses: set them at your ESP; the old ones no longer answer."
+    )
+    return redirect("messaging:settings")
 
 
 @workspace_view(write=EDIT)

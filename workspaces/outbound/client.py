@@ -323,18 +323,33 @@ def _timeout() -> httpx.Timeout:
 def post(url: str, *, body: bytes, headers: dict[str, str] | None = None) -> Response:
     """POST `body` to `url` through the guarded transport. Never raises for what the
     network or the receiver does: the outcome is in the Response."""
+    request_headers = {"Content-Type": "application/json", **(headers or {})}
+    return _call("POST", url, body=body, headers=request_headers)[0]
+
+
+def get(url: str, *, headers: dict[str, str] | None = None) -> tuple[Response, bytes]:
+    """GET `url` through the guarded transport: the Response and the answer's body (at most
+    OUTBOUND_MAX_RESPONSE_BYTES; empty when the answer was larger, refused or failed).
+    For callers that need the body itself (a certificate), not only an excerpt."""
+    # identity: the body is read raw (undecoded), and must be usable as it comes
+    return _call("GET", url, body=None, headers={"Accept-Encoding": "identity", **(headers or {})})
+
+
+def _call(
+    method: str, url: str, *, body: bytes | None, headers: dict[str, str]
+) -> tuple[Response, bytes]:
     started = time.monotonic()
 
-    def done(**kwargs: Any) -> Response:
-        return Response(elapsed_ms=int((time.monotonic() - started) * 1000), **kwargs)
+    def done(content: bytes = b"", **kwargs: Any) -> tuple[Response, bytes]:
+        elapsed = int((time.monotonic() - started) * 1000)
+        return Response(elapsed_ms=elapsed, **kwargs), content
 
     problem = url_problem(url, resolve=False)
     if problem:
         return done(status=None, error=f"refused: the URL {problem}", refused=True)
     deadline = started + settings.OUTBOUND_TOTAL_TIMEOUT
     cap = settings.OUTBOUND_MAX_RESPONSE_BYTES
-    request_headers = {"User-Agent": USER_AGENT, "Content-Type": "application/json"}
-    request_headers.update(headers or {})
+    request_headers = {"User-Agent": USER_AGENT, **headers}
     try:
         with (
             httpx.Client(
@@ -343,7 +358,7 @@ def post(url: str, *, body: bytes, headers: dict[str, str] | None = None) -> Res
                 follow_redirects=False,
                 trust_env=False,
             ) as client,
-            client.stream("POST", url.strip(), content=body, headers=request_headers) as answer,
+            client.stream(method, url.strip(), content=body, headers=request_headers) as answer,
         ):
             kept = bytearray()
             for chunk in answer.iter_raw():
@@ -355,7 +370,8 @@ def post(url: str, *, body: bytes, headers: dict[str, str] | None = None) -> Res
                         status=answer.status_code,
                         error=f"the answer took longer than {settings.OUTBOUND_TOTAL_TIMEOUT:g} s",
                     )
-            return done(status=answer.status_code, excerpt=excerpt(bytes(kept[:4096])))
+            whole = bytes(kept) if len(kept) <= cap else b""  # never a cut-off body
+            return done(whole, status=answer.status_code, excerpt=excerpt(bytes(kept[:4096])))
     except OutboundRefused as error:
         return done(status=None, error=f"refused: the URL {error}", refused=True)
     except httpx.TimeoutException as error:

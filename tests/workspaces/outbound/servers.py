@@ -26,7 +26,7 @@ class Server:
 
 @contextmanager
 def serving(answer: Callable[[BaseHTTPRequestHandler, Server], None]) -> Iterator[Server]:
-    """A server on 127.0.0.1 whose POST handler records the request and calls `answer`."""
+    """A server on 127.0.0.1 whose POST (and GET) handler records the request and calls `answer`."""
     state: dict[str, Server] = {}
 
     class Handler(BaseHTTPRequestHandler):
@@ -39,6 +39,8 @@ def serving(answer: Callable[[BaseHTTPRequestHandler, Server], None]) -> Iterato
             # The client may stop reading: what the size and time tests want to see.
             with contextlib.suppress(BrokenPipeError, ConnectionResetError):
                 answer(self, server)
+
+        do_GET = do_POST  # noqa: N815 — recorded and answered the same way
 
         def log_message(self, *args: Any) -> None:
             pass

@@ -240,3 +240,23 @@ def test_proxies_from_the_environment_are_not_used(settings, monkeypatch, intern
         monkeypatch.setenv("http_proxy", f"http://127.0.0.1:{proxy.port}")
         response = client.post(internal.url, body=b"{}")
     assert response.excerpt == "internal secret" and proxy.requests == []
+
+
+def test_get_returns_the_whole_body_of_an_allowed_host(internal, settings):
+    settings.OUTBOUND_ALLOWED_HOSTS = ["127.0.0.0/8"]
+    response, body = client.get(internal.url)
+    assert response.ok and body == b"internal secret"
+    assert internal.requests[0]["headers"]["Accept-Encoding"] == "identity"
+
+
+def test_get_refuses_loopback_and_reaches_nothing(internal):
+    response, body = client.get(internal.url)
+    assert response.refused and body == b"" and internal.requests == []
+
+
+def test_get_gives_no_body_when_the_answer_is_larger_than_the_cap(settings):
+    settings.OUTBOUND_ALLOWED_HOSTS = ["127.0.0.0/8"]
+    settings.OUTBOUND_MAX_RESPONSE_BYTES = 1000
+    with serving(reply(200, b"x" * 5000)) as server:
+        response, body = client.get(server.url)
+    assert response.status == 200 and body == b""
