@@ -21,7 +21,14 @@ from django.utils import timezone
 from workspaces.errors import ValidationFailed
 from workspaces.models import Membership, Workspace
 
-from .models import AttributeDefinition, Contact, Event, EventType, LifecycleStage
+from .models import (
+    AttributeDefinition,
+    Contact,
+    ContactAnonymousId,
+    Event,
+    EventType,
+    LifecycleStage,
+)
 
 # What a list may be sorted by: the public name → the ORM ordering (always ending in a
 # unique column, so pages never overlap or skip).
@@ -91,6 +98,8 @@ class ContactFilters:
 
     q: str = ""
     email: str = ""
+    user_id: str = ""  # the integration's own id (Segment's userId): Contact.external_id
+    anonymous_id: str = ""
     tags: list[str] = field(default_factory=list)
     stages: list[str] = field(default_factory=list)
     owner: int | str | None = None  # a user id, or OWNER_NONE
@@ -103,6 +112,8 @@ class ContactFilters:
         filters = cls(
             q=str(params.get("q") or params.get("search") or "").strip(),
             email=str(params.get("email") or "").strip().lower(),
+            user_id=str(params.get("user_id") or "").strip(),
+            anonymous_id=str(params.get("anonymous_id") or "").strip(),
             tags=_getlist(params, "tag"),
             stages=_getlist(params, "stage"),
         )
@@ -145,6 +156,8 @@ class ContactFilters:
         return bool(
             self.q
             or self.email
+            or self.user_id
+            or self.anonymous_id
             or self.tags
             or self.stages
             or self.owner is not None
@@ -198,6 +211,10 @@ def contact_list(
         contacts = contacts.filter(_search_q(filters.q))
     if filters.email:
         contacts = contacts.filter(email=filters.email)
+    if filters.user_id:
+        contacts = contacts.filter(external_id=filters.user_id)
+    if filters.anonymous_id:
+        contacts = contacts.filter(pk__in=_holding_anonymous_id(workspace, filters.anonymous_id))
     if filters.tags:
         contacts = contacts.filter(tags__contains=filters.tags)
     if filters.stages:
@@ -220,6 +237,28 @@ def contact_list(
     if filters.updated_since:
         contacts = contacts.filter(updated_at__gte=filters.updated_since)
     return contacts.order_by(*filters.ordering)  # type: ignore[no-any-return]
+
+
+def _holding_anonymous_id(workspace: Workspace, anonymous_id: str) -> QuerySet[Any]:
+    # The lookup table's unique index, not a search of every contact's anonymous_ids array.
+    return ContactAnonymousId.objects.filter(
+        workspace_id=workspace.pk, anonymous_id=anonymous_id
+    ).values("contact_id")
+
+
+def contact_get_by_identifier(
+    *, workspace: Workspace, user_id: str = "", anonymous_id: str = ""
+) -> Contact | None:
+    """The contact holding the integration's own id (`user_id`, Contact.external_id) or an
+    anonymous id — exactly one of them; None when no contact holds it."""
+    contacts = Contact.objects.for_workspace(workspace).select_related("owner")
+    if user_id:
+        return contacts.filter(external_id=user_id).first()  # type: ignore[no-any-return]
+    if anonymous_id:
+        return contacts.filter(  # type: ignore[no-any-return]
+            pk__in=_holding_anonymous_id(workspace, anonymous_id)
+        ).first()
+    return None
 
 
 def contact_get(*, workspace: Workspace, contact_id: int) -> Contact | None:

@@ -65,6 +65,12 @@ class RoleForm(forms.Form):
 class ApiKeyForm(forms.Form):
     name = forms.CharField(max_length=100, required=False)
     kind = forms.ChoiceField(choices=ApiKey.Kind.choices, initial=ApiKey.Kind.SECRET)
+    can_manage_workspace = forms.BooleanField(
+        required=False,
+        label="Admin key",
+        help_text="A secret key that may also manage members, invitations and integration "
+        "settings through the API.",
+    )
 
 
 class AcceptInvitationForm(forms.Form):

@@ -146,6 +146,9 @@ class ApiKey(TenantModel):
     created_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL)
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    # An admin key: a secret key that may also manage members, invitations and the
+    # workspace's integration settings (what owners and admins do in the UI).
+    can_manage_workspace = models.BooleanField(default=False)
 
     class Meta:
         indexes = [models.Index(fields=["workspace", "kind", "revoked_at"])]

@@ -99,11 +99,23 @@ def user_get_or_create(
 
 
 @transaction.atomic
-def api_key_create(*, workspace: Workspace, name: str, kind: str, actor: User | None) -> IssuedKey:
+def api_key_create(
+    *,
+    workspace: Workspace,
+    name: str,
+    kind: str,
+    actor: User | None,
+    can_manage_workspace: bool = False,
+) -> IssuedKey:
     if kind not in ApiKey.Kind.values:
         raise ValidationFailed(
             f"Unknown key kind '{kind}'; use 'write' or 'secret'.",
             fields={"kind": ["Invalid choice."]},
+        )
+    if can_manage_workspace and kind != ApiKey.Kind.SECRET:
+        raise ValidationFailed(
+            "Only a secret key can manage the workspace; a write key is public.",
+            fields={"can_manage_workspace": ["Only for secret keys."]},
         )
     name = name.strip() or ("Write key" if kind == ApiKey.Kind.WRITE else "Secret key")
     raw = ApiKey.PREFIXES[kind] + ApiKey.generate()
@@ -114,9 +126,15 @@ def api_key_create(*, workspace: Workspace, name: str, kind: str, actor: User | 
         prefix=raw[: ApiKey.VISIBLE_CHARS],
         key_hash=ApiKey.hash(raw),
         created_by=actor,
+        can_manage_workspace=can_manage_workspace,
     )
     audit_record(
-        workspace=workspace, actor=actor, action="api_key.created", target=key.prefix, kind=kind
+        workspace=workspace,
+        actor=actor,
+        action="api_key.created",
+        target=key.prefix,
+        kind=kind,
+        can_manage_workspace=can_manage_workspace,
     )
     return IssuedKey(key=key, raw=raw)
 
@@ -138,9 +156,10 @@ def _token_hash(token: str) -> str:
 
 @transaction.atomic
 def invitation_create(
-    *, workspace: Workspace, email: str, role: str, invited_by: User
+    *, workspace: Workspace, email: str, role: str, invited_by: User | None
 ) -> tuple[Invitation, str]:
-    """Create an invitation and email its link. Returns the invitation and the link."""
+    """Create an invitation and email its link. Returns the invitation and the link.
+    `invited_by` None: an API key whose creator is gone invites in the workspace's name."""
     email = User.objects.normalize_email(email).strip().lower()
     if role not in Role.values:
         raise ValidationFailed(f"Unknown role '{role}'.", fields={"role": ["Invalid choice."]})
@@ -164,7 +183,7 @@ def invitation_create(
     }
     transaction.on_commit(
         lambda: send_mail(
-            subject=f"{invited_by} invited you to {workspace.name} on Tendril",
+            subject=f"{invited_by or 'Your team'} invited you to {workspace.name} on Tendril",
             message=render_to_string("workspaces/email/invitation.txt", context),
             from_email=None,
             recipient_list=[email],
@@ -218,7 +237,7 @@ def _invitation_accept(invitation: Invitation, user: User) -> Membership:
 
 
 @transaction.atomic
-def invitation_revoke(*, invitation: Invitation, actor: User) -> None:
+def invitation_revoke(*, invitation: Invitation, actor: User | None) -> None:
     audit_record(
         workspace=invitation.workspace,
         actor=actor,
@@ -253,7 +272,7 @@ def _owners_left(workspace: Workspace, excluding: Membership) -> int:
 
 
 @transaction.atomic
-def membership_role_change(*, membership: Membership, role: str, actor: User) -> Membership:
+def membership_role_change(*, membership: Membership, role: str, actor: User | None) -> Membership:
     if role not in Role.values:
         raise ValidationFailed(f"Unknown role '{role}'.", fields={"role": ["Invalid choice."]})
     membership = Membership.objects.select_for_update().get(pk=membership.pk)
@@ -281,7 +300,7 @@ def membership_role_change(*, membership: Membership, role: str, actor: User) ->
 
 
 @transaction.atomic
-def membership_remove(*, membership: Membership, actor: User) -> None:
+def membership_remove(*, membership: Membership, actor: User | None) -> None:
     membership = (
         Membership.objects.select_for_update()
         .select_related("user", "workspace")

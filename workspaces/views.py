@@ -343,6 +343,7 @@ def api_keys(request: HttpRequest) -> HttpResponse:
             name=form.cleaned_data["name"],
             kind=form.cleaned_data["kind"],
             actor=request.user,  # type: ignore[arg-type]
+            can_manage_workspace=form.cleaned_data["can_manage_workspace"],
         )
         form = ApiKeyForm()
     context = {

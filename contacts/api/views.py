@@ -22,7 +22,7 @@ from workspaces.api.base import (
 )
 from workspaces.api.pagination import IdCursorPagination
 from workspaces.api.params import query_int
-from workspaces.errors import ValidationFailed
+from workspaces.errors import NotFound, ValidationFailed
 from workspaces.roles import Capability
 
 from .serializers import (
@@ -63,6 +63,10 @@ CONTACT_FILTER_PARAMETERS = [
     ),
     OpenApiParameter("email", str, description="Exact email (normalised)."),
     OpenApiParameter(
+        "user_id", str, description="Your own id of the contact (Segment's `userId`): exact."
+    ),
+    OpenApiParameter("anonymous_id", str, description="An anonymous id the contact holds."),
+    OpenApiParameter(
         "tag", str, many=True, description="Has all of these tags (repeat or comma-separate)."
     ),
     OpenApiParameter("stage", str, many=True, description="Lifecycle stage(s)."),
@@ -74,6 +78,25 @@ CONTACT_FILTER_PARAMETERS = [
     OpenApiParameter("sort", str, enum=sorted(API_CONTACT_SORTS)),
     OpenApiParameter("limit", int, description="Page size (max 500)."),
 ]
+
+
+def _identifier_in_path(name: str, value: str) -> str:
+    """An identifier from the URL: 1-255 characters, no NUL (PostgreSQL cannot store it)."""
+    value = value.strip()
+    if not value or len(value) > 255 or "\x00" in value:
+        problem = "1 to 255 characters, without NUL"
+        raise ValidationFailed(f"{name}: {problem}.", fields={name: problem})
+    return value
+
+
+def _by_identifier_schema(view: Any) -> Any:
+    """GET answers the contact; PUT takes the create fields and answers 201 or 200."""
+    view = extend_schema(methods=["GET"], request=None, responses=ContactSerializer)(view)
+    return extend_schema(
+        methods=["PUT"],
+        request=ContactWriteSerializer,
+        responses={200: ContactSerializer, 201: ContactSerializer},
+    )(view)
 
 
 @extend_schema_view(
@@ -134,6 +157,39 @@ class ContactViewSet(WorkspaceViewSet):
         serializer = ContactWriteSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         return dict(serializer.validated_data)
+
+    # --- by the integration's own identifiers (Segment's profile API, HubSpot's idProperty)
+
+    @_by_identifier_schema
+    @action(detail=False, methods=["get", "put"], url_path=r"by-user-id/(?P<user_id>.+)")
+    def by_user_id(self, request: Request, user_id: str) -> Response:
+        """The contact with this user id (`external_id`, Segment's `userId`); PUT creates or
+        updates it (upsert: 201 when created, 200 when it existed)."""
+        return self._by_identifier(request, user_id=_identifier_in_path("user_id", user_id))
+
+    @_by_identifier_schema
+    @action(detail=False, methods=["get", "put"], url_path=r"by-anonymous-id/(?P<anonymous_id>.+)")
+    def by_anonymous_id(self, request: Request, anonymous_id: str) -> Response:
+        """The contact holding this anonymous id; PUT creates or updates it (an email or
+        user id in the body identifies it further, merging as an identify call does)."""
+        return self._by_identifier(
+            request, anonymous_id=_identifier_in_path("anonymous_id", anonymous_id)
+        )
+
+    def _by_identifier(self, request: Request, **identifier: str) -> Response:
+        if request.method == "PUT":
+            contact, created = contact_services.contact_upsert_by_identifier(
+                workspace=self.workspace,
+                data=self._validated(request),
+                external_id=identifier.get("user_id", ""),
+                anonymous_id=identifier.get("anonymous_id", ""),
+            )
+            code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
+            return Response(ContactSerializer(contact).data, status=code)
+        found = selectors.contact_get_by_identifier(workspace=self.workspace, **identifier)
+        if found is None:
+            raise NotFound("No contact has this identifier.")
+        return Response(ContactSerializer(found).data)
 
     @extend_schema(
         parameters=[

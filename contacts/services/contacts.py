@@ -313,6 +313,43 @@ def contact_update(
 
 
 @transaction.atomic
+def contact_upsert_by_identifier(
+    *,
+    workspace: Workspace,
+    data: Mapping[str, Any],
+    external_id: str = "",
+    anonymous_id: str = "",
+    source: str = "api",
+) -> tuple[Contact, bool]:
+    """Find the contact an integration names by its own id (external_id, Segment's userId)
+    or by an anonymous id — with the email/phone in `data`, by identify's rules
+    (contact_upsert: one identity path) — or create it; then apply the rest of `data` as an
+    edit. Returns (contact, created). All-or-nothing: a bad value raises ValidationFailed
+    naming the field and nothing is stored."""
+    given = (data.get("external_id") or "").strip()
+    if external_id and given and given != external_id:
+        raise _invalid("external_id", "differs from the user id in the address.")
+    email = (data.get("email") or "").strip()
+    phone = (data.get("phone") or "").strip()
+    contact, changed = contact_upsert(
+        workspace=workspace,
+        external_id=external_id or given or None,
+        anonymous_id=anonymous_id or None,
+        email=email or None,
+        phone=phone or None,
+        source=source,
+    )
+    rest = {k: v for k, v in data.items() if k not in ("email", "external_id", "phone")}
+    changed |= _apply_edit(workspace, contact, rest, source)
+    contact.save()
+    if changed:
+        events_enqueue_processing(
+            workspace=workspace, event_ids=[], changed_fields={contact.pk: changed}
+        )
+    return contact, "created" in changed
+
+
+@transaction.atomic
 def contact_create(
     *, workspace: Workspace, data: Mapping[str, Any], source: str = "api"
 ) -> Contact:

@@ -4,6 +4,7 @@ from django.urls import path
 from rest_framework.routers import SimpleRouter
 
 from . import views
+from .settings import MessagingSettingsView
 
 router = SimpleRouter()
 router.register("messaging/email-templates", views.EmailTemplateViewSet, basename="email-template")
@@ -15,6 +16,7 @@ router.register("messaging/messages", views.MessageViewSet, basename="message")
 router.register("messaging/broadcasts", views.BroadcastViewSet, basename="broadcast")
 
 urlpatterns = [
+    path("messaging/settings/", MessagingSettingsView.as_view(), name="messaging_settings"),
     path(
         "messaging/privacy/contacts/<int:contact_id>/export/",
         views.PrivacyExportView.as_view(),

@@ -3,6 +3,7 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
+from .integrations import IntegrationSettingsView
 from .views import ContactScoreView, LeadViewSet, ScoringModelViewSet, ScoringRuleViewSet
 
 router = SimpleRouter()
@@ -15,6 +16,7 @@ rule = ScoringRuleViewSet.as_view(
 )
 
 urlpatterns = [
+    path("scoring/integrations/", IntegrationSettingsView.as_view(), name="scoring-integrations"),
     path("scoring/models/<int:model_id>/rules/", rules, name="scoring-rule-list"),
     path("scoring/models/<int:model_id>/rules/<int:pk>/", rule, name="scoring-rule-detail"),
     path("scoring/contacts/<int:contact_id>/", ContactScoreView.as_view(), name="scoring-contact"),

@@ -29,6 +29,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from schemathesis.generation.modes import GenerationMode
 
 from workspaces.management.commands.demo_seed import Command as DemoSeed
+from workspaces.services import api_key_create
 
 pytestmark = [pytest.mark.django_db, pytest.mark.integration]
 
@@ -149,7 +150,15 @@ def _fuzz(run: Run, operation: Any, mode: GenerationMode) -> None:
 
 
 def test_no_operation_answers_5xx(seeded, wsgi_app):
-    run = Run({"Authorization": f"Bearer {seeded.secret_key}"})
+    # An admin key: members, invitations and integration settings are fuzzed too.
+    admin_key = api_key_create(
+        workspace=seeded.workspace,
+        name="fuzz",
+        kind="secret",
+        actor=seeded.owner,
+        can_manage_workspace=True,
+    )
+    run = Run({"Authorization": f"Bearer {admin_key.raw}"})
     schema = schemathesis.openapi.from_wsgi("/api/schema/", wsgi_app)
     got_request_exception.connect(run.remember)
     operations = 0

@@ -42,6 +42,8 @@ from workspaces.selectors import api_key_resolve
 
 # A secret key acts for an integration: everything except managing people and keys.
 SECRET_KEY_CAPABILITIES = frozenset(Capability) - {Capability.MANAGE_WORKSPACE}
+# An admin key (ApiKey.can_manage_workspace) also manages members, invitations, settings.
+ADMIN_KEY_CAPABILITIES = frozenset(Capability)
 # As long as selectors.api_key_resolve's last_used_at granularity: a miss refreshes it.
 KEY_CACHE_SECONDS = 60
 MAX_KEY_LENGTH = 200
@@ -241,7 +243,10 @@ class SecretKeyAuthentication(BaseAuthentication):
                 code="write_key_not_allowed",
             )
         _bind_workspace(request, key.workspace)
-        return ApiClient(api_key=key, workspace=key.workspace), key
+        capabilities = (
+            ADMIN_KEY_CAPABILITIES if key.can_manage_workspace else SECRET_KEY_CAPABILITIES
+        )
+        return ApiClient(api_key=key, workspace=key.workspace, capabilities=capabilities), key
 
     def authenticate_header(self, request: HttpRequest) -> str:
         return 'Bearer realm="tendril"'

@@ -1,6 +1,7 @@
 from rest_framework import serializers
 
-from workspaces.models import Membership, Workspace
+from workspaces.models import Invitation, Membership, Workspace
+from workspaces.roles import Role
 
 
 class WorkspaceSerializer(serializers.ModelSerializer):
@@ -21,3 +22,34 @@ class MembershipSerializer(serializers.ModelSerializer):
         model = Membership
         fields = ["id", "user_id", "email", "name", "role", "created_at"]
         read_only_fields = fields
+
+
+class MembershipRoleSerializer(serializers.Serializer):
+    role = serializers.ChoiceField(choices=Role.choices)
+
+
+class InvitationSerializer(serializers.ModelSerializer):
+    invited_by = serializers.EmailField(source="invited_by.email", read_only=True, default=None)
+
+    class Meta:
+        model = Invitation
+        fields = ["id", "email", "role", "invited_by", "expires_at", "created_at"]
+        read_only_fields = fields
+
+
+class InvitationCreateSerializer(serializers.Serializer):
+    email = serializers.EmailField(max_length=254)
+    role = serializers.ChoiceField(choices=Role.choices, default=Role.MARKETER)
+
+
+class StrictFieldsMixin(serializers.Serializer):
+    """A body naming a field the serializer does not have is a 400 naming it, not ignored
+    (a misspelt setting would otherwise look saved). Read-only fields sent back as they
+    were read are ignored, as DRF does."""
+
+    def validate(self, attrs: dict) -> dict:  # type: ignore[type-arg]
+        data = self.initial_data
+        unknown = sorted(set(data) - set(self.fields)) if isinstance(data, dict) else []
+        if unknown:
+            raise serializers.ValidationError({unknown[0]: ["Unknown field."]})
+        return super().validate(attrs)  # type: ignore[no-any-return]
