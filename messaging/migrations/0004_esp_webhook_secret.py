@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('messaging', '0003_broadcast_exclusions_ab_minimum'),
+        ("messaging", "0003_broadcast_exclusions_ab_minimum"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='messagingsettings',
-            name='esp_webhook_secret',
-            field=models.CharField(blank=True, default='', max_length=64),
+            model_name="messagingsettings",
+            name="esp_webhook_secret",
+            field=models.CharField(blank=True, default="", max_length=64),
         ),
     ]

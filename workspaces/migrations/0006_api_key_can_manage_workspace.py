@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('workspaces', '0004_workspace_api_rate_limit'),
+        ("workspaces", "0005_workspace_currency"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='apikey',
-            name='can_manage_workspace',
+            model_name="apikey",
+            name="can_manage_workspace",
             field=models.BooleanField(default=False),
         ),
     ]
