@@ -371,6 +371,7 @@ def limiter_cost(args: argparse.Namespace, key: str, traffic: Traffic) -> None:
                 batches = batches[load.next :]
                 results[mode].setdefault("batch", []).append(load.stored / elapsed)
     on, off = ({k: statistics.median(v) for k, v in results[m].items()} for m in ("on", "off"))
+    on_us, off_us = _limiter_call_cost()
     harness.report(
         "ingest: rate limiter cost",
         [
@@ -397,9 +398,39 @@ def limiter_cost(args: argparse.Namespace, key: str, traffic: Traffic) -> None:
                 f"{off['batch']:,.0f} events/s  (rounds: {', '.join(f'{x:,.0f}' for x in results['off']['batch'])})",
             ),
             ("ratio batch off / on", f"{off['batch'] / on['batch']:.3f}"),
+            (
+                "key lookup, limiter on",
+                f"{on_us:.0f} µs per request (GET + limit script, one round trip; in-process, median of 5 × 2,000)",
+            ),
+            ("key lookup, limiter off", f"{off_us:.0f} µs per request (GET)"),
+            ("ratio lookup on / off", f"{on_us / off_us:.2f}"),
             ("load average at the end", f"{os.getloadavg()[0]:.2f}"),
         ],
     )
+
+
+def _limiter_call_cost(calls: int = 2_000) -> tuple[float, float]:
+    """What the limiter adds to a request's Redis work, without HTTP: the key-cache GET with
+    the sliding-window script (limiter on) against the GET alone (off), alternating."""
+    import statistics
+
+    from django.conf import settings
+
+    from workspaces import throttling
+
+    item = throttling.rate(settings.INGEST_RATE_LIMIT)
+    client = throttling.client()
+    on, off = [], []
+    for _ in range(5):
+        started = time.perf_counter()
+        for _ in range(calls):
+            throttling.hit_and_get(item, ("ingest", "bench"), "bench-key")
+        on.append((time.perf_counter() - started) / calls * 1e6)
+        started = time.perf_counter()
+        for _ in range(calls):
+            client.get("bench-key")
+        off.append((time.perf_counter() - started) / calls * 1e6)
+    return statistics.median(on), statistics.median(off)
 
 
 def main(argv: list[str]) -> None:
