@@ -42,6 +42,8 @@ TAG_NAMES = {
     "sto-report": "Broadcasts",
     "models": "Scoring models",
     "scoring/contacts": "Contact scores",
+    "messaging/settings": "Sending settings",
+    "scoring/integrations": "Lead handoff (Slack, CRM)",
 }
 
 
@@ -57,9 +59,9 @@ def resource_tag(path: str) -> str:
         return "API"
     resource = parts[0]
     if resource in GROUPED_PREFIXES and len(parts) > 1:
-        resource = TAG_NAMES.get(f"{parts[0]}/{parts[1]}", parts[1])
-    name = TAG_NAMES.get(resource, resource)
-    return name if name != resource else resource.replace("-", " ").capitalize()
+        grouped = f"{parts[0]}/{parts[1]}"
+        resource = grouped if grouped in TAG_NAMES else parts[1]
+    return TAG_NAMES.get(resource) or resource.replace("-", " ").capitalize()
 
 
 class ResourceTaggedSchema(AutoSchema):
