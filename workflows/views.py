@@ -171,8 +171,10 @@ def workflow_builder(request: HttpRequest, workflow_id: int) -> HttpResponse:
     """The visual builder: the island edits the draft through the API with this session.
 
     The page embeds what the first paint needs (the workflow as the API shows it, the graph
-    it opens on, the node registry), so a large workflow is interactive without waiting
-    for requests; everything after that goes through /api/v1/."""
+    it opens on, the node registry) and the draft's revision (the token its first save
+    sends back, read with the graph so a save made meanwhile is a conflict), so a large
+    workflow is interactive without waiting for requests; everything after that goes
+    through /api/v1/."""
     workflow = get_object_or_404(
         scoped(request, Workflow).select_related("current_version"), pk=workflow_id
     )
@@ -180,6 +182,7 @@ def workflow_builder(request: HttpRequest, workflow_id: int) -> HttpResponse:
     boot = {
         "workflow": WorkflowDetailSerializer(workflow).data,
         "graph": version.graph if version else {"nodes": [], "edges": []},
+        "revision": services.revision_of(services.latest_version(workflow)),
         "nodeTypes": _node_types(),
         "canEdit": _can_edit(request),
         "timezone": request.workspace.timezone,  # type: ignore[attr-defined]

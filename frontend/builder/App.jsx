@@ -3,7 +3,7 @@
 // draft with the version token the server hands back (a stale token is refused: 409).
 import { ReactFlowProvider } from "@xyflow/react";
 import { useCallback, useEffect, useMemo, useRef, useState } from "react";
-import { api, ApiError } from "./api.js";
+import { api, ApiError, whenIdle } from "./api.js";
 import { Canvas } from "./Canvas.jsx";
 import { NodeProblems, SchemaForm } from "./ConfigPanel.jsx";
 import { summary as summarize } from "./describe.js";
@@ -42,6 +42,10 @@ function statsOfNode(n) {
   };
 }
 
+function markReady() {
+  window.__tendrilBuilder = { ...(window.__tendrilBuilder || {}), ready: performance.now() };
+}
+
 function isTyping(el) {
   return el && (el.tagName === "INPUT" || el.tagName === "TEXTAREA" || el.tagName === "SELECT" || el.isContentEditable);
 }
@@ -72,7 +76,7 @@ export function App({ boot }) {
   const [announcement, setAnnouncement] = useState("");
   const [narrow, setNarrow] = useState(() => window.matchMedia("(max-width: 700px)").matches);
   const [versionsKey, setVersionsKey] = useState(0);
-  const revisionRef = useRef(undefined); // undefined: not known yet; null: the server has no revisions
+  const revisionRef = useRef(boot.revision); // undefined: not known yet; null: the server has no revisions
   const draftLoaded = useRef(null);
   const savedRef = useRef(graph);
   const savingRef = useRef(null);
@@ -97,30 +101,37 @@ export function App({ boot }) {
   }, []);
 
   // The draft's revision (the version token): every save sends it back; a stale one is a 409.
-  useEffect(() => {
+  // The page embeds it with the graph; the draft's server-side validation (warnings such as
+  // an event never received) is asked for once the canvas is drawn. If someone saved in
+  // between and nothing was edited here yet, their draft is shown instead.
+  useEffect(() => whenIdle(() => {
     draftLoaded.current = api(`workflows/${boot.workflow.id}/draft/`)
       .then((d) => {
-        revisionRef.current = d.revision ?? null;
+        const known = revisionRef.current;
+        if (known === undefined) revisionRef.current = d.revision ?? null; // a page without it
         if (d.validation) setServerCheck(d.validation);
         setHist((h) => {
           if (h.past.length || !d.graph) return h;
           const theirs = normalize(d.graph);
           if (JSON.stringify(serialize(theirs)) === JSON.stringify(serialize(h.present))) return h;
+          revisionRef.current = d.revision ?? null;
           savedRef.current = theirs;
           return historyStart(theirs);
         });
       })
-      .catch(() => { revisionRef.current = null; });
-  }, [boot.workflow.id]);
+      .catch(() => { if (revisionRef.current === undefined) revisionRef.current = null; });
+  }), [boot.workflow.id]);
 
   const reloadLookups = useCallback(() => { loadLookups().then(setLookups); }, []);
-  useEffect(() => {
-    reloadLookups();
+  useEffect(() => { reloadLookups(); }, [reloadLookups]);
+  // Tags and attribute names only fill the side panel's suggestions: asked for after the
+  // canvas is drawn, not in the way of the first paint.
+  useEffect(() => whenIdle(() => {
     api("tags/").then((d) => setTags((d.results || d || []).map((t) => t.name || t.tag || t))).catch(() => {});
     api("workflows/autocomplete/fields/")
       .then((d) => { setFieldCatalog(d.results || []); setAttributes((d.results || []).map((a) => a.name)); })
       .catch(() => api("attributes/").then((d) => setAttributes((d.results || []).map((a) => a.key || a.name))).catch(() => {}));
-  }, [reloadLookups]);
+  }), []);
   const loadEvents = useCallback(() => {
     if (eventsLoaded.current) return;
     eventsLoaded.current = true;
@@ -519,10 +530,21 @@ export function App({ boot }) {
     onOpenPicker: (...a) => handlersRef.current.onOpenPicker(...a),
     onInsert: (...a) => handlersRef.current.onInsert(...a),
   }), []);
+  // A step's summary is computed once per version of that step (edits replace the node
+  // object) and per set of names it may mention (lookups).
+  const summaryCache = useRef({ lookups: null, byNode: new WeakMap() });
+  const summariesOf = (nodes) => {
+    const cache = summaryCache.current;
+    if (cache.lookups !== lookups) { cache.lookups = lookups; cache.byNode = new WeakMap(); }
+    return new Map(nodes.map((n) => {
+      if (!cache.byNode.has(n)) cache.byNode.set(n, summarize(n, lookups));
+      return [n.id, cache.byNode.get(n)];
+    }));
+  };
   const overlayData = overlay === "stats" ? stats?.nodes : overlay === "preview" ? preview.result?.nodes : null;
   const view = useMemo(() => ({
     handlers,
-    summaries: new Map(shown.nodes.map((n) => [n.id, summarize(n, lookups)])),
+    summaries: summariesOf(shown.nodes),
     problems: viewing ? new Map() : byNode,
     stats: overlayData, overlay, shares, path, pathEdges, selected, readOnly,
   }), [handlers, shown, lookups, viewing, byNode, overlayData, overlay, shares, path, pathEdges, selected, readOnly]);
@@ -597,7 +619,7 @@ export function App({ boot }) {
             )
           ) : (
             <ReactFlowProvider>
-              <Canvas graph={shown} types={types} view={view} focus={focus} onInit={() => { window.__tendrilBuilder = { ...(window.__tendrilBuilder || {}), ready: performance.now() }; }} />
+              <Canvas graph={shown} types={types} view={view} focus={focus} onInit={markReady} />
             </ReactFlowProvider>
           )}
         </div>

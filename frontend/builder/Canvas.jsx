@@ -1,7 +1,8 @@
 // The React Flow canvas: laid out by layout.js (never dragged), one card per step, a "+"
 // on every edge and an "add step" button on every empty arm.
 import { BaseEdge, Controls, EdgeLabelRenderer, getBezierPath, Handle, Position, ReactFlow, useReactFlow } from "@xyflow/react";
-import { memo, useEffect, useMemo, useRef } from "react";
+import { memo, useCallback, useEffect, useMemo, useRef, useState } from "react";
+import { whenIdle } from "./api.js";
 import { kindLabel } from "./describe.js";
 import { GAP_Y, layoutGraph, NODE_H, NODE_W } from "./layout.js";
 import { panToShow } from "./viewport.js";
@@ -35,6 +36,10 @@ function dropProps(onDrop) {
     },
   };
 }
+
+// Cards re-render only when what they show changes: React Flow also hands a node its
+// position, which changes for every step under an insert, but a card does not draw it.
+const sameData = (a, b) => a.data === b.data;
 
 const StepNode = memo(({ data }) => {
   const { node, spec, summary, problems, stats, onPath, ports, index, selected, readOnly, overlay } = data;
@@ -75,7 +80,7 @@ const StepNode = memo(({ data }) => {
       ))}
     </div>
   );
-});
+}, sameData);
 
 const AddNode = memo(({ data }) => (
   <div className="wb-add" style={{ width: NODE_W }}>
@@ -95,7 +100,7 @@ const AddNode = memo(({ data }) => (
       </button>
     )}
   </div>
-));
+), sameData);
 
 function PlusEdge({ id, sourceX, sourceY, targetX, targetY, sourcePosition, targetPosition, data, markerEnd }) {
   const [path, labelX, labelY] = getBezierPath({ sourceX, sourceY, sourcePosition, targetX, targetY, targetPosition });
@@ -134,17 +139,19 @@ function sameProblems(a, b) {
 }
 
 // Reuse last render's node object when nothing it shows changed: React Flow then skips it,
-// so an insert into a 200-step workflow re-renders only what moved.
+// so an insert into a 200-step workflow re-renders only what moved; a step that only moved
+// keeps its data object, so its card (memo on data) is not drawn again.
 function reuse(previous, next) {
   if (!previous) return next;
   const a = previous.data;
   const b = next.data;
-  const same = previous.position.x === next.position.x && previous.position.y === next.position.y
-    && a.node === b.node && a.summary === b.summary && a.stats === b.stats && a.overlay === b.overlay
+  const sameShown = a.node === b.node && a.summary === b.summary && a.stats === b.stats && a.overlay === b.overlay
     && a.onPath === b.onPath && a.selected === b.selected && a.readOnly === b.readOnly && a.index === b.index
     && a.spec === b.spec && String(a.ports) === String(b.ports) && sameProblems(a.problems, b.problems)
-    && a.source === b.source && a.port === b.port && a.sourceLabel === b.sourceLabel;
-  return same ? previous : next;
+    && a.source === b.source && a.port === b.port && a.sourceLabel === b.sourceLabel && a.portLabel === b.portLabel;
+  if (!sameShown) return next;
+  if (previous.position.x === next.position.x && previous.position.y === next.position.y) return previous;
+  return { ...next, data: a };
 }
 
 export function buildFlow(graph, types, view) {
@@ -158,6 +165,7 @@ export function buildFlow(graph, types, view) {
       id: node.id,
       type: "step",
       position: { x: pos.x, y: pos.y },
+      depth: pos.depth,
       width: NODE_W,
       height: NODE_H,
       draggable: false,
@@ -182,7 +190,7 @@ export function buildFlow(graph, types, view) {
   for (const h of layout.placeholders) {
     const source = byId.get(h.source);
     nodes.push({
-      id: h.id, type: "add", position: { x: h.x, y: h.y }, width: NODE_W, height: 40,
+      id: h.id, type: "add", position: { x: h.x, y: h.y }, depth: h.depth, width: NODE_W, height: 40,
       draggable: false, connectable: false, selectable: false,
       data: { ...view.handlers, source: h.source, port: h.port, portLabel: portLabel(h.port, source.type), sourceLabel: `${labelOf(h.source)} (${h.source})`, readOnly: view.readOnly },
     });
@@ -207,55 +215,90 @@ export function buildFlow(graph, types, view) {
   return { nodes, edges, layout };
 }
 
-function FocusOnRequest({ focus }) {
+function FocusOnRequest({ focus, nodes, onMissing }) {
   const flow = useReactFlow();
   const last = useRef(null);
   useEffect(() => {
     if (!focus || focus.seq === last.current) return;
+    const n = nodes.find((x) => x.id === focus.id);
+    if (!n) { onMissing?.(); return; } // not drawn yet: draw the rest, then come back here
     last.current = focus.seq;
-    const n = flow.getNode(focus.id);
     const pane = document.querySelector(".wb-canvas");
-    if (n && pane && flow.getZoom() >= 0.5) { // readable: move no more than needed
+    if (pane && flow.getZoom() >= 0.5) { // readable: move no more than needed
       // The step and the row under it (where its "+ Add step" is): the next thing to do.
       const box = { x: n.position.x, y: n.position.y, width: NODE_W, height: 2 * NODE_H + GAP_Y };
       const moved = panToShow(box, flow.getViewport(), { width: pane.clientWidth, height: pane.clientHeight });
       if (moved) flow.setViewport(moved, { duration: 0 });
-    } else if (n) { // zoomed far out: centre it at a readable zoom
+    } else { // zoomed far out: centre it at a readable zoom
       flow.setCenter(n.position.x + NODE_W / 2, n.position.y + NODE_H / 2, { zoom: Math.max(flow.getZoom(), 0.8), duration: 0 });
     }
-    if (n) requestAnimationFrame(() => document.querySelector(`.wb-node[data-node="${CSS.escape(focus.id)}"]`)?.focus({ preventScroll: true }));
-  }, [focus, flow]);
+    requestAnimationFrame(() => document.querySelector(`.wb-node[data-node="${CSS.escape(focus.id)}"]`)?.focus({ preventScroll: true }));
+  }, [focus, flow, nodes, onMissing]);
   return null;
 }
 
 // A workflow taller than the screen opens at a readable zoom on its trigger (the top),
 // not shrunk to fit: where contacts enter is where a marketer starts reading.
-function openView(instance, nodes) {
+const OPEN_ZOOM = 0.8;
+const isTall = (height, paneHeight) => height * 0.6 > paneHeight;
+
+function openView(instance, nodes, height) {
   const pane = document.querySelector(".wb-canvas");
-  const heights = nodes.map((n) => n.position.y + NODE_H);
-  const tall = Math.max(...heights) * 0.6 > (pane?.clientHeight || 800);
-  if (!tall || !pane) {
+  if (!pane || !isTall(height, pane.clientHeight || 800)) {
     instance.fitView({ maxZoom: 1, padding: 0.15 });
     return;
   }
   const first = nodes.find((n) => n.type === "step") || nodes[0];
-  const zoom = 0.8;
-  instance.setViewport({ x: pane.clientWidth / 2 - (first.position.x + NODE_W / 2) * zoom, y: 24 - first.position.y * zoom, zoom });
+  instance.setViewport({ x: pane.clientWidth / 2 - (first.position.x + NODE_W / 2) * OPEN_ZOOM, y: 24 - first.position.y * OPEN_ZOOM, zoom: OPEN_ZOOM });
+}
+
+// Progressive mount: a tall workflow opens on its top rows, so those are drawn first and the
+// rows below are added a slice at a time when the browser is idle (each slice a short task,
+// so a click or a key is answered first). Once every slice is in, the canvas is the whole
+// graph again; a focus request for a step not drawn yet draws the rest at once.
+const SLICE = 25; // steps per slice
+const ALL = Infinity;
+
+function firstRows(layout) {
+  const screen = window.innerHeight || 800; // the canvas is never taller than the window
+  if (!isTall(layout.height, screen)) return ALL;
+  return Math.ceil(screen / OPEN_ZOOM / (NODE_H + GAP_Y)) + 1;
+}
+
+function nextLimit(nodes, limit) {
+  const deeper = nodes.filter((n) => n.depth > limit).map((n) => n.depth).sort((a, b) => a - b);
+  return deeper.length > SLICE ? deeper[SLICE - 1] : ALL;
 }
 
 export function Canvas({ graph, types, view, focus, onInit }) {
   const last = useRef(new Map());
-  const flow = useMemo(() => {
-    const built = buildFlow(graph, types, view);
-    const nodes = built.nodes.map((n) => reuse(last.current.get(n.id), n));
-    const edges = built.edges.map((e) => {
+  const built = useMemo(() => {
+    const full = buildFlow(graph, types, view);
+    const nodes = full.nodes.map((n) => reuse(last.current.get(n.id), n));
+    const edges = full.edges.map((e) => {
       const before = last.current.get(`edge:${e.id}`);
       const same = before && before.target === e.target && Object.keys(e.data).every((k) => before.data[k] === e.data[k]);
       return same ? before : e;
     });
     last.current = new Map([...nodes.map((n) => [n.id, n]), ...edges.map((e) => [`edge:${e.id}`, e])]);
-    return { ...built, nodes, edges };
+    return { ...full, nodes, edges };
   }, [graph, types, view]);
+  const [limit, setLimit] = useState(() => firstRows(built.layout));
+  const flow = useMemo(() => {
+    if (limit === ALL) return built;
+    const nodes = built.nodes.filter((n) => n.depth <= limit);
+    const shown = new Set(nodes.map((n) => n.id));
+    return { ...built, nodes, edges: built.edges.filter((e) => shown.has(e.source) && shown.has(e.target)) };
+  }, [built, limit]);
+  useEffect(() => {
+    if (limit === ALL) return undefined;
+    return whenIdle(() => setLimit((l) => (l === ALL ? l : nextLimit(built.nodes, l))));
+  }, [limit, built]);
+  const mountAll = useCallback(() => setLimit(ALL), []);
+  const handleInit = useCallback((instance) => {
+    openView(instance, built.nodes, built.layout.height);
+    onInit?.(instance);
+  }, []); // eslint-disable-line react-hooks/exhaustive-deps -- the view it opens on is the first one
   return (
     <ReactFlow
       nodes={flow.nodes}
@@ -275,11 +318,11 @@ export function Canvas({ graph, types, view, focus, onInit }) {
       zoomActivationKeyCode={null}
       panOnScroll
       proOptions={{ hideAttribution: true }}
-      onInit={(instance) => { openView(instance, flow.nodes); onInit?.(instance); }}
+      onInit={handleInit}
       ariaLabelConfig={{ "controls.ariaLabel": "Zoom controls" }}
     >
       <Controls showInteractive={false} />
-      <FocusOnRequest focus={focus} />
+      <FocusOnRequest focus={focus} nodes={flow.nodes} onMissing={limit === ALL ? null : mountAll} />
     </ReactFlow>
   );
 }

@@ -43,3 +43,14 @@ export async function apiList(path, { max = 500 } = {}) {
   }
   return items;
 }
+
+// Run `fn` once the browser is idle (at the latest after 1.5 s): for what the first paint and
+// the first click do not need. Returns the function that cancels it (an effect's cleanup).
+export function whenIdle(fn) {
+  if (window.requestIdleCallback) {
+    const id = window.requestIdleCallback(fn, { timeout: 1500 });
+    return () => window.cancelIdleCallback(id);
+  }
+  const t = setTimeout(fn, 200);
+  return () => clearTimeout(t);
+}

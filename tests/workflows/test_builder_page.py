@@ -35,7 +35,7 @@ def test_the_builder_embeds_the_draft_the_registry_and_the_links(
     member_client, ws, django_assert_max_num_queries
 ):
     workflow = make_workflow(ws, GRAPH, name="Onboarding", publish=False)
-    with django_assert_max_num_queries(10):
+    with django_assert_max_num_queries(11):
         response = member_client.get(reverse("workflows:builder", args=[workflow.pk]))
     assert response.status_code == 200
     boot = _boot(response)
@@ -45,6 +45,26 @@ def test_the_builder_embeds_the_draft_the_registry_and_the_links(
     assert boot["canEdit"] is True
     assert boot["urls"]["detail"] == reverse("workflows:detail", args=[workflow.pk])
     assert 'src="/static/dist/builder.js"' in response.content.decode()
+
+
+def test_the_embedded_revision_saves_the_draft_and_is_refused_after_another_save(member_client, ws):
+    """The page carries the draft's revision (the island's first save sends it), read with
+    the graph: a save made by someone else after the page was opened is a conflict."""
+    workflow = make_workflow(ws, GRAPH, name="Onboarding", publish=False)
+    page = reverse("workflows:builder", args=[workflow.pk])
+    draft = f"/api/v1/workflows/{workflow.pk}/draft/"
+    revision = _boot(member_client.get(page))["revision"]
+    assert revision == member_client.get(draft).json()["revision"]
+    graph = {"nodes": GRAPH["nodes"], "edges": GRAPH["edges"]}
+    saved = member_client.put(
+        draft, {"graph": graph, "revision": revision}, content_type="application/json"
+    )
+    assert saved.status_code == 200
+    stale = member_client.put(
+        draft, {"graph": graph, "revision": revision}, content_type="application/json"
+    )
+    assert stale.status_code == 409
+    assert _boot(member_client.get(page))["revision"] == saved.json()["revision"]
 
 
 def test_a_new_workflow_opens_on_an_empty_graph(member_client, ws):
