@@ -83,6 +83,8 @@ class _Replay:
         self.zone = contact_zone(None, workspace.timezone)
         self.tally = _Tally()
         self.parsed: dict[int, Any] = {}  # id(filter tree) -> parsed filter
+        self.sample: list[int] = []  # the contacts walked
+        self.events: dict[int, dict[int, Any]] = {}  # id(filter tree) -> contact -> events
 
     # --- filters ---------------------------------------------------------------------------
 
@@ -92,8 +94,21 @@ class _Replay:
         key = id(tree)
         if key not in self.parsed:
             self.parsed[key] = integrations.filter_parse(workspace=self.workspace, tree=tree)
+            # One query for the whole sample instead of one per evaluation: every moment
+            # replayed is in the window, so the events it can look at from its start suffice.
+            self.events[key] = integrations.filter_events_load(
+                workspace=self.workspace,
+                parsed=self.parsed[key],
+                contact_ids=self.sample,
+                since=self.since,
+            )
         return integrations.filter_evaluate(
-            workspace=self.workspace, tree=tree, contact=contact, now=at, parsed=self.parsed[key]
+            workspace=self.workspace,
+            tree=tree,
+            contact=contact,
+            now=at,
+            parsed=self.parsed[key],
+            events=self.events[key].get(contact.pk, {}),
         )
 
     # --- one contact -----------------------------------------------------------------------
@@ -317,6 +332,7 @@ def preview_on_history(
         matched, ids = 0, []
     set_ms = round((clock_time.perf_counter() - started) * 1000)
     replay = _Replay(workspace, workflow, graph, since, until)
+    replay.sample = list(ids)
     if ids:
         from contacts.models import Contact
 

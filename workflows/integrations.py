@@ -67,10 +67,23 @@ def filter_evaluate(
     contact: Contact,
     now: datetime,
     parsed: Any = None,
+    events: dict[str, list[Any]] | None = None,
 ) -> bool:
     return bool(
         _resolve("segments.filters", "evaluate_filter")(
-            workspace=workspace, tree=tree, contact=contact, now=now, node=parsed
+            workspace=workspace, tree=tree, contact=contact, now=now, node=parsed, events=events
+        )
+    )
+
+
+def filter_events_load(
+    *, workspace: Workspace, parsed: Any, contact_ids: list[int], since: datetime
+) -> dict[int, dict[str, list[Any]]]:
+    """Per contact, the events a parsed filter can look at from `since` on (one query):
+    each contact's part goes to filter_evaluate(events=…)."""
+    return dict(
+        _resolve("segments.filters", "filter_events_load")(
+            workspace=workspace, node=parsed, contact_ids=contact_ids, since=since
         )
     )
 

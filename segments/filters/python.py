@@ -40,12 +40,22 @@ _CMP = {
 
 
 class Evaluator:
-    def __init__(self, *, workspace_id: int, clock: Clock, contact: Contact, root: Node):
+    def __init__(
+        self,
+        *,
+        workspace_id: int,
+        clock: Clock,
+        contact: Contact,
+        root: Node,
+        events: dict[str, list[tuple[datetime, Any]]] | None = None,
+    ):
+        """`events`: this contact's events the conditions can look at, already loaded (for
+        many contacts at once by load_events with an earlier clock); None loads them."""
         self.workspace_id = workspace_id
         self.clock = clock
         self.contact = contact
         self.root = root
-        self._events: dict[str, list[tuple[datetime, Any]]] | None = None
+        self._events = events
         self._segments: set[int] | None = None
 
     def evaluate(self) -> bool:

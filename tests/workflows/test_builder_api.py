@@ -673,6 +673,60 @@ def test_preview_replays_the_windows_events_through_the_draft(api, ws, outsider_
     assert outsider_api.post(url(workflow, "preview/"), {}, format="json").status_code == 404
 
 
+LOYAL_GRAPH = {
+    "nodes": [
+        {"id": "start", "type": "trigger.event", "config": {"event": "Cart Abandoned"}},
+        {"id": "loyal", "type": "branch.condition", "config": {"filter": {
+            "event": "Order Completed", "count": {"op": "gte", "value": 2}, "within_days": 30}}},
+        {"id": "vip", "type": "action.tag_add", "config": {"tags": ["vip"]}},
+        {"id": "new", "type": "action.tag_add", "config": {"tags": ["new"]}},
+    ],
+    "edges": [
+        {"source": "start", "target": "loyal"},
+        {"source": "loyal", "target": "vip", "port": "yes"},
+        {"source": "loyal", "target": "new", "port": "no"},
+    ],
+}  # fmt: skip
+
+
+def test_preview_evaluates_a_branchs_event_condition_at_each_moment_without_a_query_per_contact(
+    api, ws
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    now = timezone.now()
+    workflow = Workflow.objects.create(workspace=ws, name="Loyal", reentry="always")
+    api.put(url(workflow, "draft/"), {"graph": LOYAL_GRAPH}, format="json")
+
+    def shopper(name, orders_ago):
+        contact = Contact.objects.create(workspace=ws, email=f"{name}@example.test")
+        for ago in orders_ago:
+            event_record(workspace=ws, contact=contact, name="Order Completed", timestamp=now - ago)
+        event_record(
+            workspace=ws, contact=contact, name="Cart Abandoned", timestamp=now - days_(10)
+        )
+
+    shopper("two-orders", [days_(20), days_(21)])
+    shopper("one-order", [days_(20)])
+    # Orders before the window (35 days ago) still count for a cart 10 days ago: the
+    # branch looks 30 days back from the moment the contact reaches it.
+    shopper("before-the-window", [days_(35), days_(36)])
+
+    def preview():
+        with CaptureQueriesContext(connection) as queries:
+            body = api.post(url(workflow, "preview/"), {"days": 30}, format="json").json()
+        return body, len(queries.captured_queries)
+
+    body, queries = preview()
+    assert [body["nodes"][n]["entered"] for n in ("loyal", "vip", "new")] == [3, 2, 1]
+    for i in range(4):
+        shopper(f"more-{i}", [days_(1)])
+    body, more_queries = preview()
+    assert [body["nodes"][n]["entered"] for n in ("loyal", "vip", "new")] == [7, 2, 5]
+    assert more_queries == queries  # the sample's events are loaded once, not per contact
+
+
 def test_preview_of_an_unfinished_draft_names_what_is_missing(api, ws):
     workflow = Workflow.objects.create(workspace=ws, name="Unfinished")
     api.put(url(workflow, "draft/"), {"graph": {"nodes": [], "edges": []}}, format="json")
