@@ -41,6 +41,36 @@ function dropProps(onDrop) {
 // position, which changes for every step under an insert, but a card does not draw it.
 const sameData = (a, b) => a.data === b.data;
 
+// What a card shows apart from its place in the order (an insert above renumbers every
+// step below, which changes only the outer element's label): kept when only that changed.
+const sameCard = (a, b) => a.node === b.node && a.label === b.label && a.summary === b.summary
+  && a.stats === b.stats && a.overlay === b.overlay && String(a.ports) === String(b.ports)
+  && sameProblems(a.problems, b.problems);
+
+const CardBody = memo(({ node, label, summary, problems, stats, overlay, ports }) => {
+  const notice = problems.length > 0 && !problems.some((p) => p.level === "error");
+  return (
+    <>
+      <Handle type="target" position={Position.Top} isConnectable={false} />
+      <div className="wb-node-kind">{kindLabel(node.type)} · <span className="wb-node-id">{node.id}</span></div>
+      <div className="wb-node-label">{label}</div>
+      <div className="wb-node-summary" title={summary}>{summary || <em>Not configured</em>}</div>
+      {problems.length > 0 && <span className={`wb-badge${notice ? " notice" : ""}`} title={problems.map((p) => p.message).join("\n")} aria-hidden="true">{notice ? "?" : "!"}</span>}
+      {stats && overlay === "stats" && (
+        <div className="wb-node-stats" data-testid="node-stats">
+          <span title="entered">▶ {stats.entered}</span> <span title="waiting">⏸ {stats.waiting}</span> <span title="completed">✓ {stats.completed}</span>
+          {stats.failed ? <span className="bad" title="failed"> ✗ {stats.failed}</span> : null}
+          {(node.type === "action.email" || node.type === "action.sms") && <span className="wb-rates"> · sent {stats.sent}{stats.rate_opened != null ? ` · open ${stats.rate_opened}%` : ""}{stats.rate_clicked != null ? ` · click ${stats.rate_clicked}%` : ""}</span>}
+        </div>
+      )}
+      {stats && overlay === "preview" && <div className="wb-node-stats" data-testid="node-preview">would enter: {stats.entered}</div>}
+      {ports.map((port, i) => (
+        <Handle key={port} id={port} type="source" position={Position.Bottom} isConnectable={false} style={{ left: `${((i + 1) / (ports.length + 1)) * 100}%` }} />
+      ))}
+    </>
+  );
+}, sameCard);
+
 const StepNode = memo(({ data }) => {
   const { node, spec, summary, problems, stats, onPath, ports, index, selected, readOnly, overlay } = data;
   const warn = problems.some((p) => p.level === "error");
@@ -62,22 +92,7 @@ const StepNode = memo(({ data }) => {
       onClick={() => data.onSelect(node.id, { focus: false })}
       {...(readOnly ? {} : dropProps((type) => data.onInsert(node.id, ports[0] || DEFAULT, type)))}
     >
-      <Handle type="target" position={Position.Top} isConnectable={false} />
-      <div className="wb-node-kind">{kindLabel(node.type)} · <span className="wb-node-id">{node.id}</span></div>
-      <div className="wb-node-label">{label}</div>
-      <div className="wb-node-summary" title={summary}>{summary || <em>Not configured</em>}</div>
-      {problems.length > 0 && <span className={`wb-badge${notice ? " notice" : ""}`} title={problems.map((p) => p.message).join("\n")} aria-hidden="true">{notice ? "?" : "!"}</span>}
-      {stats && overlay === "stats" && (
-        <div className="wb-node-stats" data-testid="node-stats">
-          <span title="entered">▶ {stats.entered}</span> <span title="waiting">⏸ {stats.waiting}</span> <span title="completed">✓ {stats.completed}</span>
-          {stats.failed ? <span className="bad" title="failed"> ✗ {stats.failed}</span> : null}
-          {(node.type === "action.email" || node.type === "action.sms") && <span className="wb-rates"> · sent {stats.sent}{stats.rate_opened != null ? ` · open ${stats.rate_opened}%` : ""}{stats.rate_clicked != null ? ` · click ${stats.rate_clicked}%` : ""}</span>}
-        </div>
-      )}
-      {stats && overlay === "preview" && <div className="wb-node-stats" data-testid="node-preview">would enter: {stats.entered}</div>}
-      {ports.map((port, i) => (
-        <Handle key={port} id={port} type="source" position={Position.Bottom} isConnectable={false} style={{ left: `${((i + 1) / (ports.length + 1)) * 100}%` }} />
-      ))}
+      <CardBody node={node} label={label} summary={summary} problems={problems} stats={stats} overlay={overlay} ports={ports} />
     </div>
   );
 }, sameData);
@@ -107,7 +122,7 @@ function PlusEdge({ id, sourceX, sourceY, targetX, targetY, sourcePosition, targ
   const toHolder = data.toPlaceholder;
   return (
     <>
-      <BaseEdge id={id} path={path} markerEnd={toHolder ? undefined : markerEnd} className={`${data.onPath ? "on-path" : ""}${data.back ? " back" : ""}`} />
+      <BaseEdge id={id} path={path} interactionWidth={0} markerEnd={toHolder ? undefined : markerEnd} className={`${data.onPath ? "on-path" : ""}${data.back ? " back" : ""}`} />
       <EdgeLabelRenderer>
         <div className="wb-edge-label nodrag nopan" style={{ transform: `translate(-50%, -50%) translate(${(toHolder ? sourceX : labelX)}px, ${toHolder ? sourceY + 18 : labelY}px)` }}>
           {data.label && <span className="wb-port" data-port={data.port}>{data.label}{data.share != null ? ` · ${data.share}%` : ""}</span>}
