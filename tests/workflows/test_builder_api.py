@@ -718,6 +718,7 @@ def test_preview_evaluates_a_branchs_event_condition_at_each_moment_without_a_qu
             body = api.post(url(workflow, "preview/"), {"days": 30}, format="json").json()
         return body, len(queries.captured_queries)
 
+    preview()  # once first, so one-off lookups (caches, settings) are not counted below
     body, queries = preview()
     assert [body["nodes"][n]["entered"] for n in ("loyal", "vip", "new")] == [3, 2, 1]
     for i in range(4):
