@@ -75,7 +75,12 @@ def setup_django(*, database: str, redis_db: int, fresh: bool = True) -> dict[st
             "MESSAGING_DEFAULT_PHYSICAL_ADDRESS": "1 Bench Street, Testville",
         }
     )
+    # The servers measured run as the settings say (TENANT_RLS on unless this process was
+    # started with TENANT_RLS=false); this process generates and counts every workspace's
+    # rows as the owner — the baselines, and COPY, which PostgreSQL refuses under RLS.
+    ENV["TENANT_RLS"] = os.environ.get("TENANT_RLS", "true")
     os.environ.update(ENV)
+    os.environ["TENANT_RLS"] = "false"
     import django
 
     django.setup()
@@ -86,7 +91,8 @@ def setup_django(*, database: str, redis_db: int, fresh: bool = True) -> dict[st
 
     # The bench process generates and counts every workspace's rows; the web and worker
     # processes it measures start clean and run under Row Level Security (TENANT_RLS).
-    # Same as `with dangerously_all_workspaces(reason=…)`, held for the whole process.
+    # Same as `with dangerously_all_workspaces(reason=…)`, held for the whole process (and
+    # what a scenario measures in this process under RLS it runs in a workspace's scope).
     scope_state.enter(scope_state.ALL_WORKSPACES)
     from config.celery_app import app
 

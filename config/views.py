@@ -17,6 +17,10 @@ def healthz(request: HttpRequest) -> JsonResponse:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
         checks["postgres"] = "ok"
+        # Row Level Security applies only when the connection could become DB_APP_ROLE: a
+        # server running as the owner would serve without the second wall (docs/security.md).
+        if settings.TENANT_RLS and not getattr(connection, "tenant_role_active", False):
+            checks["postgres"] = f"error: cannot SET ROLE {settings.DB_APP_ROLE} (TENANT_RLS)"
     except Exception as error:  # noqa: BLE001 — any failure means unhealthy
         checks["postgres"] = f"error: {error.__class__.__name__}"
     try:

@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from workspaces.errors import ValidationFailed
 from workspaces.models import Membership, Workspace
+from workspaces.scoping import dangerously_all_workspaces
 
 from .models import (
     AttributeDefinition,
@@ -27,6 +28,7 @@ from .models import (
     ContactAnonymousId,
     Event,
     EventType,
+    Form,
     LifecycleStage,
 )
 
@@ -398,3 +400,12 @@ def owner_choices(*, workspace: Workspace) -> list[tuple[int, str]]:
         .order_by("user__first_name", "user__email")
     )
     return [(m.user_id, m.user.get_full_name() or m.user.email) for m in memberships]
+
+
+def form_workspace_id(*, public_id: str) -> int | None:
+    """The workspace of the hosted form a public id names (the id is the form's address;
+    before it is known no workspace is in scope), or None."""
+    with dangerously_all_workspaces(reason="find the workspace a hosted form's public id names"):
+        return (
+            Form.objects.filter(public_id=public_id).values_list("workspace_id", flat=True).first()
+        )

@@ -129,11 +129,11 @@ def on_tracking(sender: Any, event: Any, esp_name: str, **kwargs: Any) -> None:
 
 
 def on_inbound(sender: Any, event: Any, esp_name: str, **kwargs: Any) -> None:
-    """A mail to unsubscribe@… (the List-Unsubscribe mailto): unsubscribe the token's contact."""
-    from contacts.models import Contact
+    """A mail to unsubscribe@… (the List-Unsubscribe mailto): unsubscribe the token's contact,
+    in the scope of the workspace the token names."""
+    from workspaces.scoping import in_workspace
 
     from . import tokens
-    from .services.audience import contact_unsubscribe
 
     message = event.message
     if message is None:
@@ -147,11 +147,17 @@ def on_inbound(sender: Any, event: Any, esp_name: str, **kwargs: Any) -> None:
         return
     if _route_workspace_id() not in (None, ref.workspace_id):
         return  # another workspace's token at this workspace's address
-    contact = Contact.objects.filter(workspace_id=ref.workspace_id, pk=ref.contact_id).first()
+    in_workspace(ref.workspace_id, _mailto_unsubscribe, ref.contact_id)
+
+
+def _mailto_unsubscribe(workspace: Any, contact_id: int) -> None:
+    from contacts.models import Contact
+
+    from .services.audience import contact_unsubscribe
+
+    contact = Contact.objects.filter(workspace=workspace, pk=contact_id).first()
     if contact is not None:
-        contact_unsubscribe(
-            workspace=contact.workspace, contact=contact, source="list_unsubscribe_mailto"
-        )
+        contact_unsubscribe(workspace=workspace, contact=contact, source="list_unsubscribe_mailto")
 
 
 def connect() -> None:

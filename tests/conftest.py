@@ -27,6 +27,24 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 
 @pytest.fixture(autouse=True)
+def _test_code_sees_every_workspace() -> Iterator[None]:
+    """The suite runs with Row Level Security on (TENANT_RLS, config/settings/test.py): what
+    the application does — a request through the test client or a live server, a Celery task,
+    eager or in a worker — starts with no workspace in scope and reads only what its own scope
+    lets the database show. The test's own code (fixtures writing rows, assertions reading
+    them) is the operator's, not the application's: it sees every workspace, as if through
+    `dangerously_all_workspaces`. A test about what an unscoped connection sees leaves this
+    scope itself (tests/workspaces/test_rls.py)."""
+    from workspaces import scope_state
+
+    token = scope_state.enter(scope_state.ALL_WORKSPACES)
+    try:
+        yield
+    finally:
+        scope_state.leave(token)
+
+
+@pytest.fixture(autouse=True)
 def _fresh_rate_limits() -> None:
     """Rate-limit counters and the API key cache live in Redis, outside the test's
     transaction: start every test with none (a test's failed logins must not lock the next)."""

@@ -5,7 +5,9 @@
   Objects are then fetched with `scoped(request, Model)`, so another workspace's object is
   simply not found (404).
 - Public HTML endpoints (login, hosted forms, unsubscribe links …) say so with
-  `@public_view(reason)`; they authenticate by other means (signed tokens, form ids).
+  `@public_view(reason)`; they authenticate by other means (signed tokens, form ids). Those
+  that act on one workspace's rows name how to find it, `@public_view(reason, workspace=…)`,
+  and run in its scope.
 - API views: `workspaces.api.base` (DRF base classes) — see there.
 - Celery: `@workspace_task` / `in_workspace(workspace_id, …)` / `workspace_scope(…)` open a
   scope for task code. In a task, a tenant model's manager refuses to query without one
@@ -123,15 +125,43 @@ def login_only_view(view: V) -> V:
     return wrapper  # type: ignore[return-value]
 
 
-def public_view(reason: str) -> Callable[[V], V]:
-    """Mark a view as deliberately outside workspace scoping. `reason` is for the reader."""
+def public_view(
+    reason: str, *, workspace: Callable[..., int | None] | None = None
+) -> Callable[[V], V]:
+    """Mark a view as deliberately outside login-based scoping. `reason` is for the reader.
+
+    `workspace` is for a public view that acts on one workspace's rows, found from what the
+    request carries instead of a login — a signed token, an id in a signed URL, a form's
+    unguessable public id. Called with the view's arguments before the view, it returns the
+    id of the workspace the request vouches for, or None (a bad or altered token); the view
+    then runs inside that workspace's scope, so Row Level Security shows it that workspace's
+    rows and no other's. With None the view runs with no scope: it reads no tenant row and
+    answers as for a broken link. A resolver reads no tenant table, except for one narrow
+    `dangerously_all_workspaces` lookup by an unguessable id.
+    """
     if not reason:
         raise ValueError("public_view needs a reason")
 
     def decorate(view: V) -> V:
-        setattr(view, SCOPE_ATTR, "public")
-        view.tendril_public_reason = reason  # type: ignore[attr-defined]
-        return view
+        target = view
+        if workspace is not None:
+
+            @wraps(view)
+            def target(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+                workspace_id = workspace(request, *args, **kwargs)
+                found = (
+                    Workspace.objects.filter(pk=workspace_id).first()
+                    if workspace_id is not None
+                    else None
+                )
+                if found is None:
+                    return view(request, *args, **kwargs)
+                with workspace_scope(found):
+                    return view(request, *args, **kwargs)
+
+        setattr(target, SCOPE_ATTR, "public")
+        target.tendril_public_reason = reason  # type: ignore[attr-defined]
+        return target  # type: ignore[return-value]
 
     return decorate
 

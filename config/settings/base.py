@@ -105,10 +105,12 @@ DATABASES["default"]["OPTIONS"]["prepare_threshold"] = (
     None if _prepare.lower() in ("", "off", "none") else int(_prepare)
 )
 # Tenancy's second wall: Tendril's backend (PostgreSQL + Row Level Security, workspaces/db).
-# With TENANT_RLS on, connections SET ROLE to DB_APP_ROLE (no owner, no BYPASSRLS) and carry
-# the scope's workspace id, so a query that forgot its workspace filter reads nothing.
+# With TENANT_RLS on — the default everywhere: production, `make dev` and the test suite —
+# connections SET ROLE to DB_APP_ROLE (no owner, no BYPASSRLS) and carry the scope's
+# workspace id, so a query that forgot its workspace filter reads nothing. Off only as a
+# switch for a database whose login role cannot SET ROLE to DB_APP_ROLE (docs/operations.md).
 DATABASES["default"]["ENGINE"] = "workspaces.db"
-TENANT_RLS = env.bool("TENANT_RLS", default=False)
+TENANT_RLS = env.bool("TENANT_RLS", default=True)
 DB_APP_ROLE = env("DB_APP_ROLE", default="tendril_app")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

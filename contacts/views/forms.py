@@ -22,7 +22,7 @@ from contacts.forms import (
     form_fields_initial,
 )
 from contacts.models import Form, FormSubmission
-from contacts.selectors import attribute_definition_list
+from contacts.selectors import attribute_definition_list, form_workspace_id
 from contacts.services import forms as services
 from workspaces.client_ip import client_ip
 from workspaces.errors import TendrilError, ValidationFailed
@@ -249,7 +249,10 @@ def _success(request: HttpRequest, form: Form, embed: bool) -> HttpResponse:
     )
 
 
-@public_view("hosted form: anyone may sign up; abuse is limited per IP and by a honeypot")
+@public_view(
+    "hosted form: anyone may sign up; abuse is limited per IP and by a honeypot",
+    workspace=lambda request, public_id: form_workspace_id(public_id=public_id),
+)
 @csrf_exempt  # embedded on other sites (third-party iframe: no cookies); nothing ambient to forge
 @xframe_options_exempt  # meant to be embedded in an iframe
 def hosted_form(request: HttpRequest, public_id: str) -> HttpResponse:

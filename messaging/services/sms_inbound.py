@@ -20,6 +20,7 @@ from django.db.models import Q
 from contacts.models import Contact
 from contacts.services import event_record, events_enqueue_processing
 from workspaces.models import Workspace
+from workspaces.scoping import dangerously_all_workspaces, workspace_scope
 
 from ..models import MessagingSettings, Suppression
 from ..models.audience import SuppressionReason, address_hash
@@ -42,12 +43,16 @@ def _workspaces_for(sender: str, whatsapp: bool) -> list[Workspace]:
     platform's default number, those that set none (settings rows are created lazily)."""
     field = "whatsapp_from" if whatsapp else "sms_from"
     default = settings.TWILIO_WHATSAPP_FROM if whatsapp else settings.TWILIO_FROM
-    own = MessagingSettings.objects.filter(**{field: sender}).values("workspace_id")
-    match = Q(pk__in=own)
-    if sender and sender == default:
-        with_other_number = MessagingSettings.objects.exclude(**{field: ""}).values("workspace_id")
-        match |= ~Q(pk__in=with_other_number)
-    return list(Workspace.objects.filter(match).order_by("pk"))
+    # Each workspace's own number is in its settings row: the number names the workspaces.
+    with dangerously_all_workspaces(reason="find the workspaces a Twilio number sends for"):
+        own = MessagingSettings.objects.filter(**{field: sender}).values("workspace_id")
+        match = Q(pk__in=own)
+        if sender and sender == default:
+            with_other_number = MessagingSettings.objects.exclude(**{field: ""}).values(
+                "workspace_id"
+            )
+            match |= ~Q(pk__in=with_other_number)
+        return list(Workspace.objects.filter(match).order_by("pk"))
 
 
 def _strip(address: str) -> tuple[str, bool]:
@@ -71,22 +76,23 @@ def sms_inbound(*, from_: str, to: str, body: str) -> InboundResult:
     touched = 0
     if keyword in STOP_WORDS:
         for workspace in workspaces:
-            suppression_add(
-                workspace=workspace,
-                channel="sms",
-                address=phone,
-                reason=SuppressionReason.UNSUBSCRIBED,
-                detail=f"replied {keyword}",
-                source="sms",
-            )
-            for contact in _contacts(workspace, phone):
-                contact_unsubscribe(
+            with workspace_scope(workspace):
+                suppression_add(
                     workspace=workspace,
-                    contact=contact,
                     channel="sms",
-                    source=f"sms_{keyword.lower()}",
+                    address=phone,
+                    reason=SuppressionReason.UNSUBSCRIBED,
+                    detail=f"replied {keyword}",
+                    source="sms",
                 )
-                touched += 1
+                for contact in _contacts(workspace, phone):
+                    contact_unsubscribe(
+                        workspace=workspace,
+                        contact=contact,
+                        channel="sms",
+                        source=f"sms_{keyword.lower()}",
+                    )
+                    touched += 1
         return InboundResult(
             "stop",
             f"You are unsubscribed from {names}. No more messages will be sent. Reply START to resubscribe.",
@@ -94,17 +100,18 @@ def sms_inbound(*, from_: str, to: str, body: str) -> InboundResult:
         )
     if keyword in START_WORDS:
         for workspace in workspaces:
-            Suppression.objects.filter(
-                workspace=workspace,
-                channel="sms",
-                address_hash=address_hash(phone),
-                reason=SuppressionReason.UNSUBSCRIBED,
-            ).delete()
-            for contact in _contacts(workspace, phone):
-                contact_resubscribe(
-                    workspace=workspace, contact=contact, channel="sms", source="sms_start"
-                )
-                touched += 1
+            with workspace_scope(workspace):
+                Suppression.objects.filter(
+                    workspace=workspace,
+                    channel="sms",
+                    address_hash=address_hash(phone),
+                    reason=SuppressionReason.UNSUBSCRIBED,
+                ).delete()
+                for contact in _contacts(workspace, phone):
+                    contact_resubscribe(
+                        workspace=workspace, contact=contact, channel="sms", source="sms_start"
+                    )
+                    touched += 1
         return InboundResult(
             "start", f"You are subscribed to {names} again. Reply STOP to unsubscribe.", touched
         )
@@ -115,15 +122,16 @@ def sms_inbound(*, from_: str, to: str, body: str) -> InboundResult:
             0,
         )
     for workspace in workspaces:
-        for contact in _contacts(workspace, phone):
-            event = event_record(
-                workspace=workspace,
-                contact=contact,
-                name="sms.replied",
-                properties={"body": body[:1600], "to": sender, "whatsapp": whatsapp},
-            )
-            events_enqueue_processing(workspace=workspace, event_ids=[event.pk])
-            touched += 1
+        with workspace_scope(workspace):
+            for contact in _contacts(workspace, phone):
+                event = event_record(
+                    workspace=workspace,
+                    contact=contact,
+                    name="sms.replied",
+                    properties={"body": body[:1600], "to": sender, "whatsapp": whatsapp},
+                )
+                events_enqueue_processing(workspace=workspace, event_ids=[event.pk])
+                touched += 1
     return InboundResult("reply" if touched else "unknown", None, touched)
 
 

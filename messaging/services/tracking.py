@@ -13,6 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from contacts.services import event_record, events_enqueue_processing
+from workspaces.scoping import dangerously_all_workspaces, in_workspace
 
 from .. import tokens
 from ..models import Message, MessageStatus, SourceType
@@ -125,7 +126,7 @@ def _is_soft(event: Any) -> bool:
     return response[:1] == "4" or "soft" in (event.description or "").lower()
 
 
-def esp_message(event: Any, *, workspace_id: int | None = None) -> Message | None:
+def esp_message_ref(event: Any, *, workspace_id: int | None = None) -> MessageRef | None:
     """The message a (verified) ESP event is about: by the signed reference we gave the ESP,
     else by the ESP's own message id. A reference that does not verify names nothing — it
     is forged or altered, and falling back to the id would let it through. An event that
@@ -141,20 +142,34 @@ def esp_message(event: Any, *, workspace_id: int | None = None) -> Message | Non
         if workspace_id is not None and ref.workspace_id != workspace_id:
             logger.warning("ESP event for workspace %s at another's address", ref.workspace_id)
             return None
-        return _message(ref)
+        return ref
     if event.message_id and isinstance(event.message_id, str):
-        found = Message.objects.filter(provider_message_id=event.message_id)
-        if workspace_id is not None:
-            found = found.filter(workspace_id=workspace_id)
-        return found.select_related("workspace", "contact", "email_version", "sms_version").first()
+        # One webhook batch at the shared address may carry several workspaces' events: the
+        # ESP's id names the message, and so its workspace.
+        with dangerously_all_workspaces(reason="find the message an ESP's message id names"):
+            found = Message.objects.filter(provider_message_id=event.message_id)
+            if workspace_id is not None:
+                found = found.filter(workspace_id=workspace_id)
+            row = found.values_list("workspace_id", "pk").first()
+        return MessageRef(*row) if row else None
     return None
 
 
-@transaction.atomic
 def esp_event_apply(event: Any, *, esp_name: str = "", workspace_id: int | None = None) -> str:
-    """Apply one anymail AnymailTrackingEvent. Returns what was done (for logs and tests).
-    `workspace_id`: the event came through that workspace's webhook address."""
-    message = esp_message(event, workspace_id=workspace_id)
+    """Apply one anymail AnymailTrackingEvent, in the scope of the workspace its message
+    belongs to. Returns what was done (for logs and tests). `workspace_id`: the event came
+    through that workspace's webhook address."""
+    ref = esp_message_ref(event, workspace_id=workspace_id)
+    if ref is None:
+        return "unknown message"
+    return in_workspace(ref.workspace_id, _esp_event_apply, ref, event, esp_name) or (
+        "unknown message"  # its workspace is gone
+    )
+
+
+@transaction.atomic
+def _esp_event_apply(_: Any, ref: MessageRef, event: Any, esp_name: str) -> str:
+    message = _message(ref)
     if message is None:
         return "unknown message"
     at = event.timestamp or timezone.now()

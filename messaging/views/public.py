@@ -8,6 +8,8 @@ with the server's secret, and the token names the workspace and the object it is
 from __future__ import annotations
 
 import base64
+from collections.abc import Callable
+from typing import Any
 from urllib.parse import urlsplit
 
 from django.http import (
@@ -33,11 +35,28 @@ from ..services.tracking import message_clicked, message_opened, short_link_targ
 PIXEL = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
 
 
+def _token_workspace(read: Callable[[str], Any]) -> Callable[..., int | None]:
+    """The workspace a signed token names, for @public_view(workspace=…): the view then runs
+    in that workspace's scope (Row Level Security). None for a bad token."""
+
+    def resolve(request: HttpRequest, token: str) -> int | None:
+        try:
+            ref = read(token)
+        except tokens.BadToken:
+            return None
+        return (ref[0] if isinstance(ref, tuple) else ref).workspace_id
+
+    return resolve
+
+
 def _agent(request: HttpRequest) -> str:
     return request.META.get("HTTP_USER_AGENT", "")[:200]
 
 
-@public_view("email open pixel: a signed token names the message")
+@public_view(
+    "email open pixel: a signed token names the message",
+    workspace=_token_workspace(tokens.open_token_read),
+)
 @never_cache
 @require_http_methods(["GET", "HEAD"])
 def open_pixel(request: HttpRequest, token: str) -> HttpResponse:
@@ -53,7 +72,10 @@ def open_pixel(request: HttpRequest, token: str) -> HttpResponse:
     return response
 
 
-@public_view("click redirect: the signed token carries the message and the original URL")
+@public_view(
+    "click redirect: the signed token carries the message and the original URL",
+    workspace=_token_workspace(tokens.click_token_read),
+)
 @never_cache
 @require_http_methods(["GET", "HEAD"])
 def click(request: HttpRequest, token: str) -> HttpResponse:
@@ -94,7 +116,10 @@ def _contact_for(ref: tokens.ContactRef) -> Contact | None:
     )
 
 
-@public_view("one-click unsubscribe (RFC 8058): a signed token names the contact")
+@public_view(
+    "one-click unsubscribe (RFC 8058): a signed token names the contact",
+    workspace=_token_workspace(tokens.unsubscribe_token_read),
+)
 @csrf_exempt  # mail providers POST here without cookies; the signed token is the credential
 @never_cache
 @require_http_methods(["GET", "POST"])
@@ -144,7 +169,10 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
     )
 
 
-@public_view("preference centre: a signed token names the contact")
+@public_view(
+    "preference centre: a signed token names the contact",
+    workspace=_token_workspace(tokens.preferences_token_read),
+)
 @never_cache
 @require_http_methods(["GET", "POST"])
 def preferences(request: HttpRequest, token: str) -> HttpResponse:
@@ -189,7 +217,10 @@ def preferences(request: HttpRequest, token: str) -> HttpResponse:
     )
 
 
-@public_view("double opt-in confirmation: a signed, expiring token names the contact")
+@public_view(
+    "double opt-in confirmation: a signed, expiring token names the contact",
+    workspace=_token_workspace(tokens.confirm_token_read),
+)
 @never_cache
 @require_http_methods(["GET"])
 def confirm(request: HttpRequest, token: str) -> HttpResponse:

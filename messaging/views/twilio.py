@@ -37,7 +37,11 @@ def _forbidden() -> HttpResponse:
     return HttpResponse("Invalid Twilio signature.", status=403, content_type="text/plain")
 
 
-@public_view("Twilio status callback: authenticated by X-Twilio-Signature")
+@public_view(
+    "Twilio status callback: authenticated by X-Twilio-Signature",
+    # The callback URL we gave Twilio names the workspace; the signature covers the URL.
+    workspace=lambda request, workspace_id, message_id: workspace_id,
+)
 @csrf_exempt
 @require_POST
 def twilio_status(request: HttpRequest, workspace_id: int, message_id: int) -> HttpResponse:

@@ -16,6 +16,7 @@ from django.conf import settings
 from django.db import connection, transaction
 
 from contacts.models import Contact, Event
+from workspaces import scope_state
 from workspaces.db.rls import child_tables, tables_without_policy, tenant_tables
 from workspaces.models import TenantModel
 from workspaces.scoping import dangerously_all_workspaces, workspace_scope
@@ -162,21 +163,50 @@ def test_the_all_workspaces_setting_reads_everything(two_workspaces, as_app_role
 
 @pytest.fixture
 def rls_on(db) -> Iterator[None]:  # type: ignore[no-untyped-def]
-    """TENANT_RLS for this test's connection (the whole suite runs with it in CI too)."""
+    """TENANT_RLS for this test's connection (the whole suite runs with it, so this holds
+    even with TENANT_RLS=false in the environment), and the test's own code leaves the
+    operator's all-workspaces scope (tests/conftest.py): it starts with no scope, as a
+    request or a task does."""
     was = connection.tenant_rls
     connection.tenant_rls = True
+    token = scope_state.enter(None)
     with transaction.atomic():
         connection._assume_app_role()
         try:
             yield
         finally:
             transaction.set_rollback(True)
+    scope_state.leave(token)
     connection.tenant_rls = was
     connection._tenant_setting = None
 
 
 def _emails() -> list[str]:
     return sorted(Contact._base_manager.values_list("email", flat=True))
+
+
+def test_the_suite_itself_runs_under_rls(db):
+    """The test settings turn the wall on: the application role, not the owner."""
+    assert settings.TENANT_RLS and connection.tenant_rls
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_user")
+        assert cursor.fetchone()[0] == settings.DB_APP_ROLE
+
+
+def test_without_a_scope_no_tenant_model_reads_a_row(two_workspaces, rls_on):
+    with _raw() as cursor:
+        tables = set(tenant_tables(cursor)) | {t for t, _, _ in child_tables(cursor)}
+    models = [
+        model
+        for model in apps.get_models(include_auto_created=True)
+        if model._meta.db_table in tables
+    ]
+    assert {Contact, Event} < set(models)
+    for model in models:
+        assert model._base_manager.count() == 0, model
+    with dangerously_all_workspaces(reason="test: the rows are there"):
+        assert Contact._base_manager.count() == 2
+        assert Event._base_manager.count() == 2
 
 
 def test_the_scoping_layer_sets_the_workspace_for_the_database(two_workspaces, rls_on):
@@ -264,3 +294,59 @@ def scoped_emails(workspace_id: int) -> list[str]:
 def test_workspace_tasks_set_the_workspace(two_workspaces, rls_on):
     ws, _ = two_workspaces
     assert scoped_emails.delay(ws.pk).get() == ["a@acme.test"]
+
+
+def test_a_token_page_runs_in_the_workspace_its_token_names(two_workspaces, rls_on):
+    from urllib.parse import urlsplit
+
+    from django.test import Client
+
+    from messaging import tokens
+
+    ws, other_ws = two_workspaces
+    with workspace_scope(ws):
+        contact = Contact.objects.get(workspace=ws)
+    url = urlsplit(tokens.preferences_url(ws.pk, contact.pk)).path
+    page = Client().get(url)
+    assert page.status_code == 200
+    assert b"a@acme.test" in page.content  # without the token's scope it would find no one
+    broken = Client().get(url[:-3] + "xyz")  # altered: names no workspace
+    assert broken.status_code == 400
+
+
+@shared_task(name="tests.rls_beat_invitations_expire")
+def beat_invitations_expire() -> int:
+    from workspaces.tasks import invitations_expire
+
+    return invitations_expire()
+
+
+def test_a_beat_job_reaches_every_workspace_through_the_hatch(two_workspaces, rls_on):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from workspaces.models import Invitation
+
+    ws, other_ws = two_workspaces
+    past, future = timezone.now() - timedelta(days=1), timezone.now() + timedelta(days=1)
+    for workspace, expires in ((ws, past), (other_ws, past), (ws, future)):
+        with workspace_scope(workspace):
+            Invitation.objects.create(
+                workspace=workspace,
+                email=f"{expires.timestamp()}@x.test",
+                token_hash=f"{workspace.pk}-{expires.timestamp()}",
+                expires_at=expires,
+            )
+    assert beat_invitations_expire.delay().get() == 2
+    with dangerously_all_workspaces(reason="test"):
+        assert list(Invitation.objects.values_list("workspace_id", flat=True)) == [ws.pk]
+
+
+def test_health_fails_when_the_server_cannot_act_as_the_app_role(db, client, monkeypatch):
+    assert client.get("/healthz").status_code == 200
+    # e.g. DB_APP_ROLE was never created: the server would run as the owner, without the wall
+    monkeypatch.setattr(connection, "tenant_role_active", False)
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    assert "cannot SET ROLE tendril_app" in response.json()["checks"]["postgres"]

@@ -12,7 +12,7 @@ from typing import Any
 
 from django.apps import apps
 from django.core.management.base import BaseCommand, CommandParser
-from django.db import transaction
+from django.db import connection, transaction
 
 from workspaces.models import Membership, Workspace
 from workspaces.scoping import dangerously_all_workspaces, workspace_scope
@@ -45,7 +45,9 @@ class Command(BaseCommand):
             if workspace is None:
                 workspace = workspace_create(name=DEMO_WORKSPACE, owner=user).workspace
         if fresh:
-            with workspace_scope(workspace):
+            # Sample data is the operator's bulk load (bench.generator's COPY, which PostgreSQL
+            # refuses under Row Level Security): it runs as the owner, like migrate.
+            with connection.owner_role(), workspace_scope(workspace):  # type: ignore[attr-defined]
                 self._seed_apps(workspace, options["contacts"])
         self.stdout.write(
             self.style.SUCCESS(
