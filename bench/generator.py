@@ -26,7 +26,7 @@ What it writes, for `contacts` people over the last `days` days (deterministic p
 Speed: rows are formatted as COPY text in Python and sent in chunks of ~`chunk_rows`;
 roughly 150–250k events/s on a 2-core machine, dominated by PostgreSQL's index upkeep.
 Pass `connection` (a psycopg 3 connection) to use one outside Django; by default it uses
-Django's connection (and therefore its current transaction).
+Django's connection (and therefore its current transaction), as the owner (owner_role).
 """
 
 from __future__ import annotations
@@ -194,10 +194,20 @@ def generate(
     chunk_rows: int = 20_000,
 ) -> Generated:
     """Write `contacts` contacts and exactly `events` events for them. See the module doc."""
+    if connection is None:
+        from django.db import connection as django_connection
+
+        # A bulk load is the owner's: PostgreSQL refuses COPY into tables under Row Level
+        # Security (docs/security.md), and the generator writes for any workspace it is given.
+        with django_connection.owner_role():  # type: ignore[attr-defined]
+            return generate(
+                workspace_id, contacts=contacts, events=events, days=days, seed=seed, now=now,
+                connection=_django_connection(), chunk_rows=chunk_rows,
+            )  # fmt: skip
     started = time.perf_counter()
     now = now or datetime.now(UTC)
     rng = random.Random(seed)
-    conn = connection or _django_connection()
+    conn = connection
     ids = _reserve_ids(conn, "contacts_contact", contacts)
     window = timedelta(days=days).total_seconds()
     last_seen = [now.timestamp() - window * (rng.random() ** 2) for _ in range(contacts)]

@@ -69,7 +69,8 @@ def test_an_ingestion_that_deadlocks_is_run_again(ws):
     holding, errors, results = threading.Event(), [], []
 
     def other_side() -> None:
-        with transaction.atomic(), connection.cursor() as cursor:
+        # deadlock_timeout is a superuser's setting: this side is the test's, as the owner.
+        with connection.owner_role(), transaction.atomic(), connection.cursor() as cursor:
             cursor.execute("SET LOCAL deadlock_timeout = '30s'")
             lock = "SELECT 1 FROM contacts_contact WHERE id = %s FOR UPDATE"
             cursor.execute(lock, [known.pk])

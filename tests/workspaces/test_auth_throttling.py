@@ -261,8 +261,9 @@ def test_the_default_ingestion_limit_is_far_above_the_promised_5000_events_per_s
 # --- Revocation through the shared cache ----------------------------------------------------------
 
 
-def _revoke_in_another_process(key_id: int) -> None:
-    """Revoke as another web process would: its own interpreter, its own memory."""
+def _revoke_in_another_process(key_id: int, workspace_id: int) -> None:
+    """Revoke as another web process would: its own interpreter, its own memory, in the
+    workspace's scope (Row Level Security)."""
     from django.db import connection
 
     env = {
@@ -273,6 +274,8 @@ def _revoke_in_another_process(key_id: int) -> None:
     code = (
         "import django; django.setup();"
         "from workspaces.models import ApiKey; from workspaces.services import api_key_revoke;"
+        "from workspaces.scoping import workspace_scope;"
+        f"scope = workspace_scope({workspace_id}); scope.__enter__();"
         f"api_key_revoke(key=ApiKey.objects.get(pk={key_id}), actor=None)"
     )
     result = subprocess.run(
@@ -288,7 +291,7 @@ def test_a_key_revoked_by_another_process_is_refused_at_once(tenant):
     key = ApiKey.objects.get(key_hash=ApiKey.hash(tenant.write_key))
     cached = f"{throttling.PREFIX}:key:{key.key_hash}"
     assert throttling.client().exists(cached)  # the next request would be served from cache
-    _revoke_in_another_process(key.pk)
+    _revoke_in_another_process(key.pk, key.workspace_id)
     assert not throttling.client().exists(cached)
     refused = track(client, tenant.write_key)
     assert refused.status_code == 401

@@ -41,13 +41,16 @@ def scoped_contact_emails(workspace: Workspace) -> list[str]:
 
 @shared_task(name="tests.reverse_relation_count")
 def reverse_relation_count(contact_id: int) -> int:
-    contact = Contact._base_manager.get(pk=contact_id)
+    with dangerously_all_workspaces(reason="test: a contact in hand, then no scope"):
+        contact = Contact._base_manager.get(pk=contact_id)
     return contact.events.count()
 
 
 @shared_task(name="tests.workspace_delete")
 def workspace_delete(workspace_id: int) -> None:
-    Workspace.objects.get(pk=workspace_id).delete()
+    # In its own scope: Row Level Security shows the cascade nothing of it without one.
+    with workspace_scope(workspace_id) as workspace:
+        workspace.delete()
 
 
 @pytest.fixture
@@ -83,7 +86,8 @@ def test_reverse_relations_are_refused_too(ws, contacts):
 
 
 def test_django_cascades_are_not_refused(ws, contacts):
-    """Deleting a workspace collects its rows through _base_manager, not the scoped one."""
+    """Deleting a workspace (in its scope, which Row Level Security needs) collects its rows
+    through _base_manager, and only its own."""
     workspace_delete.delay(ws.pk)
     assert not Workspace.objects.filter(pk=ws.pk).exists()
     assert list(Contact.objects.values_list("email", flat=True)) == ["b@globex.test"]
@@ -94,11 +98,12 @@ def test_outside_tasks_the_managers_do_not_refuse(contacts):
 
 
 def test_scopes_end_with_the_task_and_restore_the_caller(ws, contacts):
+    before = scope_state.current()  # the test's own (tests/conftest.py)
     with workspace_scope(ws):
         assert scoped_contact_emails.delay(ws.pk).get() == ["a@acme.test"]
         assert scope_state.current() == ws
         assert not scope_state.in_task()
-    assert scope_state.current() is None
+    assert scope_state.current() is before
 
 
 def test_in_workspace_is_a_no_op_for_a_deleted_workspace(db):

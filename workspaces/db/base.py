@@ -69,16 +69,22 @@ class DatabaseWrapper(base.DatabaseWrapper):
         self._tenant_setting = ("", "")
 
     def _rollback(self) -> None:
-        self._tenant_setting = None
         super()._rollback()  # type: ignore[misc]
+        self._tenant_setting = None
 
     def _savepoint_rollback(self, sid: str) -> None:
-        self._tenant_setting = None
+        # After, not before: ROLLBACK TO SAVEPOINT goes through the statement guard, and a
+        # setting sent first would land in the aborted transaction and fail there.
         super()._savepoint_rollback(sid)  # type: ignore[misc]
+        self._tenant_setting = None
 
     @contextmanager
     def owner_role(self) -> Iterator[None]:
-        """Run as the login role (which owns the schema): for migrations only."""
+        """Run as the login role (which owns the schema): for migrations and the operator's
+        bulk loads (demo data, the bench generator). Re-entrant."""
+        if self.tenant_owner_mode:
+            yield
+            return
         self.tenant_owner_mode = True
         try:
             if self.connection is not None:
