@@ -22,6 +22,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import time
 from typing import Any
@@ -148,7 +149,7 @@ def main(argv: list[str]) -> None:
     )
     print("segment count, RLS off and on …", flush=True)
     matching, off_s, on_s = segment_figures(workspace_id, samples=args.samples)
-    load_end = harness.machine_note().split(", ", 1)[1].replace("at start", "at end")
+    load_end = f"load average {os.getloadavg()[0]:.2f} at end"
     harness.report(
         "rls",
         [
