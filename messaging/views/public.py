@@ -90,7 +90,10 @@ def click(request: HttpRequest, token: str) -> HttpResponse:
     return HttpResponseRedirect(url)
 
 
-@public_view("SMS short link: a signed token names the message and the link's position in it")
+@public_view(
+    "SMS short link: a signed token names the message and the link's position in it",
+    workspace=_token_workspace(tokens.short_link_token_read),
+)
 @never_cache
 @require_http_methods(["GET", "HEAD"])
 def short_link(request: HttpRequest, token: str) -> HttpResponse:
