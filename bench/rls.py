@@ -95,7 +95,7 @@ def _as_app_role(on: bool) -> None:
     from django.db import connection
 
     connection.close()
-    connection.tenant_rls = on
+    connection.tenant_rls = on  # type: ignore[attr-defined]
 
 
 def segment_figures(workspace_id: int, *, samples: int) -> tuple[int, float, float]:

@@ -143,27 +143,25 @@ def public_view(
         raise ValueError("public_view needs a reason")
 
     def decorate(view: V) -> V:
-        target = view
-        if workspace is not None:
-
-            @wraps(view)
-            def target(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-                workspace_id = workspace(request, *args, **kwargs)
-                found = (
-                    Workspace.objects.filter(pk=workspace_id).first()
-                    if workspace_id is not None
-                    else None
-                )
-                if found is None:
-                    return view(request, *args, **kwargs)
-                with workspace_scope(found):
-                    return view(request, *args, **kwargs)
-
+        target = view if workspace is None else _in_resolved_scope(view, workspace)
         setattr(target, SCOPE_ATTR, "public")
         target.tendril_public_reason = reason  # type: ignore[attr-defined]
-        return target  # type: ignore[return-value]
+        return target
 
     return decorate
+
+
+def _in_resolved_scope(view: V, resolve: Callable[..., int | None]) -> V:
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        workspace_id = resolve(request, *args, **kwargs)
+        found = Workspace.objects.filter(pk=workspace_id).first() if workspace_id else None
+        if found is None:
+            return view(request, *args, **kwargs)
+        with workspace_scope(found):
+            return view(request, *args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
 
 
 def scoped(request: HttpRequest, model: type[M]) -> models.QuerySet[M]:
