@@ -30,7 +30,9 @@ WEB, WORKER = "tendril-fault-web", "tendril-fault-worker"
 
 
 def _terminate(app: str) -> int:
-    with connection.cursor() as cursor:
+    # Terminating another session's backend takes the operator's role (the servers connect as
+    # the owner before they switch to the app role), not the app role tests run under.
+    with connection.owner_role(), connection.cursor() as cursor:  # type: ignore[attr-defined]
         cursor.execute(
             "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) FROM pg_stat_activity "
             "WHERE application_name = %s",
