@@ -54,6 +54,31 @@ def audit_record(
     )
 
 
+WORKSPACE_SETTINGS = ("name", "timezone", "api_rate_limit", "currency")
+
+
+def workspace_settings_update(
+    *, workspace: Workspace, actor: User | None, **changes: Any
+) -> Workspace:
+    """Settings → Workspace and `PATCH /api/v1/workspace/`: name, time zone, API rate limit,
+    currency (values already validated by WorkspaceSettingsForm)."""
+    from .api.authentication import api_key_forget
+    from .selectors import api_key_list
+
+    unknown = set(changes) - set(WORKSPACE_SETTINGS)
+    if unknown:
+        raise ValueError(f"not a workspace setting: {sorted(unknown)}")
+    for field, value in changes.items():
+        setattr(workspace, field, value)
+    workspace.save(update_fields=[*changes, "updated_at"])
+    for key in api_key_list(workspace=workspace):
+        api_key_forget(key.key_hash)  # cached keys carry the workspace: new values at once
+    audit_record(
+        workspace=workspace, actor=actor, action="workspace.updated", fields=sorted(changes)
+    )
+    return workspace
+
+
 def _unique_slug(name: str) -> str:
     base = slugify(name)[:50] or "workspace"
     slug = base

@@ -14,7 +14,6 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from . import selectors, services, throttling
-from .api.authentication import api_key_forget
 from .client_ip import client_ip
 from .errors import TendrilError
 from .forms import (
@@ -186,16 +185,11 @@ def settings_general(request: HttpRequest) -> HttpResponse:
         },
     )
     if request.method == "POST" and form.is_valid():
-        workspace.name = form.cleaned_data["name"]
-        workspace.timezone = form.cleaned_data["timezone"]
-        workspace.api_rate_limit = form.cleaned_data["api_rate_limit"]
-        workspace.currency = form.cleaned_data["currency"]
-        workspace.save(
-            update_fields=["name", "timezone", "api_rate_limit", "currency", "updated_at"]
+        services.workspace_settings_update(
+            workspace=workspace,
+            actor=request.user,  # type: ignore[arg-type]
+            **{field: form.cleaned_data[field] for field in services.WORKSPACE_SETTINGS},
         )
-        for key in selectors.api_key_list(workspace=workspace):
-            api_key_forget(key.key_hash)  # cached keys carry the workspace: new limit at once
-        services.audit_record(workspace=workspace, actor=request.user, action="workspace.updated")  # type: ignore[arg-type]
         messages.success(request, "Workspace settings saved.")
         return redirect("settings")
     audit = selectors.audit_log_recent(workspace=workspace, limit=20)

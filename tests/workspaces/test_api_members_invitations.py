@@ -222,3 +222,55 @@ def test_a_write_key_cannot_be_an_admin_key(ws, owner):
     with pytest.raises(ValidationFailed) as refused:
         api_key_create(workspace=ws, name="w", kind="write", actor=owner, can_manage_workspace=True)
     assert "can_manage_workspace" in refused.value.fields
+
+
+# --- the workspace's own settings (what Settings → Workspace sets) ---------------------------
+
+
+def test_an_admin_key_sets_the_workspace_currency_time_zone_and_name(admin_api, ws):
+    response = admin_api.patch(
+        "/api/v1/workspace/", {"currency": "EUR", "timezone": "Europe/Berlin"}, format="json"
+    )
+    assert response.status_code == 200, response.content
+    assert response.json()["currency"] == "EUR" and response.json()["timezone"] == "Europe/Berlin"
+    ws.refresh_from_db()
+    assert (ws.currency, ws.timezone, ws.name) == ("EUR", "Europe/Berlin", "Acme")
+    assert AuditLogEntry.objects.filter(workspace=ws, action="workspace.updated").exists()
+
+
+@pytest.mark.parametrize(
+    "body, field",
+    [
+        ({"currency": "XXQ"}, "currency"),
+        ({"timezone": "Mars/Olympus"}, "timezone"),
+        ({"api_rate_limit": 0}, "api_rate_limit"),
+        ({"slug": "mine"}, "slug"),
+    ],
+)
+def test_a_bad_workspace_setting_is_a_400_naming_it_and_changes_nothing(admin_api, ws, body, field):
+    response = admin_api.patch("/api/v1/workspace/", {**body, "name": "Renamed"}, format="json")
+    assert response.status_code == 400, response.content
+    assert field in response.json()["error"]["fields"]
+    ws.refresh_from_db()
+    assert (ws.name, ws.currency) == ("Acme", "USD")
+
+
+def test_a_plain_secret_key_cannot_change_the_workspace(tenant, ws):
+    response = key_client(tenant.secret_key).patch(
+        "/api/v1/workspace/", {"currency": "EUR"}, format="json"
+    )
+    assert response.status_code == 403
+    ws.refresh_from_db()
+    assert ws.currency == "USD"
+
+
+def test_another_workspaces_admin_key_changes_only_its_own(outsider_admin_api, ws, other_ws):
+    assert (
+        outsider_admin_api.patch(
+            "/api/v1/workspace/", {"currency": "JPY"}, format="json"
+        ).status_code
+        == 200
+    )
+    ws.refresh_from_db()
+    other_ws.refresh_from_db()
+    assert (ws.currency, other_ws.currency) == ("USD", "JPY")

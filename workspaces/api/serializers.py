@@ -11,6 +11,17 @@ class WorkspaceSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class WorkspaceSettingsSerializer(serializers.Serializer):
+    """What PATCH /api/v1/workspace/ takes (any subset)."""
+
+    name = serializers.CharField(max_length=120, required=False)
+    timezone = serializers.CharField(required=False, help_text="An IANA time zone.")
+    api_rate_limit = serializers.IntegerField(
+        required=False, allow_null=True, min_value=1, max_value=10_000
+    )
+    currency = serializers.CharField(required=False, help_text="An ISO 4217 code, e.g. EUR.")
+
+
 class MembershipSerializer(serializers.ModelSerializer):
     email = serializers.EmailField(source="user.email", read_only=True)
     name = serializers.CharField(source="user.get_full_name", read_only=True)

@@ -27,18 +27,54 @@ from workspaces.api.serializers import (
     MembershipRoleSerializer,
     MembershipSerializer,
     WorkspaceSerializer,
+    WorkspaceSettingsSerializer,
 )
 from workspaces.errors import ValidationFailed
+from workspaces.forms import WorkspaceSettingsForm
 from workspaces.models import Invitation, Membership, User
 from workspaces.roles import Capability, Role
 
 
 class CurrentWorkspaceView(WorkspaceAPIView):
-    """The workspace the key belongs to."""
+    """The workspace the key belongs to. PATCH changes its name, time zone, API rate limit
+    or currency (an admin key, or an owner's or admin's session), as Settings → Workspace."""
+
+    write_capability = Capability.MANAGE_WORKSPACE
 
     @extend_schema(responses=WorkspaceSerializer)
     def get(self, request: Request) -> Response:
         return Response(WorkspaceSerializer(self.workspace).data)
+
+    @extend_schema(request=WorkspaceSettingsSerializer, responses=WorkspaceSerializer)
+    def patch(self, request: Request) -> Response:
+        data = request.data if isinstance(request.data, dict) else None
+        if data is None:
+            raise ValidationFailed(
+                "body: must be a JSON object", fields={"body": ["must be an object"]}
+            )
+        unknown = sorted(set(data) - set(services.WORKSPACE_SETTINGS))
+        if unknown:
+            raise ValidationFailed(
+                f"{unknown[0]}: not a workspace setting",
+                fields={name: ["not a workspace setting"] for name in unknown},
+            )
+        workspace = self.workspace
+        current = {field: getattr(workspace, field) for field in services.WORKSPACE_SETTINGS}
+        form = WorkspaceSettingsForm(
+            {**current, **{k: ("" if v is None else v) for k, v in data.items()}}
+        )
+        if not form.is_valid():
+            field, errors = next(iter(form.errors.items()))
+            raise ValidationFailed(
+                f"{field}: {errors[0]}",
+                fields={name: list(messages) for name, messages in form.errors.items()},
+            )
+        services.workspace_settings_update(
+            workspace=workspace,
+            actor=request_actor(request),
+            **{field: form.cleaned_data[field] for field in data},
+        )
+        return Response(WorkspaceSerializer(workspace).data)
 
 
 def request_actor(request: Request) -> User | None:
