@@ -122,7 +122,7 @@ export function App({ boot }) {
       .catch(() => { if (revisionRef.current === undefined) revisionRef.current = null; });
   }), [boot.workflow.id]);
 
-  const reloadLookups = useCallback(() => { loadLookups().then(setLookups); }, []);
+  const reloadLookups = useCallback(() => loadLookups().then(setLookups), []);
   useEffect(() => { reloadLookups(); }, [reloadLookups]);
   // Tags and attribute names only fill the side panel's suggestions: asked for after the
   // canvas is drawn, not in the way of the first paint.

@@ -59,10 +59,10 @@ function TemplatePicker({ channel, value, onChange, lookups, reloadLookups, urls
           <option value="">Choose a template…</option>
           {Object.entries(list || {}).map(([tid, name]) => <option key={tid} value={tid}>{name}</option>)}
         </select>
-        <button type="button" className="btn btn-sm" onClick={reloadLookups}>Refresh</button>
+        <button type="button" className="btn btn-sm" onClick={() => reloadLookups()}>Refresh</button>
       </div>
       {creating ? (
-        <NewTemplateForm channel={channel} idPrefix={id} onCancel={() => setCreating(false)} onCreated={(template) => { setCreating(false); reloadLookups(); onChange(template.id); }} />
+        <NewTemplateForm channel={channel} idPrefix={id} onCancel={() => setCreating(false)} onCreated={(template) => { setCreating(false); reloadLookups().finally(() => onChange(template.id)); }} />
       ) : (
         <p className="row-inline small">
           <button type="button" className="btn btn-sm" onClick={() => setCreating(true)}>+ New template here</button>

@@ -5,7 +5,15 @@ from .audience import ConsentLog, Suppression, Topic, TopicOptOut
 from .broadcasts import Broadcast, BroadcastVariant
 from .messages import Channel, Message, MessageStatus, SourceType
 from .settings import MessagingSettings
-from .templates import EmailTemplate, Layout, SmsTemplate, SmsTemplateVersion, TemplateVersion
+from .templates import (
+    EmailTemplate,
+    Layout,
+    MediaAsset,
+    SavedBlock,
+    SmsTemplate,
+    SmsTemplateVersion,
+    TemplateVersion,
+)
 
 __all__ = [
     "Broadcast",
@@ -14,9 +22,11 @@ __all__ = [
     "ConsentLog",
     "EmailTemplate",
     "Layout",
+    "MediaAsset",
     "Message",
     "MessageStatus",
     "MessagingSettings",
+    "SavedBlock",
     "SmsTemplate",
     "SmsTemplateVersion",
     "SourceType",

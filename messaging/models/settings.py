@@ -43,6 +43,16 @@ class MessagingSettings(TenantModel):
     # empty until generated in the sending settings; those addresses answer 404 until then.
     esp_webhook_secret = models.CharField(max_length=64, blank=True, default="")
 
+    # Brand, set once per workspace and used by every block template (docs/messaging.md).
+    brand_logo = models.ForeignKey(
+        "messaging.MediaAsset", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    brand_primary_color = models.CharField(max_length=7, default="#2563eb")
+    brand_text_color = models.CharField(max_length=7, default="#1f2937")
+    brand_background_color = models.CharField(max_length=7, default="#f3f4f6")
+    brand_content_color = models.CharField(max_length=7, default="#ffffff")
+    brand_font = models.CharField(max_length=40, default="helvetica")
+
     sending_paused = models.BooleanField(default=False)
     paused_reason = models.CharField(max_length=300, blank=True, default="")
     paused_at = models.DateTimeField(null=True, blank=True)

@@ -57,9 +57,14 @@ class Immutable(models.Model):
 
 
 class EmailTemplate(EmailFields):
-    """The current content of an email template (it equals its latest version)."""
+    """The current content of an email template (it equals its latest version).
+
+    A block template keeps its source in `document` (messaging/blocks, docs/messaging.md) and
+    its `html`/`text` are generated from it; a code template has no document.
+    """
 
     name = models.CharField(max_length=120)
+    document = models.JSONField(null=True, blank=True)
     layout = models.ForeignKey(
         Layout, null=True, blank=True, on_delete=models.PROTECT, related_name="templates"
     )
@@ -91,6 +96,9 @@ class TemplateVersion(Immutable, EmailFields):
     topic = models.ForeignKey(
         "messaging.Topic", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    document = models.JSONField(null=True, blank=True)
+    # Dynamic blocks: {block id: filter tree}; a recipient sees a block when they match it.
+    block_conditions = models.JSONField(default=dict, blank=True)
     # What the renderer uses: layout applied, CSS inlined, preheader inserted (Jinja source).
     compiled_html = models.TextField()
     compiled_text = models.TextField()
@@ -156,3 +164,44 @@ class SmsTemplateVersion(Immutable, TenantModel):
 
     def __str__(self) -> str:
         return f"{self.template_id} v{self.number}"
+
+
+class MediaAsset(TenantModel):
+    """An image uploaded for emails, stored in the workspace's media storage (resized)."""
+
+    file = models.FileField(upload_to="media/%Y/%m/", max_length=300)
+    original_name = models.CharField(max_length=255, blank=True, default="")
+    content_type = models.CharField(max_length=60)
+    width = models.PositiveIntegerField(default=0)
+    height = models.PositiveIntegerField(default=0)
+    size = models.PositiveIntegerField(default=0, help_text="Bytes stored.")
+    alt = models.CharField(max_length=300, blank=True, default="")
+    created_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        indexes = [models.Index(fields=["workspace", "-created_at"])]
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.original_name or self.file.name
+
+
+class SavedBlock(TenantModel):
+    """A block (a footer, a promo) saved to reuse across block templates."""
+
+    name = models.CharField(max_length=120)
+    block = models.JSONField()
+    created_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["workspace", "name"], name="saved_block_unique_name")
+        ]
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
