@@ -5,12 +5,13 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 PYTEST_ARGS ?=
 
-.PHONY: dev test install install-dev assets chromium lint typecheck bench clean
+.PHONY: dev test install install-dev assets chromium spamassassin lint typecheck bench clean
 
 dev: install assets ## set up everything and run web + worker + beat with a demo workspace
+	@bash scripts/ensure_system_packages.sh spamassassin || echo "(the pre-send spam check will say it is unavailable)"
 	$(PY) scripts/dev.py
 
-test: install-dev assets chromium ## install dev dependencies and run the whole suite
+test: install-dev assets chromium spamassassin ## install dev dependencies and run the whole suite
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/lint-imports
 	npm test --silent
@@ -44,7 +45,10 @@ static/dist/.built: node_modules/.installed vite.config.js $(shell find frontend
 assets: static/dist/.built
 
 chromium: ## the real browser for end-to-end tests (Debian's package)
-	@bash scripts/ensure_chromium.sh
+	@bash scripts/ensure_system_packages.sh chromium
+
+spamassassin: ## the pre-send checklist's spam score (Debian's package, its shipped rules)
+	@bash scripts/ensure_system_packages.sh spamassassin
 
 lint:
 	$(VENV)/bin/ruff check .

@@ -278,6 +278,11 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 MEDIA_ROOT = env("MEDIA_ROOT", default=str(BASE_DIR / ".data" / "media"))
+# Uploaded email images (messaging.MediaAsset) are public: email clients fetch them with no
+# login. With the file system storage Django serves them under MEDIA_URL (messaging's
+# media_file view); production may store them in S3-compatible storage instead
+# (production.py, docs/operations.md), whose own URLs are then used.
+MEDIA_URL = env("MEDIA_URL", default="/media/")
 
 # --- REST framework -----------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -414,6 +419,17 @@ MESSAGING_TEMPLATE_MAX_RANGE = env.int("MESSAGING_TEMPLATE_MAX_RANGE", default=1
 MESSAGING_TEMPLATE_MAX_OUTPUT = env.int("MESSAGING_TEMPLATE_MAX_OUTPUT", default=1_000_000)
 MESSAGING_TEMPLATE_RENDER_SECONDS = env.float("MESSAGING_TEMPLATE_RENDER_SECONDS", default=2.0)
 MESSAGING_DEFAULT_PHYSICAL_ADDRESS = env("MESSAGING_DEFAULT_PHYSICAL_ADDRESS", default="")
+# Email images (messaging/services/media.py): the largest upload accepted (bytes), the most
+# pixels decoded (a decompression bomb is refused before it is), and the widest stored image
+# (px: twice the 600 px email width, for high-density screens).
+MESSAGING_MEDIA_MAX_BYTES = env.int("MESSAGING_MEDIA_MAX_BYTES", default=5 * 1024 * 1024)
+MESSAGING_MEDIA_MAX_PIXELS = env.int("MESSAGING_MEDIA_MAX_PIXELS", default=40_000_000)
+MESSAGING_MEDIA_MAX_WIDTH = env.int("MESSAGING_MEDIA_MAX_WIDTH", default=1200)
+# The pre-send checklist's spam score: Debian's SpamAssassin run locally (no network, the
+# rules shipped in the package), bounded in seconds; a score at the threshold fails the check.
+MESSAGING_SPAMASSASSIN = env("MESSAGING_SPAMASSASSIN", default="spamassassin")
+MESSAGING_SPAM_THRESHOLD = env.float("MESSAGING_SPAM_THRESHOLD", default=5.0)
+MESSAGING_SPAM_TIMEOUT = env.float("MESSAGING_SPAM_TIMEOUT", default=20.0)
 # Domain of Message-ID headers and of the List-Unsubscribe mailto address.
 MESSAGING_MAIL_DOMAIN = env("MESSAGING_MAIL_DOMAIN", default="tendril.local")
 # Sliding-window rate limits (messages per window, window in seconds).

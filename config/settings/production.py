@@ -37,6 +37,28 @@ SITE_URL = env("SITE_URL").rstrip("/")
 STORAGES["staticfiles"] = {  # noqa: F405
     "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
 }
+# Uploaded email images: S3-compatible object storage (AWS S3, Cloudflare R2, MinIO …) through
+# django-storages when MEDIA_S3_BUCKET is set, else the file system under MEDIA_ROOT served by
+# messaging's media view (docs/operations.md "Media storage"). Email clients fetch the images
+# for years: plain public URLs (no expiring query-string signature) of unguessable names; the
+# bucket must let anyone read them (a bucket policy, or MEDIA_S3_ACL=public-read).
+MEDIA_S3_BUCKET = env("MEDIA_S3_BUCKET", default="")
+if MEDIA_S3_BUCKET:
+    STORAGES["default"] = {  # noqa: F405
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": MEDIA_S3_BUCKET,
+            "endpoint_url": env("MEDIA_S3_ENDPOINT_URL", default=None),
+            "region_name": env("MEDIA_S3_REGION", default=None),
+            "access_key": env("MEDIA_S3_ACCESS_KEY_ID", default=None),
+            "secret_key": env("MEDIA_S3_SECRET_ACCESS_KEY", default=None),
+            "custom_domain": env("MEDIA_S3_CUSTOM_DOMAIN", default=None),
+            "default_acl": env("MEDIA_S3_ACL", default=None),
+            "querystring_auth": False,
+            "file_overwrite": False,
+        },
+    }
+
 # TLS: Tendril is served over HTTPS (directly or behind a proxy that sets
 # X-Forwarded-Proto). HTTPS_ONLY=false is the switch for a deployment that is not (yet):
 # no redirect to https, no HSTS, cookies allowed over http — `check --deploy` then warns.

@@ -3,7 +3,7 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from . import views
+from . import assets, views
 from .settings import MessagingSettingsView
 
 router = SimpleRouter()
@@ -16,6 +16,12 @@ router.register("messaging/messages", views.MessageViewSet, basename="message")
 router.register("messaging/broadcasts", views.BroadcastViewSet, basename="broadcast")
 
 urlpatterns = [
+    # Before the router's email-templates/{id}/ (which would read "check" as an id).
+    path(
+        "messaging/email-templates/check/",
+        assets.EmailCheckView.as_view(),
+        name="messaging_email_check",
+    ),
     path("messaging/settings/", MessagingSettingsView.as_view(), name="messaging_settings"),
     path(
         "messaging/privacy/contacts/<int:contact_id>/export/",
