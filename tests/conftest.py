@@ -15,6 +15,7 @@ import pytest
 from django.test import Client
 from rest_framework.test import APIClient
 
+from tests.messaging.smtp_sink import SmtpSink
 from workspaces.models import User, Workspace
 from workspaces.roles import Role
 from workspaces.services import CreatedWorkspace, user_get_or_create, workspace_create
@@ -68,6 +69,14 @@ class Tenant:
     owner: User
     write_key: str
     secret_key: str
+
+
+@pytest.fixture
+def smtp_sink() -> Iterator[SmtpSink]:
+    """A real SMTP server on loopback that keeps what it receives."""
+    sink = SmtpSink().start()
+    yield sink
+    sink.stop()
 
 
 def make_tenant(name: str, owner_email: str) -> Tenant:

@@ -12,7 +12,7 @@ from tests.conftest import add_member
 from tests.messaging.smtp_sink import SmtpSink
 from tests.scoring.receiver import webhook_receiver
 from tests.support.ingest import post_batch
-from tests.support.worker import running_worker, wait_for
+from tests.support.worker import running_worker, smtp_env, wait_for
 from workspaces.roles import Role
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
@@ -48,11 +48,7 @@ def test_ingested_events_turn_a_visitor_into_an_mql_handed_to_a_rep(tenant, ws):
     )
     rep = add_member(ws, "rep@acme.test", Role.SALES)
     sink = SmtpSink().start()
-    env = {
-        "OUTBOUND_ALLOWED_HOSTS": "127.0.0.1",
-        "TEST_EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
-        "EMAIL_URL": f"smtp://127.0.0.1:{sink.port}",
-    }
+    env = smtp_env(sink, OUTBOUND_ALLOWED_HOSTS="127.0.0.1")
     try:
         with webhook_receiver() as slack, running_worker(extra_env=env):
             settings = scoring_settings(workspace=ws)

@@ -12,7 +12,9 @@ def test_import_view_the_graph_and_publish(page, tenant):
     browser_login(page, tenant.owner)
     page.click(".nav-item:has-text('Workflows')")
     page.wait_for_selector("text=Start from a ready-made workflow")
-    page.locator(".wf-gallery-item", has_text="Abandoned cart").locator("button", has_text="Use").click()
+    page.locator(".wf-gallery-item", has_text="Abandoned cart").locator(
+        "button", has_text="Use"
+    ).click()
     page.wait_for_selector(".wb-node")  # the gallery opens it in the builder
     page.click("text=Runs & details")
     page.wait_for_selector("#workflow-graph svg")

@@ -10,8 +10,6 @@ from messaging import ratelimit
 from messaging.channels import email as email_channel
 from messaging.services import EmailContent, email_template_save, layout_save
 
-from .smtp_sink import SmtpSink
-
 LAYOUT = """<!doctype html>
 <html><head><style>
   .footer { color: #667085; font-size: 12px; }
@@ -26,13 +24,6 @@ LAYOUT = """<!doctype html>
 BODY = """<h1>Hello {{ first_name|default("there") }}</h1>
 <p>Your plan: {{ attributes.plan|default("free") }}.</p>
 <p><a href="https://example.com/pricing?ref=mail&x=1">See pricing</a></p>"""
-
-
-@pytest.fixture
-def smtp_sink():
-    sink = SmtpSink().start()
-    yield sink
-    sink.stop()
 
 
 @pytest.fixture

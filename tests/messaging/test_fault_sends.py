@@ -19,38 +19,24 @@ from messaging.models import Message, MessageStatus
 from messaging.services import message_enqueue
 from messaging.services.dispatch import messages_recover
 from messaging.services.sending import OUTCOME_UNKNOWN
-from tests.support.worker import running_worker, wait_for
+from tests.support.worker import FAST_RECOVERY_ENV, running_worker, smtp_env, wait_for
 
 from .conftest import make_contact, make_template
-from .smtp_sink import SmtpSink
 
 pytestmark = [pytest.mark.integration]
 
+SITE = "https://app.tendril.test"
+
 FAST_RECOVERY = {
-    "CELERY_BROKER_VISIBILITY_TIMEOUT": "3",
-    "CELERY_BROKER_LEASE_RENEW": "1",
+    **FAST_RECOVERY_ENV,
     "CELERY_TASK_SOFT_TIME_LIMIT": "4",
     "CELERY_TASK_TIME_LIMIT": "5",
-    "MESSAGING_SEND_LEASE": "2",
-    "MESSAGING_QUEUED_RESCUE": "3",
 }
 
 
 @pytest.fixture
-def sink():
-    sink = SmtpSink().start()
-    yield sink
-    sink.stop()
-
-
-@pytest.fixture
-def worker_env(sink):
-    return {
-        **FAST_RECOVERY,
-        "TEST_EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
-        "EMAIL_URL": f"smtp://127.0.0.1:{sink.port}",
-        "SITE_URL": "https://app.tendril.test",
-    }
+def worker_env(smtp_sink):
+    return smtp_env(smtp_sink, SITE_URL=SITE, **FAST_RECOVERY)
 
 
 @pytest.fixture
@@ -84,7 +70,7 @@ CASES = {
 
 @pytest.mark.parametrize("point", list(CASES))
 def test_killing_a_worker_anywhere_in_a_send_batch_sends_each_message_once_or_fails_it(
-    transactional_db, ws, layout, sink, worker_env, fast_recovery, point
+    transactional_db, ws, layout, smtp_sink, worker_env, fast_recovery, point
 ):
     expected = CASES[point]
     template = make_template(ws, layout, from_email="news@acme.test")
@@ -120,9 +106,9 @@ def test_killing_a_worker_anywhere_in_a_send_batch_sends_each_message_once_or_fa
             )
             raise AssertionError(f"not settled: {list(rows)} {redis_state}") from None
 
-    received = Counter(sink.recipients())
+    received = Counter(smtp_sink.recipients())
     assert all(n == 1 for n in received.values()), f"duplicates: {received}"
-    message_ids = [m["Message-ID"] for m in sink.messages]
+    message_ids = [m["Message-ID"] for m in smtp_sink.messages]
     assert len(message_ids) == len(set(message_ids))
     unknown = messages.filter(status=MessageStatus.FAILED)
     assert unknown.count() == expected["unknown"]
@@ -130,7 +116,7 @@ def test_killing_a_worker_anywhere_in_a_send_batch_sends_each_message_once_or_fa
     sent = messages.filter(status=MessageStatus.SENT)
     assert sent.count() + unknown.count() == len(people)
     # Stats count what the provider accepted: every 'sent' row is in the sink, under its id.
-    by_recipient = {m["To"]: m["Message-ID"] for m in sink.messages}
+    by_recipient = {m["To"]: m["Message-ID"] for m in smtp_sink.messages}
     assert {m.to_address: m.provider_message_id for m in sent} == {
         address: mid
         for address, mid in by_recipient.items()

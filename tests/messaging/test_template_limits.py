@@ -194,7 +194,7 @@ def test_a_real_worker_stops_a_runaway_render_at_the_deadline_and_goes_on(transa
     """Only the time limit can stop this render (the step limit is lifted in the worker):
     the message fails with the reason and the worker delivers the next one."""
     from messaging.services import layout_save
-    from tests.support.worker import running_worker, wait_for
+    from tests.support.worker import running_worker, smtp_env, wait_for
 
     from .conftest import LAYOUT
     from .smtp_sink import SmtpSink
@@ -208,12 +208,9 @@ def test_a_real_worker_stops_a_runaway_render_at_the_deadline_and_goes_on(transa
     runaway = make_contact(ws, email="runaway@example.com", attributes={"n": 10000})
     after = make_contact(ws, email="after@example.com", attributes={"n": 2})
     sink = SmtpSink().start()
-    env = {
-        "TEST_EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
-        "EMAIL_URL": f"smtp://127.0.0.1:{sink.port}",
-        "MESSAGING_TEMPLATE_MAX_STEPS": str(10**12),
-        "MESSAGING_TEMPLATE_RENDER_SECONDS": "1",
-    }
+    env = smtp_env(
+        sink, MESSAGING_TEMPLATE_MAX_STEPS=str(10**12), MESSAGING_TEMPLATE_RENDER_SECONDS="1"
+    )
     try:
         with running_worker(extra_env=env):
             stuck = message_enqueue(

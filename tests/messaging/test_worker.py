@@ -8,33 +8,22 @@ import pytest
 from messaging.models import Broadcast, Message
 from messaging.services import test_send as send_a_test
 from messaging.services.broadcasts import BroadcastInput, broadcast_save, broadcast_send
-from tests.support.worker import running_worker, wait_for
+from tests.support.worker import running_worker, smtp_env, wait_for
 
 from .conftest import make_contact, make_template
-from .smtp_sink import SmtpSink
 
 pytestmark = [pytest.mark.integration]
 
-
-@pytest.fixture
-def sink():
-    sink = SmtpSink().start()
-    yield sink
-    sink.stop()
+SITE = "https://app.tendril.test"
 
 
 @pytest.fixture
-def worker(transactional_db, sink):
-    env = {
-        "TEST_EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
-        "EMAIL_URL": f"smtp://127.0.0.1:{sink.port}",
-        "SITE_URL": "https://app.tendril.test",
-    }
-    with running_worker(extra_env=env) as proc:
+def worker(transactional_db, smtp_sink):
+    with running_worker(extra_env=smtp_env(smtp_sink, SITE_URL=SITE)) as proc:
         yield proc
 
 
-def test_a_broadcast_and_a_test_send_arrive_through_a_real_worker(ws, worker, sink):
+def test_a_broadcast_and_a_test_send_arrive_through_a_real_worker(ws, worker, smtp_sink):
     from messaging.services import layout_save
     from segments.services import segment_create, static_list_add
 
@@ -54,7 +43,7 @@ def test_a_broadcast_and_a_test_send_arrive_through_a_real_worker(ws, worker, si
     broadcast_send(workspace=ws, broadcast=broadcast)
     send_a_test(workspace=ws, template=template, to="qa@acme.test", contact=people[0])
 
-    received = sink.wait_for(4, timeout=60)
+    received = smtp_sink.wait_for(4, timeout=60)
     by_to = {m["To"]: m for m in received}
     assert set(by_to) == {"w0@example.com", "w1@example.com", "w2@example.com", "qa@acme.test"}
     for address, mail in by_to.items():
@@ -78,4 +67,4 @@ def test_a_broadcast_and_a_test_send_arrive_through_a_real_worker(ws, worker, si
     )
     stored = {m.to_address: m.provider_message_id for m in Message.objects.filter(workspace=ws)}
     assert stored["w2@example.com"] == by_to["w2@example.com"]["Message-ID"]
-    assert sink.handler.connections == 1  # the worker held one SMTP session for all four
+    assert smtp_sink.handler.connections == 1  # the worker held one SMTP session for all four

@@ -14,6 +14,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from celery import Celery
 from django.conf import settings
@@ -21,6 +22,24 @@ from django.db import connection
 from django.test import override_settings
 
 ROOT = Path(__file__).resolve().parents[2]
+
+# Short leases and rescues, so that a fault test sees the recovery of a killed worker within
+# seconds; tests add their own time limits on top.
+FAST_RECOVERY_ENV = {
+    "CELERY_BROKER_VISIBILITY_TIMEOUT": "3",
+    "CELERY_BROKER_LEASE_RENEW": "1",
+    "MESSAGING_SEND_LEASE": "2",
+    "MESSAGING_QUEUED_RESCUE": "3",
+}
+
+
+def smtp_env(sink: Any, **extra: str) -> dict[str, str]:
+    """A worker's environment sending real SMTP to `sink` (tests.messaging.smtp_sink)."""
+    return {
+        "TEST_EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+        "EMAIL_URL": f"smtp://127.0.0.1:{sink.port}",
+        **extra,
+    }
 
 
 def _database_url() -> str:

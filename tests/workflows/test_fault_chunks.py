@@ -29,8 +29,7 @@ from contacts.services.pending import pending_recover
 from messaging import ratelimit
 from messaging.models import Message, MessageStatus
 from messaging.services.dispatch import messages_recover
-from tests.messaging.smtp_sink import SmtpSink
-from tests.support.worker import running_worker, wait_for
+from tests.support.worker import FAST_RECOVERY_ENV, running_worker, smtp_env, wait_for
 from workflows import scheduler
 from workflows.models import RunStatus, StepLog, WorkflowRun
 
@@ -38,35 +37,21 @@ from .conftest import WORKER_ENV, chain, email_template, make_workflow
 
 pytestmark = [pytest.mark.integration]
 
+SITE = "https://app.tendril.test"
+
 PEOPLE = 6
 FAST_RECOVERY = {
-    "CELERY_BROKER_VISIBILITY_TIMEOUT": "3",
-    "CELERY_BROKER_LEASE_RENEW": "1",
+    **FAST_RECOVERY_ENV,
     "CELERY_TASK_SOFT_TIME_LIMIT": "8",
     "CELERY_TASK_TIME_LIMIT": "10",
-    "MESSAGING_SEND_LEASE": "2",
-    "MESSAGING_QUEUED_RESCUE": "3",
     "EVENTS_PROCESSING_RESCUE": "3",
     "WORKFLOWS_CHUNK_SIZE": "2",
 }
 
 
 @pytest.fixture
-def sink():
-    sink = SmtpSink().start()
-    yield sink
-    sink.stop()
-
-
-@pytest.fixture
-def worker_env(sink):
-    return {
-        **WORKER_ENV,
-        **FAST_RECOVERY,
-        "TEST_EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
-        "EMAIL_URL": f"smtp://127.0.0.1:{sink.port}",
-        "SITE_URL": "https://app.tendril.test",
-    }
+def worker_env(smtp_sink):
+    return smtp_env(smtp_sink, SITE_URL=SITE, **WORKER_ENV, **FAST_RECOVERY)
 
 
 @pytest.fixture
@@ -94,7 +79,7 @@ POINTS = {
 
 @pytest.mark.parametrize("point", list(POINTS))
 def test_killing_a_worker_anywhere_in_a_workflow_chunk_runs_each_step_once(
-    transactional_db, ws, sink, worker_env, fast_recovery, point
+    transactional_db, ws, smtp_sink, worker_env, fast_recovery, point
 ):
     hello = email_template(ws, name="Hello")
     workflow = make_workflow(
@@ -143,7 +128,7 @@ def test_killing_a_worker_anywhere_in_a_workflow_chunk_runs_each_step_once(
     steps = Counter(StepLog.objects.filter(workflow=workflow).values_list("run_id", "node_id"))
     assert set(steps.values()) == {1}, f"a step ran twice: {steps}"
     assert len(steps) == PEOPLE * 3
-    received = Counter(sink.recipients())
+    received = Counter(smtp_sink.recipients())
     assert received == {p.email: 1 for p in people}
     messages = Message.objects.filter(workspace=ws)
     assert sorted(messages.values_list("source_id", flat=True)) == sorted(
