@@ -14,6 +14,10 @@ windows (one sorted-set entry per hit), so a limit of 100,000 costs what a limit
 
 Every refusal is a 429 with Retry-After (seconds).
 
+Messaging counts on the same limiter (`hit_up_to`, `hit_fills`, `clear`): the workspace send
+rate, the per-sender SMS rate and the failure burst that pauses a workspace. Those are not
+failed open: a send waits for Redis (its Celery broker) rather than going out unmetered.
+
 When Redis cannot be reached (restarting, partitioned) the limits are not counted: the
 request goes on as if within them, and the failure is logged. Ingestion must keep taking
 events while Redis is away (docs/ingestion.md "When Redis is down"); refusing every
@@ -140,6 +144,33 @@ def hit_and_get(
     if isinstance(acquired, Exception):
         raise acquired
     return (None if acquired else _retry_after(item, *identifiers)), cached
+
+
+def hit_up_to(item: RateLimitItem, *identifiers: str, requested: int) -> int:
+    """Count as many of `requested` hits as the limit still allows; how many it counted.
+
+    A batch takes its permits in one call (two more when the window is nearly full: the
+    stats and a smaller hit), not one per item. `requested` shrinks on every pass, so the
+    loop ends even when other workers take the rest of the window meanwhile.
+    """
+    while requested > 0:
+        if limiter().hit(item, *identifiers, cost=requested):
+            return requested
+        remaining = limiter().get_window_stats(item, *identifiers).remaining
+        requested = min(requested - 1, remaining)
+    return 0
+
+
+def hit_fills(item: RateLimitItem, *identifiers: str) -> bool:
+    """Count one hit; True when it used up the limit (or the limit already was)."""
+    if not limiter().hit(item, *identifiers):
+        return True
+    return limiter().get_window_stats(item, *identifiers).remaining <= 0
+
+
+def clear(item: RateLimitItem, *identifiers: str) -> None:
+    """Forget one counter (e.g. the failure burst, when sending resumes)."""
+    limiter().clear(item, *identifiers)
 
 
 @fail_open(None)

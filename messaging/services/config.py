@@ -136,7 +136,7 @@ def sending_resume(*, workspace: Workspace) -> MessagingSettings:
     MessagingSettings.objects.filter(pk=current.pk).update(
         sending_paused=False, paused_reason="", paused_at=None
     )
-    ratelimit.reset(f"fail:{workspace.pk}")
+    ratelimit.failure_burst_clear(workspace.pk)
     current.refresh_from_db()
     from .dispatch import messages_dispatch_due
 

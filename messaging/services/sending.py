@@ -567,16 +567,13 @@ def _bounced(workspace: Workspace, message: Message, detail: str) -> None:
 
 
 def _burst_paused(workspace: Workspace, error: DeliveryError) -> bool:
-    total = ratelimit.count(
-        f"fail:{workspace.pk}", window_seconds=settings.MESSAGING_PAUSE_WINDOW, add=1
-    )
-    if total < settings.MESSAGING_PAUSE_AFTER_FAILURES:
+    if not ratelimit.failure_burst_reached(workspace.pk):
         return False
     sending_pause(
         workspace=workspace,
         reason=(
-            f"Paused automatically after {int(total)} delivery failures in "
-            f"{settings.MESSAGING_PAUSE_WINDOW}s. Last error: {error.detail}"
+            f"Paused automatically after {settings.MESSAGING_PAUSE_AFTER_FAILURES} delivery "
+            f"failures in {settings.MESSAGING_PAUSE_WINDOW}s. Last error: {error.detail}"
         )[:300],
     )
     return True

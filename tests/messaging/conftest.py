@@ -6,7 +6,6 @@ from __future__ import annotations
 import pytest
 
 from contacts.models import Contact
-from messaging import ratelimit
 from messaging.channels import email as email_channel
 from messaging.services import EmailContent, email_template_save, layout_save
 
@@ -49,17 +48,6 @@ def _no_downstream_processors(monkeypatch):
     from contacts import hooks
 
     monkeypatch.setattr(hooks, "_processors", [])
-
-
-@pytest.fixture(autouse=True)
-def _fresh_limits():
-    """Rate-limit and failure counters live in Redis; start each test without them (only our
-    own keys: the Redis database may be shared with others' brokers)."""
-    client = ratelimit.client()
-    stale = [*client.scan_iter(match="tendril:rl:*"), *client.scan_iter(match="tendril:rc:*")]
-    if stale:
-        client.delete(*stale)
-    yield
 
 
 def make_contact(ws, email="ada@example.com", **fields) -> Contact:

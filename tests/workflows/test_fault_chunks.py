@@ -22,11 +22,12 @@ from __future__ import annotations
 from collections import Counter
 
 import pytest
+import redis
+from django.conf import settings
 
 from contacts.models import Contact, Event, PendingProcessing
 from contacts.services import event_record, events_enqueue_processing
 from contacts.services.pending import pending_recover
-from messaging import ratelimit
 from messaging.models import Message, MessageStatus
 from messaging.services.dispatch import messages_recover
 from tests.support.worker import FAST_RECOVERY_ENV, running_worker, smtp_env, wait_for
@@ -96,7 +97,7 @@ def test_killing_a_worker_anywhere_in_a_workflow_chunk_runs_each_step_once(
         )
         for i in range(PEOPLE)
     ]
-    broker = ratelimit.client()
+    broker = redis.Redis.from_url(settings.REDIS_URL)  # the Celery broker
     with running_worker(
         pool="prefork", extra_env={**worker_env, "TENDRIL_FAULT_POINTS": point}
     ) as doomed:

@@ -317,3 +317,23 @@ def test_ingestion_cors_never_allows_credentials(client, tenant):
         "/v1/batch", HTTP_ORIGIN="https://shop.test", HTTP_ACCESS_CONTROL_REQUEST_METHOD="POST"
     )
     assert "Access-Control-Allow-Credentials" not in preflight
+
+
+def test_a_batch_takes_what_is_left_of_the_window_and_no_more():
+    item = throttling.per_second(5, seconds=60)
+    assert throttling.hit_up_to(item, "batch", "a", requested=3) == 3
+    assert throttling.hit_up_to(item, "batch", "a", requested=4) == 2  # only two left
+    assert throttling.hit_up_to(item, "batch", "a", requested=1) == 0
+    assert throttling.hit_up_to(item, "batch", "b", requested=9) == 5  # its own window
+
+
+def test_a_burst_counter_says_when_it_is_full_until_cleared():
+    item = throttling.per_second(3, seconds=60)
+    assert [throttling.hit_fills(item, "burst", "a") for _ in range(4)] == [
+        False,
+        False,
+        True,
+        True,
+    ]
+    throttling.clear(item, "burst", "a")
+    assert throttling.hit_fills(item, "burst", "a") is False
