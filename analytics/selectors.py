@@ -319,3 +319,19 @@ def broadcast_results(
         }
         for broadcast in broadcasts
     ]
+
+
+def event_counts_since(
+    *, workspace: Workspace, names: list[str], since: datetime
+) -> dict[str, int]:
+    """Events per name since `since`, from the hourly rollups (no scan of events): the
+    workflow builder's event picker (registered on workflows.hooks.on_event_counts)."""
+    if not names:
+        return {}
+    rows = (
+        HourlyEventCount.objects.for_workspace(workspace)
+        .filter(name__in=names, hour__gte=since)
+        .values("name")
+        .annotate(n=Sum("events"))
+    )
+    return {row["name"]: int(row["n"] or 0) for row in rows}

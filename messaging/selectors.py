@@ -437,6 +437,57 @@ def template_get(
     )
 
 
+def template_names(*, workspace: Workspace, channel: str, ids: Iterable[Any]) -> dict[int, str]:
+    """id -> name of these templates of a channel (one query; unknown ids are left out)."""
+    wanted = [int(i) for i in ids if str(i).isdigit()]
+    if not wanted:
+        return {}
+    model: Any = EmailTemplate if channel == "email" else SmsTemplate
+    return dict(model.objects.filter(workspace=workspace, pk__in=wanted).values_list("pk", "name"))
+
+
+def message_stats_by_source_key(
+    *,
+    workspace_id: int,
+    source_type: str,
+    owner_ids: QuerySet[Any, Any],
+    keys: list[str],
+    since: dt.datetime | None = None,
+    until: dt.datetime | None = None,
+) -> dict[str, dict[str, int]]:
+    """Per key: messages created, sent, delivered, opened, clicked, bounced, failed, suppressed
+    — of the messages whose source id is "<owner id>:<key>" with the owner in `owner_ids` (a
+    subquery of ids) and the key in `keys` (a workflow's messages: run id : node id)."""
+    from django.db.models import BigIntegerField, F, TextField, Value
+    from django.db.models.functions import Cast
+
+    def part(n: int) -> Func:
+        return Func(F("source_id"), Value(":"), Value(n), function="split_part",
+                    output_field=TextField())  # fmt: skip
+
+    messages = Message.objects.filter(workspace_id=workspace_id, source_type=source_type)
+    if since is not None:
+        messages = messages.filter(created_at__gte=since)
+    if until is not None:
+        messages = messages.filter(created_at__lt=until)
+    rows = (
+        messages.annotate(key=part(2), owner=Cast(part(1), BigIntegerField()))
+        .filter(owner__in=owner_ids, key__in=keys)
+        .values("key")
+        .annotate(
+            created=Count("id"),
+            sent=Count("id", filter=Q(sent_at__isnull=False)),
+            delivered=Count("id", filter=Q(delivered_at__isnull=False)),
+            opened=Count("id", filter=Q(opened_at__isnull=False)),
+            clicked=Count("id", filter=Q(clicked_at__isnull=False)),
+            bounced=Count("id", filter=Q(bounced_at__isnull=False)),
+            failed=Count("id", filter=Q(status="failed")),
+            suppressed=Count("id", filter=Q(status__in=["suppressed", "skipped"])),
+        )
+    )
+    return {row.pop("key"): row for row in rows}
+
+
 # --- Merge tags (the composers' "Insert" menu) ------------------------------------------------
 
 CONTACT_MERGE_TAGS = [

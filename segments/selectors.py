@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db.models import QuerySet
 
@@ -13,6 +14,9 @@ from workspaces.models import Workspace
 from .filters.clock import make_clock
 from .filters.validation import FilterInvalid
 from .models import Segment, SegmentMembership, SegmentMembershipChange, SegmentSizeSnapshot
+
+if TYPE_CHECKING:
+    from .filters.schema import FieldSpec
 
 __all__ = ["FilterInvalid"]  # (re-exported: the error of event_property_conditions)
 
@@ -144,6 +148,35 @@ def segment_find(*, workspace: Workspace, segment_id: int | str) -> Segment | No
     except (TypeError, ValueError):
         return None
     return Segment.objects.filter(workspace=workspace, pk=pk).first()
+
+
+def segment_names(*, workspace: Workspace, ids: Iterable[Any]) -> dict[int, str]:
+    """id -> name of these segments / static lists (one query; unknown ids are left out)."""
+    wanted = [int(i) for i in ids if str(i).isdigit()]
+    if not wanted:
+        return {}
+    rows = Segment.objects.for_workspace(workspace).filter(pk__in=wanted)
+    return dict(rows.values_list("pk", "name"))
+
+
+def segment_find_by_name(*, workspace: Workspace, name: str) -> Segment | None:
+    """The workspace's segment or static list called `name`, or None."""
+    return Segment.objects.for_workspace(workspace).filter(name=name).first()
+
+
+def filter_fields(*, workspace: Workspace) -> dict[str, FieldSpec]:
+    """Every field a filter in this workspace may name (columns, then custom attributes):
+    name -> its label, type, operators and choices."""
+    from .filters.schema import field_catalog
+
+    return field_catalog(workspace=workspace)
+
+
+def operator_labels() -> dict[str, str]:
+    """Every filter operator -> how the builders say it in words."""
+    from .filters.schema import OP_LABELS
+
+    return {str(op): label for op, label in OP_LABELS.items()}
 
 
 def segment_choices(*, workspace: Workspace) -> list[tuple[int, str]]:

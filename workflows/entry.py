@@ -69,7 +69,7 @@ def _with_filter(tree: dict[str, Any], node: Node) -> dict[str, Any]:
 def _count(workspace: Workspace, tree: dict[str, Any]) -> int | None:
     try:
         return integrations.filter_count(workspace=workspace, tree=tree)
-    except (integrations.IntegrationMissing, TendrilError):
+    except TendrilError:
         return None  # e.g. the trigger is not configured yet: validation says why
 
 

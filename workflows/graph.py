@@ -8,6 +8,7 @@ the engine uses (cached per published version: published graphs never change).
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -25,7 +26,7 @@ if TYPE_CHECKING:
 
 MAX_NODES = 500
 NODE_ID_PATTERN = r"^[A-Za-z0-9_.:-]{1,64}$"
-_ID_RE = __import__("re").compile(NODE_ID_PATTERN)
+_ID_RE = re.compile(NODE_ID_PATTERN)
 
 
 @dataclass

@@ -1,18 +1,30 @@
 """The one place where workflows calls other apps (contacts, segments, scoring, messaging).
 
-Each function is a thin call to the other app's public service or selector. Imports are
-lazy, so that workflows loads (and its engine can be tested) while an app it calls is
-still being built; a missing service raises `IntegrationMissing`, which the engine treats
-as a failing step (retried, then the run fails with the message visible) — never a
-silent no-op.
+Each function is a thin call to the other app's public services, selectors or hooks — plain
+imports, checked by import-linter (pyproject.toml: the layers and public-surface contracts).
+Analytics sits above workflows: what the builder needs from it comes through workflows.hooks.
 """
 
 from __future__ import annotations
 
-import importlib
+import json
 from collections.abc import Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
+
+from django.db import connection
+from django.db.models.expressions import RawSQL
+
+import contacts.services.contacts as contact_services
+import messaging.selectors as messaging_selectors
+import messaging.services as messaging_services
+import scoring.services as scoring_services
+import segments.filters as segment_filters
+import segments.selectors as segment_selectors
+import segments.services as segment_services
+from contacts.models import Event, EventDefinition
+
+from . import hooks
 
 if TYPE_CHECKING:
     from contacts.models import Contact
@@ -28,36 +40,17 @@ WORKFLOW_ENTERED = "workflow.entered"
 WORKFLOW_EXITED = "workflow.exited"
 
 
-class IntegrationMissing(RuntimeError):
-    """The service this step needs is not available in this installation."""
-
-
-def _resolve(module: str, name: str) -> Any:
-    try:
-        return getattr(importlib.import_module(module), name)  # type: ignore[no-any-return]
-    except (ImportError, AttributeError) as error:
-        raise IntegrationMissing(f"{module}.{name} is not available ({error}).") from error
-
-
-def available(module: str, name: str) -> bool:
-    try:
-        _resolve(module, name)
-    except IntegrationMissing:
-        return False
-    return True
-
-
 # --- segments -------------------------------------------------------------------------------
 
 
 def filter_validate(*, workspace: Workspace, tree: dict[str, Any]) -> None:
     """Raise ValidationFailed (segments' FilterInvalid) when the filter is not valid here."""
-    _resolve("segments.filters", "validate_filter")(workspace=workspace, tree=tree)
+    segment_filters.validate_filter(workspace=workspace, tree=tree)
 
 
 def filter_parse(*, workspace: Workspace, tree: dict[str, Any]) -> Any:
     """The parsed filter, to evaluate many times without parsing again."""
-    return _resolve("segments.filters", "parse_filter")(workspace=workspace, tree=tree)
+    return segment_filters.parse_filter(workspace=workspace, tree=tree)
 
 
 def filter_evaluate(
@@ -70,7 +63,7 @@ def filter_evaluate(
     events: dict[str, list[Any]] | None = None,
 ) -> bool:
     return bool(
-        _resolve("segments.filters", "evaluate_filter")(
+        segment_filters.evaluate_filter(
             workspace=workspace, tree=tree, contact=contact, now=now, node=parsed, events=events
         )
     )
@@ -82,7 +75,7 @@ def filter_events_load(
     """Per contact, the events a parsed filter can look at from `since` on (one query):
     each contact's part goes to filter_evaluate(events=…)."""
     return dict(
-        _resolve("segments.filters", "filter_events_load")(
+        segment_filters.filter_events_load(
             workspace=workspace, node=parsed, contact_ids=contact_ids, since=since
         )
     )
@@ -90,24 +83,16 @@ def filter_events_load(
 
 def filter_count(*, workspace: Workspace, tree: dict[str, Any]) -> int:
     """How many contacts match the filter now (one SQL statement)."""
-    return int(_resolve("segments.filters", "filter_count")(workspace=workspace, tree=tree))
+    return int(segment_filters.filter_count(workspace=workspace, tree=tree))
 
 
 def segment_contains(*, workspace: Workspace, segment_id: int, contact_id: int) -> bool:
-    ids = _resolve("segments.selectors", "contact_segment_ids")(
-        workspace=workspace, contact=contact_id
-    )
+    ids = segment_selectors.contact_segment_ids(workspace=workspace, contact=contact_id)
     return int(segment_id) in ids
 
 
 def _segment(workspace: Workspace, segment_id: Any) -> Any:
-    # segments has no "get one segment" selector; reading its model here keeps that
-    # knowledge in this adapter.
-    segment_model = _resolve("segments.models", "Segment")
-    try:
-        return segment_model.objects.for_workspace(workspace).filter(pk=int(segment_id)).first()
-    except (TypeError, ValueError):
-        return None
+    return segment_selectors.segment_find(workspace=workspace, segment_id=segment_id)
 
 
 def segment_exists(*, workspace: Workspace, segment_id: Any, static: bool = False) -> bool:
@@ -117,15 +102,7 @@ def segment_exists(*, workspace: Workspace, segment_id: Any, static: bool = Fals
 
 def segment_names(*, workspace: Workspace, ids: Iterable[Any]) -> dict[int, str]:
     """id -> name of these segments / static lists (one query; unknown ids are left out)."""
-    wanted = [int(i) for i in ids if str(i).isdigit()]
-    if not wanted:
-        return {}
-    try:
-        segment_model = _resolve("segments.models", "Segment")
-    except IntegrationMissing:
-        return {}
-    rows = segment_model.objects.for_workspace(workspace).filter(pk__in=wanted)
-    return dict(rows.values_list("pk", "name"))
+    return segment_selectors.segment_names(workspace=workspace, ids=ids)
 
 
 def segment_size(*, workspace: Workspace, segment_id: Any) -> int | None:
@@ -133,26 +110,19 @@ def segment_size(*, workspace: Workspace, segment_id: Any) -> int | None:
     segment = _segment(workspace, segment_id)
     if segment is None:
         return None
-    return int(_resolve("segments.selectors", "segment_member_ids")(segment=segment).count())
+    return int(segment_selectors.segment_member_ids(segment=segment).count())
 
 
 def filter_vocabulary(*, workspace: Workspace) -> tuple[dict[str, str], dict[str, str]]:
     """(field name -> label, operator -> label) of segment filters, to say filters in words."""
-    try:
-        catalog = _resolve("segments.filters.schema", "field_catalog")(workspace=workspace)
-        op_labels = _resolve("segments.filters.schema", "OP_LABELS")
-    except IntegrationMissing:
-        return {}, {}
-    return (
-        {name: spec.label for name, spec in catalog.items()},
-        {str(op): label for op, label in op_labels.items()},
-    )
+    catalog = segment_selectors.filter_fields(workspace=workspace)
+    return {name: spec.label for name, spec in catalog.items()}, segment_selectors.operator_labels()
 
 
 def field_catalog(*, workspace: Workspace) -> list[dict[str, str]]:
     """Contact fields and custom attributes a filter may name: name, label, type, the
     operators its type takes (the segments builder's) and, for choice fields, the choices."""
-    catalog = _resolve("segments.filters.schema", "field_catalog")(workspace=workspace)
+    catalog = segment_selectors.filter_fields(workspace=workspace)
     return [
         {
             "name": name,
@@ -169,7 +139,7 @@ def segment_member_ids(*, workspace: Workspace, segment_id: int) -> Iterable[int
     segment = _segment(workspace, segment_id)
     if segment is None:
         return []
-    return _resolve("segments.selectors", "segment_member_ids")(segment=segment)  # type: ignore[no-any-return]
+    return segment_selectors.segment_member_ids(segment=segment)
 
 
 def static_list_change(
@@ -178,10 +148,8 @@ def static_list_change(
     segment = _segment(workspace, segment_id)
     if segment is None or not segment.is_static:
         raise ValueError(f"static list {segment_id} no longer exists")
-    service = "static_list_add" if add else "static_list_remove"
-    _resolve("segments.services", service)(
-        segment=segment, contact_ids=[contact_id], source="workflow"
-    )
+    change = segment_services.static_list_add if add else segment_services.static_list_remove
+    change(segment=segment, contact_ids=[contact_id], source="workflow")
 
 
 # --- contacts -------------------------------------------------------------------------------
@@ -192,7 +160,7 @@ def contact_update(
 ) -> tuple[Contact, set[str]]:
     """contacts' own validated update (typed attributes, the attribute registry); it tells
     the events pipeline itself."""
-    updated, changed = _resolve("contacts.services.contacts", "contact_update")(
+    updated, changed = contact_services.contact_update(
         workspace=workspace, contact=contact, data=data, source="workflow"
     )
     return updated, set(changed)
@@ -215,7 +183,7 @@ RETURNING tags
 def tags_changed(current: list[str], tags: list[str], *, add: bool) -> list[str] | None:
     """The contact's tags after adding / removing `tags` (contacts' cleaning rules), or None
     when nothing changes."""
-    clean = _resolve("contacts.services.contacts", "tags_clean")(tags)
+    clean = contact_services.tags_clean(tags)
     if add:
         new = [*current, *[t for t in clean if t not in current]]
     else:
@@ -234,10 +202,6 @@ WHERE c.workspace_id = %s AND c.id = u.id
 def contacts_tags_write(*, workspace: Workspace, contacts: list[Contact]) -> None:
     """Write these contacts' tags (computed by tags_changed on rows the caller has locked)
     in one statement."""
-    import json
-
-    from django.db import connection
-
     with connection.cursor() as cursor:
         cursor.execute(
             TAGS_WRITE_SQL,
@@ -252,9 +216,7 @@ def contact_tags(
     changed. Unlike contacts' contact_tags_add/remove (one events-pipeline task per call),
     this leaves telling the pipeline to the caller, so a chunk of runs sends one task for
     all its contacts. Tags are cleaned by contacts' own rules."""
-    from django.db import connection
-
-    clean = _resolve("contacts.services.contacts", "tags_clean")(tags)
+    clean = contact_services.tags_clean(tags)
     if not clean:
         return None
     with connection.cursor() as cursor:
@@ -269,21 +231,19 @@ def contact_tags(
 
 
 def score_adjust(*, workspace: Workspace, contact: Contact, points: int, reason: str) -> None:
-    _resolve("scoring.services", "score_adjust")(
+    scoring_services.score_adjust(
         workspace=workspace, contact=contact, points=points, reason=reason, source="workflow"
     )
 
 
 def lifecycle_set(*, workspace: Workspace, contact: Contact, stage: str, reason: str) -> None:
-    _resolve("scoring.services", "lifecycle_stage_set")(
+    scoring_services.lifecycle_stage_set(
         workspace=workspace, contact=contact, stage=stage, reason=reason
     )
 
 
 def lead_assign(*, workspace: Workspace, contact: Contact, owner: Any | None) -> Any:
-    return _resolve("scoring.services", "lead_assign")(
-        workspace=workspace, contact=contact, owner=owner
-    )
+    return scoring_services.lead_assign(workspace=workspace, contact=contact, owner=owner)
 
 
 def sales_task_create(
@@ -295,7 +255,7 @@ def sales_task_create(
     assignee: Any | None,
     notify: bool,
 ) -> Any:
-    return _resolve("scoring.services", "sales_task_create")(
+    return scoring_services.sales_task_create(
         workspace=workspace,
         contact=contact,
         title=title,
@@ -321,7 +281,7 @@ def message_enqueue(
     """The Message row (unique per source and contact: a retried step finds it), sent by
     messaging after commit — consent, suppression and frequency checks are messaging's.
     `template` may be an id or an already resolved version (see template_version)."""
-    return _resolve("messaging.services", "message_enqueue")(
+    return messaging_services.message_enqueue(
         workspace=workspace,
         contact=contact,
         channel=channel,
@@ -343,8 +303,8 @@ def messages_enqueue_many(
 ) -> list[tuple[int, str]]:
     """Many workflow messages of one template version: (contact, source id, context) each →
     (message id, status) each, in order. Same guarantees as message_enqueue, set-based."""
-    spec = _resolve("messaging.services", "MessageSpec")
-    results = _resolve("messaging.services", "messages_enqueue_many")(
+    spec = messaging_services.MessageSpec
+    results = messaging_services.messages_enqueue_many(
         workspace=workspace,
         channel=channel,
         template=template,
@@ -364,32 +324,19 @@ def template_version(
     version = template.current_version if template is not None else None
     if version is None:
         return None
-    topic = version.topic or _resolve("messaging.services", "topic_default")(workspace=workspace)
+    topic = version.topic or messaging_services.topic_default(workspace=workspace)
     return version, topic
 
 
 def template_get(*, workspace: Workspace, template_id: Any, channel: str) -> Any:
-    # messaging has no "get one template" selector; reading its models here keeps that
-    # knowledge in this adapter.
-    model = _resolve("messaging.models", "EmailTemplate" if channel == "email" else "SmsTemplate")
-    try:
-        return model.objects.filter(workspace=workspace, pk=int(template_id)).first()
-    except (TypeError, ValueError):
-        return None
+    return messaging_selectors.template_get(
+        workspace=workspace, template_id=template_id, channel=channel
+    )
 
 
 def template_names(*, workspace: Workspace, channel: str, ids: Iterable[Any]) -> dict[int, str]:
     """id -> name of these templates of a channel (one query)."""
-    wanted = [int(i) for i in ids if str(i).isdigit()]
-    if not wanted:
-        return {}
-    try:
-        model = _resolve(
-            "messaging.models", "EmailTemplate" if channel == "email" else "SmsTemplate"
-        )
-    except IntegrationMissing:
-        return {}
-    return dict(model.objects.filter(workspace=workspace, pk__in=wanted).values_list("pk", "name"))
+    return messaging_selectors.template_names(workspace=workspace, channel=channel, ids=ids)
 
 
 def message_preview(
@@ -404,7 +351,7 @@ def message_preview(
     found = template_get(workspace=workspace, template_id=template, channel=channel)
     if found is None:
         raise ValueError(f"no {channel} template with id {template}")
-    preview = _resolve("messaging.services", "template_render_preview")(
+    preview = messaging_services.template_render_preview(
         workspace=workspace, template=found, contact=contact, context=context
     )
     if channel == "email":
@@ -427,61 +374,19 @@ def message_stats(
 ) -> dict[str, dict[str, int]]:
     """Per message node: messages created, sent, delivered, opened, clicked, bounced, failed,
     suppressed — read from messaging's rows for this workflow's runs."""
-    try:
-        message_model = _resolve("messaging.models", "Message")
-    except IntegrationMissing:
-        return {}
-    from django.db.models import BigIntegerField, Count, F, Func, Q, TextField
-    from django.db.models.functions import Cast
-
     from .models import WorkflowRun
 
     run_ids = WorkflowRun.objects.filter(
         workspace_id=workflow.workspace_id, workflow=workflow
     ).values("id")
-    node = Func(
-        F("source_id"),
-        models_value(":"),
-        models_value(2),
-        function="split_part",
-        output_field=TextField(),
+    return messaging_selectors.message_stats_by_source_key(
+        workspace_id=workflow.workspace_id,
+        source_type="workflow",
+        owner_ids=run_ids,
+        keys=node_ids,
+        since=since,
+        until=until,
     )
-    run = Func(
-        F("source_id"),
-        models_value(":"),
-        models_value(1),
-        function="split_part",
-        output_field=TextField(),
-    )
-    messages = message_model.objects.filter(
-        workspace_id=workflow.workspace_id, source_type="workflow"
-    )
-    if since is not None:
-        messages = messages.filter(created_at__gte=since)
-    if until is not None:
-        messages = messages.filter(created_at__lt=until)
-    rows = (
-        messages.annotate(node=node, run=Cast(run, BigIntegerField()))
-        .filter(run__in=run_ids, node__in=node_ids)
-        .values("node")
-        .annotate(
-            created=Count("id"),
-            sent=Count("id", filter=Q(sent_at__isnull=False)),
-            delivered=Count("id", filter=Q(delivered_at__isnull=False)),
-            opened=Count("id", filter=Q(opened_at__isnull=False)),
-            clicked=Count("id", filter=Q(clicked_at__isnull=False)),
-            bounced=Count("id", filter=Q(bounced_at__isnull=False)),
-            failed=Count("id", filter=Q(status="failed")),
-            suppressed=Count("id", filter=Q(status__in=["suppressed", "skipped"])),
-        )
-    )
-    return {row.pop("node"): row for row in rows}
-
-
-def models_value(value: Any) -> Any:
-    from django.db.models import Value
-
-    return Value(value)
 
 
 # --- reading the platform's own events -----------------------------------------------------
@@ -532,39 +437,32 @@ def lifecycle_change_values(event: Any) -> tuple[str | None, str | None]:
 def template_create(*, workspace: Workspace, channel: str, spec: dict[str, Any]) -> int:
     """An email or SMS template for an imported workflow (messaging validates it)."""
     if channel == "email":
-        content_class = _resolve("messaging.services", "EmailContent")
-        content = content_class(
+        content = messaging_services.EmailContent(
             name=spec["name"], subject=spec["subject"], html=spec["html"], text=spec.get("text", "")
         )
-        template = _resolve("messaging.services", "email_template_save")(
-            workspace=workspace, content=content
-        )
+        template = messaging_services.email_template_save(workspace=workspace, content=content)
     else:
-        template = _resolve("messaging.services", "sms_template_save")(
+        template = messaging_services.sms_template_save(
             workspace=workspace, name=spec["name"], body=spec["body"]
         )
     return int(template.pk)
 
 
 def static_list_get_or_create(*, workspace: Workspace, name: str) -> int:
-    segment_model = _resolve("segments.models", "Segment")
-    found = segment_model.objects.for_workspace(workspace).filter(name=name).first()
+    found = segment_selectors.segment_find_by_name(workspace=workspace, name=name)
     if found is not None:
         if not found.is_static:
             raise ValueError(f"a dynamic segment is already called {name!r}")
         return int(found.pk)
-    created = _resolve("segments.services", "segment_create")(
-        workspace=workspace, name=name, kind="static"
-    )
+    created = segment_services.segment_create(workspace=workspace, name=name, kind="static")
     return int(created.pk)
 
 
 def segment_get_or_create(*, workspace: Workspace, name: str, tree: dict[str, Any]) -> int:
-    segment_model = _resolve("segments.models", "Segment")
-    found = segment_model.objects.for_workspace(workspace).filter(name=name).first()
+    found = segment_selectors.segment_find_by_name(workspace=workspace, name=name)
     if found is not None:
         return int(found.pk)
-    created = _resolve("segments.services", "segment_create")(
+    created = segment_services.segment_create(
         workspace=workspace, name=name, kind="dynamic", filter=tree
     )
     return int(created.pk)
@@ -588,10 +486,8 @@ def event_definitions(
     *, workspace: Workspace, prefix: str = "", names: Iterable[str] | None = None, limit: int = 500
 ) -> list[tuple[str, list[str], datetime]]:
     """(name, property keys, last seen) of the event names this workspace has received —
-    contacts keeps this catalogue on ingestion (EventDefinition); reading its model here
-    keeps that knowledge in this adapter."""
-    model = _resolve("contacts.models", "EventDefinition")
-    rows = model.objects.for_workspace(workspace)
+    contacts keeps this catalogue on ingestion (EventDefinition)."""
+    rows = EventDefinition.objects.for_workspace(workspace)
     if prefix:
         rows = rows.filter(name__istartswith=prefix)
     if names is not None:
@@ -602,22 +498,9 @@ def event_definitions(
 
 
 def event_counts(*, workspace: Workspace, names: list[str], since: datetime) -> dict[str, int]:
-    """Events per name since `since`, from analytics' hourly rollups (no scan of events)."""
-    if not names:
-        return {}
-    try:
-        model = _resolve("analytics.models", "HourlyEventCount")
-    except IntegrationMissing:
-        return {}
-    from django.db.models import Sum
-
-    rows = (
-        model.objects.for_workspace(workspace)
-        .filter(name__in=names, hour__gte=since)
-        .values("name")
-        .annotate(n=Sum("events"))
-    )
-    return {row["name"]: int(row["n"] or 0) for row in rows}
+    """Events per name since `since`, from analytics' hourly rollups (no scan of events),
+    through workflows.hooks; {} without analytics."""
+    return hooks.event_counts(workspace=workspace, names=names, since=since)
 
 
 # --- replaying history (preview on history) ----------------------------------------------------
@@ -646,8 +529,6 @@ def event_hits(
     """(contacts who had any of these events in [since, until), how many events, a uniform
     sample of at most `sample` of those contacts) — one statement on the events table's
     (workspace, name, timestamp) index."""
-    from django.db import connection
-
     with connection.cursor() as cursor:
         cursor.execute(
             EVENT_HITS_SQL,
@@ -663,10 +544,8 @@ def segment_sample(*, workspace: Workspace, segment_id: Any, sample: int) -> tup
     segment = _segment(workspace, segment_id)
     if segment is None:
         return 0, []
-    members = _resolve("segments.selectors", "segment_member_ids")(segment=segment)
+    members = segment_selectors.segment_member_ids(segment=segment)
     order = _SAMPLE_ORDER.format(col="contact_id")
-    from django.db.models.expressions import RawSQL
-
     ordered = members.order_by(RawSQL(order, []))  # noqa: S611 — a constant expression
     ids = list(ordered.values_list("contact_id", flat=True)[:sample])
     return int(members.count()), ids
@@ -682,9 +561,8 @@ def events_of_contacts(
     limit: int = 200_000,
 ) -> list[Any]:
     """These contacts' events of these names in [since, until), oldest first (bounded)."""
-    model = _resolve("contacts.models", "Event")
     return list(
-        model.objects.filter(
+        Event.objects.filter(
             workspace_id=workspace.pk, contact_id__in=contact_ids, name__in=names,
             timestamp__gte=since, timestamp__lt=until,
         )
@@ -695,9 +573,8 @@ def events_of_contacts(
 
 def events_in_window(*, workspace: Workspace, since: datetime, until: datetime) -> int:
     """All of the workspace's events in [since, until): the preview bench's baseline."""
-    model = _resolve("contacts.models", "Event")
     return int(
-        model.objects.filter(
+        Event.objects.filter(
             workspace_id=workspace.pk, timestamp__gte=since, timestamp__lt=until
         ).count()
     )

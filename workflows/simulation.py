@@ -77,7 +77,7 @@ class SimulatedEffects(LiveEffects):
                 template=template,
                 context=context,
             )
-        except (integrations.IntegrationMissing, ValueError) as error:
+        except ValueError as error:
             raise StepFailed(f"cannot render the {channel}: {error}", retryable=False) from error
         self.messages.append(
             {

@@ -59,13 +59,9 @@ def _never_received(workspace: Workspace, graph: Graph) -> list[Problem]:
             wanted.setdefault(name, []).append(node.id)
     if not wanted:
         return []
-    try:
-        known = {
-            row[0]
-            for row in integrations.event_definitions(workspace=workspace, names=list(wanted))
-        }
-    except integrations.IntegrationMissing:
-        return []
+    known = {
+        row[0] for row in integrations.event_definitions(workspace=workspace, names=list(wanted))
+    }
     return [
         Problem(
             "event_never_received",
@@ -88,7 +84,7 @@ def _empty_snapshots(workspace: Workspace, graph: Graph, errors: list[Problem]) 
             continue
         try:
             size = integrations.segment_size(workspace=workspace, segment_id=node.config["segment"])
-        except (integrations.IntegrationMissing, KeyError):
+        except KeyError:
             continue
         if size == 0:
             found.append(

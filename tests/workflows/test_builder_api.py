@@ -541,6 +541,20 @@ def test_autocomplete_lists_received_events_by_frequency_with_their_properties(
 # --- 10/11. gallery and import ------------------------------------------------------------------
 
 
+def test_without_analytics_counts_the_event_picker_still_lists_received_events(
+    api, tenant, monkeypatch, django_capture_on_commit_callbacks
+):
+    """Workflows asks analytics (the layer above it) for event counts only through
+    workflows.hooks: with no provider registered the picker lists the events, counted 0."""
+    from workflows import hooks
+
+    monkeypatch.setattr(hooks, "_event_counts", [])
+    with django_capture_on_commit_callbacks(execute=True):
+        track(tenant, "Order Completed", "u1")
+    events = api.get("/api/v1/workflows/autocomplete/events/").json()["results"]
+    assert [(e["name"], e["count"]) for e in events] == [("Order Completed", 0)]
+
+
 def test_the_gallery_gives_each_ready_made_workflow_its_graph_and_summaries(api):
     results = api.get("/api/v1/workflows/library/").json()["results"]
     cart = next(r for r in results if r["slug"] == "abandoned-cart")

@@ -115,11 +115,6 @@ def document_resolve(*, workspace: Workspace, doc: dict[str, Any]) -> dict[str, 
             ids[f"segment:{key}"] = integrations.segment_get_or_create(
                 workspace=workspace, name=spec["name"], tree=spec["filter"]
             )
-    except integrations.IntegrationMissing as error:
-        raise ValidationFailed(
-            f"library: this installation cannot create what the workflow needs ({error}).",
-            fields={"library": [str(error)]},
-        ) from error
     except (ValueError, KeyError, TypeError, AttributeError) as error:
         raise ValidationFailed(
             f"document: cannot create what the workflow needs ({error}).",

@@ -31,8 +31,6 @@ def filter_errors(tree: Any, workspace: Workspace | None, where: str = "filter")
         return []
     try:
         integrations.filter_validate(workspace=workspace, tree=tree)
-    except integrations.IntegrationMissing:
-        return []  # segments not installed: the filter is checked when it runs
     except TendrilError as error:
         detail = "; ".join(f"{k}: {v}" for k, v in error.fields.items()) or error.message
         return [Issue(f"{where}: {detail}", "invalid_filter")]
@@ -48,19 +46,14 @@ def segment_errors(
 ) -> list[str]:
     if workspace is None or segment_id is None:
         return []
-    try:
-        if not integrations.segment_exists(
-            workspace=workspace, segment_id=segment_id, static=static
-        ):
-            kind = "static list" if static else "segment"
-            return [
-                Issue(
-                    f"{where}: no {kind} with id {segment_id} in this workspace.",
-                    "list_missing" if static else "segment_missing",
-                )
-            ]
-    except integrations.IntegrationMissing:
-        return []
+    if not integrations.segment_exists(workspace=workspace, segment_id=segment_id, static=static):
+        kind = "static list" if static else "segment"
+        return [
+            Issue(
+                f"{where}: no {kind} with id {segment_id} in this workspace.",
+                "list_missing" if static else "segment_missing",
+            )
+        ]
     return []
 
 
@@ -79,12 +72,9 @@ def member_errors(user_id: Any, workspace: Workspace | None, where: str) -> list
 def template_errors(template_id: Any, channel: str, workspace: Workspace | None) -> list[str]:
     if workspace is None:
         return []
-    try:
-        template = integrations.template_get(
-            workspace=workspace, template_id=template_id, channel=channel
-        )
-    except integrations.IntegrationMissing:
-        return []
+    template = integrations.template_get(
+        workspace=workspace, template_id=template_id, channel=channel
+    )
     if template is None:
         return [
             Issue(
