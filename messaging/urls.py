@@ -2,14 +2,18 @@
 
 - /messages/…          the Messages section (workspace members);
 - /messaging/privacy/  privacy requests (export / erase a contact);
+- /media/…             email images on the file system (public, unguessable names);
 - /m/…                 public endpoints reached from emails and providers (signed tokens,
                        Twilio signatures, ESP webhooks through anymail).
 """
 
-from django.urls import path
+import re
+
+from django.conf import settings
+from django.urls import path, re_path
 
 from . import esp
-from .views import audience, broadcasts, privacy, public, templates, twilio
+from .views import audience, broadcasts, media, privacy, public, templates, twilio
 
 app_name = "messaging"
 
@@ -92,3 +96,11 @@ urlpatterns = [
     ),
     *esp.webhook_urls(),
 ]
+if settings.MEDIA_URL.startswith("/"):  # email images on the file system (else the bucket's URLs)
+    urlpatterns.append(
+        re_path(
+            rf"^{re.escape(settings.MEDIA_URL.lstrip('/'))}(?P<name>.+)$",
+            media.media_file,
+            name="media_file",
+        )
+    )

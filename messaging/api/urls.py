@@ -22,6 +22,26 @@ urlpatterns = [
         assets.EmailCheckView.as_view(),
         name="messaging_email_check",
     ),
+    path(
+        "messaging/email-templates/<int:pk>/duplicate/",
+        assets.EmailTemplateDuplicateView.as_view(),
+        name="messaging_email_template_duplicate",
+    ),
+    path("messaging/media/", assets.MediaView.as_view(), name="messaging_media"),
+    path("messaging/brand/", assets.BrandView.as_view(), name="messaging_brand"),
+    path(
+        "messaging/saved-blocks/", assets.SavedBlocksView.as_view(), name="messaging_saved_blocks"
+    ),
+    path(
+        "messaging/saved-blocks/<int:pk>/",
+        assets.SavedBlockDetailView.as_view(),
+        name="messaging_saved_block",
+    ),
+    path(
+        "messaging/starter-templates/",
+        assets.StarterTemplatesView.as_view(),
+        name="messaging_starter_templates",
+    ),
     path("messaging/settings/", MessagingSettingsView.as_view(), name="messaging_settings"),
     path(
         "messaging/privacy/contacts/<int:contact_id>/export/",

@@ -303,3 +303,23 @@ def sms_template_save(
     template.current_version = version
     template.save(update_fields=["current_version", "updated_at"])
     return template
+
+
+def copy_name(name: str, *, limit: int = 120) -> str:
+    suffix = " (copy)"
+    return f"{name[: limit - len(suffix)]}{suffix}"
+
+
+@transaction.atomic
+def email_template_duplicate(
+    *, workspace: Workspace, template: EmailTemplate, user: User | None = None
+) -> EmailTemplate:
+    """A new template with the same content (code or block), named "<name> (copy)"."""
+    if template.workspace_id != workspace.pk:
+        raise ValidationFailed("template: unknown template", fields={"template": "unknown"})
+    content = content_of(template, name=copy_name(template.name))
+    if template.document is not None and hasattr(content, "document"):
+        content.document = template.document  # type: ignore[attr-defined]
+    return email_template_save(
+        workspace=workspace, content=content, user=user, note=f"Copied from “{template.name}”"
+    )
