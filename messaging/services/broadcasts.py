@@ -4,10 +4,11 @@
   contact's own time zone (fan-out starts when the first zone reaches it, UTC+14);
 - the audience is the segment's members minus those of any exclusion segment
   (`segments_bridge.audience_contacts`, also what the form's live count uses);
-- an A/B test sends each variant to an even share of a sample, waits, picks the variant
-  with the best open or click rate and sends it to everyone else — unless a variant reached
-  fewer than `ab_min_recipients` or the variants' opens (clicks) are equal: then no winner is
-  called, the first variant goes to the rest and `ab_no_winner_reason` says why;
+- an A/B test sends each variant to an even share of a sample, waits, and sends the winner
+  to everyone else. A winner is called only when the leader is best with 95 % probability
+  on its click (or open) rate, every variant reached `ab_min_recipients` and the split shows
+  no sample-ratio mismatch (workspaces.experiments); otherwise the first variant goes to the
+  rest and `ab_no_winner_reason` says why and what it would take;
 - send-time optimisation delivers at each contact's best hour (see `sto`).
 
 Fan-out writes Message rows in bulk (`bulk_create(ignore_conflicts=True)` on the unique
@@ -28,6 +29,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from workspaces.errors import ValidationFailed
+from workspaces.experiments import Arm, Decision, ab_decide
 from workspaces.models import User, Workspace
 
 from .. import segments_bridge
@@ -420,6 +422,7 @@ def _fanout_ab_sample(workspace: Workspace, broadcast: Broadcast) -> None:
 
 
 def ab_results(*, broadcast: Broadcast) -> list[dict[str, Any]]:
+    """Per variant: sent, opened, clicked and their rates."""
     from django.db.models import Count, Q
 
     from ..models.messages import SENT_STATUSES
@@ -454,41 +457,35 @@ def ab_results(*, broadcast: Broadcast) -> list[dict[str, Any]]:
     return results
 
 
-def ab_no_winner_reason(*, broadcast: Broadcast, results: list[dict[str, Any]]) -> str:
-    """Why the test's data cannot call a winner ("" when it can): a variant reached fewer
-    than the minimum, or every variant has the same number of opens (clicks)."""
-    minimum = broadcast.ab_min_recipients
-    short = [row for row in results if row["sent"] < minimum]
-    if short:
-        names = ", ".join(f"{row['variant'].label} ({row['sent']})" for row in short)
-        return (
-            f"not enough data: each variant needs {minimum} recipients sent to, and "
-            f"{'these' if len(short) > 1 else 'this one'} had fewer — {names}"
-        )
+def ab_decision(*, broadcast: Broadcast, results: list[dict[str, Any]]) -> Decision:
+    """The call on the test (workspaces.experiments): a winner only when the leader is best
+    with 95 % probability, every variant reached `ab_min_recipients` and the split is sound.
+    Variants split the sample evenly; the metric is the broadcast's (clicks or opens)."""
     counted = "opened" if broadcast.ab_metric == "open" else "clicked"
-    counts = {row[counted] for row in results}
-    if len(counts) == 1:
-        noun = "opens" if counted == "opened" else "clicks"
-        return f"no difference: every variant had {counts.pop()} {noun}"
-    return ""
+    return ab_decide(
+        [Arm(row["variant"].label, row["sent"], row[counted]) for row in results],
+        min_sample=broadcast.ab_min_recipients,
+    )
 
 
 @transaction.atomic
 def ab_pick_winner(*, workspace: Workspace, broadcast: Broadcast) -> BroadcastVariant | None:
-    """Choose the variant with the best rate (ties: the first label) and send it to the rest;
-    without enough data, send the first variant (the default) and record why."""
+    """Send the winning variant to the rest; when the data cannot call one, send the first
+    variant (the default) and record why."""
     broadcast = Broadcast.objects.select_for_update().get(workspace=workspace, pk=broadcast.pk)
     if broadcast.status != Broadcast.Status.TESTING:
         return broadcast.ab_winner
     results = ab_results(broadcast=broadcast)
     if not results:
         return None
-    reason = ab_no_winner_reason(broadcast=broadcast, results=results)
-    if reason:
-        chosen = results[0]
-    else:
-        key = "open_rate" if broadcast.ab_metric == "open" else "click_rate"
-        chosen = max(results, key=lambda row: (row[key], -results.index(row)))
+    chosen = results[0]
+    reason = ""
+    if len(results) >= 2:
+        decision = ab_decision(broadcast=broadcast, results=results)
+        reason = decision.reason
+        chosen = next(
+            (row for row in results if row["variant"].label == decision.winner), results[0]
+        )
     broadcast.ab_winner = chosen["variant"]
     broadcast.ab_no_winner_reason = reason[:300]
     broadcast.save(update_fields=["ab_winner", "ab_no_winner_reason", "updated_at"])
@@ -520,5 +517,16 @@ def broadcasts_tick(*, now: datetime | None = None) -> None:
 
 def broadcast_status(*, broadcast: Broadcast) -> dict[str, Any]:
     progress = broadcast_progress(broadcast=broadcast)
-    progress["ab"] = ab_results(broadcast=broadcast) if broadcast.ab_enabled else []
+    results = ab_results(broadcast=broadcast) if broadcast.ab_enabled else []
+    decision = ab_decision(broadcast=broadcast, results=results) if len(results) >= 2 else None
+    if decision is not None:  # each variant's row carries its figures from the decision
+        for row, arm in zip(results, decision.arms, strict=True):
+            row.update(
+                prob_best=arm.prob_best,
+                expected_loss=arm.expected_loss,
+                p_value=arm.p_value,
+                lift=arm.lift,
+            )
+    progress["ab"] = results
+    progress["ab_decision"] = decision
     return progress

@@ -343,7 +343,9 @@ def test_no_winner_is_called_below_the_minimum_sample(
     smtp_settings.wait_for(8)
     broadcast.refresh_from_db()
     assert broadcast.ab_winner.label == "A" and broadcast.status == Broadcast.Status.SENT
-    assert broadcast.ab_no_winner_reason.startswith("not enough data: each variant needs 100")
+    assert broadcast.ab_no_winner_reason == (
+        "not enough data yet: each variant needs at least 100; A has 2 (98 more), B has 2 (98 more)"
+    )
     rest = Message.objects.filter(broadcast=broadcast).exclude(variant__label="B")
     assert rest.count() == 6
     html = owner_client.get(reverse("messaging:broadcast_detail", args=[broadcast.pk])).content
@@ -363,7 +365,9 @@ def test_no_winner_is_called_on_equal_opens(
         broadcasts_tick(now=timezone.now() + timedelta(minutes=2))
     broadcast.refresh_from_db()
     assert broadcast.ab_winner.label == "A"
-    assert broadcast.ab_no_winner_reason == "no difference: every variant had 0 opens"
+    assert broadcast.ab_no_winner_reason == (
+        "no difference: the best variants have the same rate (0.0%)"
+    )
 
 
 def test_a_fully_sent_broadcast_offers_no_cancel(
@@ -393,3 +397,23 @@ def test_a_fully_sent_broadcast_offers_no_cancel(
     page = owner_client.get(reverse("messaging:broadcast_detail", args=[done.pk])).content
     assert reverse("messaging:broadcast_cancel", args=[done.pk]).encode() not in page
     assert b">Cancel<" not in page
+
+
+def test_the_page_shows_each_variants_chance_to_be_best_and_the_call(
+    owner_client, ws, template, eight, smtp_settings, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        broadcast = _ab(ws, template, eight, ab_min_recipients=2)
+    smtp_settings.wait_for(4)
+    Message.objects.filter(broadcast=broadcast, variant__label="B").update(
+        opened_at=timezone.now()
+    )  # 2 of 2 against 0 of 2: best at 95 % exactly — on the line, so no call is made on it
+
+    html = owner_client.get(reverse("messaging:broadcast_detail", args=[broadcast.pk])).content
+    html = html.decode()
+
+    assert "<th>Chance to be best</th><th>Expected loss</th><th>vs A</th>" in html
+    assert '<span class="muted">control</span>' in html  # A is what B is tested against
+    assert "p = 0.046" in html  # z = 2 for 2/2 against 0/2
+    assert 'id="ab-call"' in html and "Beta-Binomial" in html
+    assert 'id="ab-srm"' not in html

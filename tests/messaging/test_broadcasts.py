@@ -129,32 +129,28 @@ def test_an_ab_test_sends_variants_to_a_sample_then_the_winner_to_the_rest(
         template,
         static_segment(ws, people),
         ab_enabled=True,
-        ab_sample_percent=40,
+        ab_sample_percent=80,  # 4 per variant: 4 of 4 against 0 of 4 is best at 99.6 %
         ab_wait_minutes=60,
-        ab_min_recipients=2,
+        ab_min_recipients=4,
         variants=[VariantInput("A", subject="Subject A"), VariantInput("B", email_template=other)],
     )
     with django_capture_on_commit_callbacks(execute=True):
         broadcast_send(workspace=ws, broadcast=broadcast)
-    sample = smtp_settings.wait_for(4)
-    assert sorted(m["Subject"] for m in sample) == [
-        "Different content",
-        "Different content",
-        "Subject A",
-        "Subject A",
-    ]
+    sample = smtp_settings.wait_for(8)
+    assert sorted(m["Subject"] for m in sample) == ["Different content"] * 4 + ["Subject A"] * 4
     broadcast.refresh_from_db()
     assert broadcast.status == Broadcast.Status.TESTING
     # Variant B's recipients open it; A's do not.
     Message.objects.filter(broadcast=broadcast, variant__label="B").update(opened_at=timezone.now())
     broadcasts_tick(now=timezone.now())  # the wait is not over: nothing happens
-    assert len(smtp_settings.messages) == 4
+    assert len(smtp_settings.messages) == 8
     with django_capture_on_commit_callbacks(execute=True):
         broadcasts_tick(now=timezone.now() + timedelta(minutes=61))
     everyone = smtp_settings.wait_for(10)
     broadcast.refresh_from_db()
     assert broadcast.ab_winner.label == "B" and broadcast.status == Broadcast.Status.SENT
-    assert [m["Subject"] for m in everyone[4:]] == ["Different content"] * 6
+    assert broadcast.ab_no_winner_reason == ""
+    assert [m["Subject"] for m in everyone[8:]] == ["Different content"] * 2
     assert sorted(smtp_settings.recipients()) == sorted(p.email for p in people)
 
 
