@@ -30,7 +30,7 @@ from .filters.nodes import Node
 from .filters.python import Evaluator
 from .membership import Applied, ids_source, membership_apply, segment_lock
 from .models import ChangeReason, Segment, SegmentMembership
-from .services import segment_count_adjust
+from .services import segment_count_adjust, segment_order
 
 logger = logging.getLogger(__name__)
 
@@ -83,11 +83,6 @@ def affected(segment: Segment, touch: Touch) -> bool:
     )
 
 
-def segment_order(segments: list[Segment]) -> list[Segment]:
-    """Referenced segments before the segments that reference them."""
-    return sorted(segments, key=lambda s: _depth(s, segments))
-
-
 def plan(segments: list[Segment], touches: dict[int, Touch]) -> list[tuple[Segment, list[int]]]:
     """(segment, contacts to re-evaluate), referenced segments before those referencing them."""
     work = []
@@ -96,18 +91,6 @@ def plan(segments: list[Segment], touches: dict[int, Touch]) -> list[tuple[Segme
         if contact_ids:
             work.append((segment, contact_ids))
     return work
-
-
-def _depth(segment: Segment, segments: list[Segment]) -> int:
-    by_id = {s.pk: s for s in segments}
-    depth, frontier, seen = 0, set(segment.dep_segment_ids), set()
-    while frontier and depth < MAX_WAVES:
-        depth += 1
-        seen |= frontier
-        frontier = {
-            d for sid in frontier if sid in by_id for d in by_id[sid].dep_segment_ids
-        } - seen
-    return depth
 
 
 class BatchRefresher:

@@ -393,14 +393,35 @@ __all__ = [
 ]
 
 
+def segment_order(segments: list[Segment]) -> list[Segment]:
+    """Referenced segments before the segments that reference them (the recompute's order and
+    the real-time waves')."""
+    return sorted(segments, key=lambda s: _depth(s, segments))
+
+
+# Segments reference each other at most this deep when ordering (cycles are refused at save
+# time; this is a belt on top of those braces, as realtime's MAX_WAVES).
+MAX_REFERENCE_DEPTH = 10
+
+
+def _depth(segment: Segment, segments: list[Segment]) -> int:
+    by_id = {s.pk: s for s in segments}
+    depth, frontier, seen = 0, set(segment.dep_segment_ids), set()
+    while frontier and depth < MAX_REFERENCE_DEPTH:
+        depth += 1
+        seen |= frontier
+        frontier = {
+            d for sid in frontier if sid in by_id for d in by_id[sid].dep_segment_ids
+        } - seen
+    return depth
+
+
 def segments_recompute_drifting(*, workspace: Workspace) -> list[int]:
     """Recompute the segments whose answer changes with the clock alone (relative dates,
     event windows), referenced ones first, and record today's size of every segment.
 
     Segments that merely reference a drifting one follow through the pipeline: the
     recompute's segment.entered/exited events re-evaluate them in real time."""
-    from .realtime import segment_order
-
     segments = list(Segment.objects.for_workspace(workspace))
     done = []
     for segment in segment_order(segments):

@@ -17,6 +17,7 @@ from workspaces.errors import Conflict, ValidationFailed
 from workspaces.models import User, Workspace
 
 from . import clock
+from .documents import document_resolve
 from .engine import finish
 from .enrolment import trigger_index_invalidate
 from .graph import GraphInvalid, graph_structure_validate, graph_validate
@@ -484,8 +485,6 @@ def workflow_import(
 ) -> Workflow:
     """Create a draft workflow from an exported / library JSON document:
     {"name", "description", "settings": {...}, "graph": {"nodes", "edges"}}."""
-    from .library import document_resolve
-
     if not isinstance(document, dict) or not isinstance(document.get("graph"), dict):
         raise _invalid("graph", "the document needs a `graph` with nodes and edges.")
     # A ready-made or shared document brings its templates, lists and segments (#16).

@@ -24,7 +24,7 @@ from .api.serializers import WorkflowDetailSerializer
 from .graph import Graph, graph_for_version
 from .layout import graph_drawing
 from .models import RunStatus, Workflow, WorkflowRun
-from .nodes import registry
+from .nodes import forms, registry
 
 MARKETING = Capability.EDIT_MARKETING
 RUNS_PER_PAGE = 50
@@ -36,7 +36,7 @@ def _can_edit(request: HttpRequest) -> bool:
 
 
 def _node_types() -> list[dict[str, Any]]:
-    return [spec.describe() for spec in registry().values()]
+    return [forms.describe(spec) for spec in registry().values()]
 
 
 def _list_context(request: HttpRequest, **extra: Any) -> dict[str, Any]:

@@ -10,9 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import F, OuterRef, Subquery, Value
+from django.db.models import OuterRef, Subquery, Value
 from django.db.models.functions import Coalesce
-from django.utils import timezone
 
 from contacts.models import Contact
 from workspaces.errors import ValidationFailed
@@ -21,7 +20,6 @@ from workspaces.outbound import services as outbound
 from workspaces.outbound.client import url_problem
 
 from ..conditions import filter_validate, where_parse
-from ..decay import DecayPolicy
 from ..models import (
     AssignmentRule,
     ContactScore,
@@ -29,7 +27,6 @@ from ..models import (
     NegativeSignal,
     RuleKind,
     SalesRep,
-    ScoreChange,
     ScoringModel,
     ScoringRule,
     ScoringSettings,
@@ -438,28 +435,3 @@ def _endpoints_sync(*, workspace: Workspace, current: ScoringSettings) -> None:
             )
         else:
             outbound.endpoint_remove(workspace=workspace, source=source)
-
-
-# --- rescoring helpers (used by the rescore task) ----------------------------------------------
-
-
-def entries_expiry_recompute(*, workspace: Workspace, model: ScoringModel) -> int:
-    """After decay settings change: every entry's `expires_at`, set-based (one UPDATE per
-    distinct points value — there are few), then every row of the model is due."""
-    policy = DecayPolicy.of(model)
-    entries = ScoreChange.objects.for_workspace(workspace).filter(model=model, decays=True)
-    updated = 0
-    if policy.mode == "expire":
-        updated = entries.update(expires_at=F("at") + policy.expire_after)
-    elif policy.decays:
-        for points in entries.values_list("points", flat=True).distinct():
-            steps = policy.dead_after_steps(points)
-            updated += entries.filter(points=points).update(
-                expires_at=F("at") + policy.period * steps
-            )
-    else:
-        updated = entries.exclude(expires_at=None).update(expires_at=None)
-    ContactScore.objects.for_workspace(workspace).filter(model=model).update(
-        valid_until=timezone.now()
-    )
-    return updated

@@ -16,17 +16,41 @@ from __future__ import annotations
 from collections import defaultdict
 
 from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
 
 from contacts.models import Contact
 from workspaces.models import Workspace
 
-from ..models import ContactScore, ScoringModel, ScoringRule
-from .config import entries_expiry_recompute
+from ..decay import DecayPolicy
+from ..models import ContactScore, ScoreChange, ScoringModel, ScoringRule
 from .engine import FlushResult, RuleSet, ScoreWriter, ruleset_load
 from .refresh import scores_refresh_due
 from .stream import lifecycle_events_record, stream_publish, transitions_follow_up
 
 CHUNK = 1000
+
+
+def entries_expiry_recompute(*, workspace: Workspace, model: ScoringModel) -> int:
+    """After decay settings change: every entry's `expires_at`, set-based (one UPDATE per
+    distinct points value — there are few), then every row of the model is due."""
+    policy = DecayPolicy.of(model)
+    entries = ScoreChange.objects.for_workspace(workspace).filter(model=model, decays=True)
+    updated = 0
+    if policy.mode == "expire":
+        updated = entries.update(expires_at=F("at") + policy.expire_after)
+    elif policy.decays:
+        for points in entries.values_list("points", flat=True).distinct():
+            steps = policy.dead_after_steps(points)
+            updated += entries.filter(points=points).update(
+                expires_at=F("at") + policy.period * steps
+            )
+    else:
+        updated = entries.exclude(expires_at=None).update(expires_at=None)
+    ContactScore.objects.for_workspace(workspace).filter(model=model).update(
+        valid_until=timezone.now()
+    )
+    return updated
 
 
 def model_rescore(*, workspace: Workspace, model: ScoringModel, mark_due: bool = False) -> int:

@@ -65,6 +65,12 @@ def test_the_layers_are_the_documented_ones():
     ]
 
 
+def test_every_app_has_a_no_cycles_contract():
+    found = contracts()
+    for app in ("workspaces", *APPS):
+        contract = found[f"acyclic-{app}"]
+        assert (contract["type"], contract["ancestors"]) == ("acyclic_siblings", [app])
+
 # Loading a module by its name hides the import from import-linter. Allowed only where a name is
 # discovered, never to reach another app: each app's demo data (like Django's autodiscover) and
 # workflows' own node modules (one per node type).

@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from tests.conftest import add_member, login_client
 from workflows import library
-from workflows.nodes import registry
+from workflows.nodes import forms, registry
 from workspaces.roles import Role
 
 from .conftest import chain, make_workflow
@@ -118,6 +118,6 @@ def test_the_islands_fixtures_match_the_servers_registry_and_library():
     required keys, and the library's graphs, must be the server's. (Regenerate them with
     the two json.dump lines in docs/workflows.md § Builder, tests.)"""
     types = json.loads((FIXTURES / "node-types.json").read_text())
-    assert _shape(types) == _shape([spec.describe() for spec in registry().values()])
+    assert _shape(types) == _shape([forms.describe(spec) for spec in registry().values()])
     graphs = json.loads((FIXTURES / "library-graphs.json").read_text())
     assert graphs == {item["slug"]: item["document"]["graph"] for item in library.catalogue()}

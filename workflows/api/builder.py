@@ -32,7 +32,7 @@ from ..entry import publish_summary
 from ..history import preview_on_history
 from ..localtime import contact_zone
 from ..models import Workflow, WorkflowRun, WorkflowVersion
-from ..nodes import node_type
+from ..nodes import forms, node_type
 from ..validation import graph_report
 from ..words import graph_summaries
 from .serializers import VersionSerializer
@@ -149,7 +149,7 @@ def node_numbers(request: Request, workflow: Workflow, row: Any) -> Response:
     nodes = []
     for item in stats.values():
         spec = node_type(item.type)
-        nodes.append(row(item, item.overlay(spec.port_labels if spec else {})))
+        nodes.append(row(item, item.overlay(forms.port_labels(spec) if spec else {})))
     return Response(
         {
             "range": {k: window[k] for k in ("from", "to", "timezone")},

@@ -246,7 +246,7 @@ class WorkflowViewSet(BuilderActions, WorkspaceModelViewSet):
             {
                 "groups": forms.GROUPS,
                 "settings_schema": forms.settings_schema(),
-                "results": [spec.describe() for spec in registry().values()],
+                "results": [forms.describe(spec) for spec in registry().values()],
             }
         )
 

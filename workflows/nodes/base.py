@@ -137,18 +137,6 @@ class NodeType:
             return self.config_ports(config)
         return list(self.ports)
 
-    def describe(self) -> dict[str, Any]:
-        """For GET node-types: the schema annotated for a form renderer (nodes.forms)."""
-        from .forms import describe
-
-        return describe(self)
-
-    @property
-    def port_labels(self) -> dict[str, str]:
-        from .forms import port_labels
-
-        return port_labels(self)
-
 
 def schema(
     properties: dict[str, Any], required: list[str] | None = None, **extra: Any
