@@ -104,3 +104,39 @@ def memberships(
         for contact_id in members.filter(pk__in=wanted).values_list("pk", flat=True):
             found[contact_id].add(segment_id)
     return {contact_id: frozenset(ids) for contact_id, ids in found.items()}
+
+
+# --- Dynamic blocks: a block template's conditions are segment filter trees -----------------
+
+
+def filter_problems(*, workspace: Workspace, tree: Any) -> dict[str, str]:
+    """What is wrong with a filter tree, {path inside the tree: message} (empty when fine)."""
+    from segments.filters import validate_filter
+
+    try:
+        validate_filter(workspace=workspace, tree=tree)
+    except ValidationFailed as error:
+        fields = error.fields if isinstance(error.fields, dict) else {}
+        return {str(path): _first(message) for path, message in fields.items()} or {"": str(error)}
+    return {}
+
+
+def _first(message: Any) -> str:
+    if isinstance(message, list | tuple):
+        return str(message[0]) if message else ""
+    return str(message)
+
+
+def filter_matches(*, workspace: Workspace, tree: Any, contact_ids: Iterable[int]) -> set[int]:
+    """Which of `contact_ids` match the filter now: one query for the whole batch. A tree that
+    no longer validates (a segment it names was deleted) matches nobody."""
+    from segments.filters import compile_filter
+
+    wanted = sorted(set(contact_ids))
+    if not wanted:
+        return set()
+    try:
+        matched = compile_filter(workspace=workspace, tree=tree, contact_ids=wanted)
+        return set(matched.values_list("pk", flat=True))
+    except ValidationFailed:
+        return set()

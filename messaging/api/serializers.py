@@ -50,6 +50,7 @@ class EmailTemplateSerializer(serializers.ModelSerializer):
             "reply_to",
             "layout",
             "topic",
+            "document",
             "version",
             "archived_at",
             "created_at",
@@ -58,9 +59,16 @@ class EmailTemplateSerializer(serializers.ModelSerializer):
 
 
 class EmailTemplateWriteSerializer(serializers.Serializer):
+    """A code template sends `html` (and optionally `text`); a block template sends
+    `document` (docs/messaging.md), and its html and text are generated (what is sent in
+    `html`/`text` alongside a document is ignored)."""
+
     name = serializers.CharField(max_length=120)
     subject = serializers.CharField(max_length=300)
-    html = serializers.CharField(trim_whitespace=False)
+    html = serializers.CharField(
+        trim_whitespace=False, required=False, allow_blank=True, default=""
+    )
+    document = serializers.JSONField(required=False, allow_null=True, default=None)
     preheader = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
     text = serializers.CharField(
         required=False, allow_blank=True, default="", trim_whitespace=False
@@ -70,6 +78,39 @@ class EmailTemplateWriteSerializer(serializers.Serializer):
     reply_to = serializers.EmailField(required=False, allow_blank=True, default="")
     layout = serializers.IntegerField(required=False, allow_null=True, default=None)
     topic = serializers.IntegerField(required=False, allow_null=True, default=None)
+
+    def validate(self, data: dict) -> dict:
+        if data.get("document") is None and not data.get("html"):
+            raise serializers.ValidationError({"html": ["This field is required."]})
+        return data
+
+
+class RenderRequestSerializer(serializers.Serializer):
+    """POST email-templates/render/: unsaved work rendered as a contact (nothing is saved)."""
+
+    document = serializers.JSONField(required=False, allow_null=True, default=None)
+    html = serializers.CharField(
+        trim_whitespace=False, required=False, allow_blank=True, allow_null=True, default=None
+    )
+    subject = serializers.CharField(
+        max_length=300, required=False, allow_blank=True, default="", trim_whitespace=False
+    )
+    preheader = serializers.CharField(
+        max_length=300, required=False, allow_blank=True, default="", trim_whitespace=False
+    )
+    contact_id = serializers.IntegerField(required=False, allow_null=True, default=None)
+
+    def validate(self, data: dict) -> dict:
+        if data.get("document") is None and data.get("html") is None:
+            raise serializers.ValidationError({"document": ["Send a document or html."]})
+        return data
+
+
+class RenderResponseSerializer(serializers.Serializer):
+    subject = serializers.CharField()
+    html = serializers.CharField()
+    text = serializers.CharField()
+    errors = serializers.DictField(child=serializers.CharField())
 
 
 class TemplateVersionSerializer(serializers.ModelSerializer):
@@ -89,6 +130,8 @@ class TemplateVersionSerializer(serializers.ModelSerializer):
             "reply_to",
             "layout",
             "topic",
+            "document",
+            "block_conditions",
             "compiled_html",
             "compiled_text",
             "segment_ids",

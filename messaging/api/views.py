@@ -44,6 +44,7 @@ from ..models import (
     Topic,
 )
 from ..services import sto
+from ..services.blocks import draft_render
 from ..services.broadcasts import (
     BroadcastInput,
     VariantInput,
@@ -102,6 +103,7 @@ class EmailTemplateViewSet(mixins.RetrieveModelMixin, mixins.ListModelMixin, Wor
             reply_to=data["reply_to"],
             layout=_owned(Layout, self.workspace, data["layout"], "layout"),
             topic=_owned(Topic, self.workspace, data["topic"], "topic"),
+            document=data["document"],
         )
 
     @extend_schema(request=s.EmailTemplateWriteSerializer, responses=s.EmailTemplateSerializer)
@@ -119,6 +121,36 @@ class EmailTemplateViewSet(mixins.RetrieveModelMixin, mixins.ListModelMixin, Wor
             workspace=self.workspace, template=template, content=content
         )
         return Response(s.EmailTemplateSerializer(saved).data)
+
+    @extend_schema(request=s.RenderRequestSerializer, responses=s.RenderResponseSerializer)
+    @action(detail=False, methods=["post"])
+    def render(self, request: Request) -> Response:
+        """Unsaved work (a block document or code-template HTML) rendered as a contact, or as
+        the sample recipient: {subject, html, text, errors: {path: message}}. Writes nothing."""
+        data = _valid(s.RenderRequestSerializer, request.data)
+        contact = None
+        if data["contact_id"] is not None:
+            contact = Contact.objects.filter(
+                workspace=self.workspace, pk=data["contact_id"]
+            ).first()
+            if contact is None:
+                raise NotFound("No such contact.")
+        rendered = draft_render(
+            workspace=self.workspace,
+            subject=data["subject"],
+            preheader=data["preheader"],
+            document=data["document"],
+            html=data["html"],
+            contact=contact,
+        )
+        return Response(
+            {
+                "subject": rendered.subject,
+                "html": rendered.html,
+                "text": rendered.text,
+                "errors": rendered.errors,
+            }
+        )
 
     @extend_schema(responses=s.TemplateVersionSerializer(many=True))
     @action(detail=True, methods=["get"])

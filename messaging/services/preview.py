@@ -16,8 +16,9 @@ from ..models import EmailTemplate, SmsTemplate, SmsTemplateVersion, TemplateVer
 from ..rendering import Preview, preview_context, preview_email, preview_sms
 from ..templating.compile import compile_html, compile_text
 from ..templating.sandbox import TemplateLimitExceeded
+from .blocks import visible_blocks
 from .config import messaging_settings
-from .templates import EmailContent, email_content_check
+from .templates import EmailContent, email_content_check, email_content_prepare
 
 
 def _segments_for(
@@ -29,6 +30,16 @@ def _segments_for(
         workspace=workspace, segment_ids=sorted(segment_ids), contact_ids=[contact.pk]
     )
     return found.get(contact.pk, frozenset())
+
+
+def _blocks_for(
+    workspace: Workspace, contact: Contact | None, conditions: dict[str, Any] | None
+) -> frozenset[str]:
+    """The dynamic blocks a contact sees (none for the sample recipient of a saved version)."""
+    if contact is None or not conditions:
+        return frozenset()
+    seen = visible_blocks(workspace=workspace, conditions=conditions, contact_ids=[contact.pk])
+    return seen.get(contact.pk, frozenset())
 
 
 def _rendered(render: Callable[[], Preview]) -> Preview:
@@ -66,7 +77,8 @@ def template_render_preview(
         config=config,
         contact=contact,
         context=context,
-        segment_ids=_segments_for(workspace, contact, version.segment_ids),
+        segment_ids=_segments_for(workspace, contact, version.segment_ids)
+        | _blocks_for(workspace, contact, getattr(version, "block_conditions", None)),
     )
     if isinstance(version, SmsTemplateVersion):
         return _rendered(
@@ -86,17 +98,20 @@ def email_draft_preview(
     *, workspace: Workspace, content: EmailContent, contact: Contact | None = None
 ) -> Preview:
     """The editor's live preview of unsaved sources (validated exactly as a save would be)."""
+    content = email_content_prepare(workspace=workspace, content=content)
     segment_ids = email_content_check(workspace=workspace, content=content)
     compiled_html = compile_html(
         html=content.html,
         layout_html=content.layout.html if content.layout else None,
         preheader=content.preheader,
+        keep_styles=content.document is not None,
     )
     ctx = preview_context(
         workspace=workspace,
         config=messaging_settings(workspace=workspace),
         contact=contact,
-        segment_ids=_segments_for(workspace, contact, segment_ids),
+        segment_ids=_segments_for(workspace, contact, segment_ids)
+        | _blocks_for(workspace, contact, content.block_conditions),
     )
     compiled_text = compile_text(text=content.text, compiled_html=compiled_html)
     return _rendered(

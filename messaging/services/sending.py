@@ -68,6 +68,7 @@ from ..models import (
 from ..models.audience import SuppressionReason
 from ..rendering import Renderer
 from ..selectors import SendChecker
+from . import blocks
 from .config import messaging_settings, sending_pause
 from .enqueue import messages_enqueue_sending, template_resolve
 
@@ -294,12 +295,16 @@ def _deliver_all(
 ) -> None:
     renderer = Renderer(workspace, config)
     segments = _segment_memberships(workspace, ready)
+    seen_blocks = _visible_blocks(workspace, ready)
     sent: list[Message] = []
     handover = Handover(claim)
     try:
         for index, message in enumerate(ready):
             try:
-                call = _render(renderer, message, segments.get(message.contact_id or 0))
+                visible = segments.get(message.contact_id or 0, frozenset()) | seen_blocks.get(
+                    (message.email_version_id or 0, message.contact_id or 0), frozenset()
+                )
+                call = _render(renderer, message, visible)
                 if not handover.begin(message):
                     continue  # no longer ours: recovery queued it again for another task
                 fault_point("send.before_provider_call")
@@ -430,6 +435,30 @@ def _segment_memberships(
         segment_ids=sorted(wanted),
         contact_ids=[m.contact_id for m in messages if m.contact_id],
     )
+
+
+def _visible_blocks(
+    workspace: Workspace, messages: list[Message]
+) -> dict[tuple[int, int], frozenset[str]]:
+    """The dynamic blocks each recipient sees, {(version id, contact id): {"block:<id>"}}: per
+    version in the batch, one query per condition over its recipients."""
+    recipients: dict[int, list[int]] = {}
+    versions: dict[int, TemplateVersion] = {}
+    for message in messages:
+        version = message.email_version
+        if version is not None and version.block_conditions and message.contact_id:
+            versions[version.pk] = version
+            recipients.setdefault(version.pk, []).append(message.contact_id)
+    found: dict[tuple[int, int], frozenset[str]] = {}
+    for version_id, contact_ids in recipients.items():
+        seen = blocks.visible_blocks(
+            workspace=workspace,
+            conditions=versions[version_id].block_conditions,
+            contact_ids=contact_ids,
+        )
+        for contact_id, ids in seen.items():
+            found[(version_id, contact_id)] = ids
+    return found
 
 
 def _render(

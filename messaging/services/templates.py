@@ -4,7 +4,7 @@ stores an immutable version. A rejected save changes nothing."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from django.db import transaction
@@ -17,6 +17,7 @@ from .. import segments_bridge
 from ..models import EmailTemplate, Layout, SmsTemplate, SmsTemplateVersion, TemplateVersion, Topic
 from ..templating.checks import Problem, check_source, footer_problems, layout_check
 from ..templating.compile import compile_html, compile_text
+from . import blocks
 
 
 def _raise(problems: list[Problem]) -> None:
@@ -39,7 +40,7 @@ def _segment_checker(workspace: Workspace) -> Any:
 class EmailContent:
     name: str
     subject: str
-    html: str
+    html: str = ""  # a block template: generated from `document`
     preheader: str = ""
     text: str = ""
     from_name: str = ""
@@ -47,6 +48,21 @@ class EmailContent:
     reply_to: str = ""
     layout: Layout | None = None
     topic: Topic | None = None
+    # A block template: its source (html and text are generated from it by email_content_prepare)
+    document: dict[str, Any] | None = None
+    block_conditions: dict[str, Any] = field(default_factory=dict)
+
+
+def email_content_prepare(*, workspace: Workspace, content: EmailContent) -> EmailContent:
+    """A block template's content with its HTML compiled from the document and the brand (the
+    text part is generated from that HTML); a code template's as it is. Raises
+    ValidationFailed naming each bad path of the document."""
+    if content.document is None:
+        return content
+    if content.layout is not None:
+        raise ValidationFailed(f"layout: {blocks.NO_LAYOUT}", fields={"layout": blocks.NO_LAYOUT})
+    compiled = blocks.document_compile(workspace=workspace, document=content.document)
+    return replace(content, html=compiled.html, text="", block_conditions=compiled.conditions)
 
 
 def email_content_check(*, workspace: Workspace, content: EmailContent) -> set[str]:
@@ -102,7 +118,10 @@ def _version_from(
 ) -> TemplateVersion:
     layout_html = content.layout.html if content.layout is not None else None
     compiled_html = compile_html(
-        html=content.html, layout_html=layout_html, preheader=content.preheader
+        html=content.html,
+        layout_html=layout_html,
+        preheader=content.preheader,
+        keep_styles=content.document is not None,
     )
     version = TemplateVersion.objects.create(
         workspace=workspace,
@@ -117,6 +136,8 @@ def _version_from(
         reply_to=content.reply_to,
         layout=content.layout,
         topic=content.topic,
+        document=content.document,
+        block_conditions=content.block_conditions,
         compiled_html=compiled_html,
         compiled_text=compile_text(text=content.text, compiled_html=compiled_html),
         segment_ids=sorted(segment_ids),
@@ -137,6 +158,7 @@ CONTENT_FIELDS = (
     "reply_to",
     "layout",
     "topic",
+    "document",
 )
 
 
@@ -150,6 +172,7 @@ def email_template_save(
     note: str = "",
 ) -> EmailTemplate:
     """Create a template, or save a new version of one (only when something changed)."""
+    content = email_content_prepare(workspace=workspace, content=content)
     segment_ids = email_content_check(workspace=workspace, content=content)
     if template is not None and template.current_version_id and _unchanged(template, content):
         return template
@@ -189,6 +212,7 @@ def content_of(
         reply_to=template.reply_to,
         layout=template.layout,
         topic=template.topic,
+        document=template.document,
     )
 
 

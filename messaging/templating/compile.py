@@ -25,6 +25,15 @@ _inliner = css_inline.CSSInliner(
     keep_link_tags=True,
 )
 
+# Block templates: mrml's own <style> blocks (resets, the columns' media queries, marked
+# data-css-inline="ignore") stay in the head as written; author CSS is still inlined.
+_keeping_inliner = css_inline.CSSInliner(
+    keep_style_tags=True,
+    keep_at_rules=True,
+    load_remote_stylesheets=False,
+    keep_link_tags=True,
+)
+
 PREHEADER = (
     '<div style="display:none;max-height:0;overflow:hidden;mso-hide:all" '
     'aria-hidden="true">{}</div>'
@@ -83,11 +92,14 @@ def insert_preheader(html: str, preheader: str) -> str:
     return block + html
 
 
-def compile_html(*, html: str, layout_html: str | None, preheader: str) -> str:
-    """The version's renderable HTML (a Jinja template) with CSS inlined."""
+def compile_html(
+    *, html: str, layout_html: str | None, preheader: str, keep_styles: bool = False
+) -> str:
+    """The version's renderable HTML (a Jinja template) with CSS inlined. `keep_styles`
+    (block templates) keeps the <style> blocks too (see _keeping_inliner)."""
     source = insert_preheader(apply_layout(layout_html, html), preheader)
     protected, originals = protect(source)
-    inlined = _inliner.inline(protected)
+    inlined = (_keeping_inliner if keep_styles else _inliner).inline(protected)
     return restore(inlined, originals)
 
 

@@ -29,7 +29,14 @@ from functools import lru_cache, wraps
 from typing import Any
 
 from django.conf import settings
-from jinja2 import ChainableUndefined, Template, nodes, pass_context, pass_eval_context
+from jinja2 import (
+    ChainableUndefined,
+    Template,
+    Undefined,
+    nodes,
+    pass_context,
+    pass_eval_context,
+)
 from jinja2.nodes import EvalContext
 from jinja2.runtime import Context, markup_join, str_join
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
@@ -42,6 +49,9 @@ MAX_INT_BITS = 100_000  # about 30,000 digits: more is never a number an email s
 
 # Names the context carries that templates must not read directly.
 PRIVATE_SEGMENTS_KEY = "_tendril_segments"
+# A block template's dynamic blocks the recipient sees travel in the same set as their
+# segment ids, as "block:<id>" (segment ids are numbers, so the two never meet).
+VISIBLE_BLOCK_PREFIX = "block:"
 
 
 class TemplateLimitExceeded(SecurityError):
@@ -367,6 +377,25 @@ def in_segment(context: Context, segment_id: Any) -> bool:
     return str(segment_id) in context.get(PRIVATE_SEGMENTS_KEY, ())
 
 
+@pass_context
+def block_visible(context: Context, block_id: Any) -> bool:
+    """`{% if block_visible("promo") %}…{% endif %}`: a dynamic block (messaging/blocks) is
+    shown to recipients matching its condition, worked out per send batch."""
+    return f"{VISIBLE_BLOCK_PREFIX}{block_id}" in context.get(PRIVATE_SEGMENTS_KEY, ())
+
+
+def merge_default(value: Any, default_value: Any = "", boolean: bool = False) -> Any:
+    """`default` as merge tags mean it: `{{ first_name | default("there") }}` falls back when
+    the contact has no first name — an empty (or blank) string or None, not only a missing
+    key (Jinja's own default keeps ""; contacts' empty fields are "", so it never fell back).
+    0 and False are values; `default(x, true)` still falls back on any falsy value."""
+    if isinstance(value, Undefined) or value is None or (boolean and not value):
+        return default_value
+    if isinstance(value, str) and not value.strip():
+        return default_value
+    return value
+
+
 ALLOWED_GLOBALS = {"dict", "namespace"}
 
 
@@ -383,9 +412,11 @@ def _make(autoescape: bool) -> TemplateSandbox:
             del env.globals[name]
     env.globals["range"] = bounded_range
     env.globals["in_segment"] = in_segment
+    env.globals["block_visible"] = block_visible
     for name in SIZED_FILTERS:
         env.filters[name] = _guarded_filter(name, env.filters[name])
     env.filters["join"] = _guarded_join(env.filters["join"])
+    env.filters["default"] = env.filters["d"] = merge_default
     env.filters["tendril_loop_guard"] = loop_guard
     env.filters["tendril_concat_guard"] = concat_guard
     return env
