@@ -12,7 +12,10 @@ Messaging's own: other apps reach block templates through messaging.services.
 from .compiler import FONT_STACKS, Brand, Compiled, compile_document, sanitise_rich_text
 from .document import MAX_DOCUMENT_BYTES, conditions, template_sources, validate
 
+FONTS = FONT_STACKS  # the brand's font keys (messaging.services.brand reads this name)
+
 __all__ = [
+    "FONTS",
     "FONT_STACKS",
     "MAX_DOCUMENT_BYTES",
     "Brand",
