@@ -267,3 +267,39 @@ class SettingsForm(forms.ModelForm):
             "quiet_hours_start": forms.TimeInput(attrs={"type": "time"}),
             "quiet_hours_end": forms.TimeInput(attrs={"type": "time"}),
         }
+
+
+class BrandForm(forms.Form):
+    """Messages → Settings → Brand: what block emails take their logo, colours and font from."""
+
+    logo = forms.FileField(
+        required=False,
+        label="Logo",
+        help_text="PNG, JPEG, GIF or WebP; resized to at most 1200 px wide.",
+        widget=forms.ClearableFileInput(
+            attrs={"accept": "image/png,image/jpeg,image/gif,image/webp"}
+        ),
+    )
+    logo_alt = forms.CharField(
+        required=False, max_length=300, label="Logo alt text", help_text="Usually your name."
+    )
+    remove_logo = forms.BooleanField(required=False, label="Remove the logo")
+    primary_color = forms.CharField(
+        label="Buttons and links", widget=forms.TextInput({"type": "color"})
+    )
+    text_color = forms.CharField(label="Text", widget=forms.TextInput({"type": "color"}))
+    background_color = forms.CharField(
+        label="Background", widget=forms.TextInput({"type": "color"})
+    )
+    content_color = forms.CharField(label="Content area", widget=forms.TextInput({"type": "color"}))
+    font = forms.ChoiceField(label="Font")
+
+    def __init__(self, *args: Any, fonts: tuple[str, ...], **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.fields["font"].choices = [(key, key.capitalize()) for key in fonts]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if data.get("logo") and not (data.get("logo_alt") or "").strip():
+            self.add_error("logo_alt", "Alt text is required with a logo.")
+        return data

@@ -69,6 +69,7 @@ urlpatterns = [
     path("messages/topics/", audience.topic_list, name="topic_list"),
     path("messages/topics/<int:pk>/", audience.topic_edit, name="topic_edit"),
     path("messages/settings/", audience.settings_view, name="settings"),
+    path("messages/settings/brand/", audience.brand_view, name="brand"),
     path(
         "messages/settings/esp-webhook/rotate/",
         audience.esp_webhook_rotate_view,

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.contrib import messages
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.views.decorators.http import require_POST
@@ -13,8 +16,8 @@ from workspaces.roles import Capability
 from workspaces.scoping import scoped, workspace_view
 
 from ..esp import workspace_webhook_urls
-from ..forms import SettingsForm, SuppressionForm, TopicForm
-from ..models import Suppression, Topic
+from ..forms import BrandForm, SettingsForm, SuppressionForm, TopicForm
+from ..models import MessagingSettings, Suppression, Topic
 from ..services import (
     esp_webhook_secret_rotate,
     messaging_settings,
@@ -24,7 +27,9 @@ from ..services import (
     suppression_remove,
     topic_save,
 )
+from ..services.brand import COLOURS, brand_fonts, brand_of, brand_update
 from ..services.config import SETTINGS_FIELDS, topic_default
+from ..services.media import media_upload
 from .common import EDIT, form_errors_from, page
 
 PAGE_SIZE = 100
@@ -130,12 +135,24 @@ def topic_edit(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
+def _brand_form(current: MessagingSettings, data: Any = None, files: Any = None) -> BrandForm:
+    brand = brand_of(current)
+    initial = {name: getattr(brand, name) for name in COLOURS} | {"font": brand.font}
+    return BrandForm(data, files, initial=initial, fonts=brand_fonts())
+
+
 @workspace_view(write=EDIT)
 def settings_view(request: HttpRequest) -> HttpResponse:
+    return _settings_page(request)
+
+
+def _settings_page(request: HttpRequest, brand_form: BrandForm | None = None) -> HttpResponse:
+    """The settings page; a POST here saves the sending settings (brand_view the brand)."""
     workspace = request.workspace  # type: ignore[attr-defined]
     current = messaging_settings(workspace=workspace)
-    form = SettingsForm(request.POST or None, instance=current)
-    if request.method == "POST":
+    saving = request.method == "POST" and brand_form is None
+    form = SettingsForm((request.POST or None) if saving else None, instance=current)
+    if saving:
         if form.is_valid():
             values = {name: form.cleaned_data[name] for name in SETTINGS_FIELDS}
             try:
@@ -156,13 +173,53 @@ def settings_view(request: HttpRequest) -> HttpResponse:
         if can_manage and current.esp_webhook_secret
         else []
     )
+    logo = current.brand_logo
     return page(
         request,
         "messaging/settings.html",
-        {"form": form, "can_manage": can_manage, "esp_webhook_urls": webhook_urls},
+        {
+            "form": form,
+            "brand_form": brand_form or _brand_form(current),
+            "brand_logo": logo,
+            "can_manage": can_manage,
+            "esp_webhook_urls": webhook_urls,
+        },
         tab="settings",
         status=400 if request.method == "POST" else 200,
     )
+
+
+@workspace_view(write=EDIT)
+@require_POST
+def brand_view(request: HttpRequest) -> HttpResponse:
+    """Messages → Settings → Brand: logo (uploaded as an email image), colours and font."""
+    workspace = request.workspace  # type: ignore[attr-defined]
+    current = messaging_settings(workspace=workspace)
+    form = _brand_form(current, request.POST, request.FILES)
+    if form.is_valid():
+        values: dict[str, Any] = {name: form.cleaned_data[name] for name in (*COLOURS, "font")}
+        try:
+            with transaction.atomic():
+                if form.cleaned_data["logo"]:
+                    values["logo"] = media_upload(
+                        workspace=workspace,
+                        upload=form.cleaned_data["logo"],
+                        alt=form.cleaned_data["logo_alt"],
+                        user=request.user,  # type: ignore[arg-type]
+                    )
+                elif form.cleaned_data["remove_logo"]:
+                    values["logo"] = None
+                brand_update(workspace=workspace, **values)
+        except TendrilError as error:
+            error.fields = {
+                {"file": "logo", "alt": "logo_alt"}.get(name, name): message
+                for name, message in error.fields.items()
+            }
+            form_errors_from(form, error)
+        else:
+            messages.success(request, "Brand saved: block emails use it from now on.")
+            return redirect("messaging:settings")
+    return _settings_page(request, brand_form=form)
 
 
 @workspace_view(write=Capability.MANAGE_WORKSPACE)
