@@ -20,7 +20,11 @@ app_name = "messaging"
 urlpatterns = [
     # Templates
     path("messages/", templates.template_list, name="list"),
+    path("messages/templates/create/", templates.template_choose, name="template_choose"),
     path("messages/templates/new/", templates.template_edit, name="template_new"),
+    path(
+        "messages/templates/new/blocks/", templates.template_new_blocks, name="template_new_blocks"
+    ),
     path("messages/templates/preview/", templates.template_preview, name="template_preview"),
     path("messages/templates/<int:pk>/", templates.template_edit, name="template_edit"),
     path(

@@ -7,6 +7,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from workspaces.errors import TendrilError
@@ -81,8 +82,59 @@ def _initial(template: EmailTemplate | None) -> dict[str, object]:
 
 
 @workspace_view(write=EDIT)
+def template_choose(request: HttpRequest) -> HttpResponse:
+    """ "New email": design with blocks (the default), start from a starter, or write code."""
+    return page(request, "messaging/template_choose.html", {}, tab="templates")
+
+
+def _block_boot(request: HttpRequest, template: EmailTemplate | None) -> dict[str, object]:
+    """What the block editor island starts from (json_script "email-boot")."""
+    workspace = request.workspace  # type: ignore[attr-defined]
+    boot: dict[str, object] = {
+        "template": None,
+        "mergeTags": [
+            {"group": t.group, "label": t.label, "tag": t.tag}
+            for t in merge_tags(workspace=workspace)
+        ],
+        "urls": {"edit": reverse("messaging:template_edit", args=[0])},
+        "starters": request.GET.get("start") == "starter",
+        "testTo": request.user.email,  # type: ignore[union-attr]
+    }
+    if template is not None:
+        boot["template"] = {
+            "id": template.pk,
+            "name": template.name,
+            "subject": template.subject,
+            "preheader": template.preheader,
+            "document": template.document,
+            "version": template.current_version.number if template.current_version else None,
+        }
+    return boot
+
+
+def _block_editor(request: HttpRequest, template: EmailTemplate | None) -> HttpResponse:
+    versions = (
+        template.versions.select_related("created_by").order_by("-number")[:30] if template else []
+    )
+    return page(
+        request,
+        "messaging/template_blocks.html",
+        {"template": template, "boot": _block_boot(request, template), "versions": versions},
+        tab="templates",
+    )
+
+
+@workspace_view(write=EDIT)
+def template_new_blocks(request: HttpRequest) -> HttpResponse:
+    """A new block template: the editor island saves it through the API."""
+    return _block_editor(request, None)
+
+
+@workspace_view(write=EDIT)
 def template_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
     template = get_object_or_404(scoped(request, EmailTemplate), pk=pk) if pk else None
+    if template is not None and template.document is not None:
+        return _block_editor(request, template)
     workspace = request.workspace  # type: ignore[attr-defined]
     form = EmailTemplateForm(request.POST or None, workspace=workspace, initial=_initial(template))
     status = 200
