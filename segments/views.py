@@ -14,6 +14,7 @@ from django.views.decorators.http import require_POST
 
 from contacts.models import Contact
 from workspaces.errors import ValidationFailed
+from workspaces.htmx import HtmxHttpRequest
 from workspaces.roles import Capability
 from workspaces.scoping import scoped, workspace_view
 
@@ -194,7 +195,7 @@ def _page_number(request: HttpRequest) -> int:
 
 
 @workspace_view
-def segment_detail(request: HttpRequest, segment_id: int) -> HttpResponse:
+def segment_detail(request: HtmxHttpRequest, segment_id: int) -> HttpResponse:
     segment = get_object_or_404(scoped(request, Segment), pk=segment_id)
     page = _page_number(request)
     rows, has_next = selectors.segment_members_page(segment=segment, page=page)
@@ -208,7 +209,7 @@ def segment_detail(request: HttpRequest, segment_id: int) -> HttpResponse:
         "filter_json": json.dumps(segment.filter, indent=2),
         "referenced": scoped(request, Segment).filter(pk__in=segment.dep_segment_ids),
     }
-    if request.htmx and request.htmx.target == "members":  # type: ignore[attr-defined]
+    if request.htmx and request.htmx.target == "members":
         return render(request, "segments/detail.html#members", context)
     return render(request, "segments/detail.html", context)
 

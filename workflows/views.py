@@ -16,6 +16,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from contacts.models import Contact
 from workspaces.errors import TendrilError
+from workspaces.htmx import HtmxHttpRequest
 from workspaces.roles import Capability
 from workspaces.scoping import scoped, workspace_view
 
@@ -131,11 +132,11 @@ def _runs_page(request: HttpRequest, workflow: Workflow) -> dict[str, Any]:
 
 
 @workspace_view
-def workflow_detail(request: HttpRequest, workflow_id: int) -> HttpResponse:
+def workflow_detail(request: HtmxHttpRequest, workflow_id: int) -> HttpResponse:
     workflow = get_object_or_404(
         scoped(request, Workflow).select_related("current_version"), pk=workflow_id
     )
-    if request.htmx:  # type: ignore[attr-defined]
+    if request.htmx:
         return render(
             request,
             "workflows/detail.html#runs",

@@ -20,6 +20,7 @@ from analytics.attribution import (
 from analytics.models import AttributionModel
 from analytics.selectors import PERIODS, Period, period_days, period_ending_today
 from workspaces.errors import ValidationFailed
+from workspaces.htmx import HtmxHttpRequest
 from workspaces.models import Workspace
 from workspaces.roles import Capability
 from workspaces.scoping import workspace_view
@@ -74,7 +75,7 @@ def _chart(sources: list[dict[str, Any]], currency: str) -> tuple[str, str]:
 
 
 @workspace_view
-def attribution_report(request: HttpRequest) -> HttpResponse:
+def attribution_report(request: HtmxHttpRequest) -> HttpResponse:
     workspace = request.workspace  # type: ignore[attr-defined]
     settings = attribution_settings(workspace=workspace)
     errors: dict[str, str] = {}
@@ -103,7 +104,7 @@ def attribution_report(request: HttpRequest) -> HttpResponse:
         "errors": errors,
         "can_configure": request.membership.can(Capability.MANAGE_WORKSPACE),  # type: ignore[attr-defined]
     }
-    template = "analytics/_attribution.html" if request.htmx else "analytics/attribution.html"  # type: ignore[attr-defined]
+    template = "analytics/_attribution.html" if request.htmx else "analytics/attribution.html"
     return render(request, template, context, status=400 if errors else 200)
 
 

@@ -16,6 +16,7 @@ from django.utils import timezone
 from analytics import selectors
 from analytics.funnels import funnel_first
 from analytics.models import DirtyHour, HourlyEventCount
+from workspaces.htmx import HtmxHttpRequest
 from workspaces.models import Workspace
 from workspaces.scoping import scoped, workspace_view
 
@@ -63,7 +64,7 @@ def _freshness(request: HttpRequest) -> dict[str, Any]:
 
 
 @workspace_view
-def dashboard(request: HttpRequest) -> HttpResponse:
+def dashboard(request: HtmxHttpRequest) -> HttpResponse:
     workspace = request.workspace  # type: ignore[attr-defined]
     days = selectors.period_days(request.GET.get("days"))
     period = selectors.period_ending_today(workspace=workspace, days=days)
@@ -101,5 +102,5 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "freshness": _freshness(request),
         "now": timezone.now(),
     }
-    template = "analytics/dashboard.html#body" if request.htmx else "analytics/dashboard.html"  # type: ignore[attr-defined]
+    template = "analytics/dashboard.html#body" if request.htmx else "analytics/dashboard.html"
     return render(request, template, context)

@@ -19,6 +19,7 @@ from analytics import funnels, selectors
 from analytics.models import Funnel
 from segments.selectors import operator_label
 from workspaces.errors import ValidationFailed
+from workspaces.htmx import HtmxHttpRequest
 from workspaces.models import Workspace
 from workspaces.roles import Capability
 from workspaces.scoping import scoped, workspace_view
@@ -99,7 +100,7 @@ def funnel_list(request: HttpRequest) -> HttpResponse:
 
 
 @workspace_view(write=MARKETING)
-def funnel_edit(request: HttpRequest, funnel_id: int | None = None) -> HttpResponse:
+def funnel_edit(request: HtmxHttpRequest, funnel_id: int | None = None) -> HttpResponse:
     workspace = request.workspace  # type: ignore[attr-defined]
     instance = get_object_or_404(scoped(request, Funnel), pk=funnel_id) if funnel_id else None
     if request.method == "GET" and "csrfmiddlewaretoken" in request.GET:
@@ -109,7 +110,7 @@ def funnel_edit(request: HttpRequest, funnel_id: int | None = None) -> HttpRespo
         del query["csrfmiddlewaretoken"]
         return redirect(f"{request.path}?{query.urlencode()}")
     days = selectors.period_days(request.GET.get("days"))
-    if instance and request.htmx and request.GET.get("partial") == "result":  # type: ignore[attr-defined]
+    if instance and request.htmx and request.GET.get("partial") == "result":
         return render(
             request, "analytics/_funnel_result.html", _result_context(request, instance, days)
         )
@@ -118,7 +119,7 @@ def funnel_edit(request: HttpRequest, funnel_id: int | None = None) -> HttpRespo
         # Adding or removing a row writes nothing, so it is a GET: a viewer may try funnels.
         values = _values_from(request.GET)
         values["rows"] = _row_action(values["rows"], request.GET["row_action"])
-        template = "analytics/_funnel_steps.html" if request.htmx else "analytics/funnel.html"  # type: ignore[attr-defined]
+        template = "analytics/_funnel_steps.html" if request.htmx else "analytics/funnel.html"
         return render(request, template, _page_context(request, instance, values, days, {}))
     if request.method == "POST":
         values = _values_from(request.POST)

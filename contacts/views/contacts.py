@@ -19,6 +19,7 @@ from contacts.forms import ContactForm, TagForm
 from contacts.models import Contact, LifecycleStage
 from contacts.services import contacts as services
 from workspaces.errors import TendrilError, ValidationFailed
+from workspaces.htmx import HtmxHttpRequest
 from workspaces.roles import Capability
 from workspaces.scoping import scoped, workspace_view
 
@@ -72,7 +73,7 @@ def _can_edit(request: HttpRequest) -> bool:
 
 
 @workspace_view
-def contact_list(request: HttpRequest) -> HttpResponse:
+def contact_list(request: HtmxHttpRequest) -> HttpResponse:
     workspace = request.workspace  # type: ignore[attr-defined]
     filters, problem = _filters(request)
     paginator = Paginator(selectors.contact_list(workspace=workspace, filters=filters), PAGE_SIZE)
@@ -90,7 +91,7 @@ def contact_list(request: HttpRequest) -> HttpResponse:
         "can_edit": _can_edit(request),
         "can_delete": request.membership.can(Capability.DELETE_CONTACTS),  # type: ignore[attr-defined]
     }
-    if request.htmx and request.htmx.target == "contact-results":  # type: ignore[attr-defined]
+    if request.htmx and request.htmx.target == "contact-results":
         return render(request, "contacts/list.html#results", context)
     context["tags"] = selectors.tag_list(workspace=workspace, limit=200)
     context["owners"] = selectors.owner_choices(workspace=workspace)
@@ -252,7 +253,7 @@ def contact_timeline(request: HttpRequest, contact_id: int) -> HttpResponse:
 
 @workspace_view(write=EDIT)
 @require_POST
-def contact_tag_add(request: HttpRequest, contact_id: int) -> HttpResponse:
+def contact_tag_add(request: HtmxHttpRequest, contact_id: int) -> HttpResponse:
     contact = _contact(request, contact_id)
     form = TagForm(request.POST)
     error = ""
@@ -272,7 +273,7 @@ def contact_tag_add(request: HttpRequest, contact_id: int) -> HttpResponse:
 
 @workspace_view(write=EDIT)
 @require_POST
-def contact_tag_remove(request: HttpRequest, contact_id: int) -> HttpResponse:
+def contact_tag_remove(request: HtmxHttpRequest, contact_id: int) -> HttpResponse:
     contact = services.contact_tags_remove(
         workspace=request.workspace,  # type: ignore[attr-defined]
         contact=_contact(request, contact_id),
@@ -281,8 +282,8 @@ def contact_tag_remove(request: HttpRequest, contact_id: int) -> HttpResponse:
     return _tags_response(request, contact, "")
 
 
-def _tags_response(request: HttpRequest, contact: Contact, error: str) -> HttpResponse:
-    if request.htmx:  # type: ignore[attr-defined]
+def _tags_response(request: HtmxHttpRequest, contact: Contact, error: str) -> HttpResponse:
+    if request.htmx:
         context = {"contact": contact, "can_edit": True, "tag_form": TagForm(), "tag_error": error}
         return render(request, "contacts/detail.html#tags", context, status=400 if error else 200)
     if error:

@@ -8,6 +8,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 
 from contacts.models import DataIssue
 from contacts.services.data_issues import data_issue_dismiss
+from workspaces.htmx import HtmxHttpRequest
 from workspaces.roles import Capability
 from workspaces.scoping import scoped, workspace_view
 
@@ -30,7 +31,7 @@ ACTIONS = {"rejected", "corrected"}
 
 
 @workspace_view(read=Capability.VIEW, write=Capability.EDIT_CONTACTS)
-def data_issues(request: HttpRequest) -> HttpResponse:
+def data_issues(request: HtmxHttpRequest) -> HttpResponse:
     action = request.GET.get("action", "")
     issues = scoped(request, DataIssue).order_by("-last_seen_at", "kind", "field")
     if action in ACTIONS:
@@ -41,7 +42,7 @@ def data_issues(request: HttpRequest) -> HttpResponse:
         "action": action if action in ACTIONS else "",
         "can_edit": request.membership.can(Capability.EDIT_CONTACTS),  # type: ignore[attr-defined]
     }
-    if request.htmx and request.htmx.target == "data-issues":  # type: ignore[attr-defined]
+    if request.htmx and request.htmx.target == "data-issues":
         return render(request, "contacts/data_issues.html#issues", context)
     return render(request, "contacts/data_issues.html", context)
 

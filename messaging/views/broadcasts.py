@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from workspaces.errors import TendrilError, ValidationFailed
+from workspaces.htmx import HtmxHttpRequest
 from workspaces.scoping import scoped, workspace_view
 
 from .. import segments_bridge
@@ -229,7 +230,7 @@ def broadcast_audience(request: HttpRequest) -> HttpResponse:
 
 
 @workspace_view
-def broadcast_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def broadcast_detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     broadcast = get_object_or_404(
         scoped(request, Broadcast).select_related(
             "email_template", "sms_template", "topic", "ab_winner"
@@ -243,7 +244,7 @@ def broadcast_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "broadcast": broadcast,
         "progress": progress,
         "audience": _broadcast_audience(request, broadcast)
-        if broadcast.status == Broadcast.Status.DRAFT and not request.htmx  # type: ignore[attr-defined]
+        if broadcast.status == Broadcast.Status.DRAFT and not request.htmx
         else None,
         "pending": counts.get(MessageStatus.QUEUED, 0) + counts.get(MessageStatus.SCHEDULED, 0),
         "exclusions": [names.get(pk, f"#{pk} (deleted)") for pk in broadcast.exclude_segment_ids],
@@ -254,7 +255,7 @@ def broadcast_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "now": timezone.now(),
     }
     template = "messaging/broadcast_detail.html"
-    if request.htmx:  # type: ignore[attr-defined]
+    if request.htmx:
         template += "#progress"
     return page(request, template, context, tab="broadcasts")
 

@@ -23,6 +23,7 @@ from contacts.models import Contact, LifecycleStage
 from scoring import selectors, services
 from scoring.models import SalesTask
 from workspaces.errors import TendrilError
+from workspaces.htmx import HtmxHttpRequest
 from workspaces.models import User
 from workspaces.roles import Capability
 from workspaces.scoping import scoped, workspace_view
@@ -53,7 +54,7 @@ def _clean_params(request: HttpRequest) -> Any:
 
 
 @workspace_view
-def lead_list(request: HttpRequest) -> HttpResponse:
+def lead_list(request: HtmxHttpRequest) -> HttpResponse:
     workspace = request.workspace  # type: ignore[attr-defined]
     filters = selectors.LeadFilters.from_params(_clean_params(request), strict=False)
     page = selectors.lead_page(
@@ -74,7 +75,7 @@ def lead_list(request: HttpRequest) -> HttpResponse:
         "model": selectors.primary_model(workspace=workspace),
     }
     status = 400 if filters.errors else 200
-    if request.htmx and request.htmx.target == "lead-results":  # type: ignore[attr-defined]
+    if request.htmx and request.htmx.target == "lead-results":
         return render(request, "scoring/leads.html#results", context, status=status)
     context["owners"] = contact_selectors.owner_choices(workspace=workspace)
     context["hot"] = selectors.hot_leads(workspace=workspace)
@@ -152,7 +153,7 @@ def lead_detail(request: HttpRequest, contact_id: int) -> HttpResponse:
 
 
 def _answer(
-    request: HttpRequest,
+    request: HtmxHttpRequest,
     contact: Contact,
     *,
     done: str = "",
@@ -161,7 +162,7 @@ def _answer(
 ) -> HttpResponse:
     """Re-render the lead (htmx) or go back to it; an error shows next to `form`, with 400."""
     status = 400 if error else 200
-    if request.htmx or error:  # type: ignore[attr-defined]
+    if request.htmx or error:
         contact = _lead(request, contact.pk)
         context = _lead_context(
             request,
@@ -171,7 +172,7 @@ def _answer(
             else None,
             done=done,
         )
-        template = "scoring/lead.html#lead-main" if request.htmx else "scoring/lead.html"  # type: ignore[attr-defined]
+        template = "scoring/lead.html#lead-main" if request.htmx else "scoring/lead.html"
         return render(request, template, context, status=status)
     if done:
         messages.success(request, done)
@@ -184,7 +185,7 @@ def _actor(request: HttpRequest) -> User:
 
 @workspace_view(write=WORK)
 @require_POST
-def lead_accept(request: HttpRequest, contact_id: int) -> HttpResponse:
+def lead_accept(request: HtmxHttpRequest, contact_id: int) -> HttpResponse:
     contact = _lead(request, contact_id)
     services.lead_accept(workspace=request.workspace, contact=contact, actor=_actor(request))  # type: ignore[attr-defined]
     return _answer(request, contact, done="Accepted: the lead is now sales qualified.")
@@ -192,7 +193,7 @@ def lead_accept(request: HttpRequest, contact_id: int) -> HttpResponse:
 
 @workspace_view(write=WORK)
 @require_POST
-def lead_disqualify(request: HttpRequest, contact_id: int) -> HttpResponse:
+def lead_disqualify(request: HtmxHttpRequest, contact_id: int) -> HttpResponse:
     contact = _lead(request, contact_id)
     try:
         services.lead_disqualify(
@@ -208,7 +209,7 @@ def lead_disqualify(request: HttpRequest, contact_id: int) -> HttpResponse:
 
 @workspace_view(write=WORK)
 @require_POST
-def lead_log(request: HttpRequest, contact_id: int) -> HttpResponse:
+def lead_log(request: HtmxHttpRequest, contact_id: int) -> HttpResponse:
     contact = _lead(request, contact_id)
     kind = request.POST.get("kind", "note")
     try:
@@ -226,7 +227,7 @@ def lead_log(request: HttpRequest, contact_id: int) -> HttpResponse:
 
 @workspace_view(write=WORK)
 @require_POST
-def lead_won(request: HttpRequest, contact_id: int) -> HttpResponse:
+def lead_won(request: HtmxHttpRequest, contact_id: int) -> HttpResponse:
     contact = _lead(request, contact_id)
     try:
         services.deal_record(
@@ -244,7 +245,7 @@ def lead_won(request: HttpRequest, contact_id: int) -> HttpResponse:
 
 @workspace_view(write=WORK)
 @require_POST
-def lead_assign(request: HttpRequest, contact_id: int) -> HttpResponse:
+def lead_assign(request: HtmxHttpRequest, contact_id: int) -> HttpResponse:
     contact = _lead(request, contact_id)
     raw = request.POST.get("owner", "")
     try:
@@ -283,7 +284,7 @@ def _member(request: HttpRequest, raw: str) -> User:
 
 @workspace_view(write=WORK)
 @require_POST
-def lead_task_create(request: HttpRequest, contact_id: int) -> HttpResponse:
+def lead_task_create(request: HtmxHttpRequest, contact_id: int) -> HttpResponse:
     contact = _lead(request, contact_id)
     try:
         due = _due(request.POST.get("due_at", ""))
@@ -318,7 +319,7 @@ def _due(raw: str) -> datetime | None:
 
 @workspace_view(write=WORK)
 @require_POST
-def lead_task_done(request: HttpRequest, contact_id: int, task_id: int) -> HttpResponse:
+def lead_task_done(request: HtmxHttpRequest, contact_id: int, task_id: int) -> HttpResponse:
     contact = _lead(request, contact_id)
     task = get_object_or_404(scoped(request, SalesTask), pk=task_id, contact=contact)
     services.sales_task_complete(workspace=request.workspace, task=task)  # type: ignore[attr-defined]

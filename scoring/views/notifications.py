@@ -7,6 +7,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from scoring import selectors, services
+from workspaces.htmx import HtmxHttpRequest
 from workspaces.roles import Capability
 from workspaces.scoping import workspace_view
 
@@ -25,9 +26,9 @@ def notification_bell(request: HttpRequest) -> HttpResponse:
 # Marking one's own notifications read is open to every member (viewers get them too).
 @workspace_view(write=Capability.VIEW)
 @require_POST
-def notification_read(request: HttpRequest) -> HttpResponse:
+def notification_read(request: HtmxHttpRequest) -> HttpResponse:
     ids = [int(i) for i in request.POST.getlist("id") if i.isdigit()] or None
     services.notifications_mark_read(workspace=request.workspace, user=request.user, ids=ids)  # type: ignore[attr-defined,arg-type]
-    if request.htmx:  # type: ignore[attr-defined]
+    if request.htmx:
         return notification_list(request)
     return redirect("scoring:notifications")

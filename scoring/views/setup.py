@@ -26,6 +26,7 @@ from scoring.models import (
 from scoring.services import backfill, config, scoring_settings
 from segments.selectors import condition_builder, condition_from_form
 from workspaces.errors import ValidationFailed
+from workspaces.htmx import HtmxHttpRequest
 from workspaces.models import Membership
 from workspaces.outbound.selectors import endpoint_get
 from workspaces.roles import Capability
@@ -247,13 +248,13 @@ def _scores_new_events(rule: ScoringRule, before: tuple[Any, ...] | None) -> boo
 
 
 @workspace_view(write=MARKETING)
-def rule_history(request: HttpRequest, model_id: int, rule_id: int) -> HttpResponse:
+def rule_history(request: HtmxHttpRequest, model_id: int, rule_id: int) -> HttpResponse:
     """Count a behavioural rule's past events: what it would change, then progress."""
     workspace = request.workspace  # type: ignore[attr-defined]
     model = get_object_or_404(scoped(request, ScoringModel), pk=model_id)
     rule = get_object_or_404(scoped(request, ScoringRule), pk=rule_id, model=model)
     latest = selectors.rule_backfill_latest(workspace=workspace, rule=rule)
-    if request.htmx and request.GET.get("part") == "progress":  # type: ignore[attr-defined]
+    if request.htmx and request.GET.get("part") == "progress":
         return render(request, "scoring/rule_history.html#progress", {"backfill": latest})
     error = ""
     raw_days = request.POST.get("days") or request.GET.get("days") or ""

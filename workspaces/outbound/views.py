@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from workspaces.errors import TendrilError
+from workspaces.htmx import HtmxHttpRequest
 from workspaces.roles import Capability
 from workspaces.scoping import scoped, workspace_view
 
@@ -51,16 +52,16 @@ def _context(request: HttpRequest) -> dict[str, Any]:
 
 
 @workspace_view(read=MANAGE, write=MANAGE)
-def webhooks(request: HttpRequest) -> HttpResponse:
+def webhooks(request: HtmxHttpRequest) -> HttpResponse:
     template = "outbound/webhooks.html"
-    if request.htmx:  # type: ignore[attr-defined]
+    if request.htmx:
         template += "#deliveries"
     return render(request, template, _context(request))
 
 
 @workspace_view(read=MANAGE, write=MANAGE)
 @require_POST
-def delivery_replay(request: HttpRequest, delivery_id: int) -> HttpResponse:
+def delivery_replay(request: HtmxHttpRequest, delivery_id: int) -> HttpResponse:
     delivery = get_object_or_404(scoped(request, WebhookDelivery), pk=delivery_id)
     try:
         replay = services.delivery_replay(
@@ -73,7 +74,7 @@ def delivery_replay(request: HttpRequest, delivery_id: int) -> HttpResponse:
     else:
         messages.success(request, f"Replay of delivery {delivery.pk} queued as {replay.pk}.")
         status = 200
-    if request.htmx:  # type: ignore[attr-defined]
+    if request.htmx:
         return render(
             request, "outbound/webhooks.html#deliveries", _context(request), status=status
         )
