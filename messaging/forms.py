@@ -148,13 +148,15 @@ class BroadcastForm(WorkspaceForm):
         help_text="How long to wait for opens and clicks before choosing.",
     )
     ab_metric = forms.ChoiceField(
-        choices=[("open", "Open rate"), ("click", "Click rate")], label="Winner by"
+        choices=[("open", "Open rate"), ("click", "Click rate")],
+        initial="click",
+        label="Winner by",
     )
     ab_min_recipients = forms.IntegerField(
         required=False,
         min_value=1,
         max_value=1_000_000,
-        initial=100,
+        initial=500,
         label="Minimum recipients per variant",
         help_text=(
             "Below this, or when the variants have as many opens (clicks), no winner is "

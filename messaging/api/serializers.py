@@ -305,8 +305,8 @@ class BroadcastWriteSerializer(serializers.Serializer):
     ab_enabled = serializers.BooleanField(required=False, default=False)
     ab_sample_percent = serializers.IntegerField(required=False, default=20)
     ab_wait_minutes = serializers.IntegerField(required=False, default=240, min_value=0)
-    ab_metric = serializers.ChoiceField(choices=["open", "click"], default="open")
+    ab_metric = serializers.ChoiceField(choices=["open", "click"], default="click")
     ab_min_recipients = serializers.IntegerField(
-        required=False, default=100, min_value=1, max_value=1_000_000
+        required=False, default=500, min_value=1, max_value=1_000_000
     )
     variants = VariantWriteSerializer(many=True, required=False, default=list)

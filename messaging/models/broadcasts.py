@@ -57,11 +57,12 @@ class Broadcast(TenantModel):
     ab_enabled = models.BooleanField(default=False)
     ab_sample_percent = models.PositiveSmallIntegerField(default=20)
     ab_wait_minutes = models.PositiveIntegerField(default=240)
-    ab_metric = models.CharField(max_length=8, choices=Metric.choices, default=Metric.OPEN)
+    # Clicks by default: Apple Mail Privacy Protection opens every message, inflating opens.
+    ab_metric = models.CharField(max_length=8, choices=Metric.choices, default=Metric.CLICK)
     ab_test_ends_at = models.DateTimeField(null=True, blank=True)
     # No winner is called below this many recipients per variant (nor on equal counts):
     # the first variant goes to the rest, and `ab_no_winner_reason` says why.
-    ab_min_recipients = models.PositiveIntegerField(default=100)
+    ab_min_recipients = models.PositiveIntegerField(default=500)
     ab_no_winner_reason = models.CharField(max_length=300, blank=True, default="")
     ab_winner = models.ForeignKey(
         "messaging.BroadcastVariant",

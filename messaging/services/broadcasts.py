@@ -74,8 +74,8 @@ class BroadcastInput:
     ab_enabled: bool = False
     ab_sample_percent: int = 20
     ab_wait_minutes: int = 240
-    ab_metric: str = "open"
-    ab_min_recipients: int = 100
+    ab_metric: str = "click"
+    ab_min_recipients: int = 500
     exclude_segment_ids: list[int] = field(default_factory=list)
     variants: list[VariantInput] = field(default_factory=list)
 

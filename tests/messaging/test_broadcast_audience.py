@@ -309,6 +309,7 @@ def test_subjects_read_as_a_sample_contact_would_see_them(owner_client, ws, temp
 
 
 def _ab(ws, template, people, **fields):
+    fields.setdefault("ab_metric", "open")  # these tests decide on opens (the default: clicks)
     broadcast = broadcast_save(
         workspace=ws,
         data=BroadcastInput(
@@ -333,7 +334,7 @@ def test_no_winner_is_called_below_the_minimum_sample(
     owner_client, ws, template, eight, smtp_settings, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True):
-        broadcast = _ab(ws, template, eight)  # 2 per variant, the minimum is 100
+        broadcast = _ab(ws, template, eight)  # 2 per variant, the minimum is 500
     smtp_settings.wait_for(4)
     Message.objects.filter(broadcast=broadcast, variant__label="B").update(
         opened_at=timezone.now()
@@ -344,7 +345,7 @@ def test_no_winner_is_called_below_the_minimum_sample(
     broadcast.refresh_from_db()
     assert broadcast.ab_winner.label == "A" and broadcast.status == Broadcast.Status.SENT
     assert broadcast.ab_no_winner_reason == (
-        "not enough data yet: each variant needs at least 100; A has 2 (98 more), B has 2 (98 more)"
+        "not enough data yet: each variant needs at least 500; A has 2 (498 more), B has 2 (498 more)"
     )
     rest = Message.objects.filter(broadcast=broadcast).exclude(variant__label="B")
     assert rest.count() == 6

@@ -132,6 +132,7 @@ def test_an_ab_test_sends_variants_to_a_sample_then_the_winner_to_the_rest(
         ab_sample_percent=80,  # 4 per variant: 4 of 4 against 0 of 4 is best at 99.6 %
         ab_wait_minutes=60,
         ab_min_recipients=4,
+        ab_metric="open",
         variants=[VariantInput("A", subject="Subject A"), VariantInput("B", email_template=other)],
     )
     with django_capture_on_commit_callbacks(execute=True):
