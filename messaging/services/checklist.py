@@ -9,7 +9,7 @@ themselves are templating.checklist's; nothing is stored and no request leaves t
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from email.utils import formataddr
 from typing import Any
 
@@ -19,7 +19,7 @@ from django.core.mail.message import make_msgid
 from workspaces.errors import ValidationFailed
 from workspaces.models import Workspace
 
-from .. import tokens
+from .. import blocks, tokens
 from ..mime import TendrilEmail
 from ..models import Layout
 from ..rendering import preview_context
@@ -27,7 +27,9 @@ from ..templating import checklist
 from ..templating.checklist import Check
 from ..templating.compile import compile_html, compile_text
 from ..templating.personalise import RenderedEmail, render_email
+from ..templating.sandbox import VISIBLE_BLOCK_PREFIX
 from ..templating.spam import SpamResult, spam_score
+from . import blocks as blocks_service
 from .config import messaging_settings
 
 CHECK_RECIPIENT = "ada@example.com"
@@ -57,17 +59,30 @@ class CheckReport:
         }
 
 
-def _document_sources(workspace: Workspace, document: Any) -> tuple[str, str]:
-    """(html, text) Jinja sources of a block document, as a save would compile them."""
-    from .. import blocks
+@dataclass
+class _Source:
+    html: str  # Jinja source before the preheader and inlining
+    visible: frozenset[str] = frozenset()  # the sample recipient's dynamic blocks: all
+    problems: list[Check] = field(default_factory=list)  # the document's own, per block
 
-    errors = blocks.validate(document)
-    if errors:
-        fields = {f"document.{path}": message for path, message in errors.items()}
-        first_path, first = next(iter(errors.items()))
-        raise ValidationFailed(f"document.{first_path}: {first}", fields=fields)
-    compiled = blocks.compile(document, blocks.brand_of(messaging_settings(workspace=workspace)))
-    return compiled[0], compiled[1]
+
+def _document_source(workspace: Workspace, document: Any) -> _Source:
+    """A block document compiled as a save compiles it (with the brand). Its problems
+    (compiler rules, template checks) become failing checks naming their block, and the
+    blocks with a problem are left out of the rest, as in the editor's preview; a document
+    that cannot be read at all is a ValidationFailed."""
+    errors = blocks_service.document_problems(workspace=workspace, document=document)
+    blocks_list = document.get("blocks") if isinstance(document, dict) else None
+    if {"document", "version"} & set(errors) or not (isinstance(blocks_list, list) and blocks_list):
+        path, message = next(iter(errors.items()), ("document", "the document has no blocks"))
+        raise ValidationFailed(f"{path}: {message}", fields=errors or {path: message})
+    brand = blocks_service.brand_of(blocks_service.settings_read(workspace))
+    compiled = blocks.compile_document(document, brand, skip=frozenset(errors))
+    return _Source(
+        html=compiled.html,
+        visible=frozenset(f"{VISIBLE_BLOCK_PREFIX}{block_id}" for block_id in compiled.conditions),
+        problems=checklist.document_problem_checks(document, errors),
+    )
 
 
 def _assembled(workspace: Workspace, rendered: RenderedEmail) -> bytes:
@@ -94,6 +109,22 @@ def _assembled(workspace: Workspace, rendered: RenderedEmail) -> bytes:
     return bytes(email.message().as_bytes())
 
 
+def _source(
+    workspace: Workspace, html: str | None, document: Any, layout: Layout | None
+) -> _Source:
+    if layout is not None and layout.workspace_id != workspace.pk:
+        raise ValidationFailed("layout: unknown layout", fields={"layout": "unknown"})
+    if document is not None:
+        if layout is not None:
+            no_layout = blocks_service.NO_LAYOUT
+            raise ValidationFailed(f"layout: {no_layout}", fields={"layout": no_layout})
+        return _document_source(workspace, document)
+    if html is None or not html.strip():
+        message = "give a block document or the HTML of the email"
+        raise ValidationFailed(f"html: {message}", fields={"html": message})
+    return _Source(html=html)
+
+
 def email_check(
     *,
     workspace: Workspace,
@@ -106,56 +137,47 @@ def email_check(
     spam: bool = True,
 ) -> CheckReport:
     """Run every checklist rule on an email (a block `document` or code `html`)."""
-    if document is not None:
-        html_source, text = _document_sources(workspace, document)
-    elif html is not None and html.strip():
-        html_source = html
-    else:
-        raise ValidationFailed(
-            "html: give a block document or the HTML of the email",
-            fields={"html": "give a block document or the HTML of the email"},
-        )
-    if layout is not None and layout.workspace_id != workspace.pk:
-        raise ValidationFailed("layout: unknown layout", fields={"layout": "unknown"})
+    source = _source(workspace, html, document, layout)
     compiled = compile_html(
-        html=html_source, layout_html=layout.html if layout else None, preheader=preheader
+        html=source.html,
+        layout_html=layout.html if layout else None,
+        preheader=preheader,
+        keep_styles=document is not None,
     )
+    config = messaging_settings(workspace=workspace)
     context = preview_context(
-        workspace=workspace, config=messaging_settings(workspace=workspace), contact=None
+        workspace=workspace, config=config, contact=None, segment_ids=source.visible
     )
     threshold = settings.MESSAGING_SPAM_THRESHOLD
+    first = list(source.problems)
+    result = SpamResult(available=False, problem="spam check not requested")
+    rendered_html = compiled
     try:
         rendered = render_email(
             subject=subject,
             compiled_html=compiled,
-            compiled_text=compile_text(text=text, compiled_html=compiled),
+            compiled_text=compile_text(text="" if document else text, compiled_html=compiled),
             context=context,
         )
-    except Exception as error:  # the author's template, any failure is theirs to see
-        problem = Check("html", False, "error", f"The email cannot be rendered: {error}")
-        checks = checklist.run(
-            subject=subject,
-            preheader=preheader,
-            html_source=compiled,
-            rendered_html=compiled,
-            document=document,
-        )
-        unavailable = SpamResult(available=False, problem="spam check skipped: render failed")
-        return CheckReport([problem, *checks], unavailable, threshold)
-    result = SpamResult(available=False, problem="spam check not requested")
-    if spam:
-        result = spam_score(
-            _assembled(workspace, rendered),
-            command=settings.MESSAGING_SPAMASSASSIN,
-            timeout=settings.MESSAGING_SPAM_TIMEOUT,
-        )
+    except Exception as error:  # the author's template: any failure is theirs to see
+        first.append(Check("html", False, "error", f"The email cannot be rendered: {error}"))
+        result = SpamResult(available=False, problem="spam check skipped: the email cannot render")
+    else:
+        rendered_html = rendered.html
+        if spam:
+            result = spam_score(
+                _assembled(workspace, rendered),
+                command=settings.MESSAGING_SPAMASSASSIN,
+                timeout=settings.MESSAGING_SPAM_TIMEOUT,
+            )
     checks = checklist.run(
         subject=subject,
         preheader=preheader,
         html_source=compiled,
-        rendered_html=rendered.html,
+        rendered_html=rendered_html,
         document=document,
+        base_url=tokens.site(),
         spam=result if spam else None,
         spam_threshold=threshold,
     )
-    return CheckReport(checks, result, threshold)
+    return CheckReport(checklist.merged(first, checks), result, threshold)

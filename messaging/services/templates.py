@@ -341,9 +341,7 @@ def email_template_duplicate(
     """A new template with the same content (code or block), named "<name> (copy)"."""
     if template.workspace_id != workspace.pk:
         raise ValidationFailed("template: unknown template", fields={"template": "unknown"})
-    content = content_of(template, name=copy_name(template.name))
-    if template.document is not None and hasattr(content, "document"):
-        content.document = template.document  # type: ignore[attr-defined]
+    content = content_of(template, name=copy_name(template.name))  # a document too
     return email_template_save(
         workspace=workspace, content=content, user=user, note=f"Copied from “{template.name}”"
     )

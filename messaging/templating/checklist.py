@@ -148,8 +148,12 @@ def _blocks(blocks: Any) -> Iterator[dict[str, Any]]:
                     yield from _blocks(column.get("blocks"))
 
 
-def document_parts(document: dict[str, Any]) -> tuple[list[Link], list[Image]]:
-    """The links and images of a block document, each with the id of its block."""
+def document_parts(
+    document: dict[str, Any], *, base_url: str = ""
+) -> tuple[list[Link], list[Image]]:
+    """The links and images of a block document, each with the id of its block. An image
+    block's site-relative address ("/media/…", an upload) is made absolute with `base_url`,
+    as the compiler does."""
     links: list[Link] = []
     images: list[Image] = []
     for block in _blocks(document.get("blocks")):
@@ -159,7 +163,10 @@ def document_parts(document: dict[str, Any]) -> tuple[list[Link], list[Image]]:
             links += found_links
             images += found_images
         elif kind == "image":
-            images.append(Image(str(block.get("src") or ""), str(block.get("alt") or ""), block_id))
+            src = str(block.get("src") or "")
+            if base_url and src.startswith("/") and not src.startswith("//"):
+                src = base_url.rstrip("/") + src
+            images.append(Image(src, str(block.get("alt") or ""), block_id))
             if block.get("href"):
                 links.append(Link(str(block["href"]), block_id))
         elif kind == "button":
@@ -169,6 +176,58 @@ def document_parts(document: dict[str, Any]) -> tuple[list[Link], list[Image]]:
                 if isinstance(item, dict):
                     links.append(Link(str(item.get("href") or ""), block_id))
     return links, images
+
+
+BLOCK_PATH = re.compile(r"^blocks\[(\d+)\](?:\.columns\[(\d+)\]\.blocks\[(\d+)\])?")
+
+
+def block_at(document: dict[str, Any], path: str) -> str | None:
+    """The id of the block a JSON path ("blocks[2].alt", "blocks[1].columns[0].blocks[3]…")
+    points into, or None."""
+    found = BLOCK_PATH.match(path)
+    if found is None:
+        return None
+    top, column, inner = found.groups()
+    try:
+        block = document["blocks"][int(top)]
+        if column is not None:
+            block = block["columns"][int(column)]["blocks"][int(inner)]
+    except (KeyError, IndexError, TypeError):
+        return None
+    return str(block.get("id") or "") or None if isinstance(block, dict) else None
+
+
+def _problem_key(path: str) -> str:
+    leaf = path.rsplit(".", 1)[-1]
+    if leaf in ("alt", "src"):
+        return "images"
+    if leaf == "href" or ".links[" in path:
+        return "links"
+    return "document"
+
+
+def document_problem_checks(document: dict[str, Any], errors: dict[str, str]) -> list[Check]:
+    """A block document's own problems ({json path: message}) as failing checks on their
+    block (an image without alt text is an "images" check, a bad link a "links" one)."""
+    return [
+        Check(_problem_key(path), False, "error", f"{path}: {message}", block_at(document, path))
+        for path, message in errors.items()
+    ]
+
+
+def merged(first: list[Check], checks: list[Check]) -> list[Check]:
+    """`first` (a document's own problems) then `checks`, leaving out a check on a block
+    that `first` already reports under the same key, and a passing check of a key that
+    `first` fails."""
+    reported = {(check.key, check.block_id) for check in first}
+    failing_keys = {check.key for check in first}
+    kept = [
+        check
+        for check in checks
+        if (check.key, check.block_id) not in reported
+        and not (check.ok and check.key in failing_keys)
+    ]
+    return [*first, *kept]
 
 
 def url_problem(value: str) -> str | None:
@@ -289,11 +348,12 @@ def run(
     document: dict[str, Any] | None = None,
     spam: SpamResult | None = None,
     spam_threshold: float = 5.0,
+    base_url: str = "",
 ) -> list[Check]:
     """Every rule, in the order the checklist shows them. `html_source` is the compiled
     Jinja HTML (merge tags as written), `rendered_html` what a recipient receives."""
     if document is not None:
-        links, images = document_parts(document)
+        links, images = document_parts(document, base_url=base_url)
     else:
         links, images = html_parts(html_source)
     checks = [

@@ -199,3 +199,25 @@ def test_the_starter_templates_are_listed_with_their_documents(api):
         blocks = starter["document"]["blocks"]
         assert starter["document"]["version"] == 1
         assert [b["type"] for b in blocks].count("footer") == 1
+
+
+def test_a_block_template_is_duplicated_with_its_document(api, ws):
+    from messaging import starters
+
+    welcome = starters.starter("welcome")
+    created = api.post(
+        "/api/v1/messaging/email-templates/",
+        {
+            "name": "Welcome",
+            "subject": welcome.subject,
+            "preheader": welcome.preheader,
+            "document": welcome.document,
+        },
+        format="json",
+    )
+    assert created.status_code == 201, created.content
+    copy = api.post(f"/api/v1/messaging/email-templates/{created.json()['id']}/duplicate/")
+    assert copy.status_code == 201, copy.content
+    duplicate = EmailTemplate.objects.get(pk=copy.json()["id"])
+    assert duplicate.name == "Welcome (copy)" and duplicate.document == welcome.document
+    assert duplicate.current_version.document == welcome.document

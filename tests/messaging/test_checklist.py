@@ -274,3 +274,73 @@ def test_another_workspaces_layout_is_unknown(api, other_ws):
     body = {"subject": "x", "html": "<p>x</p>", "layout": theirs.pk}
     response = api.post(URL, body, format="json")
     assert response.status_code == 400 and "layout" in response.json()["error"]["fields"]
+
+
+@pytest.mark.django_db
+def test_a_block_document_is_checked_with_its_block_ids(api, settings):
+    settings.MESSAGING_SPAMASSASSIN = "no-such-spamassassin"  # fast: the rules only
+    document = {
+        "version": 1,
+        "blocks": [
+            {"id": "hello", "type": "heading", "text": "Hi {{ first_name }}", "level": 1},
+            {"id": "pic", "type": "image", "src": "/media/media/2026/01/abc.png", "alt": ""},
+            {"id": "go", "type": "button", "text": "Go", "href": "shop"},
+            {"id": "foot", "type": "footer"},
+        ],
+    }
+    body = {"document": document, "subject": "Hi", "preheader": "A long enough preheader text"}
+    response = api.post(URL, body, format="json")
+    assert response.status_code == 200, response.content
+    failing = {(c["key"], c.get("block_id")) for c in response.json()["checks"] if not c["ok"]}
+    assert ("images", "pic") in failing and ("links", "go") in failing
+    assert not any(key == "footer" for key, _ in failing)
+    # A site-relative upload address is made absolute, as the compiler does: only alt fails.
+    assert [c for c in response.json()["checks"] if c.get("block_id") == "pic"][0]["message"]
+    assert len([1 for key, block in failing if block == "pic"]) == 1
+
+
+@pytest.mark.django_db
+def test_an_unreadable_document_is_a_400_and_a_half_written_one_a_list_of_checks(api, settings):
+    settings.MESSAGING_SPAMASSASSIN = "no-such-spamassassin"
+    for document in ("nope", {"version": 1, "blocks": []}, {"version": 7, "blocks": "x"}):
+        response = api.post(URL, {"document": document, "subject": "Hi"}, format="json")
+        assert response.status_code == 400, (document, response.content)
+        fields = response.json()["error"]["fields"]
+        assert any(path.startswith(("document", "blocks", "version")) for path in fields)
+    no_footer = {
+        "version": 1,
+        "blocks": [{"id": "x", "type": "image", "src": "https://e.com/a.png"}],
+    }
+    response = api.post(URL, {"document": no_footer, "subject": "Hi"}, format="json")
+    assert response.status_code == 200, response.content
+    failing = {c["key"] for c in response.json()["checks"] if not c["ok"]}
+    assert {"images", "footer", "preheader"} <= failing
+
+
+def test_document_problems_become_checks_on_their_block_and_are_not_repeated():
+    document = {
+        "blocks": [
+            {"id": "a", "type": "image", "src": "https://e.com/a.png", "alt": ""},
+            {
+                "id": "c",
+                "type": "columns",
+                "columns": [
+                    {"blocks": []},
+                    {"blocks": [{"id": "b", "type": "button", "href": "x"}]},
+                ],
+            },
+        ]
+    }
+    errors = {
+        "blocks[0].alt": "needs alt text",
+        "blocks[1].columns[1].blocks[0].href": "not a link",
+    }
+    first = checklist.document_problem_checks(document, errors)
+    assert [(c.key, c.block_id) for c in first] == [("images", "a"), ("links", "b")]
+    links, images = checklist.document_parts(document)
+    merged = checklist.merged(first, checklist.image_checks(images) + checklist.link_checks(links))
+    assert [(c.key, c.block_id, c.ok) for c in merged] == [
+        ("images", "a", False),
+        ("links", "b", False),
+    ]
+    assert checklist.block_at(document, "blocks[9].alt") is None
