@@ -7,7 +7,10 @@ from typing import Any
 
 from django import forms
 
-from .models import AttributeDefinition, ConsentStatus, Contact, LifecycleStage
+from workspaces.errors import TendrilError
+from workspaces.forms import form_errors_from
+
+from .models import AttributeDefinition, ConsentStatus, Contact, ContactImport, LifecycleStage
 from .services.forms import MAX_FIELDS
 
 TIMEZONE_CHOICES = [("", "—")] + [(name, name) for name in sorted(zoneinfo.available_timezones())]
@@ -109,16 +112,79 @@ class ContactForm(forms.Form):
             data["attributes"] = attributes
         return data
 
-    def add_service_error(self, field: str, message: Any) -> None:
-        """Put a service's error (named `email`, `attributes.plan` …) next to the right input."""
-        if field.startswith("attributes."):
-            field = ATTRIBUTE_PREFIX + field.split(".", 1)[1]
-        text = message[0] if isinstance(message, list) and message else str(message)
-        self.add_error(field if field in self.fields else None, text)
+    def add_service_errors(self, error: TendrilError) -> None:
+        """A service's errors (named `email`, `attributes.plan` …) next to the right input."""
+        form_errors_from(self, error, rename=_attribute_field)
+
+
+def _attribute_field(name: str) -> str:
+    prefix = "attributes."
+    return ATTRIBUTE_PREFIX + name[len(prefix) :] if name.startswith(prefix) else name
 
 
 class TagForm(forms.Form):
     tag = forms.CharField(max_length=100, strip=True)
+
+
+# --- CSV import ----------------------------------------------------------------------------------
+
+
+class UploadForm(forms.Form):
+    file = forms.FileField(
+        label="CSV file", widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv"})
+    )
+
+
+class ImportMappingForm(forms.Form):
+    """Where each column of the file goes (`map_<n>`, labelled with the column's header), how
+    existing contacts are matched, and tags for everyone imported."""
+
+    upsert_key = forms.ChoiceField(
+        choices=[
+            (ContactImport.UpsertKey.EMAIL, "Email"),
+            (ContactImport.UpsertKey.EXTERNAL_ID, "External id (your system's user id)"),
+        ],
+        widget=forms.RadioSelect,
+        label="Match existing contacts by",
+    )
+    tags = forms.CharField(
+        max_length=1000,
+        required=False,
+        label="Add tags to every imported contact",
+        help_text="Comma-separated.",
+        widget=forms.TextInput(attrs={"placeholder": "e.g. trade-show-2024, imported"}),
+    )
+
+    def __init__(
+        self, *args: Any, headers: list[str], targets: list[tuple[str, str]], **kwargs: Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.headers = headers
+        for index, header in enumerate(headers):
+            self.fields[f"map_{index}"] = forms.ChoiceField(
+                choices=targets, required=False, label=f"Target of {header}"
+            )
+
+    @staticmethod
+    def initial_for(contact_import: ContactImport) -> dict[str, Any]:
+        initial: dict[str, Any] = {"upsert_key": contact_import.upsert_key}
+        for index, header in enumerate(contact_import.headers):
+            initial[f"map_{index}"] = contact_import.mapping.get(header, "")
+        return initial
+
+    def column(self, index: int) -> forms.BoundField:
+        return self[f"map_{index}"]
+
+    def mapping(self) -> dict[str, str]:
+        return {h: self.cleaned_data[f"map_{i}"] for i, h in enumerate(self.headers)}
+
+    def tag_list(self) -> list[str]:
+        return [t for t in self.cleaned_data["tags"].split(",") if t.strip()]
+
+    def add_service_errors(self, error: TendrilError) -> None:
+        """`mapping.<header>` goes next to that column's choice."""
+        columns = {f"mapping.{h}": f"map_{i}" for i, h in enumerate(self.headers)}
+        form_errors_from(self, error, rename=lambda name: columns.get(name, name))
 
 
 # --- Hosted form builder -------------------------------------------------------------------

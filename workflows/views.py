@@ -22,6 +22,7 @@ from workspaces.scoping import scoped, workspace_view
 
 from . import library, selectors, services
 from .api.serializers import WorkflowDetailSerializer
+from .forms import WorkflowImportForm
 from .graph import Graph, graph_for_version
 from .layout import graph_drawing
 from .models import RunStatus, Workflow, WorkflowRun
@@ -51,8 +52,7 @@ def _list_context(request: HttpRequest, **extra: Any) -> dict[str, Any]:
             "library": [{k: item[k] for k in ("slug", "name", "document")} for item in catalogue],
         },
         "can_edit": _can_edit(request),
-        "errors": {},
-        "values": {},
+        "import_form": WorkflowImportForm(),
         **extra,
     }
 
@@ -71,43 +71,22 @@ def workflow_import(request: HttpRequest) -> HttpResponse:
     the list, where the import form is."""
     if request.method == "GET":
         return redirect(reverse("workflows:list") + "#import")
-    workspace = request.workspace  # type: ignore[attr-defined]
-    slug = request.POST.get("library", "").strip()
-    raw = request.POST.get("document", "").strip()
-    upload = request.FILES.get("file")
-    if upload is not None:
-        raw = upload.read().decode("utf-8", "replace")
-    name = request.POST.get("name", "").strip() or None
-    try:
-        if slug:
-            workflow = library.library_import(
-                workspace=workspace, slug=slug, name=name, user=request.user
-            )  # type: ignore[arg-type]
-        else:
-            if not raw:
-                raise TendrilError(
-                    "document: paste a workflow's JSON or pick a ready-made one.",
-                    fields={"document": ["required"]},
-                )
-            try:
-                document = json.loads(raw)
-            except json.JSONDecodeError as error:
-                raise TendrilError(
-                    f"document: not valid JSON ({error.msg}, line {error.lineno}).",
-                    fields={"document": [error.msg]},
-                ) from error
-            workflow = services.workflow_import(
-                workspace=workspace, document=document, name=name, user=request.user
-            )  # type: ignore[arg-type]
-    except TendrilError as error:
-        context = _list_context(
-            request,
-            errors={"document": error.message, "fields": error.fields},
-            values={"document": raw, "name": name or ""},
-        )
+    form = WorkflowImportForm(request.POST, request.FILES)
+    if form.is_valid():
+        data = form.cleaned_data
+        whose = {"workspace": request.workspace, "name": data["name"] or None, "user": request.user}  # type: ignore[attr-defined]
+        try:
+            if data["library"]:
+                workflow = library.library_import(slug=data["library"], **whose)
+            else:
+                workflow = services.workflow_import(document=data["parsed"], **whose)
+        except TendrilError as error:
+            form.add_service_errors(error)
+    if form.errors:
+        context = _list_context(request, import_form=form)
         return render(request, "workflows/list.html", context, status=400)
     messages.success(request, f"“{workflow.name}” imported as a draft: review it, then publish.")
-    if request.POST.get("open") == "builder":
+    if data["open"] == "builder":
         return redirect("workflows:builder", workflow_id=workflow.pk)
     return redirect("workflows:detail", workflow_id=workflow.pk)
 

@@ -1,13 +1,16 @@
 from __future__ import annotations
 
 import zoneinfo
+from collections.abc import Callable
+from typing import Any
 
 from babel.numbers import get_currency_name, list_currencies
 from django import forms
 from django.contrib.auth import password_validation
 from django.contrib.auth.forms import AuthenticationForm
 
-from .models import ApiKey, User
+from .errors import TendrilError
+from .models import ApiKey, User, Workspace
 from .roles import Role
 
 TIMEZONE_CHOICES = [(name, name) for name in sorted(zoneinfo.available_timezones())]
@@ -16,6 +19,45 @@ CURRENCY_CHOICES = [
     for code in sorted(list_currencies())
     if len(code) == 3 and code.isalpha()
 ]
+
+
+# --- What every app's HTML forms share ---------------------------------------------------------
+
+
+class ScopedForm(forms.Form):
+    """A form whose choices are one workspace's own: built with `workspace=`."""
+
+    def __init__(self, *args: Any, workspace: Workspace, **kwargs: Any):
+        self.workspace = workspace
+        super().__init__(*args, **kwargs)
+
+
+def form_errors_from(
+    form: forms.BaseForm,
+    error: TendrilError,
+    *,
+    rename: Callable[[str], str] | None = None,
+    elsewhere: Callable[[str], bool] | None = None,
+) -> None:
+    """Show a service's error next to the fields it names, in the form's own error list.
+
+    The form checks shapes, the service meaning; its `fields` use the service's names, which
+    `rename` maps onto the form's (`attributes.plan` → `attr__plan`). Names `elsewhere`
+    claims are shown by another part of the page (a condition builder). When nothing lands
+    next to a field, the message goes above the form, so a rejection never goes unsaid.
+    """
+    placed = False
+    for name, problems in error.fields.items():
+        if elsewhere and elsewhere(name):
+            placed = True
+            continue
+        field = rename(name) if rename else name
+        for problem in problems if isinstance(problems, list) else [problems]:
+            if field in form.fields:
+                form.add_error(field, str(problem))
+                placed = True
+    if not placed:
+        form.add_error(None, error.message)
 
 
 class EmailAuthenticationForm(AuthenticationForm):

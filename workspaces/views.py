@@ -24,6 +24,7 @@ from .forms import (
     RoleForm,
     WorkspaceForm,
     WorkspaceSettingsForm,
+    form_errors_from,
 )
 from .hooks import home_items
 from .models import ApiKey, Invitation, Membership, User
@@ -215,8 +216,7 @@ def members(request: HttpRequest) -> HttpResponse:
                 invited_by=request.user,  # type: ignore[arg-type]
             )
         except TendrilError as error:
-            for field, problems in error.fields.items():
-                form.add_error(field if field in form.fields else None, problems)
+            form_errors_from(form, error)
         else:
             messages.success(request, f"Invitation sent to {form.cleaned_data['email']}.")
             return redirect("members")

@@ -17,9 +17,11 @@ from analytics.attribution import (
     attribution_settings,
     attribution_totals,
 )
+from analytics.forms import AttributionSettingsForm
 from analytics.models import AttributionModel
 from analytics.selectors import PERIODS, Period, period_days, period_ending_today
 from workspaces.errors import ValidationFailed
+from workspaces.forms import form_errors_from
 from workspaces.htmx import HtmxHttpRequest
 from workspaces.models import Workspace
 from workspaces.roles import Capability
@@ -108,35 +110,25 @@ def attribution_report(request: HtmxHttpRequest) -> HttpResponse:
     return render(request, template, context, status=400 if errors else 200)
 
 
-def _form_values(settings: Any) -> dict[str, Any]:
-    return {
-        "conversion_events": "\n".join(settings.conversion_events),
-        "click_window_days": settings.click_window_days,
-        "open_window_days": settings.open_window_days,
-        "default_model": settings.default_model,
-    }
-
-
 @workspace_view(write=Capability.MANAGE_WORKSPACE)
 def attribution_settings_view(request: HttpRequest) -> HttpResponse:
     workspace = request.workspace  # type: ignore[attr-defined]
-    values = _form_values(attribution_settings(workspace=workspace))
-    errors: dict[str, str] = {}
-    if request.method == "POST":
-        values = {name: request.POST.get(name, "") for name in values}
+    form = AttributionSettingsForm(
+        request.POST if request.method == "POST" else None,
+        initial=AttributionSettingsForm.initial_for(attribution_settings(workspace=workspace)),
+    )
+    if request.method == "POST" and form.is_valid():
         try:
-            attribution_config_save(workspace=workspace, data=values)
+            attribution_config_save(workspace=workspace, data=form.cleaned_data)
         except ValidationFailed as error:
-            errors = error.fields or {"form": error.message}
+            form_errors_from(form, error)
         else:
             messages.success(request, "Attribution settings saved.")
             return redirect("analytics:attribution_settings")
     context = {
-        "values": values,
-        "errors": errors,
-        "models": AttributionModel.choices,
+        "form": form,
         "can_edit": request.membership.can(Capability.MANAGE_WORKSPACE),  # type: ignore[attr-defined]
     }
     return render(
-        request, "analytics/attribution_settings.html", context, status=400 if errors else 200
+        request, "analytics/attribution_settings.html", context, status=400 if form.errors else 200
     )

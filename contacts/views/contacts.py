@@ -274,11 +274,14 @@ def contact_tag_add(request: HtmxHttpRequest, contact_id: int) -> HttpResponse:
 @workspace_view(write=EDIT)
 @require_POST
 def contact_tag_remove(request: HtmxHttpRequest, contact_id: int) -> HttpResponse:
-    contact = services.contact_tags_remove(
-        workspace=request.workspace,  # type: ignore[attr-defined]
-        contact=_contact(request, contact_id),
-        tags=[request.POST.get("tag", "")],
-    )
+    contact = _contact(request, contact_id)
+    form = TagForm(request.POST)
+    if form.is_valid():  # an empty or overlong tag is on no contact: nothing to remove
+        contact = services.contact_tags_remove(
+            workspace=request.workspace,  # type: ignore[attr-defined]
+            contact=contact,
+            tags=[form.cleaned_data["tag"]],
+        )
     return _tags_response(request, contact, "")
 
 
@@ -317,11 +320,7 @@ def _save_contact(
         )
         return updated
     except TendrilError as error:
-        if error.fields:
-            for field, problem in error.fields.items():
-                form.add_service_error(field, problem)
-        else:
-            form.add_error(None, error.message)
+        form.add_service_errors(error)
         return None
 
 

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import csv
 import re
-from typing import Any
 
-from django import forms
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
+from contacts.forms import ImportMappingForm, UploadForm
 from contacts.models import ContactImport
 from contacts.selectors import attribute_definition_list
 from contacts.services import imports as services
 from workspaces.errors import ValidationFailed
+from workspaces.forms import form_errors_from
 from workspaces.roles import Capability
 from workspaces.scoping import scoped, workspace_view
 
@@ -23,19 +23,14 @@ from .contacts import _Echo, csv_safe
 EDIT = Capability.EDIT_CONTACTS
 
 
-class UploadForm(forms.Form):
-    file = forms.FileField(
-        label="CSV file", widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv"})
-    )
-
-
 def _import(request: HttpRequest, import_id: int) -> ContactImport:
     return get_object_or_404(scoped(request, ContactImport).defer("data"), pk=import_id)
 
 
 @workspace_view(read=EDIT, write=EDIT)
 def import_list(request: HttpRequest) -> HttpResponse:
-    form = UploadForm(request.POST or None, request.FILES or None)
+    posted = request.method == "POST"
+    form = UploadForm(request.POST if posted else None, request.FILES if posted else None)
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
         try:
@@ -46,7 +41,7 @@ def import_list(request: HttpRequest) -> HttpResponse:
                 created_by=request.user,  # type: ignore[arg-type]
             )
         except ValidationFailed as error:
-            form.add_error("file", error.fields.get("file", [error.message])[0])
+            form_errors_from(form, error)
         else:
             return redirect("contacts:import_detail", import_id=created.pk)
     imports = (
@@ -79,74 +74,47 @@ def _target_choices(request: HttpRequest, contact_import: ContactImport) -> list
     return choices
 
 
-def _mapping_context(
-    request: HttpRequest, contact_import: ContactImport, error: ValidationFailed | None
-) -> dict[str, Any]:
-    full = ContactImport.objects.get(pk=contact_import.pk)  # with the file, for the preview
-    preview = services.import_preview(contact_import=full)
-    mapping = contact_import.mapping
-    if request.method == "POST":
-        mapping = {
-            h: request.POST.get(f"map_{i}", "") for i, h in enumerate(contact_import.headers)
-        }
-    columns = [
-        {
-            "index": i,
-            "header": header,
-            "samples": [row[i] for row in preview if row[i].strip()][:3],
-            "target": mapping.get(header, ""),
-            "error": _column_error(error, header),
-        }
-        for i, header in enumerate(contact_import.headers)
-    ]
-    return {
-        "imp": contact_import,
-        "columns": columns,
-        "choices": _target_choices(request, contact_import),
-        "preview": preview,
-        "upsert_key": request.POST.get("upsert_key", contact_import.upsert_key),
-        "tags": request.POST.get("tags", ""),
-        "error": error.message if error and not _column_error(error, None) else "",
-    }
-
-
-def _column_error(error: ValidationFailed | None, header: str | None) -> str:
-    if error is None:
-        return ""
-    for name, problem in error.fields.items():
-        if name.startswith("mapping.") and (header is None or name == f"mapping.{header}"):
-            return problem[0] if isinstance(problem, list) else str(problem)
-    return ""
-
-
 @workspace_view(read=EDIT, write=EDIT)
 def import_detail(request: HttpRequest, import_id: int) -> HttpResponse:
     contact_import = _import(request, import_id)
     if contact_import.status != ContactImport.Status.MAPPING:
         return render(request, "contacts/imports/detail.html", {"imp": contact_import})
-    error = None
-    if request.method == "POST":
-        mapping = {
-            h: request.POST.get(f"map_{i}", "") for i, h in enumerate(contact_import.headers)
-        }
-        tags = [t for t in request.POST.get("tags", "").split(",") if t.strip()]
+    form = ImportMappingForm(
+        request.POST if request.method == "POST" else None,
+        initial=ImportMappingForm.initial_for(contact_import),
+        headers=contact_import.headers,
+        targets=_target_choices(request, contact_import),
+    )
+    if request.method == "POST" and form.is_valid():
         try:
             services.import_configure(
                 contact_import=contact_import,
-                mapping=mapping,
-                upsert_key=request.POST.get("upsert_key", ""),
-                tags=tags,
+                mapping=form.mapping(),
+                upsert_key=form.cleaned_data["upsert_key"],
+                tags=form.tag_list(),
             )
-        except ValidationFailed as problem:
-            error = problem
+        except ValidationFailed as error:
+            form.add_service_errors(error)
         else:
             messages.success(
                 request,
                 f"Importing {contact_import.total_rows:,} rows from {contact_import.filename}.",
             )
             return redirect("contacts:import_detail", import_id=contact_import.pk)
-    context = _mapping_context(request, contact_import, error)
-    return render(request, "contacts/imports/mapping.html", context, status=400 if error else 200)
+    full = ContactImport.objects.get(pk=contact_import.pk)  # with the file, for the preview
+    preview = services.import_preview(contact_import=full)
+    columns = [
+        {
+            "header": header,
+            "samples": [row[i] for row in preview if row[i].strip()][:3],
+            "field": form.column(i),
+        }
+        for i, header in enumerate(contact_import.headers)
+    ]
+    context = {"imp": contact_import, "form": form, "columns": columns, "preview": preview}
+    return render(
+        request, "contacts/imports/mapping.html", context, status=400 if form.errors else 200
+    )
 
 
 @workspace_view(read=EDIT)

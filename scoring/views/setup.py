@@ -1,10 +1,10 @@
 """Setting scoring up: models and their rules (EDIT_MARKETING), lead routing (EDIT_MARKETING)
 and the Slack / CRM webhooks (MANAGE_WORKSPACE). Forms post plain fields; the services
-validate, and a rejected form comes back with each message next to its field (400)."""
+validate, and a rejected form comes back with each message next to its field (400).
+The forms (labels, help texts, shapes) are in scoring/forms.py."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from django.contrib import messages
@@ -12,20 +12,20 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from contacts import selectors as contact_selectors
 from scoring import selectors
-from scoring.models import (
-    AssignmentRule,
-    DecayMode,
-    NegativeSignal,
-    RuleKind,
-    SalesRep,
-    ScoringModel,
-    ScoringRule,
+from scoring.forms import (
+    AssignmentRuleForm,
+    BackfillWindowForm,
+    RepCapacityForm,
+    ScoringModelForm,
+    ScoringRuleForm,
+    ScoringSettingsForm,
 )
+from scoring.models import AssignmentRule, RuleKind, SalesRep, ScoringModel, ScoringRule
 from scoring.services import backfill, config, scoring_settings
 from segments.selectors import condition_builder, condition_from_form
 from workspaces.errors import ValidationFailed
+from workspaces.forms import form_errors_from
 from workspaces.htmx import HtmxHttpRequest
 from workspaces.models import Membership
 from workspaces.outbound.selectors import endpoint_get
@@ -40,16 +40,9 @@ def _can(request: HttpRequest, capability: Capability) -> bool:
     return request.membership.can(capability)  # type: ignore[attr-defined,no-any-return]
 
 
-def _json_field(raw: str, name: str, empty: Any) -> Any:
-    if not raw.strip():
-        return empty
-    try:
-        return json.loads(raw)
-    except json.JSONDecodeError as error:
-        raise ValidationFailed(
-            f"{name}: not valid JSON ({error.msg} at line {error.lineno})",
-            fields={name: f"not valid JSON: {error.msg}"},
-        )
+def _posted(request: HttpRequest) -> Any:
+    """What a form is bound to: the POST on a POST (even an empty one), nothing on a GET."""
+    return request.POST if request.method == "POST" else None
 
 
 # --- models ----------------------------------------------------------------------------------
@@ -65,57 +58,30 @@ def model_list(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _model_data(post: Any) -> dict[str, Any]:
-    data = {
-        name: post.get(name, "")
-        for name in config.MODEL_FIELDS
-        if name not in ("is_primary", "is_active")
-    }
-    data["is_primary"] = post.get("is_primary") == "on"
-    data["is_active"] = post.get("is_active") == "on"
-    return data
-
-
 @workspace_view(write=MARKETING)
 def model_edit(request: HttpRequest, model_id: int | None = None) -> HttpResponse:
     workspace = request.workspace  # type: ignore[attr-defined]
     instance = get_object_or_404(scoped(request, ScoringModel), pk=model_id) if model_id else None
-    values: dict[str, Any] = (
-        {f: getattr(instance, f) for f in config.MODEL_FIELDS}
-        if instance
-        else {
-            "name": "",
-            "mql_threshold": 50,
-            "hysteresis": 10,
-            "decay_mode": "none",
-            "decay_percent": 10,
-            "decay_period_days": 30,
-            "expire_after_days": 90,
-            "is_active": True,
-            "is_primary": False,
-            "description": "",
-        }
-    )
-    errors: dict[str, Any] = {}
-    if request.method == "POST":
-        values = _model_data(request.POST)
+    initial = {f: getattr(instance, f) for f in config.MODEL_FIELDS} if instance else None
+    form = ScoringModelForm(_posted(request), initial=initial)
+    if request.method == "POST" and form.is_valid():
         try:
-            model = config.model_save(workspace=workspace, data=values, instance=instance)
+            model = config.model_save(
+                workspace=workspace, data=form.cleaned_data, instance=instance
+            )
         except ValidationFailed as error:
-            errors = error.fields or {"form": error.message}
+            form_errors_from(form, error)
         else:
             messages.success(request, f"Scoring model “{model.name}” saved.")
             return redirect("scoring:model", model.pk)
     context = {
         "instance": instance,
-        "values": values,
-        "errors": errors,
-        "decay_modes": DecayMode.choices,
+        "form": form,
         "rules": selectors.rule_list(workspace=workspace, model=instance) if instance else [],
         "kinds": RuleKind.choices,
         "can_edit": _can(request, MARKETING),
     }
-    return render(request, "scoring/model_edit.html", context, status=400 if errors else 200)
+    return render(request, "scoring/model_edit.html", context, status=400 if form.errors else 200)
 
 
 @workspace_view(write=MARKETING)
@@ -130,66 +96,45 @@ def model_delete(request: HttpRequest, model_id: int) -> HttpResponse:
 # --- rules ----------------------------------------------------------------------------------------
 
 
-def _rule_data(request: HttpRequest, post: Any) -> dict[str, Any]:
-    """The rule the form describes. Conditions come from the condition builder's fields:
-    the fit filter is the whole tree; a behaviour is the one event node and its `where`."""
-    data: dict[str, Any] = {
-        name: post.get(name, "")
-        for name in (
-            "kind",
-            "name",
-            "points",
-            "signal",
-            "inactive_days",
-            "cap_per_day",
-            "cap_total",
-        )
-    }
-    data["is_active"] = post.get("is_active") == "on"
-    data["event"], data["where"], data["filter"] = "", [], {}
-    # Conditions carry over only from the builder of the same kind (after a kind switch the
-    # form still holds the other kind's builder).
-    wanted = {RuleKind.FIT: "segment", RuleKind.BEHAVIOURAL: "event_where"}.get(data["kind"])
-    if "n.kind" not in post or post.get("builder_mode") != wanted:
-        return data
-    tree = condition_from_form(workspace=request.workspace, data=post)  # type: ignore[attr-defined]
-    if data["kind"] == RuleKind.FIT:
-        data["filter"] = tree
-    elif data["kind"] == RuleKind.BEHAVIOURAL:
+def _rule_conditions(request: HttpRequest, data: Any, kind: str) -> dict[str, Any]:
+    """The conditions the builder's fields describe: the fit filter is the whole tree; a
+    behaviour is the one event node and its `where`. They carry over only from the builder
+    of the same kind (after a kind switch the form still holds the other kind's builder)."""
+    conditions: dict[str, Any] = {"event": "", "where": [], "filter": {}}
+    wanted = {RuleKind.FIT.value: "segment", RuleKind.BEHAVIOURAL.value: "event_where"}.get(kind)
+    if "n.kind" not in data or data.get("builder_mode") != wanted:
+        return conditions
+    tree = condition_from_form(workspace=request.workspace, data=data)  # type: ignore[attr-defined]
+    if kind == RuleKind.FIT:
+        conditions["filter"] = tree
+    elif kind == RuleKind.BEHAVIOURAL:
         first = next(iter(tree.get("all") or tree.get("any") or []), {})
-        data["event"] = first.get("event", "") if isinstance(first, dict) else ""
-        data["where"] = first.get("where", []) if isinstance(first, dict) else []
-    return data
+        conditions["event"] = first.get("event", "") if isinstance(first, dict) else ""
+        conditions["where"] = first.get("where", []) if isinstance(first, dict) else []
+    return conditions
 
 
-_NEW_RULE: dict[str, Any] = {
-    "name": "",
-    "points": 10,
-    "event": "",
-    "where": [],
-    "filter": {},
-    "signal": "",
-    "inactive_days": "",
-    "cap_per_day": "",
-    "cap_total": "",
-    "is_active": True,
-}
+def _is_condition_error(name: str) -> bool:
+    """The errors the condition builder shows next to its own rows."""
+    return name in ("event", "where", "filter") or name.startswith(("where[", "filter."))
 
 
-def _rule_builder(request: HttpRequest, values: dict[str, Any], errors: dict[str, Any]) -> Any:
+def _rule_builder(
+    request: HttpRequest, kind: str, conditions: dict[str, Any], errors: dict[str, Any]
+) -> Any:
     """The condition builder for the rule's kind: who fits, or the event and its properties."""
     workspace = request.workspace  # type: ignore[attr-defined]
-    if values["kind"] == RuleKind.FIT:
+    if kind == RuleKind.FIT:
         placed = {
             key[len("filter.") :]: v for key, v in errors.items() if key.startswith("filter.")
         }
-        tree = values.get("filter") or {"all": []}
+        tree = conditions.get("filter") or {"all": []}
         return condition_builder(workspace=workspace, tree=tree, errors=placed)
-    if values["kind"] == RuleKind.BEHAVIOURAL:
+    if kind == RuleKind.BEHAVIOURAL:
         placed = {f"all[0].{key}": v for key, v in errors.items() if key.startswith("where[")}
         if errors.get("event"):
             placed["all[0].event"] = errors["event"]
-        event = {"event": values.get("event") or "", "where": values.get("where") or []}
+        event = {"event": conditions.get("event") or "", "where": conditions.get("where") or []}
         return condition_builder(
             workspace=workspace, tree={"all": [event]}, errors=placed, mode="event_where"
         )
@@ -205,40 +150,58 @@ def rule_edit(request: HttpRequest, model_id: int, rule_id: int | None = None) -
         if rule_id
         else None
     )
-    if "points" in request.GET:  # the kind changed: the form again, for the new kind
-        values = _rule_data(request, request.GET)
+    if "points" in request.GET:  # the kind changed: the form again, for the new kind, as typed
+        form = ScoringRuleForm(
+            initial={**request.GET.dict(), "is_active": "is_active" in request.GET}
+        )
+        conditions = _rule_conditions(request, request.GET, form.shown_kind)
     elif rule:
-        values = {f: getattr(rule, f) for f in config.RULE_FIELDS}
+        form = ScoringRuleForm(initial={f: getattr(rule, f) for f in config.RULE_FIELDS})
+        conditions = {"event": rule.event, "where": rule.where, "filter": rule.filter}
     else:
-        values = {**_NEW_RULE, "kind": request.GET.get("kind", RuleKind.BEHAVIOURAL)}
-    if values.get("kind") not in RuleKind.values:
-        values["kind"] = RuleKind.BEHAVIOURAL
+        form = ScoringRuleForm(initial={"kind": request.GET.get("kind", RuleKind.BEHAVIOURAL)})
+        conditions = _rule_conditions(request, {}, form.shown_kind)
     errors: dict[str, Any] = {}
     rule_before = (rule.event, rule.where, rule.points, rule.is_active) if rule else None
     if request.method == "POST":
-        values = _rule_data(request, request.POST)
-        try:
-            saved = config.rule_save(workspace=workspace, model=model, data=values, instance=rule)
-        except ValidationFailed as error:
-            errors = error.fields or {"form": error.message}
-            if values.get("kind") not in RuleKind.values:
-                values["kind"] = RuleKind.BEHAVIOURAL
-        else:
-            messages.success(request, f"Rule “{saved.name}” saved.")
-            if _scores_new_events(saved, rule_before):
-                # It scores what arrives from now on; offer to count what already happened.
-                return redirect("scoring:rule_history", model.pk, saved.pk)
-            return redirect("scoring:model", model.pk)
+        form = ScoringRuleForm(request.POST)
+        conditions = _rule_conditions(request, request.POST, form.shown_kind)
+        if form.is_valid():
+            try:
+                saved = config.rule_save(
+                    workspace=workspace,
+                    model=model,
+                    data={**form.cleaned_data, **conditions},
+                    instance=rule,
+                )
+            except ValidationFailed as error:
+                errors = error.fields
+                form_errors_from(form, error, elsewhere=_is_condition_error)
+            else:
+                messages.success(request, f"Rule “{saved.name}” saved.")
+                if _scores_new_events(saved, rule_before):
+                    # It scores what arrives from now on; offer to count what already happened.
+                    return redirect("scoring:rule_history", model.pk, saved.pk)
+                return redirect("scoring:model", model.pk)
+    form.fields["kind"].widget.attrs.update(
+        {
+            "hx-get": request.path,
+            "hx-trigger": "change",
+            "hx-include": "#rule-form",
+            "hx-select": "#rule-card",
+            "hx-target": "#rule-card",
+            "hx-swap": "outerHTML",
+        }
+    )
     context = {
         "model": model,
         "rule": rule,
-        "values": values,
-        "builder": _rule_builder(request, values, errors),
-        "errors": errors,
-        "kinds": RuleKind.choices,
-        "signals": NegativeSignal.choices,
+        "form": form,
+        "builder": _rule_builder(request, form.shown_kind, conditions, errors),
+        "condition_error": errors.get("filter") if form.shown_kind == RuleKind.FIT else None,
     }
-    return render(request, "scoring/rule_edit.html", context, status=400 if errors else 200)
+    status = 400 if form.errors or errors else 200
+    return render(request, "scoring/rule_edit.html", context, status=status)
 
 
 def _scores_new_events(rule: ScoringRule, before: tuple[Any, ...] | None) -> bool:
@@ -256,10 +219,11 @@ def rule_history(request: HtmxHttpRequest, model_id: int, rule_id: int) -> HttpR
     latest = selectors.rule_backfill_latest(workspace=workspace, rule=rule)
     if request.htmx and request.GET.get("part") == "progress":
         return render(request, "scoring/rule_history.html#progress", {"backfill": latest})
-    error = ""
-    raw_days = request.POST.get("days") or request.GET.get("days") or ""
-    days = int(raw_days) if raw_days.isdigit() else backfill.DEFAULT_DAYS
-    if request.method == "POST":
+    sent = request.POST if request.method == "POST" else request.GET
+    form = BackfillWindowForm(sent if "days" in sent else None)
+    days = form.cleaned_data["days"] if form.is_valid() else backfill.DEFAULT_DAYS
+    error = " ".join(form.errors.get("days", []))
+    if request.method == "POST" and not error:
         try:
             latest = backfill.rule_backfill_start(
                 workspace=workspace,
@@ -304,65 +268,62 @@ def rule_delete(request: HttpRequest, model_id: int, rule_id: int) -> HttpRespon
 
 @workspace_view(write=MARKETING)
 def routing(request: HttpRequest) -> HttpResponse:
-    """Assignment rules (first match wins) and each rep's capacity."""
+    """Assignment rules (first match wins) and each rep's capacity. The capacity rows post
+    `action=capacity`; everything else adds a rule."""
     workspace = request.workspace  # type: ignore[attr-defined]
-    errors: dict[str, Any] = {}
-    values: dict[str, Any] = {"name": "", "filter": "", "reps": []}
+    rule_form = AssignmentRuleForm(workspace=workspace)
+    capacity_form = RepCapacityForm(workspace=workspace)
     if request.method == "POST":
-        action = request.POST.get("action", "rule")
-        try:
-            if action == "capacity":
-                _capacity_save(request)
-                messages.success(request, "Capacity saved.")
-            else:
-                values = {
-                    "name": request.POST.get("name", ""),
-                    "filter": request.POST.get("filter", ""),
-                    "reps": request.POST.getlist("reps"),
-                }
-                rule_id = request.POST.get("rule_id")
-                instance = (
-                    get_object_or_404(scoped(request, AssignmentRule), pk=rule_id)
-                    if rule_id
-                    else None
-                )
-                config.assignment_rule_save(
-                    workspace=workspace,
-                    data={**values, "filter": _json_field(values["filter"], "filter", {})},
-                    instance=instance,
-                )
-                messages.success(request, "Assignment rule saved.")
+        if request.POST.get("action") == "capacity":
+            capacity_form = RepCapacityForm(request.POST, workspace=workspace)
+            saved = _capacity_save(request, capacity_form)
+        else:
+            rule_form = AssignmentRuleForm(request.POST, workspace=workspace)
+            saved = _assignment_rule_save(request, rule_form)
+        if saved:
+            messages.success(request, saved)
             return redirect("scoring:routing")
-        except ValidationFailed as error:
-            errors = error.fields or {"form": error.message}
     members = list(scoped(request, Membership).select_related("user").order_by("user__email"))
     reps = {r.user_id: r for r in scoped(request, SalesRep)}
     context = {
         "rules": scoped(request, AssignmentRule).prefetch_related("reps"),
         "members": [(m, reps.get(m.user_id)) for m in members],
-        "owners": contact_selectors.owner_choices(workspace=workspace),
-        "values": values,
-        "errors": errors,
+        "form": rule_form,
+        "capacity_form": capacity_form,
         "can_edit": _can(request, MARKETING),
     }
-    return render(request, "scoring/routing.html", context, status=400 if errors else 200)
+    status = 400 if rule_form.errors or capacity_form.errors else 200
+    return render(request, "scoring/routing.html", context, status=status)
 
 
-def _capacity_save(request: HttpRequest) -> None:
+def _assignment_rule_save(request: HttpRequest, form: AssignmentRuleForm) -> str:
+    if not form.is_valid():
+        return ""
+    try:
+        config.assignment_rule_save(workspace=form.workspace, data=form.cleaned_data)
+    except ValidationFailed as error:
+        form_errors_from(form, error)
+        return ""
+    return "Assignment rule saved."
+
+
+def _capacity_save(request: HttpRequest, form: RepCapacityForm) -> str:
+    if not form.is_valid():
+        return ""
     membership = get_object_or_404(
-        scoped(request, Membership).select_related("user"), user_id=request.POST.get("user")
+        scoped(request, Membership).select_related("user"), user_id=form.cleaned_data["user"]
     )
-    raw = request.POST.get("max_open_leads", "").strip()
-    if raw and not raw.isdigit():
-        raise ValidationFailed(
-            "Capacity is a whole number.", fields={"max_open_leads": "a whole number"}
+    try:
+        config.rep_capacity_set(
+            workspace=form.workspace,
+            user=membership.user,
+            max_open_leads=form.cleaned_data["max_open_leads"],
+            is_available=form.cleaned_data["is_available"],
         )
-    config.rep_capacity_set(
-        workspace=request.workspace,  # type: ignore[attr-defined]
-        user=membership.user,
-        max_open_leads=int(raw) if raw else None,
-        is_available=request.POST.get("is_available") == "on",
-    )
+    except ValidationFailed as error:
+        form_errors_from(form, error)
+        return ""
+    return "Capacity saved."
 
 
 @workspace_view(write=MARKETING)
@@ -381,24 +342,15 @@ def routing_rule_delete(request: HttpRequest, rule_id: int) -> HttpResponse:
 def integrations(request: HttpRequest) -> HttpResponse:
     workspace = request.workspace  # type: ignore[attr-defined]
     current = scoring_settings(workspace=workspace)
-    errors: dict[str, Any] = {}
-    values: dict[str, Any] = {
-        "slack_webhook_url": current.slack_webhook_url,
-        "crm_webhook_url": current.crm_webhook_url,
-        "email_notifications": current.email_notifications,
-        "task_due_hours": current.task_due_hours,
-    }
-    if request.method == "POST":
-        values = {
-            "slack_webhook_url": request.POST.get("slack_webhook_url", ""),
-            "crm_webhook_url": request.POST.get("crm_webhook_url", ""),
-            "email_notifications": request.POST.get("email_notifications") == "on",
-            "task_due_hours": request.POST.get("task_due_hours", ""),
-        }
+    form = ScoringSettingsForm(
+        _posted(request),
+        initial={name: getattr(current, name) for name in ScoringSettingsForm.base_fields},
+    )
+    if request.method == "POST" and form.is_valid():
         try:
-            config.settings_save(workspace=workspace, data=values)
+            config.settings_save(workspace=workspace, data=form.cleaned_data)
         except ValidationFailed as error:
-            errors = error.fields
+            form_errors_from(form, error)
         else:
             messages.success(request, "Lead handoff settings saved.")
             return redirect("scoring:integrations")
@@ -406,10 +358,9 @@ def integrations(request: HttpRequest) -> HttpResponse:
         request,
         "scoring/integrations.html",
         {
-            "values": values,
-            "errors": errors,
+            "form": form,
             "can_manage": _can(request, MANAGE),
             "crm_endpoint": endpoint_get(workspace=workspace, source="scoring.crm"),
         },
-        status=400 if errors else 200,
+        status=400 if form.errors else 200,
     )

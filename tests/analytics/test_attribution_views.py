@@ -236,8 +236,8 @@ def test_bad_settings_are_named_inline_and_nothing_is_saved(
 ):
     response = owner_client.post(SETTINGS_URL, {**VALID, field: value})
     assert response.status_code == 400
-    assert set(response.context["errors"]) == {field}
-    assert message in response.context["errors"][field]
+    assert set(response.context["form"].errors) == {field}
+    assert message in response.context["form"].errors[field][0]
     assert message in response.content.decode()
     assert not AttributionConfig.objects.filter(workspace=ws).exists()
 
