@@ -430,6 +430,9 @@ MESSAGING_MEDIA_MAX_WIDTH = env.int("MESSAGING_MEDIA_MAX_WIDTH", default=1200)
 MESSAGING_SPAMASSASSIN = env("MESSAGING_SPAMASSASSIN", default="spamassassin")
 MESSAGING_SPAM_THRESHOLD = env.float("MESSAGING_SPAM_THRESHOLD", default=5.0)
 MESSAGING_SPAM_TIMEOUT = env.float("MESSAGING_SPAM_TIMEOUT", default=20.0)
+# A spam check costs seconds of CPU: at most this many per workspace (limits notation); past
+# it the checklist runs without the score ("spam check unavailable … try again in N s").
+MESSAGING_SPAM_CHECK_RATE = env("MESSAGING_SPAM_CHECK_RATE", default="60 per minute")
 # Domain of Message-ID headers and of the List-Unsubscribe mailto address.
 MESSAGING_MAIL_DOMAIN = env("MESSAGING_MAIL_DOMAIN", default="tendril.local")
 # Sliding-window rate limits (messages per window, window in seconds).

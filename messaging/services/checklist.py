@@ -16,6 +16,7 @@ from typing import Any
 from django.conf import settings
 from django.core.mail.message import make_msgid
 
+from workspaces import throttling
 from workspaces.errors import ValidationFailed
 from workspaces.models import Workspace
 
@@ -109,6 +110,22 @@ def _assembled(workspace: Workspace, rendered: RenderedEmail) -> bytes:
     return bytes(email.message().as_bytes())
 
 
+def _spam(workspace: Workspace, rendered: RenderedEmail) -> SpamResult:
+    """SpamAssassin's score, within the workspace's rate of checks (each costs seconds)."""
+    rate = throttling.rate(settings.MESSAGING_SPAM_CHECK_RATE)
+    wait = throttling.hit(rate, "spam-check", str(workspace.pk))
+    if wait is not None:
+        return SpamResult(
+            available=False,
+            problem=f"spam check unavailable: too many checks just now, try again in {wait} s",
+        )
+    return spam_score(
+        _assembled(workspace, rendered),
+        command=settings.MESSAGING_SPAMASSASSIN,
+        timeout=settings.MESSAGING_SPAM_TIMEOUT,
+    )
+
+
 def _source(
     workspace: Workspace, html: str | None, document: Any, layout: Layout | None
 ) -> _Source:
@@ -165,11 +182,7 @@ def email_check(
     else:
         rendered_html = rendered.html
         if spam:
-            result = spam_score(
-                _assembled(workspace, rendered),
-                command=settings.MESSAGING_SPAMASSASSIN,
-                timeout=settings.MESSAGING_SPAM_TIMEOUT,
-            )
+            result = _spam(workspace, rendered)
     checks = checklist.run(
         subject=subject,
         preheader=preheader,

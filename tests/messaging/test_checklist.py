@@ -344,3 +344,14 @@ def test_document_problems_become_checks_on_their_block_and_are_not_repeated():
         ("links", "b", False),
     ]
     assert checklist.block_at(document, "blocks[9].alt") is None
+
+
+@needs_spamassassin
+@pytest.mark.django_db
+def test_spam_checks_past_the_workspaces_rate_run_without_a_score(api, settings):
+    settings.MESSAGING_SPAM_CHECK_RATE = "1 per minute"
+    body = {"subject": "Hi", "preheader": "Everything you need to get started", "html": GOOD_HTML}
+    assert api.post(URL, body, format="json").json()["spam"]["available"]
+    second = api.post(URL, body, format="json").json()
+    assert not second["spam"]["available"] and "try again" in second["spam"]["message"]
+    assert {c["key"] for c in second["checks"]} >= {"links", "footer", "spam"}
