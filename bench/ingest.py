@@ -25,6 +25,13 @@ phases alternate between them for --rounds rounds (so load from the rest of the 
 on both alike; no Celery worker, the pipeline tasks wait in Redis). Prints the median of each
 and the ratio off / on.
 
+    .venv/bin/python -m bench ingest --against CHECKOUT [--seconds 8] [--rounds 3] [--port 18100]
+
+The same alternation between two versions of the code: one server runs this checkout, the
+other the checkout at CHECKOUT (e.g. `git worktree add --detach ../before main`), both on
+the same database and Redis — a before/after in the same conditions. Prints the ratio after
+/ before.
+
 Traffic: 5,000 users, each identified once during warm-up (userId + anonymousId + traits),
 then messages from them — 62% page views, 34% track ("Product Viewed", "Added to Cart",
 "Order Completed" with revenue), 4% identify with changed traits (these take the
@@ -47,6 +54,7 @@ import threading
 import time
 import uuid
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from bench import harness
@@ -330,74 +338,104 @@ def _phase(
     return load, elapsed
 
 
-def limiter_cost(args: argparse.Namespace, key: str, traffic: Traffic) -> None:
-    """Requests/s and events/s with the ingestion rate limiter on and off (same run)."""
-    import statistics
-
+def alternate(
+    args: argparse.Namespace,
+    key: str,
+    traffic: Traffic,
+    servers: dict[str, tuple[dict[str, str], Path]],
+) -> dict[str, dict[str, list[float]]]:
+    """The single-call and batch phases on two servers (label → extra environment, checkout),
+    alternating for --rounds rounds so that load from the rest of the machine falls on both
+    alike. Per label: requests/s ("track"), p50 ("track_p50") and events/s ("batch")."""
     singles = [traffic.track_body() for _ in range(int(args.seconds * 1500 * 2 * args.rounds))]
     batches = [traffic.batch_body()[0] for _ in range(int(args.seconds * 120 * 2 * args.rounds))]
-    results: dict[str, dict[str, list[float]]] = {"on": {}, "off": {}}
+    results: dict[str, dict[str, list[float]]] = {label: {} for label in servers}
     with contextlib.ExitStack() as stack:
-        urls = {
-            "on": stack.enter_context(
-                harness.server(port=PORT, workers=args.web_workers, threads=args.threads)
-            )
-        }
-        harness.ENV["INGEST_RATE_LIMIT"] = "off"
-        try:
-            urls["off"] = stack.enter_context(
-                harness.server(port=PORT + 1, workers=args.web_workers, threads=args.threads)
-            )
-        finally:
-            del harness.ENV["INGEST_RATE_LIMIT"]
-        _phase(urls["on"], key, "/v1/batch", traffic.identify_bodies(), args.clients, 60)
-        for mode in ("on", "off"):  # warm-up: connections, prepared statements, key caches
-            _phase(urls[mode], key, "/v1/track", singles[:300], args.clients, 30)
+        urls = {}
+        for offset, (label, (env, root)) in enumerate(servers.items()):
+            saved = dict(harness.ENV)
+            harness.ENV.update(env)
+            try:
+                urls[label] = stack.enter_context(
+                    harness.server(
+                        port=args.port + offset,
+                        workers=args.web_workers,
+                        threads=args.threads,
+                        root=root,
+                    )
+                )
+            finally:
+                harness.ENV.clear()
+                harness.ENV.update(saved)
+        first = next(iter(urls.values()))
+        _phase(first, key, "/v1/batch", traffic.identify_bodies(), args.clients, 60)
+        for url in urls.values():  # warm-up: connections, prepared statements, key caches
+            _phase(url, key, "/v1/track", singles[:300], args.clients, 30)
             singles = singles[300:]
         harness.analyze()
         for _ in range(args.rounds):
-            for mode in ("on", "off"):
-                load, elapsed = _phase(
-                    urls[mode], key, "/v1/track", singles, args.clients, args.seconds
-                )
+            for label, url in urls.items():
+                load, elapsed = _phase(url, key, "/v1/track", singles, args.clients, args.seconds)
                 singles = singles[load.next :]
-                results[mode].setdefault("track", []).append(len(load.latencies) / elapsed)
-                results[mode].setdefault("track_p50", []).append(
+                results[label].setdefault("track", []).append(len(load.latencies) / elapsed)
+                results[label].setdefault("track_p50", []).append(
                     harness.percentile(load.latencies, 0.5)
                 )
-                load, elapsed = _phase(
-                    urls[mode], key, "/v1/batch", batches, args.clients, args.seconds
-                )
+                load, elapsed = _phase(url, key, "/v1/batch", batches, args.clients, args.seconds)
                 batches = batches[load.next :]
-                results[mode].setdefault("batch", []).append(load.stored / elapsed)
-    on, off = ({k: statistics.median(v) for k, v in results[m].items()} for m in ("on", "off"))
+                results[label].setdefault("batch", []).append(load.stored / elapsed)
+    return results
+
+
+def _alternation_rows(
+    args: argparse.Namespace, results: dict[str, dict[str, list[float]]]
+) -> list[tuple[str, str]]:
+    """Report rows: each label's medians with its rounds, and the ratios second / first."""
+    import statistics
+
+    (a, first), (b, second) = (
+        (label, {k: statistics.median(v) for k, v in figures.items()})
+        for label, figures in results.items()
+    )
+    rows = [
+        ("machine", harness.machine_note()),
+        (
+            "setup",
+            f"two servers (gunicorn {args.web_workers} x {args.threads} threads each), {args.clients} client threads, {args.rounds} rounds of {args.seconds:.0f} s per phase, alternating; medians",
+        ),
+    ]
+    for label, medians in ((a, first), (b, second)):
+        rounds = ", ".join(f"{x:,.0f}" for x in results[label]["track"])
+        rows.append(
+            (
+                f"/v1/track {label}",
+                f"{medians['track']:,.0f} requests/s  (p50 {medians['track_p50'] * 1000:.1f} ms; rounds: {rounds})",
+            )
+        )
+    rows.append((f"ratio track {b} / {a}", f"{second['track'] / first['track']:.3f}"))
+    for label, medians in ((a, first), (b, second)):
+        rounds = ", ".join(f"{x:,.0f}" for x in results[label]["batch"])
+        rows.append((f"/v1/batch {label}", f"{medians['batch']:,.0f} events/s  (rounds: {rounds})"))
+    rows.append((f"ratio batch {b} / {a}", f"{second['batch'] / first['batch']:.3f}"))
+    return rows
+
+
+def limiter_cost(args: argparse.Namespace, key: str, traffic: Traffic) -> None:
+    """Requests/s and events/s with the ingestion rate limiter on and off (same run)."""
+    results = alternate(
+        args,
+        key,
+        traffic,
+        {
+            "limiter on": ({}, harness.ROOT),
+            "limiter off": ({"INGEST_RATE_LIMIT": "off"}, harness.ROOT),
+        },
+    )
     on_us, off_us = _limiter_call_cost()
     harness.report(
         "ingest: rate limiter cost",
         [
-            ("machine", harness.machine_note()),
-            (
-                "setup",
-                f"two servers (gunicorn {args.web_workers} x {args.threads} threads each), {args.clients} client threads, {args.rounds} rounds of {args.seconds:.0f} s per phase, alternating; medians",
-            ),
-            (
-                "/v1/track limiter on",
-                f"{on['track']:,.0f} requests/s  (p50 {on['track_p50'] * 1000:.1f} ms; rounds: {', '.join(f'{x:,.0f}' for x in results['on']['track'])})",
-            ),
-            (
-                "/v1/track limiter off",
-                f"{off['track']:,.0f} requests/s  (p50 {off['track_p50'] * 1000:.1f} ms; rounds: {', '.join(f'{x:,.0f}' for x in results['off']['track'])})",
-            ),
-            ("ratio track off / on", f"{off['track'] / on['track']:.3f}"),
-            (
-                "/v1/batch limiter on",
-                f"{on['batch']:,.0f} events/s  (rounds: {', '.join(f'{x:,.0f}' for x in results['on']['batch'])})",
-            ),
-            (
-                "/v1/batch limiter off",
-                f"{off['batch']:,.0f} events/s  (rounds: {', '.join(f'{x:,.0f}' for x in results['off']['batch'])})",
-            ),
-            ("ratio batch off / on", f"{off['batch'] / on['batch']:.3f}"),
+            *_alternation_rows(args, results),
             (
                 "key lookup, limiter on",
                 f"{on_us:.0f} µs per request (GET + limit script, one round trip; in-process, median of 5 × 2,000)",
@@ -406,6 +444,22 @@ def limiter_cost(args: argparse.Namespace, key: str, traffic: Traffic) -> None:
             ("ratio lookup on / off", f"{on_us / off_us:.2f}"),
             ("load average at the end", f"{os.getloadavg()[0]:.2f}"),
         ],
+    )
+
+
+def code_cost(args: argparse.Namespace, key: str, traffic: Traffic) -> None:
+    """This checkout's code against another's (--against), the same phases alternating."""
+    other = Path(args.against).resolve()
+    results = alternate(
+        args,
+        key,
+        traffic,
+        {f"before ({other.name})": ({}, other), f"after ({harness.ROOT.name})": ({}, harness.ROOT)},
+    )
+    rows = _alternation_rows(args, results)
+    harness.report(
+        "ingest: this checkout against another",
+        [*rows, ("load average at the end", f"{os.getloadavg()[0]:.2f}")],
     )
 
 
@@ -451,18 +505,25 @@ def main(argv: list[str]) -> None:
         action="store_true",
         help="only measure the per-write-key rate limiter: on vs off, alternating",
     )
-    parser.add_argument("--rounds", type=int, default=3, help="with --limiter")
-    parser.add_argument("--redis-db", type=int, default=REDIS_DB, help="with --limiter")
+    parser.add_argument(
+        "--against",
+        metavar="CHECKOUT",
+        help="only compare this checkout's code with another checkout's (e.g. a worktree of "
+        "main before a change): the limiter's phases, alternating between the two",
+    )
+    parser.add_argument("--rounds", type=int, default=3, help="with --limiter / --against")
+    parser.add_argument("--redis-db", type=int, default=REDIS_DB, help="with --limiter / --against")
+    parser.add_argument("--port", type=int, default=PORT, help="first server's port")
     args = parser.parse_args(argv)
     note = harness.machine_note()
-    if args.limiter:  # its own database: may run next to the full scenario
-        harness.setup_django(database=f"{DATABASE}_limiter", redis_db=args.redis_db)
+    if args.limiter or args.against:  # its own database: may run next to the full scenario
+        harness.setup_django(database=f"{DATABASE}_ab", redis_db=args.redis_db)
     else:
         harness.setup_django(database=DATABASE, redis_db=REDIS_DB)
     workspace_id, key = harness.workspace("Bench ingest")
     traffic = Traffic(seed=42)
-    if args.limiter:
-        limiter_cost(args, key, traffic)
+    if args.limiter or args.against:
+        (code_cost if args.against else limiter_cost)(args, key, traffic)
         return
     # Enough bodies for ~2x the target rate; a phase ends early only if the clients outrun it.
     batch_count = int(args.seconds * 120)
@@ -473,7 +534,7 @@ def main(argv: list[str]) -> None:
     batches = [traffic.batch_body() for _ in range(batch_count)]
     singles = [traffic.track_body() for _ in range(int(args.seconds * 1500))]
 
-    with harness.server(port=PORT, workers=args.web_workers, threads=args.threads) as url:
+    with harness.server(port=args.port, workers=args.web_workers, threads=args.threads) as url:
         worker = contextlib.ExitStack()
         if not args.defer_worker:
             worker.enter_context(harness.worker(concurrency=args.celery))

@@ -6,6 +6,11 @@ and hands the valid `Message`s to `contacts.services.ingest.ingest_messages`.
 Field names in errors are paths as the client sent them: `event`, `traits.phone` for a
 single call, `batch[3].event` inside a batch.
 
+Each type's fields (ids, names, objects, how many keys) are declared once as a pydantic
+model (`_Track`, `_Page`, `_Identify`, `_Group`, `_Alias`); its first error becomes the
+field's message. What a schema does not say — the tree checks below, Segment's timestamp
+semantics, the page defaults — stays code.
+
 What PostgreSQL or the pipeline could not take is refused here, before anything is written
 (docs/security.md, "Ingestion input"): a NUL character in any string or key (jsonb and text
 refuse it), nesting deeper than INGEST_MAX_DEPTH, more than INGEST_MAX_KEYS traits or
@@ -21,11 +26,22 @@ import uuid
 import zlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import parse_qsl, urlsplit
 
 import orjson
 from django.conf import settings
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    InstanceOf,
+    StringConstraints,
+    ValidationError,
+)
+from pydantic_core import PydanticCustomError
 
 from contacts.services.traits import TraitProblem, traits_clean
 from workspaces.errors import ValidationFailed
@@ -314,6 +330,104 @@ NUL_MESSAGE = "a NUL character (\\u0000), which cannot be stored"
 _SCALARS = frozenset({int, float, bool, type(None)})
 
 
+# --- Each type's fields, declared -----------------------------------------------------------
+
+
+def _numeric_id(value: Any) -> Any:
+    """Segment accepts numeric ids and stores them as strings."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    return value
+
+
+def _at_most_keys(value: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Traits or properties: at most INGEST_MAX_KEYS keys."""
+    limit = settings.INGEST_MAX_KEYS
+    if value is not None and len(value) > limit:
+        raise PydanticCustomError(
+            "too_many_keys",
+            "{count} keys; at most {limit} per call (INGEST_MAX_KEYS)",
+            {"count": len(value), "limit": limit},
+        )
+    return value
+
+
+_Id = Annotated[
+    Annotated[str, StringConstraints(max_length=ID_MAX)] | None, BeforeValidator(_numeric_id)
+]
+_Name = Annotated[str, StringConstraints(max_length=NAME_MAX)] | None
+_Object = InstanceOf[dict] | None  # type: ignore[type-arg]  # checked, not copied
+_Keyed = Annotated[_Object, AfterValidator(_at_most_keys)]
+
+
+class _Call(BaseModel):
+    model_config = ConfigDict(strict=True, frozen=True)
+
+    user_id: _Id = Field(None, alias="userId")
+    anonymous_id: _Id = Field(None, alias="anonymousId")
+    message_id: Annotated[str, StringConstraints(max_length=MESSAGE_ID_MAX)] | None = Field(
+        None, alias="messageId"
+    )
+    context: _Object = None
+
+
+class _Track(_Call):
+    event: _Name = None
+    properties: _Keyed = None
+
+
+class _Page(_Call):
+    name: _Name = None
+    properties: _Keyed = None
+
+
+class _Identify(_Call):
+    traits: _Object = None  # or context.traits; counted once chosen
+
+
+class _Group(_Call):
+    group_id: _Id = Field(None, alias="groupId")
+    traits: _Keyed = None
+
+
+class _Alias(_Call):
+    previous_id: _Id = Field(None, alias="previousId")
+
+
+_SCHEMAS: dict[str, type[_Call]] = {
+    "track": _Track,
+    "page": _Page,
+    "screen": _Page,
+    "identify": _Identify,
+    "group": _Group,
+    "alias": _Alias,
+}
+# pydantic's error type → our message (types not listed keep the error's own message)
+_MESSAGES = {
+    "string_type": "must be a string",
+    "is_instance_of": "must be an object",
+    "string_too_long": "at most {max_length} characters",
+}
+
+
+def _fields(item: dict[str, Any], prefix: str, type: str) -> Any:
+    """The message's fields as its type declares them; the first error names its field."""
+    try:
+        return _SCHEMAS[type].model_validate(item)
+    except ValidationError as error:
+        first = error.errors(include_url=False)[0]
+        field = str(first["loc"][0])
+        if field == "messageId":
+            message = f"must be a string of at most {MESSAGE_ID_MAX} characters"
+        else:
+            message = _MESSAGES.get(first["type"], first["msg"]).format(**first.get("ctx", {}))
+        kind = "too_many_keys" if first["type"] == "too_many_keys" else "invalid"
+        raise _Invalid(f"{prefix}{field}", message, kind)
+
+
+# --- Messages, normalised -------------------------------------------------------------------
+
+
 def _message(
     item: dict[str, Any],
     index: int,
@@ -322,29 +436,20 @@ def _message(
     sent_at: Any,
     received_at: datetime,
 ) -> Message:
-    user_id = _id(item.get("userId"), f"{prefix}userId")
-    anonymous_id = _id(item.get("anonymousId"), f"{prefix}anonymousId")
-    message_id = item.get("messageId")
-    if message_id in (None, ""):
-        message_id = (
-            f"tendril-{uuid.uuid4()}"  # as Segment does; such a call cannot be deduplicated
-        )
-    elif not isinstance(message_id, str) or len(message_id) > MESSAGE_ID_MAX:
-        raise _Invalid(
-            f"{prefix}messageId", f"must be a string of at most {MESSAGE_ID_MAX} characters"
-        )
-    context = _object(item.get("context"), f"{prefix}context")
+    fields = _fields(item, prefix, type)
+    user_id, anonymous_id = fields.user_id or "", fields.anonymous_id or ""
     message = Message(
         index=index,
         type=type,
-        message_id=message_id,
+        # without one, as Segment does (such a call cannot be deduplicated)
+        message_id=fields.message_id or f"tendril-{uuid.uuid4()}",
         user_id=user_id,
         anonymous_id=anonymous_id,
-        context=context,
+        context=fields.context or {},
         timestamp=_timestamp(item, prefix, sent_at, received_at),
     )
     if type == "alias":
-        message.previous_id = _id(item.get("previousId"), f"{prefix}previousId")
+        message.previous_id = fields.previous_id or ""
         if not message.previous_id:
             raise _Invalid(f"{prefix}previousId", "required for alias")
         if not user_id:
@@ -354,83 +459,45 @@ def _message(
     if not (user_id or anonymous_id):
         raise _Invalid(f"{prefix}userId", "userId or anonymousId is required")
     if type == "track":
-        message.name = _name(item.get("event"), f"{prefix}event", required=True)
-        message.properties = _keyed(item.get("properties"), f"{prefix}properties")
+        if not fields.event:
+            raise _Invalid(f"{prefix}event", "required for track")
+        message.name = fields.event
+        message.properties = fields.properties or {}
     elif type in ("page", "screen"):
-        message.name = _name(item.get("name"), f"{prefix}name", required=False)
-        message.properties = _keyed(item.get("properties"), f"{prefix}properties")
+        message.name = fields.name or ""
+        message.properties = fields.properties or {}
         category = item.get("category")
         if isinstance(category, str) and category and "category" not in message.properties:
             message.properties["category"] = category
         if type == "page":
             _page_defaults(message)
     elif type == "identify":
-        message.traits = _traits(item, prefix, message)
+        message.traits = _traits(item, fields.traits, prefix, message)
         message.properties = message.traits
     elif type == "group":
-        message.group_id = _id(item.get("groupId"), f"{prefix}groupId")
+        message.group_id = fields.group_id or ""
         if not message.group_id:
             raise _Invalid(f"{prefix}groupId", "required for group")
-        traits = _keyed(item.get("traits"), f"{prefix}traits")
-        message.properties = {"groupId": message.group_id, "traits": traits}
+        message.properties = {"groupId": message.group_id, "traits": fields.traits or {}}
     return message
 
 
-def _id(value: Any, where: str) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        value = str(value)  # Segment accepts numeric ids and stores them as strings
-    if not isinstance(value, str):
-        raise _Invalid(where, "must be a string")
-    if len(value) > ID_MAX:
-        raise _Invalid(where, f"at most {ID_MAX} characters")
-    return value
-
-
-def _name(value: Any, where: str, *, required: bool) -> str:
-    if value in (None, ""):
-        if required:
-            raise _Invalid(where, "required for track")
-        return ""
-    if not isinstance(value, str):
-        raise _Invalid(where, "must be a string")
-    if len(value) > NAME_MAX:
-        raise _Invalid(where, f"at most {NAME_MAX} characters")
-    return value
-
-
-def _object(value: Any, where: str) -> dict[str, Any]:
-    if value is None:
-        return {}
-    if not isinstance(value, dict):
-        raise _Invalid(where, "must be an object")
-    return value
-
-
-def _keyed(value: Any, where: str) -> dict[str, Any]:
-    """Traits or properties: an object of at most INGEST_MAX_KEYS keys."""
-    value = _object(value, where)
-    if len(value) > settings.INGEST_MAX_KEYS:
-        limit = settings.INGEST_MAX_KEYS
-        raise _Invalid(
-            where,
-            f"{len(value)} keys; at most {limit} per call (INGEST_MAX_KEYS)",
-            "too_many_keys",
-        )
-    return value
-
-
-def _traits(item: dict[str, Any], prefix: str, message: Message) -> dict[str, Any]:
+def _traits(
+    item: dict[str, Any], traits: dict[str, Any] | None, prefix: str, message: Message
+) -> dict[str, Any]:
     """The identify's traits without the ones that fail validation (each reported in
     `message.corrections`): a bad phone number does not lose the name and plan with it."""
-    traits = item.get("traits")
     if traits is None:
         context = item.get("context")
         if isinstance(context, dict):
             traits = context.get("traits")  # Segment reads them there too
-    traits = _keyed(traits, f"{prefix}traits")
-    clean, problems = traits_clean(traits)
+    if traits is not None and not isinstance(traits, dict):
+        raise _Invalid(f"{prefix}traits", _MESSAGES["is_instance_of"])
+    try:
+        traits = _at_most_keys(traits)
+    except PydanticCustomError as error:
+        raise _Invalid(f"{prefix}traits", str(error), "too_many_keys")
+    clean, problems = traits_clean(traits or {})
     message.left_out(problems, prefix)
     return clean
 
