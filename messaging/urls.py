@@ -34,6 +34,11 @@ urlpatterns = [
         "messages/templates/<int:pk>/archive/", templates.template_archive, name="template_archive"
     ),
     path(
+        "messages/templates/<int:pk>/duplicate/",
+        templates.template_duplicate,
+        name="template_duplicate",
+    ),
+    path(
         "messages/templates/<int:pk>/versions/<int:version_pk>/",
         templates.template_version,
         name="template_version",

@@ -70,6 +70,10 @@ function ImageBody({ block, ctx }) {
   const altId = `alt-${block.id}`;
   const upload = async (file) => {
     if (!file) return;
+    if (!String(block.alt || "").trim()) {
+      setState({ busy: false, error: "Write the alt text first: what the image shows." });
+      return;
+    }
     setState({ busy: true, error: "" });
     try {
       const media = await uploadMedia(file, block.alt);

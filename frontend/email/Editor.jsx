@@ -94,6 +94,7 @@ export function Editor({ boot, onSaved, onCancel, embedded = false }) {
   const [showStarters, setShowStarters] = useState(!!boot.starters && !initial);
   const [announcement, setAnnouncement] = useState("");
   const [test, setTest] = useState({ to: boot.testTo || "", message: "" });
+  const [contact, setContact] = useState(null); // the preview's and the test send's contact
   const dragging = useRef(null);
   const coalesceRef = useRef(null);
   const savedDoc = useRef(JSON.stringify({ doc, meta }));
@@ -272,8 +273,8 @@ export function Editor({ boot, onSaved, onCancel, embedded = false }) {
     e.preventDefault();
     setTest((t) => ({ ...t, message: "Sending…" }));
     try {
-      await api(`messaging/email-templates/${templateId}/test/`, { method: "POST", body: { to: test.to } });
-      setTest((t) => ({ ...t, message: `Test sent to ${t.to}.` }));
+      await api(`messaging/email-templates/${templateId}/test/`, { method: "POST", body: { to: test.to, contact: contact?.id ?? null } });
+      setTest((t) => ({ ...t, message: `Test sent to ${t.to}${contact ? ` as ${contact.email}` : ""}.` }));
     } catch (error) {
       setTest((t) => ({ ...t, message: errorText(error) }));
     }
@@ -357,7 +358,7 @@ export function Editor({ boot, onSaved, onCancel, embedded = false }) {
         </aside>
       </div>
       <div className="ee-bottom">
-        <Preview payload={payload} />
+        <Preview payload={payload} contact={contact} setContact={setContact} />
         <div className="stack">
           <Checklist payload={payload} />
           {templateId && (

@@ -54,9 +54,8 @@ const MODES = [
   { key: "dark", label: "Dark", width: 600 },
 ];
 
-export function Preview({ payload }) {
+export function Preview({ payload, contact, setContact }) {
   const [mode, setMode] = useState("desktop");
-  const [contact, setContact] = useState(null);
   const [state, setState] = useState({ busy: true, html: "", text: "", subject: "", errors: {}, failure: "" });
   const body = useDebounced(JSON.stringify({ ...payload, contact_id: contact?.id ?? null }), 400);
   useEffect(() => {
@@ -90,7 +89,7 @@ export function Preview({ payload }) {
         </div>
       )}
       <div className="ee-frame-wrap">
-        <iframe className={`ee-frame ee-frame-${mode}`} title={`${shown.label} preview`} sandbox="allow-same-origin" style={{ width: `${shown.width}px` }}
+        <iframe sandbox="" className={`ee-frame ee-frame-${mode}`} title={`${shown.label} preview`} style={{ width: `${shown.width}px` }}
           data-mode={mode} srcDoc={mode === "dark" ? darkHtml(state.html) : state.html} />
       </div>
       <details><summary className="small">Text part</summary><pre className="text-part">{state.text}</pre></details>

@@ -25,7 +25,7 @@ from ..services import (
     test_send,
 )
 from ..services.preview import email_draft_preview, sms_draft_preview
-from ..services.templates import email_template_archive
+from ..services.templates import email_template_archive, email_template_duplicate
 from ..templating.sms import sms_info
 from .common import EDIT, form_errors_from, page, preview_contact
 
@@ -261,6 +261,24 @@ def template_restore(request: HttpRequest, pk: int, version_pk: int) -> HttpResp
             f"Restored version {version.number} as version {restored.current_version.number}.",  # type: ignore[union-attr]
         )
     return redirect("messaging:template_edit", pk=template.pk)
+
+
+@workspace_view(write=EDIT)
+@require_POST
+def template_duplicate(request: HttpRequest, pk: int) -> HttpResponse:
+    """ "Duplicate" on the template list: a copy named "… (copy)", opened in its editor."""
+    template = get_object_or_404(scoped(request, EmailTemplate), pk=pk)
+    try:
+        copy = email_template_duplicate(
+            workspace=request.workspace,  # type: ignore[attr-defined]
+            template=template,
+            user=request.user,  # type: ignore[arg-type]
+        )
+    except TendrilError as error:
+        messages.error(request, f"“{template.name}” cannot be copied: {error.message}")
+        return redirect("messaging:list")
+    messages.success(request, f"Copied “{template.name}” as “{copy.name}”.")
+    return redirect("messaging:template_edit", pk=copy.pk)
 
 
 @workspace_view(write=EDIT)

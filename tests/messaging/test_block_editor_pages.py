@@ -11,6 +11,7 @@ from django.urls import reverse
 
 from contacts.models import AttributeDefinition
 from messaging.models import EmailTemplate
+from messaging.services import EmailContent, email_template_save
 
 from .conftest import make_template
 
@@ -35,11 +36,9 @@ def boot_of(response) -> dict:
 
 
 @pytest.fixture
-def block_template(ws, layout):
-    template = make_template(ws, layout, name="Blocks")
-    EmailTemplate.objects.filter(pk=template.pk).update(document=DOCUMENT)
-    template.refresh_from_db()
-    return template
+def block_template(ws):
+    content = EmailContent(name="Blocks", subject="Hi {{ first_name }}", document=DOCUMENT)
+    return email_template_save(workspace=ws, content=content)
 
 
 def test_new_email_offers_blocks_first_then_a_starter_then_code(owner_client):
@@ -85,3 +84,24 @@ def test_another_workspaces_block_template_is_a_404(outsider_client, block_templ
     assert outsider_client.post(url, {"name": "x"}).status_code == 404
     block_template.refresh_from_db()
     assert block_template.name == "Blocks" and block_template.document == DOCUMENT
+
+
+def test_duplicate_on_the_list_copies_a_block_template_and_opens_the_copy(
+    owner_client, ws, block_template
+):
+    listing = owner_client.get(reverse("messaging:list")).content.decode()
+    assert reverse("messaging:template_duplicate", args=[block_template.pk]) in listing
+    response = owner_client.post(reverse("messaging:template_duplicate", args=[block_template.pk]))
+    copy = EmailTemplate.objects.get(workspace=ws, name="Blocks (copy)")
+    assert response.status_code == 302
+    assert response.url == reverse("messaging:template_edit", args=[copy.pk])
+    assert copy.document == DOCUMENT
+
+
+def test_duplicate_of_another_workspaces_template_is_a_404_and_copies_nothing(
+    outsider_client, block_template
+):
+    url = reverse("messaging:template_duplicate", args=[block_template.pk])
+    assert outsider_client.post(url).status_code == 404
+    assert outsider_client.get(url).status_code in (404, 405)
+    assert EmailTemplate.objects.filter(name__endswith="(copy)").count() == 0
