@@ -398,7 +398,7 @@ def _alternation_rows(
         for label, figures in results.items()
     )
     rows = [
-        ("machine", harness.machine_note()),
+        ("machine", args.machine),
         (
             "setup",
             f"two servers (gunicorn {args.web_workers} x {args.threads} threads each), {args.clients} client threads, {args.rounds} rounds of {args.seconds:.0f} s per phase, alternating; medians",
@@ -515,7 +515,7 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--redis-db", type=int, default=REDIS_DB, help="with --limiter / --against")
     parser.add_argument("--port", type=int, default=PORT, help="first server's port")
     args = parser.parse_args(argv)
-    note = harness.machine_note()
+    note = args.machine = harness.machine_note()
     if args.limiter or args.against:  # its own database: may run next to the full scenario
         harness.setup_django(database=f"{DATABASE}_ab", redis_db=args.redis_db)
     else:
