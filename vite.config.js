@@ -15,7 +15,7 @@ export default defineConfig({
       onwarn(warning, warn) {
         if (warning.code !== "MODULE_LEVEL_DIRECTIVE") warn(warning);
       },
-      input: { charts: "frontend/charts.js", builder: "frontend/builder/main.jsx", gallery: "frontend/gallery.js", email: "frontend/email/main.jsx" },
+      input: { charts: "frontend/charts.js", builder: "frontend/builder/main.jsx", gallery: "frontend/gallery.js", email: "frontend/email/main.jsx", conditions: "frontend/conditions/island.jsx" },
       output: { entryFileNames: "[name].js", chunkFileNames: "chunks/[name]-[hash].js", assetFileNames: "[name][extname]" },
     },
   },

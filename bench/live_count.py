@@ -4,9 +4,10 @@
 
 1. Fresh database `tendril_bench_live_count`, built as `make dev` builds it:
    `manage.py demo_seed` (3,000 contacts, 60,000 events over 30 days, ANALYZE at the end).
-2. The builder's preview request (POST /segments/builder/preview/, through Django's test
-   client as a logged-in marketer: form parsing, both queries — the count and the first 20
-   contacts — and the rendered partial) for event conditions a marketer starts with, over
+2. The condition editor's live count request (POST /api/v1/segments/count/ with the tree,
+   through Django's test client as a logged-in marketer, as the island on the segments page
+   sends it: both queries — the count and the first 20 contacts — and the JSON answer) for
+   event conditions a marketer starts with, over
    7-, 30- and 90-day windows:
    - did "Product Viewed" (the demo's most frequent event),
    - "Order Completed" at least 3 times,
@@ -34,12 +35,13 @@ DATABASE = "tendril_bench_live_count"
 REDIS_DB = 6
 WINDOWS = (7, 30, 90)
 TARGET_MS = 300
+COUNT_URL = "/api/v1/segments/count/"
 
 
 @dataclass(frozen=True)
 class Question:
     label: str
-    form: dict[str, str]  # the builder's fields for one event condition (n.0)
+    form: dict[str, str]  # what defines the event condition (n.0, the old builder's names)
     baseline_sql: str  # the same question, hand-written; %(ws)s, %(since)s
 
 
@@ -77,16 +79,6 @@ QUESTIONS = [
                AND (e.properties->>'revenue')::numeric > 100)""",
     ),
 ]
-
-
-def form_for(question: Question, days: int) -> dict[str, str]:
-    return {
-        "n.kind": "all",
-        "n.0.kind": "event",
-        "n.0.window": "within",
-        "n.0.within_days": str(days),
-        **question.form,
-    }
 
 
 def prepare(args: argparse.Namespace) -> tuple[int, float | None]:
@@ -128,7 +120,7 @@ class Figure:
 
 
 def tree_for(question: Question, days: int) -> dict:
-    """The filter the builder's form for `question` parses into (checked against it)."""
+    """The filter the condition editor posts for `question`."""
     node: dict = {"event": question.form["n.0.event"], "within_days": days}
     if "n.0.count_op" in question.form:
         node["count"] = {"op": "gte", "value": int(question.form["n.0.count_value"])}
@@ -138,8 +130,6 @@ def tree_for(question: Question, days: int) -> dict:
 
 
 def measure(workspace_id: int, runs: int) -> list[Figure]:
-    import re
-
     from django.db import connection
     from django.utils import timezone
 
@@ -150,7 +140,7 @@ def measure(workspace_id: int, runs: int) -> list[Figure]:
     workspace = Workspace.objects.get(pk=workspace_id)
     client = client_for(workspace_id)
     # One request first, so "cold" is this question's first asking, not Django's first request.
-    client.post("/segments/builder/preview/", {"n.kind": "all"}, HTTP_HX_REQUEST="true")
+    client.post(COUNT_URL, {"filter": {"all": []}}, content_type="application/json")
     figures = []
     for question in QUESTIONS:
         for days in WINDOWS:
@@ -172,15 +162,15 @@ def measure(workspace_id: int, runs: int) -> list[Figure]:
                 list(Contact.objects.filter(workspace=workspace, pk__in=ids).order_by("-id"))
                 return count
 
-            def preview(form: dict[str, str] = form_for(question, days)) -> int:  # noqa: B008
-                response = client.post("/segments/builder/preview/", form, HTTP_HX_REQUEST="true")
+            def preview(tree: dict = tree) -> int:
+                body = {"filter": tree, "limit": 20}
+                response = client.post(COUNT_URL, body, content_type="application/json")
                 if response.status_code != 200:
-                    raise SystemExit(f"the preview answered {response.status_code}")
-                html = response.content.decode()
-                found = re.search(r'id="live-count">([\d,]+)<', html)
-                if not found:
-                    raise SystemExit(f"no count in the preview:\n{html[:2000]}")
-                return int(found.group(1).replace(",", ""))
+                    raise SystemExit(f"the live count answered {response.status_code}")
+                answer = response.json()
+                if len(answer["contacts"]) != min(20, answer["count"]):
+                    raise SystemExit(f"the first contacts are missing: {answer}")
+                return int(answer["count"])
 
             started = time.perf_counter()
             count = preview()

@@ -109,26 +109,41 @@ def contact_ids_for(
     )
 
 
-# --- the condition builder, for other apps' forms (scoring rules) ------------------------------
+def contacts_brief(*, workspace: Workspace, contact_ids: list[int]) -> list[dict[str, Any]]:
+    """Id, name and email of these contacts, in the order given (the live count's first matches)."""
+    found = {c.pk: c for c in Contact.objects.for_workspace(workspace).filter(pk__in=contact_ids)}
+    return [
+        {"id": pk, "name": found[pk].display_name, "email": found[pk].email}
+        for pk in contact_ids
+        if pk in found
+    ]
 
 
-def condition_builder(
-    *, workspace: Workspace, tree: Any, errors: dict[str, str] | None = None, mode: str = "segment"
-) -> Any:
-    """The view model of the htmx condition builder for `tree`, to render with
-    `{% include "components/condition_builder.html" %}` inside any form: its buttons post the
-    form to the segments builder endpoint, which re-renders it in place."""
-    from .builder import builder_view
-
-    return builder_view(workspace=workspace, tree=tree, errors=errors, mode=mode)
+# --- for other apps' condition editors (scoring rules, analytics) ------------------------------
 
 
-def condition_from_form(*, workspace: Workspace, data: Any) -> dict[str, Any]:
-    """The filter tree a form holding the condition builder describes (its `n.*` fields)."""
-    from .builder import tree_from_form
+def condition_editor(
+    *,
+    tree: Any,
+    input_name: str,
+    errors: dict[str, str] | None = None,
+    mode: str = "filter",
+    exclude_segment_id: int | None = None,
+) -> dict[str, Any]:
+    """What `{% include "components/condition_editor.html" %}` needs to put the condition
+    editor island in a form: the tree it edits in the hidden input `input_name` (posted as
+    JSON), the server's errors keyed by JSON path, and `mode` ("filter": a whole tree;
+    "event": one event and its property conditions)."""
+    import json
 
-    tree, _ = tree_from_form(workspace=workspace, data=data, with_action=False)
-    return tree
+    return {
+        "mode": mode,
+        "input": input_name,
+        "json": json.dumps(tree),
+        "errors": errors or {},
+        "errors_id": f"{input_name}-errors",
+        "exclude_segment": exclude_segment_id,
+    }
 
 
 def operator_label(op: str) -> str:

@@ -19,14 +19,12 @@ from workspaces.roles import Capability
 from workspaces.scoping import scoped, workspace_view
 
 from . import selectors, services
-from .builder import builder_view, errors_outside, tree_from_form, unfinished_prune
-from .filters import filter_count_and_first, parse_filter
 from .filters.validation import FilterInvalid
 from .models import ChangeReason, Segment
 
 MARKETING = Capability.EDIT_MARKETING
-PREVIEW_SIZE = 20
 IMPORT_MAX_ROWS = 50_000
+MAX_FILTER_JSON = 200_000  # characters of the posted tree (the parser bounds its nodes too)
 
 
 def _can_edit(request: HttpRequest) -> bool:
@@ -51,6 +49,20 @@ def segment_list(request: HttpRequest) -> HttpResponse:
 # --- builder -----------------------------------------------------------------------------------
 
 
+def _posted_filter(raw: str) -> Any:
+    """The tree the condition editor island posts (its hidden `filter` input)."""
+    if len(raw) > MAX_FILTER_JSON:
+        raise ValidationFailed(
+            "filter: too large", fields={"filter": "the conditions are too large to save"}
+        )
+    try:
+        return json.loads(raw) if raw.strip() else {"all": []}
+    except json.JSONDecodeError as error:
+        raise ValidationFailed(
+            f"filter: not valid JSON ({error.msg})", fields={"filter": "not valid JSON"}
+        ) from None
+
+
 def _editor(request: HttpRequest, segment: Segment | None, kind: str) -> HttpResponse:
     workspace = request.workspace  # type: ignore[attr-defined]
     errors: dict[str, str] = {}
@@ -62,9 +74,9 @@ def _editor(request: HttpRequest, segment: Segment | None, kind: str) -> HttpRes
     status = 200
     if request.method == "POST":
         values = {key: request.POST.get(key, "") for key in values}
-        if kind == Segment.Kind.DYNAMIC:
-            tree, _ = tree_from_form(workspace=workspace, data=request.POST)
         try:
+            if kind == Segment.Kind.DYNAMIC:
+                tree = _posted_filter(request.POST.get("filter", ""))
             if segment is None:
                 segment = services.segment_create(
                     workspace=workspace,
@@ -99,9 +111,11 @@ def _editor(request: HttpRequest, segment: Segment | None, kind: str) -> HttpRes
         "kind": kind,
         "values": values,
         "form_errors": form_errors,
-        "builder": builder_view(
-            workspace=workspace,
+        # The condition editor island edits this tree in a hidden input and shows each error
+        # next to the condition its JSON path names.
+        "conditions": selectors.condition_editor(
             tree=tree,
+            input_name="filter",
             errors=filter_errors,
             exclude_segment_id=segment.pk if segment else None,
         )
@@ -123,67 +137,6 @@ def segment_create(request: HttpRequest) -> HttpResponse:
 def segment_edit(request: HttpRequest, segment_id: int) -> HttpResponse:
     segment = get_object_or_404(scoped(request, Segment), pk=segment_id)
     return _editor(request, segment, segment.kind)
-
-
-@workspace_view(read=MARKETING, write=MARKETING)
-@require_POST
-def builder(request: HttpRequest) -> HttpResponse:
-    """Re-render the builder after a structural edit (add/remove/negate/type change)."""
-    workspace = request.workspace  # type: ignore[attr-defined]
-    tree, _ = tree_from_form(workspace=workspace, data=request.POST)
-    segment_id = request.POST.get("segment_id")
-    context = {
-        "builder": builder_view(
-            workspace=workspace,
-            tree=tree,
-            exclude_segment_id=int(segment_id) if segment_id and segment_id.isdigit() else None,
-            mode=request.POST.get("builder_mode") or "segment",
-        )
-    }
-    response = render(request, "segments/form.html#builder", context)
-    response["HX-Trigger-After-Settle"] = "segment-builder-changed"  # refresh the live count
-    return response
-
-
-@workspace_view(read=MARKETING, write=MARKETING)
-@require_POST
-def preview(request: HttpRequest) -> HttpResponse:
-    """Live count and the first matching contacts of the tree being edited (debounced).
-
-    Conditions not filled in yet are left out of the count (and said so) rather than
-    reported as mistakes; the answer carries the request's X-Preview-Seq back so the page
-    can drop an answer that arrives after a newer one.
-    """
-    workspace = request.workspace  # type: ignore[attr-defined]
-    tree, _ = tree_from_form(workspace=workspace, data=request.POST, with_action=False)
-    counted, unfinished = unfinished_prune(tree)
-    context: dict[str, Any] = {
-        "errors": {},
-        "count": None,
-        "contacts": [],
-        "unfinished": len(unfinished),
-    }
-    try:
-        parse_filter(workspace=workspace, tree=tree)
-    except FilterInvalid as error:
-        context["errors"] = errors_outside(error.errors, unfinished)
-    if not context["errors"]:
-        try:
-            count, first_ids = filter_count_and_first(
-                workspace=workspace, tree=counted, limit=PREVIEW_SIZE
-            )
-        except FilterInvalid as error:  # only what the pruning itself left malformed
-            context["errors"] = error.errors
-        else:
-            context["count"] = count
-            context["contacts"] = list(
-                scoped(request, Contact).filter(pk__in=first_ids).order_by("-id")
-            )
-    # Every node's error slot is refreshed out of band, so fixed mistakes disappear.
-    context["builder"] = builder_view(workspace=workspace, tree=tree, errors=context["errors"])
-    response = render(request, "segments/form.html#preview", context)
-    response["X-Preview-Seq"] = request.headers.get("X-Preview-Seq", "")[:20]
-    return response
 
 
 # --- segment page --------------------------------------------------------------------------------

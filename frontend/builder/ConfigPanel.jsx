@@ -2,7 +2,7 @@
 // what the schema only calls "an object id" or "a segment filter".
 import { useEffect, useState } from "react";
 import { api } from "./api.js";
-import { ConditionEditor, WhereEditor } from "./Condition.jsx";
+import { ConditionEditor, WhereEditor } from "../conditions/Condition.jsx";
 import { configProblems, durationWords } from "./describe.js";
 import { SearchSelect } from "./SearchSelect.jsx";
 import { templateBody } from "./templates.js";

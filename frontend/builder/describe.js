@@ -1,7 +1,7 @@
 // What a node says about itself on the canvas: a one-line summary of its configuration
 // and, when it is not configured, what is missing — checked against the node type's JSON
 // Schema (the subset the registry uses) plus the rules the schema cannot say.
-import { conditionProblems, COUNT_WORDS, OP_WORDS } from "./conditions.js";
+import { conditionProblems, COUNT_WORDS, OP_WORDS } from "../conditions/conditions.js";
 import { kindOf } from "./model.js";
 
 // The editor's operator words (conditions.js), read as a sentence: "… days" takes the number.
@@ -50,6 +50,7 @@ export function conditionWords(cond, lookups = {}) {
     const where = (cond.where || []).map((w) => `${w.property} ${opPhrase(w.op, w.value)}`);
     if (where.length) text += ` (${where.join(", ")})`;
     if (cond.count) text += ` ${COUNT_WORDS[cond.count.op] || cond.count.op} ${cond.count.value} times`;
+    if (cond.since_entry) text += " since entering";
     if (cond.within_days) text += ` in the last ${cond.within_days} days`;
     if (Array.isArray(cond.between)) text += ` between ${cond.between[0]} and ${cond.between[1]}`;
     return text;

@@ -61,7 +61,7 @@ describe("searching a picker's options", () => {
   });
 });
 
-import { conditionProblems, leafProblems, opsForField, parseValue, valueKind, withOp } from "./conditions.js";
+import { conditionProblems, leafProblems, opsForField, parseValue, valueKind, withOp } from "../conditions/conditions.js";
 import { conditionWords, configProblems } from "./describe.js";
 
 const CATALOG = [

@@ -5,6 +5,7 @@ The forms (labels, help texts, shapes) are in scoring/forms.py."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from django.contrib import messages
@@ -23,7 +24,7 @@ from scoring.forms import (
 )
 from scoring.models import AssignmentRule, RuleKind, SalesRep, ScoringModel, ScoringRule
 from scoring.services import backfill, config, scoring_settings
-from segments.selectors import condition_builder, condition_from_form
+from segments.selectors import condition_editor
 from workspaces.errors import ValidationFailed
 from workspaces.forms import form_errors_from
 from workspaces.htmx import HtmxHttpRequest
@@ -96,48 +97,50 @@ def model_delete(request: HttpRequest, model_id: int) -> HttpResponse:
 # --- rules ----------------------------------------------------------------------------------------
 
 
-def _rule_conditions(request: HttpRequest, data: Any, kind: str) -> dict[str, Any]:
-    """The conditions the builder's fields describe: the fit filter is the whole tree; a
-    behaviour is the one event node and its `where`. They carry over only from the builder
-    of the same kind (after a kind switch the form still holds the other kind's builder)."""
+def _rule_conditions(data: Any, kind: str) -> tuple[dict[str, Any], dict[str, str]]:
+    """The conditions the condition editor island posts — `filter` (a fit rule's whole tree)
+    or `behaviour` (the event and its `where`) — and, when one is not JSON (only a tampered
+    form), the error naming it. They carry over only from the editor of the same kind (after
+    a kind switch the form still holds the other kind's input)."""
     conditions: dict[str, Any] = {"event": "", "where": [], "filter": {}}
-    wanted = {RuleKind.FIT.value: "segment", RuleKind.BEHAVIOURAL.value: "event_where"}.get(kind)
-    if "n.kind" not in data or data.get("builder_mode") != wanted:
-        return conditions
-    tree = condition_from_form(workspace=request.workspace, data=data)  # type: ignore[attr-defined]
+    name = {RuleKind.FIT.value: "filter", RuleKind.BEHAVIOURAL.value: "behaviour"}.get(kind)
+    raw = data.get(name, "") if name else ""
+    if not raw.strip():
+        return conditions, {}
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError as error:
+        return conditions, {name: f"not valid JSON: {error.msg}"}  # type: ignore[dict-item]
     if kind == RuleKind.FIT:
-        conditions["filter"] = tree
-    elif kind == RuleKind.BEHAVIOURAL:
-        first = next(iter(tree.get("all") or tree.get("any") or []), {})
-        conditions["event"] = first.get("event", "") if isinstance(first, dict) else ""
-        conditions["where"] = first.get("where", []) if isinstance(first, dict) else []
-    return conditions
+        conditions["filter"] = value
+    elif isinstance(value, dict):
+        conditions["event"] = value.get("event", "")
+        conditions["where"] = value.get("where", [])
+    return conditions, {}
 
 
 def _is_condition_error(name: str) -> bool:
-    """The errors the condition builder shows next to its own rows."""
+    """The errors the condition editor shows next to its own rows."""
     return name in ("event", "where", "filter") or name.startswith(("where[", "filter."))
 
 
-def _rule_builder(
-    request: HttpRequest, kind: str, conditions: dict[str, Any], errors: dict[str, Any]
-) -> Any:
-    """The condition builder for the rule's kind: who fits, or the event and its properties."""
-    workspace = request.workspace  # type: ignore[attr-defined]
+def _rule_editor(kind: str, conditions: dict[str, Any], errors: dict[str, Any]) -> Any:
+    """The condition editor island for the rule's kind — who fits, or the event and its
+    properties — with the errors that belong to it, keyed by their JSON path."""
     if kind == RuleKind.FIT:
         placed = {
             key[len("filter.") :]: v for key, v in errors.items() if key.startswith("filter.")
         }
+        if "filter" in errors and not placed:  # (else it repeats the first placed one)
+            placed[""] = errors["filter"]
         tree = conditions.get("filter") or {"all": []}
-        return condition_builder(workspace=workspace, tree=tree, errors=placed)
+        return condition_editor(tree=tree, input_name="filter", errors=placed)
     if kind == RuleKind.BEHAVIOURAL:
-        placed = {f"all[0].{key}": v for key, v in errors.items() if key.startswith("where[")}
-        if errors.get("event"):
-            placed["all[0].event"] = errors["event"]
+        placed = {k: v for k, v in errors.items() if k == "event" or k.startswith("where")}
+        if "behaviour" in errors:
+            placed[""] = errors["behaviour"]
         event = {"event": conditions.get("event") or "", "where": conditions.get("where") or []}
-        return condition_builder(
-            workspace=workspace, tree={"all": [event]}, errors=placed, mode="event_where"
-        )
+        return condition_editor(tree=event, input_name="behaviour", errors=placed, mode="event")
     return None
 
 
@@ -154,19 +157,19 @@ def rule_edit(request: HttpRequest, model_id: int, rule_id: int | None = None) -
         form = ScoringRuleForm(
             initial={**request.GET.dict(), "is_active": "is_active" in request.GET}
         )
-        conditions = _rule_conditions(request, request.GET, form.shown_kind)
+        conditions, _ = _rule_conditions(request.GET, form.shown_kind)
     elif rule:
         form = ScoringRuleForm(initial={f: getattr(rule, f) for f in config.RULE_FIELDS})
         conditions = {"event": rule.event, "where": rule.where, "filter": rule.filter}
     else:
         form = ScoringRuleForm(initial={"kind": request.GET.get("kind", RuleKind.BEHAVIOURAL)})
-        conditions = _rule_conditions(request, {}, form.shown_kind)
+        conditions, _ = _rule_conditions({}, form.shown_kind)
     errors: dict[str, Any] = {}
     rule_before = (rule.event, rule.where, rule.points, rule.is_active) if rule else None
     if request.method == "POST":
         form = ScoringRuleForm(request.POST)
-        conditions = _rule_conditions(request, request.POST, form.shown_kind)
-        if form.is_valid():
+        conditions, errors = _rule_conditions(request.POST, form.shown_kind)
+        if form.is_valid() and not errors:
             try:
                 saved = config.rule_save(
                     workspace=workspace,
@@ -197,8 +200,7 @@ def rule_edit(request: HttpRequest, model_id: int, rule_id: int | None = None) -
         "model": model,
         "rule": rule,
         "form": form,
-        "builder": _rule_builder(request, form.shown_kind, conditions, errors),
-        "condition_error": errors.get("filter") if form.shown_kind == RuleKind.FIT else None,
+        "conditions": _rule_editor(form.shown_kind, conditions, errors),
     }
     status = 400 if form.errors or errors else 200
     return render(request, "scoring/rule_edit.html", context, status=status)

@@ -29,7 +29,11 @@ from .serializers import (
 
 COUNT_RESPONSE = inline_serializer(
     "SegmentCount",
-    {"count": serializers.IntegerField(), "contact_ids": serializers.ListField()},
+    {
+        "count": serializers.IntegerField(),
+        "contact_ids": serializers.ListField(),
+        "contacts": serializers.ListField(help_text="The first matches: id, name and email."),
+    },
 )
 CHANGE_RESPONSE = inline_serializer(
     "SegmentMembersChanged",
@@ -146,4 +150,5 @@ class SegmentCountView(WorkspaceAPIView):
         body.is_valid(raise_exception=True)
         tree, limit = body.validated_data["filter"], body.validated_data["limit"]
         count, first_ids = filter_count_and_first(workspace=self.workspace, tree=tree, limit=limit)
-        return Response({"count": count, "contact_ids": first_ids})
+        contacts = selectors.contacts_brief(workspace=self.workspace, contact_ids=first_ids)
+        return Response({"count": count, "contact_ids": first_ids, "contacts": contacts})

@@ -44,7 +44,7 @@ class Walk:
 
 
 def live_count(page) -> int:  # noqa: ANN001
-    """The builder's count once it answers for the form as it is now."""
+    """The condition editor's live count once it answers for the conditions on screen."""
     page.wait_for_function(
         "/^[0-9][0-9,]*$/.test(document.querySelector('#live-count')?.textContent.trim())"
         " && !document.querySelector('#preview.is-stale')"
@@ -70,10 +70,9 @@ def test_a_new_marketer_walks_the_first_hour(page, demo):  # noqa: ANN001
     walk.shot("segments")
     page.goto("/segments/new/")
     page.fill("#id_name", "Bought this month")
-    with page.expect_response("**/segments/builder/"):
-        page.click("#node-n [data-add=event]")
-    htmx_settled(page)
-    event = page.locator("input[name='n.0.event']")
+    page.wait_for_selector("[data-condition-editor][data-ready=true]")
+    page.select_option('.cb-group[data-path=""] > .cb-add select', "event")
+    event = page.locator('[data-path="all[0]"]').get_by_label("Event name")
     event.fill("Order Completed")
     event.press("Tab")
     buyers = live_count(page)

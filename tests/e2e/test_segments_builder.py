@@ -1,59 +1,150 @@
-"""A marketer builds a segment in a real browser and watches the live count move."""
+"""A marketer builds a segment in a real browser with the condition editor (the same React
+component as the workflow canvas, as an island on the page) and watches the live count move."""
 
 import time
+from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 
-from contacts.models import Contact
+from contacts.models import Contact, Event
 from segments.models import Segment, SegmentMembership
 from tests.conftest import browser_login
-from tests.support.browser import htmx_settled
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
+PRICING = [{"property": "url", "op": "contains", "value": "/pricing"}]
 
-def test_building_a_segment_shows_a_live_count_and_saves_its_members(page, tenant):
+
+def count_is(page, expected: str) -> None:
+    """The live count shows `expected` as the answer for the conditions now on screen."""
+    page.wait_for_function(
+        "([want]) => document.querySelector('#live-count')?.textContent.trim() === want"
+        " && !document.querySelector('#preview.is-stale')",
+        arg=[expected],
+    )
+
+
+def editor_ready(page) -> None:
+    page.wait_for_selector("[data-condition-editor][data-ready=true]")
+
+
+def add(page, group_path: str, kind: str) -> None:
+    page.select_option(f'.cb-group[data-path="{group_path}"] > .cb-add select', kind)
+
+
+def visits(contact, days_ago: list[int]) -> None:
+    now = timezone.now()
+    for i, ago in enumerate(days_ago):
+        Event.objects.create(
+            workspace=contact.workspace,
+            contact=contact,
+            type="page",
+            name="page",
+            properties={"url": f"https://acme.test/pricing?v={i}"},
+            timestamp=now - timedelta(days=ago, hours=1),
+            message_id=f"{contact.email}-{i}",
+        )
+
+
+def test_a_group_with_an_event_count_condition_counts_live_saves_and_edits(page, tenant):
     ws = tenant.workspace
-    for i, (country, tags) in enumerate([("DE", ["vip"]), ("DE", []), ("DE", []), ("FR", ["vip"])]):
-        Contact.objects.create(workspace=ws, email=f"p{i}@x.test", country=country, tags=tags)
+    keen = Contact.objects.create(workspace=ws, email="keen@x.test", country="DE")
+    twice = Contact.objects.create(workspace=ws, email="twice@x.test", country="DE")
+    stale = Contact.objects.create(workspace=ws, email="stale@x.test", country="DE")
+    french = Contact.objects.create(workspace=ws, email="fr@x.test", country="FR")
+    visits(keen, [1, 2, 3])
+    visits(twice, [1, 2])
+    visits(stale, [10, 11, 12])
+    visits(french, [1, 2, 3, 4])
     browser_login(page, tenant.owner)
     page.goto("/segments/new/")
-    page.fill("#id_name", "German VIPs")
+    editor_ready(page)
+    page.fill("#id_name", "Pricing-curious Germans")
+    count_is(page, "4")  # no conditions yet: everyone
 
-    with page.expect_response("**/segments/builder/"):
-        page.click("#node-n [data-add=field]")
-    htmx_settled(page)
-    with page.expect_response("**/segments/builder/"):
-        page.select_option("select[name='n.0.field']", "country")
-    htmx_settled(page)
-    with page.expect_response("**/segments/builder/"):
-        page.select_option("select[name='n.0.op']", "eq")
-    htmx_settled(page)
-    page.fill("input[name='n.0.value']", "de")
-    page.wait_for_function("document.querySelector('#live-count')?.textContent.trim() === '3'")
-    assert "p1@x.test" in page.inner_text("#preview") or "p1" in page.inner_text("#preview")
+    add(page, "", "field")
+    row = page.locator('[data-path="all[0]"]')
+    row.get_by_label("Field").fill("country")
+    row.get_by_label("Value").fill("DE")
+    count_is(page, "3")
 
-    with page.expect_response("**/segments/builder/"):
-        page.click("#node-n [data-add=tag]")
-    htmx_settled(page)
-    # A tag not typed yet is no mistake: the count leaves it out and says so.
+    add(page, "", "group")  # a condition group: any of …
+    add(page, "all[1]", "event")
+    event = page.locator('[data-path="all[1].any[0]"]')
+    event.get_by_label("Event name").fill("page")
+    event.get_by_label("Within days").fill("7")
+    event.get_by_label("a number of times").check()
+    event.get_by_label("Count operator").select_option("gte")
+    event.get_by_label("Times", exact=True).fill("3")
+    event.get_by_role("button", name="+ Property condition").click()
+    # A property not named yet is left out of the count (and said so), not counted wrongly.
     page.wait_for_selector("#unfinished-note")
-    assert page.inner_text("#live-count").strip() == "3"
-    assert page.inner_text("#err-n-1").strip() == ""
-    page.fill("input[name='n.1.tag']", "vip")
-    page.wait_for_function("document.querySelector('#live-count')?.textContent.trim() === '1'")
-    assert page.inner_text("#err-n-1").strip() == ""
+    event.get_by_label("Property", exact=True).fill("url")
+    event.get_by_label("Property operator").select_option("contains")
+    event.get_by_label("Property value").fill("/pricing")
+    count_is(page, "1")
+    assert "keen@x.test" in page.inner_text("#preview")
+    assert not page.is_visible("#unfinished-note")
 
     page.click("#save-segment")
     page.wait_for_selector("#status-badge")
-    segment = Segment.objects.get(workspace=ws, name="German VIPs")
+    segment = Segment.objects.get(workspace=ws, name="Pricing-curious Germans")
+    expected_event = {
+        "event": "page",
+        "within_days": 7,
+        "count": {"op": "gte", "value": 3},
+        "where": PRICING,
+    }
+    assert segment.filter == {
+        "all": [{"field": "country", "op": "eq", "value": "DE"}, {"any": [expected_event]}]
+    }
     assert page.inner_text("#member-count").strip() == "1"
     assert set(
         SegmentMembership.objects.filter(segment=segment).values_list("contact__email", flat=True)
-    ) == {"p0@x.test"}
+    ) == {"keen@x.test"}
+
+    # Reload the editor: the saved tree comes back into the same controls; edit it.
+    page.goto(f"/segments/{segment.pk}/edit/")
+    editor_ready(page)
+    event = page.locator('[data-path="all[1].any[0]"]')
+    assert event.get_by_label("Event name").input_value() == "page"
+    assert event.get_by_label("Within days").input_value() == "7"
+    assert event.get_by_label("Times", exact=True).input_value() == "3"
+    count_is(page, "1")
+    event.get_by_label("Times", exact=True).fill("2")
+    count_is(page, "2")
+    page.click("#save-segment")
+    page.wait_for_selector("#status-badge")
+    segment.refresh_from_db()
+    assert segment.filter["all"][1]["any"][0]["count"] == {"op": "gte", "value": 2}
 
 
-def test_the_count_says_counting_until_the_answer_for_the_current_form_arrives(page, tenant):
+def test_a_mistake_the_server_finds_is_shown_next_to_its_condition(page, tenant):
+    ws = tenant.workspace
+    inner = Segment.objects.create(workspace=ws, name="Inner", filter={"all": []})
+    outer = Segment.objects.create(
+        workspace=ws,
+        name="Outer",
+        filter={"all": [{"segment": inner.pk}]},
+        dep_segment_ids=[inner.pk],
+    )
+    browser_login(page, tenant.owner)
+    page.goto(f"/segments/{inner.pk}/edit/")
+    editor_ready(page)
+    add(page, "", "segment")
+    page.locator('[data-path="all[0]"]').get_by_label("Segment", exact=True).select_option(
+        str(outer.pk)
+    )
+    page.click("#save-segment")  # Inner → Outer → Inner: only the server sees the cycle
+    page.wait_for_selector('.cb-errors[data-path="all[0]"]')
+    message = page.inner_text('.cb-errors[data-path="all[0]"]')
+    assert "cycle" in message
+    inner.refresh_from_db()
+    assert inner.filter == {"all": []}  # nothing saved
+
+
+def test_the_count_says_counting_until_the_answer_for_the_current_conditions_arrives(page, tenant):
     ws = tenant.workspace
     for i, country in enumerate(["DE", "DE", "FR"]):
         Contact.objects.create(workspace=ws, email=f"c{i}@x.test", country=country)
@@ -64,7 +155,8 @@ def test_the_count_says_counting_until_the_answer_for_the_current_form_arrives(p
     )
     browser_login(page, tenant.owner)
     page.goto(f"/segments/{segment.pk}/edit/")
-    page.wait_for_function("document.querySelector('#live-count')?.textContent.trim() === '2'")
+    editor_ready(page)
+    count_is(page, "2")
     assert not page.is_visible("#counting")
 
     held: list = []
@@ -76,52 +168,30 @@ def test_the_count_says_counting_until_the_answer_for_the_current_form_arrives(p
         else:
             route.continue_()
 
-    page.route("**/segments/builder/preview/", hold)
-    page.fill("input[name='n.0.value']", "FR")
-    page.wait_for_function("document.querySelector('#preview').classList.contains('is-stale')")
+    page.route("**/api/v1/segments/count/", hold)
+    page.locator('[data-path="all[0]"]').get_by_label("Value").fill("FR")
+    page.wait_for_selector("#preview.is-stale")
     assert page.is_visible("#counting")  # the old "2" is no answer for "FR"
     deadline = time.monotonic() + 30
     while not held:  # Playwright runs the route handler while the page is polled
-        assert time.monotonic() < deadline, "the preview request never left"
+        assert time.monotonic() < deadline, "the count request never left"
         page.evaluate("1")
     holding = False
     held[-1].continue_()
-    page.wait_for_function("document.querySelector('#live-count')?.textContent.trim() === '1'")
-    page.wait_for_function("!document.querySelector('#preview').classList.contains('is-stale')")
+    count_is(page, "1")
     assert not page.is_visible("#counting")
 
 
-def test_tabbing_onto_add_where_does_not_break_the_count(page, tenant):
-    ws = tenant.workspace
-    Contact.objects.create(workspace=ws, email="a@x.test", country="DE")
-    browser_login(page, tenant.owner)
-    page.goto("/segments/new/")
-    with page.expect_response("**/segments/builder/"):
-        page.click("#node-n [data-add=event]")
-    htmx_settled(page)
-    page.fill("input[name='n.0.event']", "Signed Up")
-    page.keyboard.press("Tab")  # onto the count operator …
-    page.focus("button[value='addwhere:n.0']")  # … and on, to "+ where", without pressing it
-    page.fill("#id_name", "Signed up")  # another edit sends the form (and htmx's last button)
-    page.wait_for_function("document.querySelector('#live-count')?.textContent.trim() === '0'")
-    page.wait_for_function("!document.querySelector('#preview').classList.contains('is-stale')")
-    assert page.inner_text("#err-n-0").strip() == ""
-    assert not page.query_selector("#node-n-0-w-0")
-
-
-def test_the_builder_does_not_scroll_sideways_on_a_phone(page, tenant):
+def test_the_editor_does_not_scroll_sideways_on_a_phone(page, tenant):
     browser_login(page, tenant.owner)
     page.set_viewport_size({"width": 375, "height": 800})
     page.goto("/segments/new/")
+    editor_ready(page)
     for what in ("event", "field", "group"):
-        with page.expect_response("**/segments/builder/"):
-            page.click(f"#node-n > .bq-children > .bq-add [data-add={what}]")
-        htmx_settled(page)
-    with page.expect_response("**/segments/builder/"):
-        page.click("button[value='addwhere:n.0']")
-    htmx_settled(page)
-    with page.expect_response("**/segments/builder/"):
-        page.select_option("select[name='n.0.window']", "between")
-    htmx_settled(page)
+        add(page, "", what)
+    event = page.locator('[data-path="all[0]"]')
+    event.get_by_role("button", name="+ Property condition").click()
+    event.get_by_label("When").select_option("between")
+    event.get_by_label("a number of times").check()
     overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
     assert overflow <= 0, f"the page scrolls {overflow}px sideways at 375px"

@@ -1,6 +1,7 @@
 """Counting a new rule's past events ("trial started 4×" scored 25 once): what it would
 change, then the count itself — with the events' own times, within caps, never twice."""
 
+import json
 from datetime import timedelta
 
 import pytest
@@ -128,10 +129,7 @@ def test_saving_a_new_event_rule_offers_to_count_the_past_and_runs_it(
             "name": "Started a trial",
             "points": "25",
             "is_active": "on",
-            "builder_mode": "event_where",
-            "n.kind": "all",
-            "n.0.kind": "event",
-            "n.0.event": "Trial Started",
+            "behaviour": json.dumps({"event": "Trial Started", "where": []}),
         },
     )
     rule = model.rules.get(name="Started a trial")

@@ -1,5 +1,7 @@
 """The sales rep's pages and scoring setup pages: what people see, what they may do."""
 
+import json
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -218,32 +220,30 @@ def test_a_marketer_builds_a_model_and_its_rules(ws, member_client):
     model = ScoringModel.objects.get(workspace=ws)
     assert response.status_code == 302 and model.is_primary and model.mql_threshold == 60
     url = reverse("scoring:rule_create", args=[model.pk])
-    # The rule form holds the condition builder (no JSON): the event and its property rows.
+    # The rule form holds the condition editor island (no JSON box): the event and its
+    # property rows, in a hidden input it keeps current.
     form = member_client.get(url + "?kind=behavioural").content.decode()
-    assert 'name="n.0.event"' in form and "+ where" in form and "textarea" not in form
-    assert 'name="n.0.count_op"' not in form  # a behaviour has no counts or windows
+    assert "data-condition-editor" in form and 'data-mode="event"' in form
+    assert 'name="behaviour"' in form and "textarea" not in form
 
     def behaviour(op: str, value: str, **extra: str) -> dict[str, str]:
+        where = [{"property": "path", "op": op, "value": value}]
         return {
             "kind": "behavioural",
             "name": "Pricing",
             "points": "5",
-            "builder_mode": "event_where",
-            "n.kind": "all",
-            "n.0.kind": "event",
-            "n.0.event": "Page Viewed",
-            "n.0.w.0.kind": "where",
-            "n.0.w.0.property": "path",
-            "n.0.w.0.op": op,
-            "n.0.w.0.value": value,
+            "behaviour": json.dumps({"event": "Page Viewed", "where": where}),
             **extra,
         }
 
-    response = member_client.post(url, behaviour("contains", ""))
+    response = member_client.post(url, behaviour("gt", "lots"))
     html = response.content.decode()
     assert response.status_code == 400
-    node = html.split('id="err-n-0-w-0"')[1].split("</div></div>")[0]
-    assert "Type a value." in node  # in words, next to the property row
+    errors = json.loads(
+        html.split('id="behaviour-errors" type="application/json">')[1].split("<")[0]
+    )
+    assert "where[0].value" in errors  # the editor shows it next to the property row
+    assert not ScoringRule.objects.filter(name="Pricing").exists()
     member_client.post(url, behaviour("contains", "/pricing", is_active="on"))
     pricing = ScoringRule.objects.get(name="Pricing")
     assert (pricing.event, pricing.where) == (
@@ -251,35 +251,25 @@ def test_a_marketer_builds_a_model_and_its_rules(ws, member_client):
         [{"property": "path", "op": "contains", "value": "/pricing"}],
     )
     edit = member_client.get(reverse("scoring:rule", args=[model.pk, pricing.pk])).content.decode()
-    assert 'value="/pricing"' in edit
+    assert "/pricing" in edit and 'name="behaviour"' in edit
 
-    fit_form = {
-        "kind": "fit",
-        "name": "VP",
-        "points": "10",
-        "is_active": "on",
-        "builder_mode": "segment",
-        "n.kind": "all",
-        "n.0.kind": "field",
-        "n.0.field": "job_title",
-        "n.0.op": "contains",
-        "n.0.value": "VP",
-    }
-    bad = member_client.post(
-        url, {**fit_form, "n.0.field": "score", "n.0.op": "gt", "n.0.value": "lots"}
-    )
+    fit = {"all": [{"field": "job_title", "op": "contains", "value": "VP"}]}
+    fit_form = {"kind": "fit", "name": "VP", "points": "10", "is_active": "on"}
+    bad_tree = {"all": [{"field": "score", "op": "gt", "value": "lots"}]}
+    bad = member_client.post(url, {**fit_form, "filter": json.dumps(bad_tree)})
     assert bad.status_code == 400
-    assert (
-        "Must be a number" in bad.content.decode().split('id="err-n-0"')[1].split("</div></div>")[0]
-    )
-    member_client.post(url, fit_form)
+    html = bad.content.decode()
+    errors = json.loads(html.split('id="filter-errors" type="application/json">')[1].split("<")[0])
+    assert list(errors) == ["all[0].value"]
+    assert member_client.post(url, {**fit_form, "filter": "{oops"}).status_code == 400
+    member_client.post(url, {**fit_form, "filter": json.dumps(fit)})
     vp = ScoringRule.objects.get(name="VP")
-    assert vp.filter == {"all": [{"field": "job_title", "op": "contains", "value": "VP"}]}
+    assert vp.filter == fit
     # Switching the kind re-renders the form for it, keeping what was typed.
     switched = member_client.get(
-        url, {"kind": "fit", "name": "Typed", "points": "7"}
+        url, {"kind": "fit", "name": "Typed", "points": "7", "behaviour": "{}"}
     ).content.decode()
-    assert 'value="Typed"' in switched and 'name="builder_mode" value="segment"' in switched
+    assert 'value="Typed"' in switched and 'name="filter"' in switched
     response = member_client.post(
         url,
         {

@@ -1,5 +1,7 @@
-"""The htmx pages: builder round-trips, live preview, segment page, static lists, roles."""
+"""The pages: the segment form (the condition editor island posts its tree as JSON in a hidden
+input), the live count it asks for, segment page, static lists, roles."""
 
+import json
 from datetime import timedelta
 
 import pytest
@@ -7,7 +9,6 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
 from contacts.models import Contact
-from segments.builder import apply_action
 from segments.models import Segment, SegmentMembership, SegmentSizeSnapshot
 from segments.services import static_list_add
 from tests.conftest import add_member, login_client
@@ -25,16 +26,21 @@ def people(ws):
     ]
 
 
-def builder_form(**extra):
-    """The fields the builder posts for: all of [country is DE]."""
-    return {
-        "n.kind": "all",
-        "n.0.kind": "field",
-        "n.0.field": "country",
-        "n.0.op": "eq",
-        "n.0.value": "DE",
-        **extra,
-    }
+GERMANS = {"all": [{"field": "country", "op": "eq", "value": "DE"}]}
+
+
+def segment_form(tree=GERMANS, **extra):
+    """What the segment form posts: its fields and the editor's hidden `filter` input."""
+    return {"name": "Germans", "kind": "dynamic", "filter": json.dumps(tree), **extra}
+
+
+def editor_boot(html):
+    """The tree and the errors the page hands the condition editor island."""
+    tree = html.split('id="id_filter" value="')[1].split('"')[0]
+    errors = html.split('<script id="filter-errors" type="application/json">')[1].split(
+        "</script>"
+    )[0]
+    return json.loads(tree.replace("&quot;", '"')), json.loads(errors)
 
 
 def test_the_list_shows_sizes_and_a_sparkline(owner_client, ws, django_assert_max_num_queries):
@@ -52,133 +58,85 @@ def test_the_list_shows_sizes_and_a_sparkline(owner_client, ws, django_assert_ma
     assert "1,234" in html and 'data-chart="sparkline"' in html and "[1000, 1234]" in html
 
 
-def test_saving_the_builder_form_creates_and_computes_the_segment(
+def test_saving_the_editors_tree_creates_and_computes_the_segment(
     owner_client, ws, people, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True):
-        response = owner_client.post(
-            "/segments/new/", {"name": "Germans", "kind": "dynamic", **builder_form()}
-        )
+        response = owner_client.post("/segments/new/", segment_form())
     seg = Segment.objects.get(workspace=ws, name="Germans")
     assert response.status_code == 302 and response["Location"] == f"/segments/{seg.pk}/"
-    assert seg.filter == {"all": [{"field": "country", "op": "eq", "value": "DE"}]}
+    assert seg.filter == GERMANS
     assert seg.member_count == 3
     page = owner_client.get(f"/segments/{seg.pk}/").content.decode()
     assert "Up to date" in page and "0@x.test" in page
 
 
-def test_a_bad_condition_is_shown_next_to_its_node_and_nothing_is_saved(owner_client, ws):
-    form = builder_form(
-        **{
-            "n.1.kind": "any",
-            "n.1.0.kind": "field",
-            "n.1.0.field": "score",
-            "n.1.0.op": "gt",
-            "n.1.0.value": "lots",
-        }
-    )
-    response = owner_client.post("/segments/new/", {"name": "Bad", "kind": "dynamic", **form})
+def test_the_form_mounts_the_condition_editor_with_the_saved_tree(owner_client, ws):
+    seg = Segment.objects.create(workspace=ws, name="Germans", filter=GERMANS)
+    html = owner_client.get(f"/segments/{seg.pk}/edit/").content.decode()
+    assert "data-condition-editor" in html and "dist/conditions.js" in html
+    assert f'data-exclude-segment="{seg.pk}"' in html  # it cannot reference itself
+    assert editor_boot(html) == (GERMANS, {})
+    assert "segments/builder" not in html  # the htmx builder is gone
+
+
+def test_a_bad_condition_comes_back_keyed_by_its_path_and_nothing_is_saved(owner_client, ws):
+    tree = {"all": [*GERMANS["all"], {"any": [{"field": "score", "op": "gt", "value": "lots"}]}]}
+    response = owner_client.post("/segments/new/", segment_form(tree, name="Bad"))
     assert response.status_code == 400
-    html = response.content.decode()
-    assert 'id="err-n-1-0"' in html
-    node_html = html.split('id="err-n-1-0"')[1].split("</div></div>")[0]
-    # In words next to the control, without the JSON path the API needs to name it.
-    assert "Must be a number, not &#x27;lots&#x27;" in node_html
-    assert "all[1]" not in node_html
+    kept, errors = editor_boot(response.content.decode())
+    assert kept == tree  # what was typed comes back to the editor, as typed
+    assert list(errors) == ["all[1].any[0].value"]  # the editor shows it next to that condition
+    assert "number" in errors["all[1].any[0].value"]
     assert not Segment.objects.filter(workspace=ws).exists()
 
 
-def test_the_live_preview_counts_and_lists_the_first_contacts(member_client, people):
-    response = member_client.post("/segments/builder/preview/", builder_form(), **HX)
-    html = response.content.decode()
-    assert response.status_code == 200
-    assert 'id="live-count">3<' in html and "2@x.test" in html and "4@x.test" not in html
-
-
-def test_the_live_preview_names_the_bad_node_out_of_band(member_client, people):
-    form = builder_form(**{"n.0.op": "gt"})  # text field with a numeric operator
-    response = member_client.post("/segments/builder/preview/", form, **HX)
-    html = response.content.decode()
-    # the builder reset the operator to the text field's first one; now a bad number:
-    assert 'id="live-count">' in html
-    bad = builder_form(
-        **{"n.1.kind": "field", "n.1.field": "score", "n.1.op": "gte", "n.1.value": "x"}
-    )
-    html = member_client.post("/segments/builder/preview/", bad, **HX).content.decode()
-    assert 'id="err-n-1" hx-swap-oob="true"><div>Must be a number' in html
-    assert 'id="err-n-0" hx-swap-oob="true"></div>' in html
-
-
-def test_a_condition_not_filled_in_yet_is_left_out_of_the_count_not_called_a_mistake(
-    member_client, people
-):
-    form = builder_form(**{"n.1.kind": "event", "n.1.event": "", "n.1.count_op": "gte"})
-    response = member_client.post("/segments/builder/preview/", form, **HX)
-    html = response.content.decode()
-    assert 'id="live-count">3<' in html
-    assert "1 condition not filled in yet is left out of this count" in html
-    assert 'id="err-n-1" hx-swap-oob="true"></div>' in html  # no error before anything typed
-
-
-def test_saving_with_a_condition_not_filled_in_says_what_to_choose(owner_client, ws):
-    form = builder_form(**{"n.1.kind": "event", "n.1.event": ""})
-    response = owner_client.post("/segments/new/", {"name": "Half", "kind": "dynamic", **form})
+def test_saving_with_a_condition_not_filled_in_names_it(owner_client, ws):
+    tree = {"all": [*GERMANS["all"], {"event": ""}]}
+    response = owner_client.post("/segments/new/", segment_form(tree, name="Half"))
     assert response.status_code == 400
-    node_html = response.content.decode().split('id="err-n-1"')[1].split("</div></div>")[0]
-    assert "Choose an event." in node_html
+    _, errors = editor_boot(response.content.decode())
+    assert list(errors) == ["all[1].event"]
     assert not Segment.objects.filter(workspace=ws).exists()
 
 
-def test_the_preview_ignores_the_last_focused_builder_button(member_client, people):
-    """htmx sends the last focused button's name/value with later form requests: tabbing onto
-    "+ where" must not make the count evaluate a property condition that was never added."""
-    form = builder_form(**{"n.1.kind": "event", "n.1.event": "Signed Up", "action": "addwhere:n.1"})
-    html = member_client.post("/segments/builder/preview/", form, **HX).content.decode()
-    assert 'id="live-count">0<' in html
-    assert "err-n-1-w-0" not in html  # the tree it counted has no property condition
-
-
-def test_the_preview_echoes_its_sequence_number_so_the_page_drops_stale_answers(
-    member_client, people
-):
-    response = member_client.post(
-        "/segments/builder/preview/", builder_form(), HTTP_X_PREVIEW_SEQ="7", **HX
+@pytest.mark.parametrize("raw", ["{not json", "x" * 200_001])
+def test_a_filter_that_is_not_json_is_a_400_naming_it(owner_client, ws, raw):
+    response = owner_client.post(
+        "/segments/new/", {"name": "Broken", "kind": "dynamic", "filter": raw}
     )
-    assert response["X-Preview-Seq"] == "7"
+    assert response.status_code == 400
+    assert 'id="form-errors"' in response.content.decode()
+    assert "filter:" in response.content.decode()
+    assert not Segment.objects.filter(workspace=ws).exists()
 
 
-@pytest.mark.parametrize(
-    ("action", "expected"),
-    [
-        (
-            "add:n:event",
-            {"all": [{"field": "country"}, {"event": "", "count": {"op": "gte", "value": 1}}]},
-        ),
-        ("add:n.0:event", {"all": [{"field": "country"}]}),  # a condition has no children
-        ("remove:n.0", {"all": []}),
-        ("toggle:n", {"any": [{"field": "country"}]}),
-        ("negate:n.0", {"all": [{"not": {"field": "country"}}]}),
-    ],
-)
-def test_builder_actions_reshape_the_tree(action, expected):
-    tree = apply_action({"all": [{"field": "country"}]}, action)
-    assert tree == expected
+def test_editing_keeps_the_tree_and_changes_it(owner_client, ws, people):
+    seg = Segment.objects.create(workspace=ws, name="Germans", filter=GERMANS)
+    french = {"all": [{"field": "country", "op": "eq", "value": "FR"}]}
+    response = owner_client.post(f"/segments/{seg.pk}/edit/", segment_form(french))
+    assert response.status_code == 302
+    seg.refresh_from_db()
+    assert seg.filter == french
 
 
-def test_the_builder_endpoint_renders_an_added_group_with_its_add_buttons(member_client):
+def test_the_live_count_lists_the_first_contacts_with_their_names(member_client, people):
     response = member_client.post(
-        "/segments/builder/", {**builder_form(), "action": "add:n:group"}, **HX
+        "/api/v1/segments/count/", {"filter": GERMANS, "limit": 20}, content_type="application/json"
     )
-    html = response.content.decode()
-    assert response.status_code == 200
-    assert 'name="n.1.kind" value="any"' in html and 'value="add:n.1:field"' in html
-    assert response["HX-Trigger-After-Settle"] == "segment-builder-changed"
+    body = response.json()
+    assert response.status_code == 200 and body["count"] == 3
+    assert [c["email"] for c in body["contacts"]] == ["2@x.test", "1@x.test", "0@x.test"]
+    assert body["contact_ids"] == [c["id"] for c in body["contacts"]]
 
 
-def test_changing_the_field_offers_that_types_operators(member_client, ws):
-    form = builder_form(**{"n.0.field": "created_at"})  # 'eq' is not a datetime operator
-    html = member_client.post("/segments/builder/", form, **HX).content.decode()
-    assert '<option value="within_last_days"' in html and '<option value="contains"' not in html
+def test_the_live_count_names_a_bad_condition_by_its_path(member_client, people):
+    bad = {"all": [*GERMANS["all"], {"field": "score", "op": "gte", "value": "x"}]}
+    response = member_client.post(
+        "/api/v1/segments/count/", {"filter": bad}, content_type="application/json"
+    )
+    assert response.status_code == 400
+    assert list(response.json()["error"]["fields"]) == ["all[1].value"]
 
 
 def test_the_status_block_polls_while_computing_and_stops_when_done(member_client, ws):
@@ -232,7 +190,7 @@ def test_viewers_and_sales_can_read_but_not_edit(ws, people):
             client.post(f"/segments/{lst.pk}/members/add/", {"contacts": "0@x.test"}).status_code
             == 403
         )
-        assert client.post("/segments/builder/preview/", builder_form()).status_code == 403
+        assert client.post("/segments/new/", segment_form()).status_code == 403
     assert not SegmentMembership.objects.filter(segment=lst).exists()
 
 
@@ -264,11 +222,11 @@ def test_it_404s_for_another_workspace(outsider_client, ws, people, method, url)
     assert SegmentMembership.objects.filter(segment=lst).count() == 1
 
 
-def test_a_filter_cannot_reference_another_workspaces_segment_from_the_builder(
-    member_client, other_ws
-):
+def test_a_filter_cannot_reference_another_workspaces_segment(owner_client, ws, other_ws):
     theirs = Segment.objects.create(workspace=other_ws, name="Theirs", kind="static")
-    form = {"n.kind": "all", "n.0.kind": "segment", "n.0.segment": theirs.pk, "n.0.op": "exists"}
-    html = member_client.post("/segments/builder/preview/", form, **HX).content.decode()
-    assert "That segment is not in this workspace any more: choose another." in html
-    assert 'id="live-count">—<' in html  # no count for another workspace's segment
+    tree = {"all": [{"segment": theirs.pk}]}
+    response = owner_client.post("/segments/new/", segment_form(tree, name="Sneaky"))
+    assert response.status_code == 400
+    _, errors = editor_boot(response.content.decode())
+    assert list(errors) == ["all[0].segment"]
+    assert not Segment.objects.filter(workspace=ws).exists()

@@ -108,6 +108,7 @@ export function leafProblems(cond, catalog) {
     const out = [];
     if (!String(cond.event).trim()) out.push("name the event");
     if (cond.within_days !== undefined && !(Number.isInteger(cond.within_days) && cond.within_days > 0)) out.push("the number of days must be a whole number above 0");
+    if (cond.since_entry !== undefined && (cond.within_days !== undefined || cond.between !== undefined)) out.push("choose one period: since entering the workflow, the last N days or two dates");
     if (cond.between !== undefined) {
       const [from, to] = cond.between || [];
       if (blank(from) || blank(to)) out.push("give both dates of the period");

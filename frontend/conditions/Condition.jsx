@@ -1,8 +1,12 @@
-// A structured editor for the segment filter format (DESIGN.md): groups `all` / `any` /
-// `not` of `field`, `tag`, `event` and `segment` conditions. Never a JSON box.
+// The one condition editor (DESIGN.md's segment filter format): groups `all` / `any` /
+// `not` of `field`, `tag`, `event` and `segment` conditions. Never a JSON box. The workflow
+// canvas (branches, goals, trigger filters), the segments page, scoring rules and the email
+// editor all use it; `errors` (JSON path → message, as the server names them) are shown next
+// to the condition they name.
 import {
   COUNT_OPS, COUNT_WORDS, fieldSpec, leafProblems, OP_WORDS, opsForField, parseValue, PRESENCE_OPS, PROPERTY_OPS, showValue, valueKind, withOp,
 } from "./conditions.js";
+import { errorsAt, joinPath, unplacedErrors } from "./paths.js";
 
 function kindOfCondition(c) {
   if (c.all || c.any) return "group";
@@ -13,11 +17,18 @@ function kindOfCondition(c) {
   return "field";
 }
 
-// What is wrong with this one condition, in words, next to it.
-function Problems({ value, catalog }) {
-  const problems = leafProblems(value, catalog);
-  if (!problems.length) return null;
-  return problems.map((p) => <small key={p} className="cb-error">{p}</small>);
+// What is wrong with this one condition, in words, next to it: what the editor sees itself,
+// then what the server said about it (unless it says the same).
+function Problems({ value, catalog, ctx, path }) {
+  const problems = value === null ? [] : leafProblems(value, catalog);
+  const server = ctx?.errors ? errorsAt(ctx.errors, ctx.tree, path) : [];
+  const all = [...new Set([...problems, ...server])];
+  if (!all.length) return null;
+  return (
+    <div className="cb-errors" data-path={path} role="alert">
+      {all.map((p) => <small key={p} className="cb-error">{p}</small>)}
+    </div>
+  );
 }
 
 // The value input(s) an operator needs: none, a number of days, a list, a range, a date…
@@ -63,22 +74,44 @@ const BLANK = {
   not: () => ({ not: { field: "", op: "eq", value: "" } }),
 };
 
-export function ConditionEditor({ value, onChange, lookups, idPrefix, label = "Conditions" }) {
+// errors: the server's messages by JSON path ({"all[0].value": "must be a number"});
+// sinceEntry: offer "since entering the workflow" as an event's window (workflow steps only).
+export function ConditionEditor({ value, onChange, lookups, idPrefix, label = "Conditions", errors, sinceEntry = false }) {
   const filter = value && (value.all || value.any) ? value : { all: value ? [value] : [] };
+  const ctx = { errors, tree: filter, sinceEntry };
+  const unplaced = errors ? unplacedErrors(errors, filter) : [];
   return (
     <fieldset className="cb-root">
       <legend>{label}</legend>
-      <Group value={filter} onChange={onChange} lookups={lookups} idPrefix={idPrefix} depth={0} />
+      {unplaced.length > 0 && <div className="cb-errors" role="alert">{unplaced.map((m) => <small key={m} className="cb-error">{m}</small>)}</div>}
+      <Group value={filter} onChange={onChange} lookups={lookups} idPrefix={idPrefix} depth={0} ctx={ctx} path="" />
     </fieldset>
   );
 }
 
-function Group({ value, onChange, lookups, idPrefix, depth }) {
+// One event and its property conditions (a behavioural scoring rule): {event, where}.
+export function EventEditor({ value, onChange, errors, label = "The event" }) {
+  const v = value || { event: "", where: [] };
+  const ctx = { errors, tree: v };
+  return (
+    <fieldset className="cb-root cb-event-only">
+      <legend>{label}</legend>
+      <label className="cb-row">Did
+        <input className="input" list="tendril-events" aria-label="Event name" placeholder="event name" value={v.event || ""} onChange={(e) => onChange({ ...v, event: e.target.value })} />
+      </label>
+      <WhereEditor value={v.where} onChange={(where) => onChange({ ...v, where })} label="With properties" />
+      <Problems value={{ event: v.event || "" }} catalog={[]} ctx={ctx} path="" />
+    </fieldset>
+  );
+}
+
+function Group({ value, onChange, lookups, idPrefix, depth, ctx, path }) {
   const mode = value.any ? "any" : "all";
   const items = value[mode] || [];
   const set = (next) => onChange({ [mode]: next });
   return (
-    <div className={`cb-group depth-${depth}`}>
+    <div className={`cb-group depth-${depth}`} data-path={path}>
+      <Problems value={null} ctx={ctx} path={path} />
       <label className="cb-mode">
         Contacts who match
         <select aria-label="Match all or any" value={mode} onChange={(e) => onChange({ [e.target.value]: items })}>
@@ -95,6 +128,8 @@ function Group({ value, onChange, lookups, idPrefix, depth }) {
               idPrefix={`${idPrefix}-${i}`}
               lookups={lookups}
               depth={depth}
+              ctx={ctx}
+              path={joinPath(path, `${mode}[${i}]`)}
               onChange={(next) => set(items.map((x, j) => (j === i ? next : x)))}
             />
             <button type="button" className="btn btn-sm" aria-label={`Remove condition ${i + 1}`} onClick={() => set(items.filter((_, j) => j !== i))}>Remove</button>
@@ -119,15 +154,16 @@ function Group({ value, onChange, lookups, idPrefix, depth }) {
   );
 }
 
-function Condition({ value, onChange, lookups, idPrefix, depth }) {
+function Condition({ value, onChange, lookups, idPrefix, depth, ctx, path }) {
   const kind = kindOfCondition(value);
   const catalog = lookups.fields;
-  if (kind === "group") return <Group value={value} onChange={onChange} lookups={lookups} idPrefix={idPrefix} depth={depth + 1} />;
+  if (kind === "group") return <Group value={value} onChange={onChange} lookups={lookups} idPrefix={idPrefix} depth={depth + 1} ctx={ctx} path={path} />;
   if (kind === "not") {
     return (
-      <div className="cb-not">
+      <div className="cb-not" data-path={path}>
         <strong>Not:</strong>
-        <Condition value={value.not} onChange={(next) => onChange({ not: next })} lookups={lookups} idPrefix={`${idPrefix}-n`} depth={depth} />
+        <Problems value={null} ctx={ctx} path={path} />
+        <Condition value={value.not} onChange={(next) => onChange({ not: next })} lookups={lookups} idPrefix={`${idPrefix}-n`} depth={depth} ctx={ctx} path={joinPath(path, "not")} />
       </div>
     );
   }
@@ -140,18 +176,18 @@ function Condition({ value, onChange, lookups, idPrefix, depth }) {
   );
   if (kind === "tag") {
     return (
-      <div>
+      <div data-path={path}>
         <div className="cb-row">
           {presence("tag", "Has tag", "Does not have tag")}
           <input className="input" list="tendril-tags" value={value.tag} onChange={(e) => onChange({ ...value, tag: e.target.value })} aria-label="Tag" />
         </div>
-        <Problems value={value} catalog={catalog} />
+        <Problems value={value} catalog={catalog} ctx={ctx} path={path} />
       </div>
     );
   }
   if (kind === "segment") {
     return (
-      <div>
+      <div data-path={path}>
         <div className="cb-row">
           {presence("segment", "In segment", "Not in segment")}
           <select className="input" value={value.segment ?? ""} aria-label="Segment" onChange={(e) => onChange({ ...value, segment: e.target.value ? Number(e.target.value) : "" })}>
@@ -159,15 +195,15 @@ function Condition({ value, onChange, lookups, idPrefix, depth }) {
             {Object.entries(lookups.segments || {}).map(([id, name]) => <option key={id} value={id}>{name}</option>)}
           </select>
         </div>
-        <Problems value={value} catalog={catalog} />
+        <Problems value={value} catalog={catalog} ctx={ctx} path={path} />
       </div>
     );
   }
-  if (kind === "event") return <EventCondition value={value} onChange={onChange} catalog={catalog} />;
+  if (kind === "event") return <EventCondition value={value} onChange={onChange} catalog={catalog} ctx={ctx} path={path} />;
   const spec = fieldSpec(catalog, value.field);
   const ops = opsForField(catalog, value.field);
   return (
-    <div>
+    <div data-path={path}>
       <div className="cb-row">
         <input className="input" list="tendril-fields" placeholder="field" aria-label="Field" value={value.field}
           onChange={(e) => {
@@ -181,7 +217,7 @@ function Condition({ value, onChange, lookups, idPrefix, depth }) {
         </select>
         <ValueInput op={value.op} type={spec?.type} choices={spec?.choices} value={value.value} onChange={(v) => onChange({ ...value, value: v })} />
       </div>
-      <Problems value={value} catalog={catalog} />
+      <Problems value={value} catalog={catalog} ctx={ctx} path={path} />
     </div>
   );
 }
@@ -210,26 +246,30 @@ export function WhereEditor({ value, onChange, label = "Only when the event's pr
   );
 }
 
-// When: ever, in the last N days, or between two dates.
+// When: ever, in the last N days, between two dates, or (in a workflow) since the contact
+// entered it.
 function windowOf(value) {
+  if (value.since_entry) return "entry";
   if (value.between !== undefined) return "between";
   if (value.within_days !== undefined) return "within";
   return "ever";
 }
 
-function EventCondition({ value, onChange, catalog }) {
+function EventCondition({ value, onChange, catalog, ctx, path }) {
   const count = value.count || null;
   const win = windowOf(value);
   const setWindow = (next) => {
     const v = { ...value };
     delete v.within_days;
     delete v.between;
+    delete v.since_entry;
     if (next === "within") v.within_days = 30;
     if (next === "between") v.between = ["", ""];
+    if (next === "entry") v.since_entry = true;
     onChange(v);
   };
   return (
-    <div className="cb-event">
+    <div className="cb-event" data-path={path}>
       <label className="cb-row">Did
         <input className="input" list="tendril-events" aria-label="Event name" placeholder="event name" value={value.event} onChange={(e) => onChange({ ...value, event: e.target.value })} />
       </label>
@@ -238,6 +278,7 @@ function EventCondition({ value, onChange, catalog }) {
           <option value="ever">ever</option>
           <option value="within">in the last … days</option>
           <option value="between">between two dates</option>
+          {(ctx?.sinceEntry || win === "entry") && <option value="entry">since entering the workflow</option>}
         </select>
         {win === "within" && (
           <><input className="input num" type="number" min="1" aria-label="Within days" value={value.within_days ?? ""} onChange={(e) => onChange({ ...value, within_days: e.target.value === "" ? "" : Number(e.target.value) })} /> days</>
@@ -261,7 +302,7 @@ function EventCondition({ value, onChange, catalog }) {
         </div>
       )}
       <WhereEditor value={value.where} onChange={(where) => { const v = { ...value }; if (where.length) v.where = where; else delete v.where; onChange(v); }} label="With properties" />
-      <Problems value={{ ...value, where: [] }} catalog={catalog} />
+      <Problems value={{ ...value, where: [] }} catalog={catalog} ctx={ctx} path={path} />
     </div>
   );
 }
