@@ -66,7 +66,11 @@ def test_update_changes_the_filter_and_recomputes(
 def test_count_of_an_unsaved_tree_returns_count_and_first_ids(api, people):
     response = api.post("/api/v1/segments/count/", {"filter": GERMANS, "limit": 2}, format="json")
     assert response.status_code == 200
-    assert response.json() == {"count": 3, "contact_ids": [people[2].pk, people[1].pk]}
+    body = response.json()
+    assert (body["count"], body["contact_ids"]) == (3, [people[2].pk, people[1].pk])
+    # The first matches by name too (the condition editor lists them next to the count).
+    assert [c["id"] for c in body["contacts"]] == body["contact_ids"]
+    assert body["contacts"][0]["email"] == people[2].email
 
 
 def test_another_workspaces_segment_in_a_filter_is_an_unknown_segment(api, outsider_api, other_ws):
