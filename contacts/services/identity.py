@@ -5,18 +5,19 @@ ingestion API (identify/track/…), hosted forms, CSV import and the management 
 rules it applies are documented for integrators in docs/ingestion.md ("Identity and
 precedence"); in short:
 
-Resolution — the contact a call is about is found by, in order of strength:
-  1. `external_id` (Segment's userId), 2. `email`, 3. `anonymous_id`, 4. `phone` (only when
-  no other identifier is given). Profiles found by a weaker identifier that do not
-  contradict a stronger one (no other external id, no other email) are *merged* into the
-  strongest one: that is how an anonymous visitor becomes a known contact with all their
-  page views when they identify or sign up.
+Resolution — which contact, what to merge, which identifiers to record: decided by
+`resolver.identity_resolve` (the one place the rules live, shared with ingestion's batches
+and the CSV import); this module gathers the candidates (one locked index lookup, and
+before creating, advisory locks on the identifiers and a second look) and writes the
+decision. Profiles found by a weaker identifier that do not contradict a stronger one are
+*merged* into the strongest one: that is how an anonymous visitor becomes a known contact
+with all their page views when they identify or sign up.
 
 Traits — known names map to contact fields (see `traits.FIELD_TRAITS`); everything else is a
 custom attribute, registered and typed in AttributeDefinition on first sight. A value
 sent replaces the stored one (latest call wins); `None` and "" never erase anything.
-Identifiers are never overwritten by traits of a different person: an email already held
-by another known contact stays there. The consent traits (`email_consent`, `sms_consent`)
+An email already held by another known contact stays there (the resolver refuses it).
+The consent traits (`email_consent`, `sms_consent`)
 go through `contact_set_consent`, so every change is announced to the consent log.
 
 Consent — `contact_set_consent` is the one place a contact's consent changes (merges aside,
@@ -36,6 +37,7 @@ from django.utils import timezone
 from contacts.hooks import ConsentChange, consent_changed, consent_changes_collected
 from contacts.models import ConsentStatus, Contact
 from contacts.services.merge import PROFILE_FIELDS, merge_into
+from contacts.services.resolver import Candidate, Incoming, identity_resolve, incoming_clean
 from contacts.services.traits import (
     CONSENT_TRAITS,
     TraitProblem,
@@ -79,14 +81,26 @@ def contact_upsert(
     fields, attributes = traits_to_fields(traits)
     if attributes:
         attributes = attributes_admit(workspace=workspace, attributes=attributes, problems=problems)
-    if email is not None and email != "":
-        fields["email"] = email_normalize(email, field="email")
-    if phone is not None and phone != "":
-        region = fields.get("country") if len(fields.get("country", "")) == 2 else None
-        fields["phone"] = phone_normalize(phone, field="phone", region=region)
-    external_id = _identifier(external_id, "external_id")
-    anonymous_id = _identifier(anonymous_id, "anonymous_id")
-    if not (external_id or anonymous_id or fields.get("email") or fields.get("phone")):
+    country = fields.get("country", "")
+    incoming = incoming_clean(
+        external_id=external_id,
+        email=email if email not in (None, "") else None,
+        anonymous_id=anonymous_id,
+        phone=phone if phone not in (None, "") else None,
+        region=country if len(country) == 2 else None,
+    )
+    # An email/phone given as a trait (identify) is an identifier as well.
+    if incoming.email:
+        fields["email"] = incoming.email
+    if incoming.phone:
+        fields["phone"] = incoming.phone
+    incoming = Incoming(
+        external_id=incoming.external_id,
+        email=fields.get("email", ""),
+        anonymous_id=incoming.anonymous_id,
+        phone=fields.get("phone", ""),
+    )
+    if not incoming:
         raise ValidationFailed(
             "A contact needs an identifier: external_id (userId), email, anonymous_id or phone.",
             fields={"external_id": "one identifier is required"},
@@ -97,8 +111,7 @@ def contact_upsert(
             with transaction.atomic(), consent_changes_collected():
                 return _upsert_once(
                     workspace=workspace,
-                    external_id=external_id,
-                    anonymous_id=anonymous_id,
+                    incoming=incoming,
                     fields=fields,
                     attributes=attributes,
                     source=source,
@@ -112,53 +125,42 @@ def contact_upsert(
     raise AssertionError("unreachable")
 
 
-def _identifier(value: Any, field: str) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, int) and not isinstance(value, bool):
-        value = str(value)
-    if not isinstance(value, str):
-        raise ValidationFailed(f"{field}: must be a string.", fields={field: "must be a string"})
-    value = value.strip()
-    if len(value) > 255:
-        raise ValidationFailed(
-            f"{field}: at most 255 characters.", fields={field: "at most 255 characters"}
-        )
-    return value
-
-
 def _upsert_once(
     *,
     workspace: Workspace,
-    external_id: str,
-    anonymous_id: str,
+    incoming: Incoming,
     fields: dict[str, Any],
     attributes: dict[str, Any],
     source: str,
     at: datetime | None,
 ) -> tuple[Contact, set[str]]:
-    email = fields.get("email", "")
-    found = _candidates(workspace, external_id, email, anonymous_id, fields.get("phone", ""))
-    primary, absorb = _choose_primary(found, external_id, email, anonymous_id)
-    if primary is None and not absorb:
+    found = _candidates(workspace, incoming)
+    decision = identity_resolve(incoming, map(contact_candidate, found))
+    if decision.creates and not decision.merge:
         # About to create: make a concurrent writer with the same identifiers wait for us.
-        identifiers_lock(
-            workspace_id=workspace.pk,
-            identifiers=_lock_names(external_id, email, anonymous_id),
-        )
-        found = _candidates(workspace, external_id, email, anonymous_id, fields.get("phone", ""))
-        primary, absorb = _choose_primary(found, external_id, email, anonymous_id)
+        identifiers_lock(workspace_id=workspace.pk, identifiers=_lock_names(incoming))
+        found = _candidates(workspace, incoming)
+        decision = identity_resolve(incoming, map(contact_candidate, found))
+    by_id = {c.pk: c for c in found}
     changed: set[str] = set()
-    if primary is None:
+    if decision.contact is None:
         primary = Contact(workspace=workspace)
         changed.add("created")
-    for other in absorb:
-        changed |= merge_into(workspace=workspace, into=primary, source=other)
-    claimed = bool(anonymous_id) and _claim_anonymous_id(workspace, primary, anonymous_id, found)
-    if external_id and primary.external_id != external_id and not primary.external_id:
-        primary.external_id = external_id
+    else:
+        primary = by_id[decision.contact]
+    for other in decision.merge:
+        changed |= merge_into(workspace=workspace, into=primary, source=by_id[other])
+    claimed = False
+    if "anonymous_id" in decision.record or decision.anonymous_id_from:
+        claimed = _claim_anonymous_id(
+            primary, incoming.anonymous_id, [by_id[pk] for pk in decision.anonymous_id_from]
+        )
+    if "external_id" in decision.record:
+        primary.external_id = incoming.external_id
         changed.add("external_id")
-    changed |= _apply(workspace, primary, fields, attributes, found, source, at)
+    if "email" in decision.refused:
+        fields = {k: v for k, v in fields.items() if k != "email"}
+    changed |= _apply(workspace, primary, fields, attributes, source, at)
     if primary.pk is None:
         changed |= {name for name in PROFILE_FIELDS if getattr(primary, name)}
     if primary.pk is None or changed or claimed:
@@ -168,11 +170,22 @@ def _upsert_once(
     return primary, changed
 
 
-def _lock_names(external_id: str, email: str, anonymous_id: str) -> list[str]:
+def contact_candidate(contact: Contact) -> Candidate:
+    """A stored contact as the resolver sees it."""
+    return Candidate(
+        id=contact.pk,
+        external_id=contact.external_id,
+        email=contact.email,
+        anonymous_ids=tuple(contact.anonymous_ids),
+        phone=contact.phone,
+    )
+
+
+def _lock_names(incoming: Incoming) -> list[str]:
     # The same names ingestion locks with ("u:" userId, "a:" anonymous id), plus email.
-    names = [f"u:{external_id}"] if external_id else []
-    names += [f"a:{anonymous_id}"] if anonymous_id else []
-    return names + ([f"e:{email}"] if email else [])
+    names = [f"u:{incoming.external_id}"] if incoming.external_id else []
+    names += [f"a:{incoming.anonymous_id}"] if incoming.anonymous_id else []
+    return names + ([f"e:{incoming.email}"] if incoming.email else [])
 
 
 def identifiers_lock(*, workspace_id: int, identifiers: Iterable[str]) -> None:
@@ -197,15 +210,20 @@ def identifiers_lock(*, workspace_id: int, identifiers: Iterable[str]) -> None:
             )
 
 
-def _candidates(
-    workspace: Workspace, external_id: str, email: str, anonymous_id: str, phone: str
-) -> list[Contact]:
+def _candidates(workspace: Workspace, incoming: Incoming) -> list[Contact]:
+    ext, email, anon, phone = (
+        incoming.external_id,
+        incoming.email,
+        incoming.anonymous_id,
+        incoming.phone,
+    )
     ids = contact_ids_by_identifiers(
         workspace_id=workspace.pk,
-        external_ids=[external_id] if external_id else [],
+        external_ids=[ext] if ext else [],
         emails=[email] if email else [],
-        anonymous_ids=[anonymous_id] if anonymous_id else [],
-        phones=[phone] if phone and not (external_id or email or anonymous_id) else [],
+        # An external id renamed by alias is kept among the anonymous ids (the resolver).
+        anonymous_ids=[a for a in (anon, ext) if a],
+        phones=[phone] if phone and not (ext or email or anon) else [],
     )
     if not ids:
         return []
@@ -266,52 +284,11 @@ def contact_ids_by_identifiers(
         return [row[0] for row in cursor.fetchall()]
 
 
-def _choose_primary(
-    found: list[Contact], external_id: str, email: str, anonymous_id: str
-) -> tuple[Contact | None, list[Contact]]:
-    """The strongest match, and the weaker matches that are the same person (to merge)."""
-    by_ext = next((c for c in found if external_id and c.external_id == external_id), None)
-    by_email = next((c for c in found if email and c.email == email), None)
-    by_anon = [c for c in found if anonymous_id and anonymous_id in c.anonymous_ids]
-    by_phone = [c for c in found if c not in (by_ext, by_email) and c not in by_anon]
-
-    primary = by_ext
-    # A contact known by this email under another userId is another person.
-    if primary is None and by_email is not None and _compatible(by_email, external_id, ""):
-        primary = by_email
-    if primary is None and by_anon:
-        anon = by_anon[0]
-        if _compatible(anon, external_id, email):
-            primary = anon
-    if primary is None and len(by_phone) == 1:
-        primary = by_phone[0]
-
-    absorb: list[Contact] = []
-    target_ext = external_id or (primary.external_id if primary else "")
-    target_email = email or (primary.email if primary else "")
-    for other in [by_email, *by_anon]:
-        if other is None or other is primary or other in absorb:
-            continue
-        if _compatible(other, target_ext, target_email):
-            absorb.append(other)
-    return primary, absorb
-
-
-def _compatible(contact: Contact, external_id: str, email: str) -> bool:
-    """True when `contact` has no identifier that says it is someone else."""
-    if contact.external_id and external_id and contact.external_id != external_id:
-        return False
-    return not (contact.email and email and contact.email != email)
-
-
-def _claim_anonymous_id(
-    workspace: Workspace, primary: Contact, anonymous_id: str, found: list[Contact]
-) -> bool:
+def _claim_anonymous_id(primary: Contact, anonymous_id: str, others: list[Contact]) -> bool:
     """An anonymous id names one contact: the most recently identified one keeps it."""
-    for other in found:
-        if other is not primary and other.pk and anonymous_id in other.anonymous_ids:
-            other.anonymous_ids = [a for a in other.anonymous_ids if a != anonymous_id]
-            Contact.objects.filter(pk=other.pk).update(anonymous_ids=other.anonymous_ids)
+    for other in others:
+        other.anonymous_ids = [a for a in other.anonymous_ids if a != anonymous_id]
+        Contact.objects.filter(pk=other.pk).update(anonymous_ids=other.anonymous_ids)
     if anonymous_id not in primary.anonymous_ids:
         primary.anonymous_ids = [*primary.anonymous_ids, anonymous_id]
         return True
@@ -335,7 +312,7 @@ def contact_apply_traits(
     fields, attributes = traits_to_fields(traits)
     if attributes:
         attributes = attributes_admit(workspace=workspace, attributes=attributes, problems=problems)
-    changed = _apply(workspace, contact, fields, attributes, [contact], source, at)
+    changed = _apply(workspace, contact, fields, attributes, source, at)
     if attributes:
         attributes_register(workspace=workspace, values=attributes)
     return changed
@@ -346,7 +323,6 @@ def _apply(
     contact: Contact,
     fields: dict[str, Any],
     attributes: dict[str, Any],
-    found: list[Contact],
     source: str,
     at: datetime | None,
 ) -> set[str]:
@@ -360,8 +336,6 @@ def _apply(
                 contact.tags = merged
                 changed.add("tags")
             continue
-        if name == "email" and value != contact.email and _email_taken(contact, value, found):
-            continue  # another known contact holds it: never steal an identifier
         if getattr(contact, name) != value:
             setattr(contact, name, value)
             changed.add(name)
@@ -381,18 +355,6 @@ def _apply(
                 detail={"trait": name},
             )
     return changed
-
-
-def _email_taken(contact: Contact, email: str, found: list[Contact]) -> bool:
-    # `found` holds every contact with this email (the lookup searched by it); merged
-    # ones are deleted by now and freed it.
-    return any(
-        other.email == email
-        and other.pk != contact.pk
-        and other.pk is not None
-        and Contact.objects.filter(pk=other.pk).exists()
-        for other in found
-    )
 
 
 def contact_set_consent(

@@ -5,13 +5,12 @@ The upload is stored on the ContactImport row (workers need no shared disk). A C
 transaction that also advances the progress counters, so a worker restarted mid-import
 resumes after the last committed chunk and never imports a row twice.
 
-Identity follows `contact_upsert`'s rules, set-based where that is safe:
-- rows keyed by email (or external id) whose identifiers are new, or name exactly one
-  existing contact without contradiction, are written with one SELECT … FOR UPDATE, one
-  multi-row UPDATE and one multi-row INSERT per chunk ("fast path");
-- rows whose identifiers point at different contacts (a merge, or an external id held by
-  someone else) go through `contact_upsert` one by one ("slow path"), exactly as an
-  identify call would.
+Identity is decided by `resolver.identity_resolve`, as for every writer; the chunk only
+batches the writes (import_writes.py):
+- rows whose decision is plain (a new contact, or the one the key names, with no merge,
+  no identifier another contact keeps and none replaced) are written with one
+  SELECT … FOR UPDATE, one multi-row UPDATE and one multi-row INSERT per chunk;
+- the others go through `contact_upsert` one by one, exactly as an identify call would.
 Values follow the same precedence as traits: a non-empty cell replaces the stored value,
 an empty cell never erases anything, tags are added, attributes merged.
 Every changed contact is handed to the events_ingested pipeline (one task per chunk) with
@@ -57,6 +56,8 @@ from contacts.services.contacts import (
     attribute_value_clean,
     tags_clean,
 )
+from contacts.services.identity import contact_candidate
+from contacts.services.resolver import Incoming, identity_resolve
 from contacts.services.traits import FIELD_TRAITS, PROTECTED_TRAITS
 from workspaces.errors import ValidationFailed
 from workspaces.models import Membership, User, Workspace
@@ -629,7 +630,9 @@ def _classify(
     ctx: _Context, rows: dict[str, ParsedRow]
 ) -> tuple[list[tuple[ParsedRow, Contact | None]], list[ParsedRow]]:
     """Split rows into those a set-based write handles (with the existing contact, locked,
-    or None for a new one) and those that need contact_upsert's identity resolution."""
+    or None for a new one) and those that need contact_upsert (a merge, an identifier
+    another contact keeps or one the contact has with another value). The resolver decides
+    on the contacts holding the row's email and external id, found for the whole chunk."""
     key = ctx.key
     other = "external_id" if key == "email" else "email"
     existing = {
@@ -641,11 +644,12 @@ def _classify(
     }
     secondary = [row.fields[other] for row in rows.values() if row.fields.get(other)]
     holders = (
-        dict(
-            Contact.objects.for_workspace(ctx.workspace)
+        {
+            getattr(c, other): c
+            for c in Contact.objects.for_workspace(ctx.workspace)
             .filter(**{f"{other}__in": secondary})
-            .values_list(other, "pk")
-        )
+            .only("pk", "external_id", "email", "anonymous_ids", "phone")
+        }
         if secondary
         else {}
     )
@@ -655,18 +659,39 @@ def _classify(
     for value, row in rows.items():
         contact = existing.get(value)
         second = row.fields.get(other, "")
-        holder = holders.get(second) if second else None
-        if second and (second in taken_in_chunk):
+        # Two rows of the chunk naming one contact by their other identifier: the
+        # set-based write could not order them.
+        if second and second in taken_in_chunk:
             slow.append(row)
-        elif holder is not None and (contact is None or holder != contact.pk):
-            slow.append(row)  # the other identifier names another contact: resolve/merge
-        elif second and contact is not None and getattr(contact, other) not in ("", second):
-            slow.append(row)  # the contact has a different one: contact_upsert decides
-        else:
+        elif _write_as_decided(key, value, second, contact, holders.get(second)):
             fast.append((row, contact))
+        else:
+            slow.append(row)
         if second:
             taken_in_chunk.add(second)
     return fast, slow
+
+
+def _write_as_decided(
+    key: str, value: str, second: str, contact: Contact | None, holder: Contact | None
+) -> bool:
+    """Whether the chunk's write (which stores every identifier of the row on the contact
+    found by the key, or on a new one) is what the resolver decides for this row."""
+    identifiers = {key: value, ("external_id" if key == "email" else "email"): second}
+    candidates = [contact_candidate(c) for c in (contact, holder) if c is not None]
+    decision = identity_resolve(
+        Incoming(external_id=identifiers["external_id"], email=identifiers["email"]),
+        {c.id: c for c in candidates}.values(),
+    )
+    if not decision.plain or decision.replaces:
+        return False
+    if decision.contact != (contact.pk if contact is not None else None):
+        return False
+    return all(
+        name in decision.record
+        for name, given in identifiers.items()
+        if given and (contact is None or getattr(contact, name) != given)
+    )
 
 
 _WRITABLE = (

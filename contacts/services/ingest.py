@@ -11,10 +11,13 @@ known contacts it costs a handful of statements whatever the batch size:
 5. (only when it moved by more than a minute) one UPDATE of last_seen_at;
 6. (only for names/keys this process has not seen) one upsert of EventDefinition.
 
-Calls that change who someone is — identify, alias, and a userId arriving with an
-anonymousId that belongs to another profile — go through `contact_upsert` one by one, in
-order, because they may merge profiles; pending contacts and events are written first so
-the merge carries them along.
+Who each message is about is decided by `resolver.identity_resolve` on the candidates the
+batch's lookup found (and what it created or resolved since). Its decisions that the
+batch's writes can carry out — a new contact, a known one perhaps on a new device, an
+identify of a known user that changes nothing about who — are written together; the
+others (a merge, an anonymous id moving between profiles, an external id given to a known
+profile, an alias) go through `contact_upsert` one by one, in order; pending contacts and
+events are written first so a merge carries them along.
 """
 
 from __future__ import annotations
@@ -42,10 +45,18 @@ from contacts.services.events import (
 from contacts.services.identity import (
     IDENTIFIER_SQL,
     contact_apply_traits,
+    contact_candidate,
     contact_upsert,
     identifiers_lock,
 )
 from contacts.services.merge import merge_into
+from contacts.services.resolver import (
+    Candidate,
+    Decision,
+    Incoming,
+    alias_resolve,
+    identity_resolve,
+)
 from contacts.services.traits import TraitProblem
 from workspaces.errors import ValidationFailed
 from workspaces.models import Workspace
@@ -309,6 +320,13 @@ def _prepared_cursor() -> Any:
     return connection.make_cursor(raw)  # type: ignore[arg-type]
 
 
+def _batchable(decision: Decision) -> bool:
+    """What the batch's own writes can do: create a contact known by its ids, or add an
+    anonymous id to one (a new device). Anything else — a merge, an anonymous id moving
+    from another profile, an external id given to a known profile — is contact_upsert's."""
+    return decision.plain and (decision.contact is None or decision.record <= {"anonymous_id"})
+
+
 class _Ingestion:
     def __init__(
         self,
@@ -333,6 +351,7 @@ class _Ingestion:
         self.pending: list[tuple[Message, int]] = []  # message, contact id (temp ids < 0)
         self.seen_at: dict[int, datetime] = {}
         self.emails: dict[int, str] = {}  # of known contacts, as loaded
+        self.externals: dict[int, str] = {}  # external id of each contact resolved so far
         self.known_identifies: list[tuple[Message, int]] = []
         self.prelude: list[str] = []  # statements sent along with the transaction's first query
 
@@ -354,11 +373,13 @@ class _Ingestion:
         self._load(messages)
         accepted: list[Message] = []
         for message in messages:
-            contact_id = self._known_identify(message)
+            decision = self._decide(message)
+            contact_id = self._known_identify(message, decision)
             if contact_id is not None:
                 self.known_identifies.append((message, contact_id))
-            elif not self._needs_identity(message):
-                contact_id = self._resolve_fast(message)
+            elif message.type != "identify" and decision is not None and _batchable(decision):
+                # (an identify's traits are written by contact_upsert or with the known ones)
+                contact_id = self._resolve_fast(message, decision)
             else:
                 # contact_upsert must see the contacts created so far; pending events may
                 # stay pending: if a merge removes their contact, _canon() redirects them.
@@ -432,6 +453,7 @@ class _Ingestion:
         )
         for pk, external_id, anonymous_ids, last_seen_at, email in rows:
             self.emails[pk] = email
+            self.externals[pk] = external_id
             if external_id:
                 self.by_ext[external_id] = pk
             for anonymous_id in anonymous_ids:
@@ -447,19 +469,48 @@ class _Ingestion:
         # An old userId renamed by alias is kept among the anonymous ids.
         return self._canon(self.by_ext.get(user_id) or self.by_anon.get(user_id))
 
-    def _known_identify(self, message: Message) -> int | None:
-        """The contact of an identify that changes nothing about *who* (its userId and
-        anonymousId already name this one known contact, its email is the contact's own),
-        so its traits can be applied with the others' in one round — or None."""
-        if message.type != "identify" or not message.user_id:
+    def _decide(self, message: Message) -> Decision | None:
+        """The resolver's decision on this batch's candidates (None for alias: `_alias`).
+
+        The candidates are what the batch's lookup found, and what it created or resolved
+        since, by userId and anonymousId. Emails are not looked up: an identify carrying
+        an email other than its contact's own goes through contact_upsert, which does."""
+        if message.type == "alias":
             return None
-        contact_id = self._by_user(message.user_id)
-        if contact_id is None or contact_id < 0:
+        user_id, anonymous_id = message.user_id, message.anonymous_id
+        by_user = self._by_user(user_id) if user_id else None
+        by_anon = self._canon(self.by_anon.get(anonymous_id)) if anonymous_id else None
+        candidates = []
+        if by_user is not None:
+            held = (anonymous_id,) if by_anon == by_user else ()
+            if self.externals.get(by_user, user_id) != user_id:
+                held += (user_id,)  # renamed by alias: kept among the anonymous ids
+            candidates.append(self._candidate(by_user, held, user_id))
+        if by_anon is not None and by_anon != by_user:
+            candidates.append(self._candidate(by_anon, (anonymous_id,), ""))
+        return identity_resolve(
+            Incoming(external_id=user_id, anonymous_id=anonymous_id), candidates
+        )
+
+    def _candidate(
+        self, contact_id: int, anonymous_ids: tuple[str, ...], user_id: str
+    ) -> Candidate:
+        return Candidate(
+            id=contact_id,
+            external_id=self.externals.get(contact_id, user_id),
+            email=self.emails.get(contact_id, ""),
+            anonymous_ids=anonymous_ids,
+        )
+
+    def _known_identify(self, message: Message, decision: Decision | None) -> int | None:
+        """The contact of an identify that changes nothing about *who* (the resolver finds
+        one known contact by its userId and records no identifier, and its email is the
+        contact's own), so its traits can be applied with the others' in one round — or
+        None."""
+        if message.type != "identify" or not message.user_id or decision is None:
             return None
-        if (
-            message.anonymous_id
-            and self._canon(self.by_anon.get(message.anonymous_id)) != contact_id
-        ):
+        contact_id = decision.contact
+        if contact_id is None or contact_id < 0 or not decision.plain or decision.record:
             return None
         email = message.traits.get("email")
         if email not in (None, "") and (
@@ -503,27 +554,18 @@ class _Ingestion:
             contacts[pk].save()
             self.result.changed_fields.setdefault(pk, set()).update(changed)
 
-    def _needs_identity(self, message: Message) -> bool:
-        if message.type in ("identify", "alias"):
-            return True
-        if message.user_id and message.anonymous_id:
-            known_user = self._by_user(message.user_id)
-            known_anon = self._canon(self.by_anon.get(message.anonymous_id))
-            # The visitor identifies (anon profile, new user) or two profiles meet.
-            return known_anon is not None and known_anon != known_user
-        return False
-
-    def _resolve_fast(self, message: Message) -> int:
+    def _resolve_fast(self, message: Message, decision: Decision) -> int:
+        """A batchable decision: a new contact (written with the batch's INSERT) or a known
+        one, perhaps seen with a new anonymous id (one UPDATE per batch)."""
         user_id, anonymous_id = message.user_id, message.anonymous_id
-        contact_id = self._by_user(user_id) if user_id else None
-        if contact_id is None and anonymous_id and not user_id:
-            contact_id = self._canon(self.by_anon.get(anonymous_id))
+        contact_id = decision.contact
         if contact_id is None:
             contact_id = -(len(self.new_contacts) + 1)
             self.new_contacts[contact_id] = (user_id, [anonymous_id] if anonymous_id else [])
             if user_id:
                 self.by_ext[user_id] = contact_id
-        elif anonymous_id and anonymous_id not in self.by_anon:
+                self.externals[contact_id] = user_id
+        elif "anonymous_id" in decision.record:
             if contact_id > 0:
                 self.anon_additions.append((contact_id, anonymous_id))
             else:
@@ -564,6 +606,7 @@ class _Ingestion:
             self.result.changed_fields.setdefault(contact.pk, set()).update(changed)
         for user_id in filter(None, (contact.external_id, message.user_id)):
             self.by_ext[user_id] = contact.pk
+        self.externals[contact.pk] = contact.external_id
         for anonymous_id in contact.anonymous_ids:
             self.by_anon[anonymous_id] = contact.pk
         self.last_seen[contact.pk] = contact.last_seen_at
@@ -581,11 +624,18 @@ class _Ingestion:
             .select_for_update()
         }
         old, new = contacts.get(previous or 0), contacts.get(target or 0)
-        if old is not None and old.external_id and old.external_id != message.user_id:
-            if new is not None and new.pk != old.pk:
-                changed = merge_into(workspace=self.workspace, into=new, source=old)
-                new.save()
-                return new, changed
+        action = alias_resolve(
+            contact_candidate(old) if old is not None else None,
+            contact_candidate(new) if new is not None else None,
+            message.user_id,
+        )
+        if action == "merge":
+            assert old is not None and new is not None
+            changed = merge_into(workspace=self.workspace, into=new, source=old)
+            new.save()
+            return new, changed
+        if action == "rename":
+            assert old is not None
             renamed = old.external_id
             old.external_id = message.user_id
             old.anonymous_ids = list(dict.fromkeys([*old.anonymous_ids, renamed]))
@@ -670,6 +720,7 @@ class _Ingestion:
         for temp, (ext, anons) in self.new_contacts.items():
             pk = by_name[ext or anons[0]]
             real[temp] = pk
+            self.externals[pk] = ext
             self.result.changed_fields[pk] = {"created"}
             self.last_seen[pk] = None
             self.merged_into[temp] = pk
