@@ -24,7 +24,7 @@ import io
 import logging
 import re
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from typing import IO, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -32,7 +32,6 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
-from psycopg.types.json import Jsonb
 
 from contacts.hooks import consent_changes_collected
 from contacts.models import (
@@ -44,8 +43,6 @@ from contacts.models import (
 from contacts.services import (
     attribute_limit_message,
     attributes_over_limit,
-    contact_set_consent,
-    contact_upsert,
     email_normalize,
     events_enqueue_processing,
     phone_normalize,
@@ -56,8 +53,13 @@ from contacts.services.contacts import (
     attribute_value_clean,
     tags_clean,
 )
-from contacts.services.identity import contact_candidate
-from contacts.services.resolver import Incoming, identity_resolve
+from contacts.services.import_writes import (
+    ChunkOutcome,
+    ParsedRow,
+    row_upsert,
+    rows_classify,
+    rows_write,
+)
 from contacts.services.traits import FIELD_TRAITS, PROTECTED_TRAITS
 from workspaces.errors import ValidationFailed
 from workspaces.models import Membership, User, Workspace
@@ -88,7 +90,6 @@ FIELD_TARGETS: dict[str, str] = {
     "email_consent": "Email consent",
     "sms_consent": "SMS consent",
 }
-TEXT_TARGETS = ("first_name", "last_name", "company", "job_title", "country", "city")
 # Header spellings (normalised: lower case, non-alphanumerics → _) → target.
 SYNONYMS: dict[str, str] = {
     **{name: name for name in FIELD_TARGETS},
@@ -338,23 +339,6 @@ def import_configure(
 # --- Running ----------------------------------------------------------------------------------
 
 
-@dataclass
-class ParsedRow:
-    number: int
-    cells: list[str]
-    fields: dict[str, Any] = field(default_factory=dict)  # contact field → clean value
-    attributes: dict[str, Any] = field(default_factory=dict)
-    tags: list[str] = field(default_factory=list)
-    consent: dict[str, str] = field(default_factory=dict)  # channel → status
-
-    def absorb(self, later: ParsedRow) -> None:
-        """A later row for the same contact in the same chunk: its non-empty values win."""
-        self.fields.update(later.fields)
-        self.attributes.update(later.attributes)
-        self.tags = list(dict.fromkeys([*self.tags, *later.tags]))
-        self.consent.update(later.consent)
-
-
 class RowError(Exception):
     pass
 
@@ -572,17 +556,9 @@ def _chunk_import(ctx: _Context, chunk: list[tuple[int, list[str]]]) -> None:
                 raise
 
 
-@dataclass
-class _Outcome:
-    created: int = 0
-    updated: int = 0
-    errors: list[dict[str, Any]] = field(default_factory=list)
-    changed: dict[int, set[str]] = field(default_factory=dict)
-
-
 def _chunk_import_once(ctx: _Context, chunk: list[tuple[int, list[str]]]) -> None:
     imp = ContactImport.objects.select_for_update().get(pk=ctx.contact_import.pk)
-    outcome = _Outcome()
+    outcome = ChunkOutcome()
     rows: dict[str, ParsedRow] = {}
     for number, cells in chunk:
         try:
@@ -595,13 +571,13 @@ def _chunk_import_once(ctx: _Context, chunk: list[tuple[int, list[str]]]) -> Non
             rows[key].absorb(row)
         else:
             rows[key] = row
-    fast, slow = _classify(ctx, rows)
+    fast, slow = rows_classify(workspace=ctx.workspace, key=ctx.key, rows=rows)
     # New contacts get their ids in one INSERT at the end: their consent changes (and the
     # updated contacts') are announced to the consent log then, all in one go.
     with consent_changes_collected():
-        _write_fast(ctx, fast, outcome)
+        rows_write(workspace=ctx.workspace, key=ctx.key, fast=fast, outcome=outcome)
     for row in slow:
-        _write_slow(ctx, row, outcome)
+        row_upsert(workspace=ctx.workspace, row=row, outcome=outcome)
     if outcome.changed:
         events_enqueue_processing(
             workspace=ctx.workspace,
@@ -624,253 +600,6 @@ def _chunk_import_once(ctx: _Context, chunk: list[tuple[int, list[str]]]) -> Non
             "updated_at",
         ]
     )
-
-
-def _classify(
-    ctx: _Context, rows: dict[str, ParsedRow]
-) -> tuple[list[tuple[ParsedRow, Contact | None]], list[ParsedRow]]:
-    """Split rows into those a set-based write handles (with the existing contact, locked,
-    or None for a new one) and those that need contact_upsert (a merge, an identifier
-    another contact keeps or one the contact has with another value). The resolver decides
-    on the contacts holding the row's email and external id, found for the whole chunk."""
-    key = ctx.key
-    other = "external_id" if key == "email" else "email"
-    existing = {
-        getattr(c, key): c
-        for c in Contact.objects.for_workspace(ctx.workspace)
-        .filter(**{f"{key}__in": list(rows)})
-        .select_for_update()
-        .order_by("pk")
-    }
-    secondary = [row.fields[other] for row in rows.values() if row.fields.get(other)]
-    holders = (
-        {
-            getattr(c, other): c
-            for c in Contact.objects.for_workspace(ctx.workspace)
-            .filter(**{f"{other}__in": secondary})
-            .only("pk", "external_id", "email", "anonymous_ids", "phone")
-        }
-        if secondary
-        else {}
-    )
-    fast: list[tuple[ParsedRow, Contact | None]] = []
-    slow: list[ParsedRow] = []
-    taken_in_chunk: set[str] = set()
-    for value, row in rows.items():
-        contact = existing.get(value)
-        second = row.fields.get(other, "")
-        # Two rows of the chunk naming one contact by their other identifier: the
-        # set-based write could not order them.
-        if second and second in taken_in_chunk:
-            slow.append(row)
-        elif _write_as_decided(key, value, second, contact, holders.get(second)):
-            fast.append((row, contact))
-        else:
-            slow.append(row)
-        if second:
-            taken_in_chunk.add(second)
-    return fast, slow
-
-
-def _write_as_decided(
-    key: str, value: str, second: str, contact: Contact | None, holder: Contact | None
-) -> bool:
-    """Whether the chunk's write (which stores every identifier of the row on the contact
-    found by the key, or on a new one) is what the resolver decides for this row."""
-    identifiers = {key: value, ("external_id" if key == "email" else "email"): second}
-    candidates = [contact_candidate(c) for c in (contact, holder) if c is not None]
-    decision = identity_resolve(
-        Incoming(external_id=identifiers["external_id"], email=identifiers["email"]),
-        {c.id: c for c in candidates}.values(),
-    )
-    if not decision.plain or decision.replaces:
-        return False
-    if decision.contact != (contact.pk if contact is not None else None):
-        return False
-    return all(
-        name in decision.record
-        for name, given in identifiers.items()
-        if given and (contact is None or getattr(contact, name) != given)
-    )
-
-
-_WRITABLE = (
-    "email",
-    "external_id",
-    "phone",
-    *TEXT_TARGETS,
-    "timezone",
-    "lifecycle_stage",
-    "owner_id",
-)
-
-
-def _apply_row(contact: Contact, row: ParsedRow, now: Any) -> set[str]:
-    """Apply a row to a contact in memory with contact_upsert's precedence; changed names."""
-    changed: set[str] = set()
-    for name in _WRITABLE:
-        value = row.fields.get(name)
-        if value not in (None, "") and getattr(contact, name) != value:
-            setattr(contact, name, value)
-            changed.add("owner" if name == "owner_id" else name)
-    if row.attributes:
-        merged = {**contact.attributes, **row.attributes}
-        if merged != contact.attributes:
-            changed |= {k for k, v in row.attributes.items() if contact.attributes.get(k) != v}
-            contact.attributes = merged
-    if row.tags:
-        tags = list(dict.fromkeys([*contact.tags, *row.tags]))
-        if tags != contact.tags:
-            contact.tags = tags
-            changed.add("tags")
-    for channel, status in row.consent.items():
-        changed |= contact_set_consent(
-            contact=contact, channel=channel, status=status, source="import", at=now, save=False
-        )
-    return changed
-
-
-_UPDATE_COLUMNS = (
-    *_WRITABLE,
-    "attributes",
-    "tags",
-    "email_consent",
-    "email_consent_source",
-    "email_consent_at",
-    "sms_consent",
-    "sms_consent_source",
-    "sms_consent_at",
-    "updated_at",
-)
-
-
-def _write_fast(
-    ctx: _Context, fast: list[tuple[ParsedRow, Contact | None]], outcome: _Outcome
-) -> None:
-    now = timezone.now()
-    to_update: list[Contact] = []
-    to_create: list[Contact] = []
-    created_changes: list[set[str]] = []
-    for row, contact in fast:
-        if contact is None:
-            new = Contact(workspace=ctx.workspace, created_at=now, updated_at=now)
-            created_changes.append(_apply_row(new, row, now) | {"created"})
-            to_create.append(new)
-        else:
-            changed = _apply_row(contact, row, now)
-            if changed:
-                contact.updated_at = now
-                to_update.append(contact)
-                outcome.changed[contact.pk] = changed
-            outcome.updated += 1
-    if to_update:
-        _update_many(to_update)
-    if to_create:
-        _insert_many(to_create, key=ctx.key)
-        for new, changed in zip(to_create, created_changes, strict=True):
-            outcome.changed[new.pk] = changed
-        outcome.created += len(to_create)
-
-
-# Bulk writes go through COPY into a temporary table and one set-based statement from
-# there: a multi-row VALUES list is parsed (by Django, psycopg and Postgres) in time that
-# grows with its length, COPY streams.
-
-
-def _copy_to_temp(table: str, fields: list[Any], contacts: list[Contact]) -> None:
-    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
-    names = [f.attname for f in fields]
-    json_at = {n for n, f in enumerate(fields) if f.get_internal_type() == "JSONField"}
-    with connection.cursor() as cursor:
-        cursor.execute(
-            # Identifiers come from the model's own fields, not from input.
-            f"CREATE TEMP TABLE {table} ON COMMIT DROP AS "  # noqa: S608
-            f"SELECT {columns} FROM contacts_contact WITH NO DATA"
-        )
-        with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
-            for contact in contacts:
-                row = [getattr(contact, name) for name in names]
-                for n in json_at:
-                    row[n] = Jsonb(row[n])
-                copy.write_row(row)
-
-
-def _insert_many(contacts: list[Contact], *, key: str) -> None:
-    """INSERT the new contacts (COPY → INSERT … SELECT … RETURNING) and set their ids."""
-    fields = [f for f in Contact._meta.concrete_fields if not f.primary_key]
-    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
-    _copy_to_temp("contacts_import_new", fields, contacts)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO contacts_contact ({columns}) SELECT {columns} "  # noqa: S608
-            f"FROM contacts_import_new RETURNING id, {connection.ops.quote_name(key)}"
-        )
-        ids = dict((value, pk) for pk, value in cursor.fetchall())
-        cursor.execute("DROP TABLE contacts_import_new")
-    for contact in contacts:
-        contact.pk = ids[getattr(contact, key)]
-
-
-def _update_many(contacts: list[Contact]) -> None:
-    """UPDATE the changed contacts from a COPY of their new values, in one statement."""
-    fields = [Contact._meta.get_field("id")] + [
-        Contact._meta.get_field(name) for name in _UPDATE_COLUMNS
-    ]
-    _copy_to_temp("contacts_import_changed", fields, contacts)
-    assignments = ", ".join(
-        f"{connection.ops.quote_name(str(f.column))} = u.{connection.ops.quote_name(str(f.column))}"  # type: ignore[union-attr]
-        for f in fields[1:]
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE contacts_contact AS c SET {assignments} "  # noqa: S608
-            "FROM contacts_import_changed AS u WHERE c.id = u.id AND c.workspace_id = %s",
-            [contacts[0].workspace_id],
-        )
-        cursor.execute("DROP TABLE contacts_import_changed")
-
-
-def _write_slow(ctx: _Context, row: ParsedRow, outcome: _Outcome) -> None:
-    """One row through contact_upsert (merges and all), in a savepoint of its own."""
-    fields = row.fields
-    traits: dict[str, Any] = {
-        k: v for k, v in fields.items() if k in TEXT_TARGETS or k in ("timezone", "lifecycle_stage")
-    }
-    traits.update(row.attributes)
-    if row.tags:
-        traits["tags"] = row.tags
-    try:
-        with transaction.atomic():
-            contact, changed = contact_upsert(
-                workspace=ctx.workspace,
-                email=fields.get("email"),
-                external_id=fields.get("external_id"),
-                phone=fields.get("phone"),
-                traits=traits,
-                source="import",
-            )
-            extra = False
-            if fields.get("owner_id") and contact.owner_id != fields["owner_id"]:
-                contact.owner_id = fields["owner_id"]
-                changed.add("owner")
-                extra = True
-            for channel, status in row.consent.items():
-                consent = contact_set_consent(
-                    contact=contact, channel=channel, status=status, source="import", save=False
-                )
-                changed |= consent
-                extra = extra or bool(consent)
-            if extra:
-                contact.save()
-    except ValidationFailed as error:
-        outcome.errors.append({"row": row.number, "error": error.message, "values": row.cells})
-        return
-    if "created" in changed:
-        outcome.created += 1
-    else:
-        outcome.updated += 1
-    if changed:
-        outcome.changed.setdefault(contact.pk, set()).update(changed)
 
 
 # --- Error report -----------------------------------------------------------------------------

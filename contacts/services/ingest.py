@@ -35,6 +35,11 @@ from django.db import OperationalError, connection, transaction
 
 from contacts.ingest.parsing import Correction, Message, Rejected
 from contacts.models import Contact
+from contacts.services.event_definitions import (
+    event_definition_keys,
+    event_definition_known,
+    event_definitions_register,
+)
 from contacts.services.events import (
     NewEvent,
     events_enqueue_processing,
@@ -64,7 +69,6 @@ from workspaces.models import Workspace
 # last_seen_at is "about when"; rewriting it for every event would turn each event into a
 # contended row update.
 LAST_SEEN_GRANULARITY = timedelta(minutes=1)
-EVENT_DEFINITION_REFRESH = timedelta(minutes=10)
 
 # last_seen_at is approximate, so a contact whose row another transaction holds right now
 # is skipped (SKIP LOCKED: that one is writing a fresh value anyway): concurrent requests
@@ -92,19 +96,6 @@ _CONTACTS_BY_IDENTIFIERS = (
     "SELECT id, external_id, anonymous_ids, last_seen_at, email FROM contacts_contact "  # noqa: S608
     "WHERE id = ANY(ARRAY(" + IDENTIFIER_SQL + ")) ORDER BY id FOR KEY SHARE"
 )
-
-_EVENT_DEFINITION_UPSERT = """
-INSERT INTO contacts_eventdefinition
-    (workspace_id, name, property_keys, last_seen_at, created_at, updated_at)
-SELECT %s, n, ARRAY(SELECT jsonb_array_elements_text(k::jsonb)), %s, %s, %s
-FROM unnest(%s::text[], %s::text[]) AS u(n, k)
-ON CONFLICT (workspace_id, name) DO UPDATE SET
-    property_keys = ARRAY(
-        SELECT DISTINCT unnest(contacts_eventdefinition.property_keys || EXCLUDED.property_keys)
-        ORDER BY 1),
-    last_seen_at = GREATEST(contacts_eventdefinition.last_seen_at, EXCLUDED.last_seen_at),
-    updated_at = EXCLUDED.updated_at
-"""
 
 
 @dataclass
@@ -268,8 +259,8 @@ def _known_contact_call(
     when it needs more than an event row: an identity change, a new event definition)."""
     if message.type not in _EVENT_TYPES_WITHOUT_IDENTITY:
         return None
-    if message.type == "track" and not _definition_known(
-        workspace.pk, message.name, _registered_keys(message.properties), received_at
+    if message.type == "track" and not event_definition_known(
+        workspace.pk, message.name, event_definition_keys(message.properties), received_at
     ):
         return None
     seen = min(message.timestamp or received_at, received_at)
@@ -780,7 +771,9 @@ class _Ingestion:
         keys: dict[str, set[str]] = {}
         for message in messages:
             if message.type == "track":
-                keys.setdefault(message.name, set()).update(_registered_keys(message.properties))
+                keys.setdefault(message.name, set()).update(
+                    event_definition_keys(message.properties)
+                )
         event_definitions_register(
             workspace_id=self.workspace.pk, names=keys, seen_at=self.received_at
         )
@@ -816,54 +809,4 @@ def _contact_insert_sql() -> tuple[str, list[Any]]:
     return sql, constants
 
 
-# (workspace, event name) → (property keys known, when written). Process-local: losing it
-# costs one upsert; it exists so that a steady stream of "Page Viewed" does not rewrite
-# (and lock) the same EventDefinition row in every request.
-_known_definitions: dict[tuple[int, str], tuple[frozenset[str], datetime]] = {}
-
-
-def _registered_keys(properties: dict[str, Any]) -> set[str]:
-    """The property keys an event definition records."""
-    return {k for k in properties if isinstance(k, str) and len(k) <= 100}
-
-
-def _definition_known(workspace_id: int, name: str, keys: set[str], seen_at: datetime) -> bool:
-    """Whether this process wrote (workspace, name) with these property keys lately."""
-    known = _known_definitions.get((workspace_id, name))
-    return known is not None and keys <= known[0] and seen_at - known[1] <= EVENT_DEFINITION_REFRESH
-
-
-def event_definitions_register(
-    *, workspace_id: int, names: dict[str, set[str]], seen_at: datetime
-) -> None:
-    todo = {
-        name: keys
-        for name, keys in names.items()
-        if not _definition_known(workspace_id, name, keys, seen_at)
-    }
-    if not todo:
-        return
-    names_list = sorted(todo)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            _EVENT_DEFINITION_UPSERT,
-            [
-                workspace_id,
-                seen_at,
-                seen_at,
-                seen_at,
-                names_list,
-                [orjson.dumps(sorted(todo[n])).decode() for n in names_list],
-            ],
-        )
-
-    def remember() -> None:
-        for name in names_list:
-            previous = _known_definitions.get((workspace_id, name))
-            keys = frozenset(todo[name]) | (previous[0] if previous else frozenset())
-            _known_definitions[(workspace_id, name)] = (keys, seen_at)
-
-    transaction.on_commit(remember)
-
-
-__all__ = ["IngestResult", "event_definitions_register", "ingest_messages"]
+__all__ = ["IngestResult", "ingest_messages"]

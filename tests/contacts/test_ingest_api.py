@@ -573,17 +573,17 @@ def test_calls_that_change_who_someone_is_leave_the_one_statement_path(ws, key):
 
 
 def test_a_track_with_a_new_property_key_still_registers_it(ws, key):
-    from contacts.services import ingest
+    from contacts.services import event_definitions
 
     post("/v1/track", track(0), key)
     now = timezone.now()
-    ingest._known_definitions[(ws.pk, "Order Completed")] = (frozenset({"revenue"}), now)
+    event_definitions._known_definitions[(ws.pk, "Order Completed")] = (frozenset({"revenue"}), now)
     try:
         result, statements = _statements(ws, track(1), "track")
         assert result.stored == 1 and len(statements) == 1  # keys known: one statement
         _ingest_one(ws, track(2, properties={"coupon": "X"}), "track")
     finally:
-        ingest._known_definitions.pop((ws.pk, "Order Completed"), None)
+        event_definitions._known_definitions.pop((ws.pk, "Order Completed"), None)
     definition = EventDefinition.objects.get(workspace=ws, name="Order Completed")
     assert definition.property_keys == ["coupon", "revenue"]
 
