@@ -25,27 +25,23 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import orjson
 import psycopg
-from django.conf import settings
 from django.db import OperationalError, connection, transaction
 
 from contacts.ingest.parsing import Correction, Message, Rejected
 from contacts.models import Contact
 from contacts.services.event_definitions import (
     event_definition_keys,
-    event_definition_known,
     event_definitions_register,
 )
 from contacts.services.events import (
     NewEvent,
     events_enqueue_processing,
-    events_insert_sql,
     events_record,
-    events_statement_execute,
 )
 from contacts.services.identity import (
     IDENTIFIER_SQL,
@@ -53,6 +49,11 @@ from contacts.services.identity import (
     contact_candidate,
     contact_upsert,
     identifiers_lock,
+)
+from contacts.services.ingest_single import (
+    LAST_SEEN_GRANULARITY,
+    asynchronous_commit,
+    known_contact_event,
 )
 from contacts.services.merge import merge_into
 from contacts.services.resolver import (
@@ -65,10 +66,6 @@ from contacts.services.resolver import (
 from contacts.services.traits import TraitProblem
 from workspaces.errors import ValidationFailed
 from workspaces.models import Workspace
-
-# last_seen_at is "about when"; rewriting it for every event would turn each event into a
-# contended row update.
-LAST_SEEN_GRANULARITY = timedelta(minutes=1)
 
 # last_seen_at is approximate, so a contact whose row another transaction holds right now
 # is skipped (SKIP LOCKED: that one is writing a fresh value anyway): concurrent requests
@@ -126,12 +123,15 @@ def ingest_messages(
     parser, new attributes beyond the workspace's limit) is listed in `corrections`.
     """
     if len(messages) == 1:
-        result = _known_contact_call(workspace, messages[0], source, received_at)
-        if result is not None:
+        stored = known_contact_event(workspace, messages[0], source, received_at)
+        if stored is not None:
+            event_id, pending_id = stored
+            if event_id is None:
+                return IngestResult(duplicates=1)
             events_enqueue_processing(
-                workspace=workspace, event_ids=result.event_ids, pending_id=result.pending_id
+                workspace=workspace, event_ids=[event_id], pending_id=pending_id
             )
-            return result
+            return IngestResult(stored=1, event_ids=[event_id], pending_id=pending_id)
     attempt = 1
     while True:
         try:
@@ -181,141 +181,18 @@ _ASYNC_COMMIT = "SET LOCAL synchronous_commit = off;\n"
 _POINT_LOOKUPS_ONLY = "SET LOCAL enable_seqscan = off;\n"
 
 
-def _asynchronous_commit() -> bool:
-    return not settings.TENDRIL_INGEST_SYNCHRONOUS_COMMIT
-
-
 def _prelude() -> list[str]:
-    return [_POINT_LOOKUPS_ONLY, *([_ASYNC_COMMIT] if _asynchronous_commit() else [])]
-
-
-# --- one event about a known contact: one statement --------------------------------------
-
-# Most single calls are a page view or a track of someone already known, by a userId (and
-# the anonymousId they already hold) or by an anonymousId alone. For those, the lookup, the
-# event INSERT (a replay: ON CONFLICT → nothing) and the last_seen_at touch are one
-# statement: outside a transaction block it is its own transaction, so BEGIN and COMMIT cost
-# no round trip of their own. It writes nothing when the caller is not such a contact (new
-# visitor, new device, a userId meeting another profile's anonymousId, a userId renamed by
-# alias), and ingest_messages then takes the general path. The contact is locked FOR KEY
-# SHARE as in _CONTACTS_BY_IDENTIFIERS (one merged away meanwhile: nothing written here, the
-# general path finds the survivor); last_seen_at as in _LAST_SEEN_UPDATE. The commit
-# setting travels inside the statement (set_config … is_local), and the statement is bound
-# server-side, so PostgreSQL can keep it prepared per connection (see _prepared_cursor):
-# its planning cost as much as its execution. Every read in it is an equality on a unique
-# index or the primary key, which no statistics make a scan.
-_KNOWN_BY_USER = """
-    SELECT c.id FROM contacts_contact AS c
-     WHERE c.workspace_id = %(ws)s AND c.external_id = %(user)s AND c.external_id <> ''
-       AND (%(anon)s = '' OR EXISTS (
-            SELECT FROM contacts_contactanonymousid AS a
-             WHERE a.workspace_id = %(ws)s AND a.anonymous_id = %(anon)s AND a.contact_id = c.id))
-       FOR KEY SHARE OF c
-"""
-_KNOWN_BY_ANONYMOUS_ID = """
-    SELECT c.id FROM contacts_contact AS c
-     WHERE c.id = (SELECT contact_id FROM contacts_contactanonymousid
-                    WHERE workspace_id = %(ws)s AND anonymous_id = %(anon)s)
-       FOR KEY SHARE OF c
-"""
-_KNOWN_CONTACT_EVENT = """
-WITH who AS ({who}),
-stored AS ({stored}),
-touched AS (
-    UPDATE contacts_contact SET last_seen_at = %(seen)s
-     WHERE id = (
-        SELECT id FROM contacts_contact  -- `who` is of this workspace: by primary key only
-         WHERE id = (SELECT id FROM who)
-           AND (last_seen_at IS NULL OR last_seen_at < %(stale)s)
-         FOR NO KEY UPDATE SKIP LOCKED)
-       AND EXISTS (SELECT FROM stored)
-),
-pending AS (  -- the pipeline work on record with the event (contacts/services/pending.py)
-    INSERT INTO contacts_pendingprocessing
-        (workspace_id, created_at, event_ids, changed_fields, due_at)
-    SELECT %(ws)s, now(), ARRAY[stored.id], '{{}}'::jsonb, now() + %(rescue)s FROM stored
-    RETURNING id
-)
-SELECT who.id, (SELECT id FROM stored),
-       CASE WHEN %(asynchronous)s THEN set_config('synchronous_commit', 'off', true) END,
-       (SELECT id FROM pending)
-  FROM who
-"""
-_KNOWN_CONTACT_STORED = events_insert_sql(
-    "SELECT %(ws)s, who.id, %(type)s, %(name)s, %(properties)s::jsonb, %(context)s::jsonb,"
-    " %(ts)s, %(received)s, %(message)s, %(source)s FROM who"
-)
-_KNOWN_CONTACT_SQL = {
-    True: _KNOWN_CONTACT_EVENT.format(who=_KNOWN_BY_USER, stored=_KNOWN_CONTACT_STORED),
-    False: _KNOWN_CONTACT_EVENT.format(who=_KNOWN_BY_ANONYMOUS_ID, stored=_KNOWN_CONTACT_STORED),
-}
-_EVENT_TYPES_WITHOUT_IDENTITY = frozenset({"track", "page", "screen", "group"})
-
-
-def _known_contact_call(
-    workspace: Workspace, message: Message, source: str, received_at: datetime
-) -> IngestResult | None:
-    """Store `message` if it is an event about a known contact; None when it is not (or
-    when it needs more than an event row: an identity change, a new event definition)."""
-    if message.type not in _EVENT_TYPES_WITHOUT_IDENTITY:
-        return None
-    if message.type == "track" and not event_definition_known(
-        workspace.pk, message.name, event_definition_keys(message.properties), received_at
-    ):
-        return None
-    seen = min(message.timestamp or received_at, received_at)
-    with _prepared_cursor() as cursor:
-        rows = events_statement_execute(
-            _KNOWN_CONTACT_SQL[bool(message.user_id)],
-            {
-                "ws": workspace.pk,
-                "user": message.user_id,
-                "anon": message.anonymous_id,
-                "type": message.type,
-                "name": message.name,
-                "properties": orjson.dumps(message.properties).decode(),
-                "context": orjson.dumps(message.context).decode(),
-                "ts": message.timestamp or received_at,
-                "received": received_at,
-                "message": message.message_id,
-                "source": source,
-                "seen": seen,
-                "stale": seen - LAST_SEEN_GRANULARITY,
-                "asynchronous": _asynchronous_commit(),
-                "rescue": timedelta(seconds=settings.EVENTS_PROCESSING_RESCUE),
-            },
-            cursor=cursor,
-        )
-    if not rows:
-        return None
-    row = rows[0]
-    if row[1] is None:
-        return IngestResult(duplicates=1)
-    return IngestResult(stored=1, event_ids=[row[1]], pending_id=row[3])
-
-
-def _prepared_cursor() -> Any:
-    """A Django cursor over a server-side binding psycopg cursor.
-
-    Django binds parameters client-side and never prepares (safe behind any pooler). This
-    one statement is bound server-side, so psycopg prepares it once a connection has run it
-    `prepare_threshold` times (DATABASES OPTIONS; settings.base sets 5, psycopg's default;
-    None turns preparing off, e.g. behind a PgBouncer older than 1.21 in transaction mode).
-    Query logging and execute wrappers work as for any Django cursor.
-    """
-    connection.ensure_connection()
-    raw = psycopg.Cursor(connection.connection)
-    # (django-stubs types the argument as the wrapper these methods build around it)
-    if connection.queries_logged:
-        return connection.make_debug_cursor(raw)  # type: ignore[arg-type]
-    return connection.make_cursor(raw)  # type: ignore[arg-type]
+    return [_POINT_LOOKUPS_ONLY, *([_ASYNC_COMMIT] if asynchronous_commit() else [])]
 
 
 def _batchable(decision: Decision) -> bool:
     """What the batch's own writes can do: create a contact known by its ids, or add an
     anonymous id to one (a new device). Anything else — a merge, an anonymous id moving
     from another profile, an external id given to a known profile — is contact_upsert's."""
-    return decision.plain and (decision.contact is None or decision.record <= {"anonymous_id"})
+    return decision.plain and (decision.contact is None or decision.record <= _ANONYMOUS_ID)
+
+
+_ANONYMOUS_ID = frozenset({"anonymous_id"})
 
 
 class _Ingestion:
@@ -471,27 +348,22 @@ class _Ingestion:
         user_id, anonymous_id = message.user_id, message.anonymous_id
         by_user = self._by_user(user_id) if user_id else None
         by_anon = self._canon(self.by_anon.get(anonymous_id)) if anonymous_id else None
+        externals, emails = self.externals, self.emails
         candidates = []
         if by_user is not None:
             held = (anonymous_id,) if by_anon == by_user else ()
-            if self.externals.get(by_user, user_id) != user_id:
+            external_id = externals.get(by_user, user_id)
+            if external_id != user_id:
                 held += (user_id,)  # renamed by alias: kept among the anonymous ids
-            candidates.append(self._candidate(by_user, held, user_id))
+            candidates.append(Candidate(by_user, external_id, emails.get(by_user, ""), held))
         if by_anon is not None and by_anon != by_user:
-            candidates.append(self._candidate(by_anon, (anonymous_id,), ""))
-        return identity_resolve(
-            Incoming(external_id=user_id, anonymous_id=anonymous_id), candidates
-        )
-
-    def _candidate(
-        self, contact_id: int, anonymous_ids: tuple[str, ...], user_id: str
-    ) -> Candidate:
-        return Candidate(
-            id=contact_id,
-            external_id=self.externals.get(contact_id, user_id),
-            email=self.emails.get(contact_id, ""),
-            anonymous_ids=anonymous_ids,
-        )
+            candidates.append(
+                Candidate(
+                    by_anon, externals.get(by_anon, ""), emails.get(by_anon, ""), (anonymous_id,)
+                )
+            )
+        # (positional: ingestion asks once per message)
+        return identity_resolve(Incoming(user_id, "", anonymous_id, ""), candidates)
 
     def _known_identify(self, message: Message, decision: Decision | None) -> int | None:
         """The contact of an identify that changes nothing about *who* (the resolver finds

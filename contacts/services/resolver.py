@@ -105,9 +105,9 @@ def identity_resolve(incoming: Incoming, candidates: Iterable[Candidate]) -> Dec
     holding one of its identifiers; others may be passed, they are ignored unless a rule
     names them). Ties go to the lowest id."""
     ext, email, anon, phone = incoming
-    found = list(candidates)
+    found = candidates if isinstance(candidates, list) else list(candidates)
     if len(found) > 1:
-        found.sort(key=_id_of)
+        found = sorted(found, key=_id_of)
     by_ext = by_renamed = by_email = None
     by_anon: list[Candidate] = []
     by_phone: list[Candidate] = []

@@ -287,6 +287,21 @@ def test_alias_from_an_earlier_user_id_renames_the_contact(ws, key):
     assert Contact.objects.get(workspace=ws).events.count() == 3
 
 
+def test_an_identify_naming_a_renamed_user_id_updates_that_contact(ws, key):
+    """The one identity rule for every path: an identify carrying a new email goes through
+    contact_upsert (not ingestion's batched traits), which finds the renamed userId too."""
+    post("/v1/identify", {"userId": "u-1", "messageId": "i-1"}, key)
+    post("/v1/alias", {"previousId": "u-1", "userId": "u-2", "messageId": "al-1"}, key)
+    response = post(
+        "/v1/identify",
+        {"userId": "u-1", "traits": {"email": "Ada@Example.com"}, "messageId": "i-2"},
+        key,
+    )
+    assert response.status_code == 200
+    contact = Contact.objects.get(workspace=ws)  # no second profile for the old userId
+    assert (contact.external_id, contact.email) == ("u-2", "ada@example.com")
+
+
 def test_alias_without_previous_id_is_a_400(key):
     response = post("/v1/alias", {"userId": "user-9"}, key)
     assert response.status_code == 400
