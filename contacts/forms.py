@@ -11,7 +11,8 @@ from workspaces.errors import TendrilError
 from workspaces.forms import form_errors_from
 
 from .models import AttributeDefinition, ConsentStatus, Contact, ContactImport, LifecycleStage
-from .services.forms import MAX_FIELDS
+from .models import Form as FormDefinition
+from .services.forms import CONSENT_FIELD, HONEYPOT_FIELD, MAX_FIELDS
 
 TIMEZONE_CHOICES = [("", "—")] + [(name, name) for name in sorted(zoneinfo.available_timezones())]
 ATTRIBUTE_PREFIX = "attr__"
@@ -228,6 +229,31 @@ class FormSettingsForm(forms.Form):
         data = dict(self.cleaned_data)
         data["tags"] = [t.strip() for t in (data.get("tags") or "").split(",") if t.strip()]
         return data
+
+
+class HostedSubmissionForm(forms.Form):
+    """What a visitor posts to a hosted form's public page: the fields its owner defined, the
+    consent box, a honeypot for bots and where the form was filled in. The defined fields
+    arrive as text: their types, required-ness and formats are `form_submit`'s to judge (it
+    names every problem at once, by field key, and the page shows each next to its input)."""
+
+    page_url = forms.CharField(required=False, strip=False, widget=forms.HiddenInput)
+    anonymous_id = forms.CharField(required=False, widget=forms.HiddenInput)
+
+    def __init__(self, *args: Any, definition: FormDefinition, **kwargs: Any) -> None:
+        kwargs.setdefault("auto_id", "f-%s")
+        super().__init__(*args, **kwargs)
+        for field in definition.fields:
+            self.fields[field["key"]] = forms.CharField(
+                required=False, strip=False, label=field["label"]
+            )
+        self.fields[CONSENT_FIELD] = forms.BooleanField(
+            required=False, label=definition.consent_text
+        )
+        self.fields[HONEYPOT_FIELD] = forms.CharField(required=False, label="Leave this empty")
+
+    def from_a_bot(self) -> bool:
+        return bool(self.cleaned_data.get(HONEYPOT_FIELD))
 
 
 FIELD_TYPE_CHOICES = [

@@ -15,7 +15,7 @@ from django import forms
 from contacts import selectors as contact_selectors
 from workspaces.forms import ScopedForm
 
-from .models import DecayMode, NegativeSignal, RuleKind
+from .models import DecayMode, LeadActivity, NegativeSignal, RuleKind
 from .services.backfill import DEFAULT_DAYS, WINDOWS
 from .services.config import MAX_POINTS
 
@@ -84,7 +84,22 @@ class BackfillWindowForm(forms.Form):
     )
 
 
-class AssignmentRuleForm(ScopedForm):
+class MembersForm(ScopedForm):
+    """A form that chooses among the workspace's members in its `member_fields`."""
+
+    member_fields: tuple[str, ...] = ()
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        members = contact_selectors.owner_choices(workspace=self.workspace)
+        for name in self.member_fields:
+            field = self.fields[name]
+            field.choices = [*field.choices, *members]  # type: ignore[attr-defined]
+
+
+class AssignmentRuleForm(MembersForm):
+    member_fields = ("reps",)
+
     name = forms.CharField(
         max_length=150, widget=forms.TextInput(attrs={"placeholder": "Berlin office"})
     )
@@ -102,11 +117,6 @@ class AssignmentRuleForm(ScopedForm):
         coerce=int, choices=(), widget=forms.SelectMultiple(attrs={"size": 5})
     )
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        choices = contact_selectors.owner_choices(workspace=self.workspace)
-        self.fields["reps"].choices = choices  # type: ignore[attr-defined]
-
     def clean_filter(self) -> Any:
         raw = self.cleaned_data["filter"].strip()
         if not raw:
@@ -118,15 +128,11 @@ class AssignmentRuleForm(ScopedForm):
         return tree  # what the tree means, the service says
 
 
-class RepCapacityForm(ScopedForm):
+class RepCapacityForm(MembersForm):
+    member_fields = ("user",)
     user = forms.TypedChoiceField(coerce=int, choices=())
     max_open_leads = forms.IntegerField(required=False, min_value=0, label="Max open leads")
     is_available = forms.BooleanField(required=False, label="Available")
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        choices = contact_selectors.owner_choices(workspace=self.workspace)
-        self.fields["user"].choices = choices  # type: ignore[attr-defined]
 
 
 class ScoringSettingsForm(forms.Form):
@@ -151,3 +157,73 @@ class ScoringSettingsForm(forms.Form):
     task_due_hours = forms.IntegerField(
         min_value=1, max_value=24 * 90, label="Follow-up tasks are due after (hours)"
     )
+
+
+# --- a lead's actions (the lead page's popovers) ---------------------------------------------
+# Required-ness and meaning are the services' (their messages are sentences made for this
+# page: "Say why the lead is disqualified."); the forms give labels, widgets and shapes.
+
+
+class DisqualifyForm(forms.Form):
+    reason = forms.CharField(
+        max_length=300,
+        required=False,
+        label="Why?",
+        widget=forms.TextInput(attrs={"placeholder": "No budget, competitor, student…"}),
+    )
+
+
+class LeadLogForm(forms.Form):
+    kind = forms.TypedChoiceField(
+        choices=[(LeadActivity.Kind.CALL, "Call"), (LeadActivity.Kind.NOTE, "Note")],
+        required=False,
+        empty_value=LeadActivity.Kind.NOTE,
+    )
+    body = forms.CharField(
+        required=False, label="What happened", widget=forms.Textarea(attrs={"rows": 3})
+    )
+
+
+class DealWonForm(forms.Form):
+    value = forms.DecimalField(
+        min_value=0,
+        max_digits=14,
+        decimal_places=2,
+        label="Deal value",
+        widget=forms.TextInput(attrs={"inputmode": "decimal", "placeholder": "12000"}),
+    )
+    currency = forms.CharField(max_length=3, initial="USD")
+    name = forms.CharField(max_length=200, required=False, label="Deal name")
+
+
+def _owner_field(empty: str, **attrs: str) -> forms.TypedChoiceField:
+    return forms.TypedChoiceField(
+        coerce=int,
+        required=False,
+        empty_value=None,
+        choices=[("", empty)],
+        widget=forms.Select(attrs={"class": "input", **attrs}),
+    )
+
+
+class LeadAssignForm(MembersForm):
+    member_fields = ("owner",)
+    owner = _owner_field("By assignment rules", **{"aria-label": "Owner"})
+
+
+class SalesTaskForm(MembersForm):
+    member_fields = ("assignee",)
+    title = forms.CharField(
+        required=False,
+        widget=forms.TextInput(
+            attrs={"class": "input", "placeholder": "New task", "aria-label": "Task title"}
+        ),
+    )
+    due_at = forms.DateTimeField(
+        required=False,
+        widget=forms.DateTimeInput(
+            attrs={"class": "input", "type": "datetime-local", "aria-label": "Due"}
+        ),
+        error_messages={"invalid": "Give the due time as a date and time."},
+    )
+    assignee = _owner_field("Whoever adds it (or the lead's owner)")

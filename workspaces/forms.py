@@ -38,6 +38,7 @@ def form_errors_from(
     *,
     rename: Callable[[str], str] | None = None,
     elsewhere: Callable[[str], bool] | None = None,
+    in_words: bool = False,
 ) -> None:
     """Show a service's error next to the fields it names, in the form's own error list.
 
@@ -45,8 +46,15 @@ def form_errors_from(
     `rename` maps onto the form's (`attributes.plan` → `attr__plan`). Names `elsewhere`
     claims are shown by another part of the page (a condition builder). When nothing lands
     next to a field, the message goes above the form, so a rejection never goes unsaid.
+    `in_words`: the message, a whole sentence, goes next to the first field named instead of
+    each field's short text (small forms whose service speaks to their user).
     """
     placed = False
+    if in_words:
+        named = [rename(n) if rename else n for n in error.fields]
+        field = next((name for name in named if name in form.fields), None)
+        form.add_error(field, error.message)
+        return
     for name, problems in error.fields.items():
         if elsewhere and elsewhere(name):
             placed = True

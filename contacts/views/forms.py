@@ -15,6 +15,7 @@ from django.views.decorators.csrf import csrf_exempt
 from contacts.forms import (
     FormFieldFormSet,
     FormSettingsForm,
+    HostedSubmissionForm,
     RowActionInvalid,
     form_field_rows,
     form_field_rows_change,
@@ -26,6 +27,7 @@ from contacts.selectors import attribute_definition_list, form_workspace_id
 from contacts.services import forms as services
 from workspaces.client_ip import client_ip
 from workspaces.errors import TendrilError, ValidationFailed
+from workspaces.forms import form_errors_from
 from workspaces.roles import Capability
 from workspaces.scoping import public_view, scoped, workspace_view
 
@@ -206,33 +208,33 @@ def form_detail(request: HttpRequest, form_id: int) -> HttpResponse:
 
 
 def _hosted_context(
-    form: Form, request: HttpRequest, errors: dict[str, Any] | None = None
+    form: Form, request: HttpRequest, submission: HostedSubmissionForm | None = None
 ) -> dict[str, Any]:
-    data = request.POST if request.method == "POST" else request.GET
-    errors = errors or {}
+    """The page for a visitor: blank, or as they sent it with each problem at its field."""
+    sent = submission
     rows = []
     for field in form.fields:
-        problem = errors.get(field["key"])
+        bound = sent[field["key"]] if sent else None
         rows.append(
             {
                 **field,
-                "value": data.get(field["key"], "") if request.method == "POST" else "",
-                "error": (problem[0] if isinstance(problem, list) else problem) if problem else "",
+                "value": (bound.value() or "") if bound else "",
+                "error": bound.errors[0] if bound and bound.errors else "",
             }
         )
-    consent_error = errors.get(services.CONSENT_FIELD)
+    consent = sent[services.CONSENT_FIELD] if sent else None
     return {
         "form_obj": form,
         "rows": rows,
         "embed": bool(request.GET.get("embed")),
-        "page_url": data.get("page_url") or request.META.get("HTTP_REFERER", ""),
-        "anonymous_id": data.get("anonymous_id") or request.GET.get("aid", ""),
-        "consent_checked": request.method == "POST"
-        and bool(request.POST.get(services.CONSENT_FIELD)),
-        "consent_error": consent_error[0]
-        if isinstance(consent_error, list)
-        else consent_error or "",
-        "has_errors": bool(errors),
+        "page_url": (sent["page_url"].value() if sent else request.GET.get("page_url"))
+        or request.META.get("HTTP_REFERER", ""),
+        "anonymous_id": (sent["anonymous_id"].value() if sent else request.GET.get("anonymous_id"))
+        or request.GET.get("aid", ""),
+        "consent_checked": bool(consent and consent.value()),
+        "consent_error": consent.errors[0] if consent and consent.errors else "",
+        "form_errors": sent.non_field_errors() if sent else [],
+        "has_errors": bool(sent and sent.errors),  # what names no field: in `form_errors`
         "honeypot": services.HONEYPOT_FIELD,
     }
 
@@ -272,25 +274,28 @@ def hosted_form(request: HttpRequest, public_id: str) -> HttpResponse:
     if request.method != "POST":
         return HttpResponse(status=405, headers={"Allow": "GET, POST"})
     ip = client_ip(request)
+    submission = HostedSubmissionForm(request.POST, definition=form)
     if services.form_rate_limit_hit(form=form, ip=ip):
-        context = {**_hosted_context(form, request), "rate_limited": True}
+        context = {**_hosted_context(form, request, submission), "rate_limited": True}
         response = render(request, "contacts/forms/hosted.html", context, status=429)
         response["Retry-After"] = "60"
         return response
-    if request.POST.get(services.HONEYPOT_FIELD):
-        return _success(request, form, embed)  # a bot: thank it and keep nothing
-    try:
-        services.form_submit(
-            form=form,
-            data=request.POST,
-            ip=ip,
-            page_url=request.POST.get("page_url", ""),
-            user_agent=request.META.get("HTTP_USER_AGENT", ""),
-            anonymous_id=request.POST.get("anonymous_id", ""),
-        )
-    except TendrilError as error:
-        context = _hosted_context(
-            form, request, errors=error.fields or {"__all__": [error.message]}
-        )
+    if submission.is_valid():  # text, none required (a NUL character is refused here)
+        if submission.from_a_bot():
+            return _success(request, form, embed)  # a bot: thank it and keep nothing
+        data = submission.cleaned_data
+        try:
+            services.form_submit(
+                form=form,
+                data=data,
+                ip=ip,
+                page_url=data["page_url"],
+                user_agent=request.META.get("HTTP_USER_AGENT", ""),
+                anonymous_id=data["anonymous_id"],
+            )
+        except TendrilError as error:
+            form_errors_from(submission, error)
+    if submission.errors:
+        context = _hosted_context(form, request, submission)
         return render(request, "contacts/forms/hosted.html", context, status=400)
     return _success(request, form, embed)

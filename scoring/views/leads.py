@@ -8,23 +8,24 @@ back (a plain form still works). Bad input answers 400 with the message next to 
 from __future__ import annotations
 
 import json
-from datetime import datetime
 from typing import Any
 
 from django.contrib import messages
+from django.forms import Form
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 from django.views.decorators.http import require_POST
 
 from contacts import selectors as contact_selectors
 from contacts.models import Contact, LifecycleStage
 from scoring import selectors, services
+from scoring.forms import DealWonForm, DisqualifyForm, LeadAssignForm, LeadLogForm, SalesTaskForm
 from scoring.models import SalesTask
 from workspaces.errors import TendrilError
+from workspaces.forms import form_errors_from
 from workspaces.htmx import HtmxHttpRequest
-from workspaces.models import User
+from workspaces.models import Membership, User, Workspace
 from workspaces.roles import Capability
 from workspaces.scoping import scoped, workspace_view
 
@@ -111,7 +112,6 @@ def _lead_context(request: HttpRequest, contact: Contact, **extra: Any) -> dict[
         "model": model,
         "can_work": _can_work(request),
         "stages": LifecycleStage,
-        "owners": contact_selectors.owner_choices(workspace=workspace),
         "tasks": selectors.lead_tasks(workspace=workspace, contact=contact),
         "activities": selectors.lead_activities(workspace=workspace, contact=contact),
         "timeline": contact_selectors.contact_timeline(
@@ -119,7 +119,7 @@ def _lead_context(request: HttpRequest, contact: Contact, **extra: Any) -> dict[
         ).events,
         "facts": selectors.lead_context(workspace=workspace, contact=contact),
         "disqualified": selectors.lead_disqualification(workspace=workspace, contact=contact),
-        "error": None,
+        "forms": _lead_forms(workspace, contact, extra.pop("failed", None)),
         **extra,
     }
     if model is not None:
@@ -152,31 +152,53 @@ def lead_detail(request: HttpRequest, contact_id: int) -> HttpResponse:
     return render(request, "scoring/lead.html", _lead_context(request, contact))
 
 
+def _lead_forms(
+    workspace: Workspace, contact: Contact, failed: tuple[str, Form] | None
+) -> dict[str, Form]:
+    """The lead's action forms, blank, but for the one whose post failed (its errors shown)."""
+    forms: dict[str, Form] = {
+        "disqualify": DisqualifyForm(),
+        "log": LeadLogForm(),
+        "won": DealWonForm(),
+        "assign": LeadAssignForm(initial={"owner": contact.owner_id}, workspace=workspace),
+        "task": SalesTaskForm(workspace=workspace),
+    }
+    if failed:
+        forms[failed[0]] = failed[1]
+    return forms
+
+
 def _answer(
     request: HtmxHttpRequest,
     contact: Contact,
     *,
     done: str = "",
-    error: TendrilError | None = None,
-    form: str = "",
+    failed: tuple[str, Form] | None = None,
 ) -> HttpResponse:
-    """Re-render the lead (htmx) or go back to it; an error shows next to `form`, with 400."""
-    status = 400 if error else 200
-    if request.htmx or error:
+    """Re-render the lead (htmx) or go back to it; a failed form shows its errors, with 400."""
+    if request.htmx or failed:
         contact = _lead(request, contact.pk)
-        context = _lead_context(
-            request,
-            contact,
-            error={"form": form, "message": error.message, "fields": error.fields}
-            if error
-            else None,
-            done=done,
-        )
+        context = _lead_context(request, contact, failed=failed, done=done)
         template = "scoring/lead.html#lead-main" if request.htmx else "scoring/lead.html"
-        return render(request, template, context, status=status)
+        return render(request, template, context, status=400 if failed else 200)
     if done:
         messages.success(request, done)
     return redirect("scoring:lead", contact.pk)
+
+
+def _act(
+    request: HtmxHttpRequest, contact: Contact, name: str, form: Form, action: Any, done: str
+) -> HttpResponse:
+    """Run `action(form.cleaned_data)` if the form is valid; a service's refusal is said in
+    words next to the field it names."""
+    if form.is_valid():
+        try:
+            action(form.cleaned_data)
+        except TendrilError as error:
+            form_errors_from(form, error, in_words=True)
+        else:
+            return _answer(request, contact, done=done)
+    return _answer(request, contact, failed=(name, form))
 
 
 def _actor(request: HttpRequest) -> User:
@@ -195,126 +217,116 @@ def lead_accept(request: HtmxHttpRequest, contact_id: int) -> HttpResponse:
 @require_POST
 def lead_disqualify(request: HtmxHttpRequest, contact_id: int) -> HttpResponse:
     contact = _lead(request, contact_id)
-    try:
-        services.lead_disqualify(
+    form = DisqualifyForm(request.POST)
+    return _act(
+        request,
+        contact,
+        "disqualify",
+        form,
+        lambda data: services.lead_disqualify(
             workspace=request.workspace,  # type: ignore[attr-defined]
             contact=contact,
-            reason=request.POST.get("reason", ""),
+            reason=data["reason"],
             actor=_actor(request),
-        )
-    except TendrilError as error:
-        return _answer(request, contact, error=error, form="disqualify")
-    return _answer(request, contact, done="Disqualified.")
+        ),
+        "Disqualified.",
+    )
 
 
 @workspace_view(write=WORK)
 @require_POST
 def lead_log(request: HtmxHttpRequest, contact_id: int) -> HttpResponse:
     contact = _lead(request, contact_id)
-    kind = request.POST.get("kind", "note")
-    try:
-        services.lead_activity_log(
+    form = LeadLogForm(request.POST)
+    call = form.is_valid() and form.cleaned_data["kind"] == "call"
+    return _act(
+        request,
+        contact,
+        "log",
+        form,
+        lambda data: services.lead_activity_log(
             workspace=request.workspace,  # type: ignore[attr-defined]
             contact=contact,
-            kind=kind,
-            body=request.POST.get("body", ""),
+            kind=data["kind"],
+            body=data["body"],
             actor=_actor(request),
-        )
-    except TendrilError as error:
-        return _answer(request, contact, error=error, form="log")
-    return _answer(request, contact, done="Call logged." if kind == "call" else "Note added.")
+        ),
+        "Call logged." if call else "Note added.",
+    )
 
 
 @workspace_view(write=WORK)
 @require_POST
 def lead_won(request: HtmxHttpRequest, contact_id: int) -> HttpResponse:
     contact = _lead(request, contact_id)
-    try:
-        services.deal_record(
+    form = DealWonForm(request.POST)
+    return _act(
+        request,
+        contact,
+        "won",
+        form,
+        lambda data: services.deal_record(
             workspace=request.workspace,  # type: ignore[attr-defined]
             contact=contact,
-            value=request.POST.get("value", ""),
-            currency=request.POST.get("currency", "USD"),
-            name=request.POST.get("name", ""),
+            value=data["value"],
+            currency=data["currency"],
+            name=data["name"],
             actor=_actor(request),
-        )
-    except TendrilError as error:
-        return _answer(request, contact, error=error, form="won")
-    return _answer(request, contact, done="Marked as customer.")
+        ),
+        "Marked as customer.",
+    )
 
 
 @workspace_view(write=WORK)
 @require_POST
 def lead_assign(request: HtmxHttpRequest, contact_id: int) -> HttpResponse:
+    workspace = request.workspace  # type: ignore[attr-defined]
     contact = _lead(request, contact_id)
-    raw = request.POST.get("owner", "")
-    try:
-        owner = _member(request, raw) if raw else None
-        assigned = services.lead_assign(
-            workspace=request.workspace,  # type: ignore[attr-defined]
-            contact=contact,
-            owner=owner,
-            actor=_actor(request),
-        )
-    except TendrilError as error:
-        return _answer(request, contact, error=error, form="assign")
-    if assigned is None:
-        error = TendrilError(
-            "No rep has capacity for this lead right now.", fields={"owner": "nobody available"}
-        )
-        return _answer(request, contact, error=error, form="assign")
-    return _answer(request, contact, done=f"Assigned to {assigned}.")
+    form = LeadAssignForm(request.POST, workspace=workspace)
+    if form.is_valid():
+        owner = _member(request, form.cleaned_data["owner"]) if form.cleaned_data["owner"] else None
+        try:
+            assigned = services.lead_assign(
+                workspace=workspace, contact=contact, owner=owner, actor=_actor(request)
+            )
+        except TendrilError as error:
+            form_errors_from(form, error, in_words=True)
+        else:
+            if assigned is not None:
+                return _answer(request, contact, done=f"Assigned to {assigned}.")
+            form.add_error("owner", "No rep has capacity for this lead right now.")
+    return _answer(request, contact, failed=("assign", form))
 
 
-def _member(request: HttpRequest, raw: str) -> User:
-    from workspaces.errors import ValidationFailed
-    from workspaces.models import Membership
-
-    membership = (
-        scoped(request, Membership).select_related("user").filter(user_id=raw).first()
-        if raw.isdigit()
-        else None
+def _member(request: HttpRequest, user_id: int) -> User:
+    """The member a form chose (the choices are the workspace's members)."""
+    membership = get_object_or_404(
+        scoped(request, Membership).select_related("user"), user_id=user_id
     )
-    if membership is None:
-        raise ValidationFailed(
-            "Choose a member of this workspace.", fields={"owner": "not a member"}
-        )
     return membership.user
 
 
 @workspace_view(write=WORK)
 @require_POST
 def lead_task_create(request: HtmxHttpRequest, contact_id: int) -> HttpResponse:
+    workspace = request.workspace  # type: ignore[attr-defined]
     contact = _lead(request, contact_id)
-    try:
-        due = _due(request.POST.get("due_at", ""))
-        assignee = (
-            _member(request, request.POST["assignee"]) if request.POST.get("assignee") else None
-        )
-        services.sales_task_create(
-            workspace=request.workspace,  # type: ignore[attr-defined]
+    form = SalesTaskForm(request.POST, workspace=workspace)
+    return _act(
+        request,
+        contact,
+        "task",
+        form,
+        lambda data: services.sales_task_create(
+            workspace=workspace,
             contact=contact,
-            title=request.POST.get("title", ""),
-            due_at=due,
-            assignee=assignee,
+            title=data["title"],
+            due_at=data["due_at"],
+            assignee=_member(request, data["assignee"]) if data["assignee"] else None,
             created_by=_actor(request),
-        )
-    except TendrilError as error:
-        return _answer(request, contact, error=error, form="task")
-    return _answer(request, contact, done="Task added.")
-
-
-def _due(raw: str) -> datetime | None:
-    from workspaces.errors import ValidationFailed
-
-    if not raw.strip():
-        return None
-    parsed = parse_datetime(raw.strip())
-    if parsed is None:
-        raise ValidationFailed(
-            "Give the due time as a date and time.", fields={"due_at": "a date and time"}
-        )
-    return timezone.make_aware(parsed) if timezone.is_naive(parsed) else parsed
+        ),
+        "Task added.",
+    )
 
 
 @workspace_view(write=WORK)

@@ -215,12 +215,13 @@ PORTS_FROM = {"branch.ab": "variants", "branch.multi": "branches"}
 
 
 def _annotate(schema: dict[str, Any], overrides: dict[str, dict[str, Any]]) -> None:
+    """Titles are written out (PROPERTIES, OVERRIDES or the node's schema), never made from
+    a property's name: tests/workflows/test_node_titles.py."""
     for name, prop in (schema.get("properties") or {}).items():
         if not isinstance(prop, dict):
             continue
         for key, value in {**PROPERTIES.get(name, {}), **overrides.get(name, {})}.items():
             prop.setdefault(key, value)
-        prop.setdefault("title", name.replace("_", " ").capitalize())
         if prop.get("type") == "object" and "properties" in prop:
             if set(prop["properties"]) <= {"days", "hours", "minutes", "seconds"}:
                 prop.setdefault("x-widget", "duration")
@@ -249,7 +250,7 @@ def property_title(type_name: str, name: str) -> str:
 
     spec = node_type(type_name)
     prop = form_schema(spec)["properties"].get(name, {}) if spec else {}
-    return str(prop.get("title") or name.replace("_", " ").capitalize())
+    return str(prop.get("title") or name)  # every property has one (a test says so)
 
 
 def port_labels(spec: NodeType) -> dict[str, str]:

@@ -1,5 +1,5 @@
-"""The scoring setup pages are Django forms: labels in words, bad input next to its field,
-and a rejected form changes nothing."""
+"""The scoring pages are Django forms: labels in words, bad input next to its field, and a
+rejected form changes nothing."""
 
 import re
 
@@ -109,3 +109,37 @@ def test_counting_past_events_names_a_bad_window(ws, model, owner_client):
     response = owner_client.get(url, {"days": "eleven"})
     assert response.status_code == 400
     assert "Choose a window of 7, 30, 90, 365 days." in response.content.decode()
+
+
+# --- a lead's actions ------------------------------------------------------------------------
+
+HTMX = {"HTTP_HX_REQUEST": "true"}
+
+
+def test_a_lead_action_refused_by_the_service_says_why_next_to_its_field(
+    ws, model, contact, member_client
+):
+    response = member_client.post(
+        reverse("scoring:disqualify", args=[contact.pk]), {"reason": " "}, **HTMX
+    )
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert "Say why the lead is disqualified." in error_next_to(html, "id_reason")
+    assert '<label for="id_reason">Why?</label>' in html
+    contact.refresh_from_db()
+    assert contact.lifecycle_stage == "lead"
+
+
+def test_a_bad_due_time_or_owner_is_named_and_nothing_is_added(ws, model, contact, member_client):
+    from scoring.models import SalesTask
+
+    url = reverse("scoring:task_create", args=[contact.pk])
+    response = member_client.post(url, {"title": "Call", "due_at": "next tuesday"}, **HTMX)
+    assert response.status_code == 400
+    assert "Give the due time as a date and time." in response.content.decode()
+    response = member_client.post(
+        reverse("scoring:assign", args=[contact.pk]), {"owner": "999999"}, **HTMX
+    )
+    assert response.status_code == 400 and "Select a valid choice" in response.content.decode()
+    contact.refresh_from_db()
+    assert contact.owner_id is None and not SalesTask.objects.exists()
