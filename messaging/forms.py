@@ -6,19 +6,13 @@ from typing import Any
 
 from django import forms
 
-from workspaces.models import Workspace
+from workspaces.forms import ScopedForm as WorkspaceForm
 
 from . import segments_bridge
 from .models import EmailTemplate, Layout, MessagingSettings, SmsTemplate, Topic
 from .models.audience import SuppressionReason
 
 MONO = {"class": "code", "spellcheck": "false", "rows": 22}
-
-
-class WorkspaceForm(forms.Form):
-    def __init__(self, *args: Any, workspace: Workspace, **kwargs: Any):
-        self.workspace = workspace
-        super().__init__(*args, **kwargs)
 
 
 class EmailTemplateForm(WorkspaceForm):

@@ -227,3 +227,18 @@ class SalesTaskForm(MembersForm):
         error_messages={"invalid": "Give the due time as a date and time."},
     )
     assignee = _owner_field("Whoever adds it (or the lead's owner)")
+
+
+class _IdsField(forms.Field):
+    """Many ids from one repeated name (`id=3&id=7`); what is not a number is left out."""
+
+    widget = forms.MultipleHiddenInput
+
+    def to_python(self, value: Any) -> list[int]:
+        return [int(v) for v in value or [] if str(v).isdigit()]
+
+
+class NotificationsReadForm(forms.Form):
+    """Which of one's notifications to mark read: those given, or (none) all of them."""
+
+    id = _IdsField(required=False)

@@ -7,6 +7,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from scoring import selectors, services
+from scoring.forms import NotificationsReadForm
 from workspaces.htmx import HtmxHttpRequest
 from workspaces.roles import Capability
 from workspaces.scoping import workspace_view
@@ -27,7 +28,9 @@ def notification_bell(request: HttpRequest) -> HttpResponse:
 @workspace_view(write=Capability.VIEW)
 @require_POST
 def notification_read(request: HtmxHttpRequest) -> HttpResponse:
-    ids = [int(i) for i in request.POST.getlist("id") if i.isdigit()] or None
+    form = NotificationsReadForm(request.POST)
+    form.is_valid()  # never invalid: what is not an id is left out
+    ids = form.cleaned_data["id"] or None  # none given: all of them
     services.notifications_mark_read(workspace=request.workspace, user=request.user, ids=ids)  # type: ignore[attr-defined,arg-type]
     if request.htmx:
         return notification_list(request)

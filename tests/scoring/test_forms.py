@@ -143,3 +143,16 @@ def test_a_bad_due_time_or_owner_is_named_and_nothing_is_added(ws, model, contac
     assert response.status_code == 400 and "Select a valid choice" in response.content.decode()
     contact.refresh_from_db()
     assert contact.owner_id is None and not SalesTask.objects.exists()
+
+
+def test_marking_one_notification_read_leaves_the_others(ws, model, contact, member, member_client):
+    from scoring.models import Notification
+    from scoring.services import sales_task_create
+
+    for title in ("One", "Two"):
+        sales_task_create(workspace=ws, contact=contact, title=title, assignee=member)
+    first, second = Notification.objects.filter(user=member).order_by("pk")
+    member_client.post(reverse("scoring:notifications_read"), {"id": [str(first.pk), "x"]})
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert first.read_at is not None and second.read_at is None
