@@ -73,11 +73,6 @@ class Encoded:
 
 
 def _opened(data: bytes) -> Image.Image:
-    if _looks_like_svg(data):
-        raise _refuse(
-            "file",
-            f"SVG images are not accepted (most inboxes do not show them); upload {ACCEPTED}",
-        )
     max_pixels = settings.MESSAGING_MEDIA_MAX_PIXELS
     try:
         with warnings.catch_warnings():
@@ -86,6 +81,11 @@ def _opened(data: bytes) -> Image.Image:
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise _refuse("file", f"the image has too many pixels; at most {max_pixels:,} are accepted")
     except UnidentifiedImageError:
+        if _looks_like_svg(data):
+            raise _refuse(
+                "file",
+                f"SVG images are not accepted (most inboxes do not show them); upload {ACCEPTED}",
+            )
         raise _refuse("file", f"the file is not {ACCEPTED} (its content is not an image)")
     if image.format not in ("PNG", "JPEG", "GIF", "WEBP"):
         raise _refuse("file", f"{image.format} images are not accepted; upload {ACCEPTED}")
