@@ -20,7 +20,8 @@ from django.db.models import Count, Q, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from contacts.models import Contact, LifecycleStage
+from contacts.models import Contact, Event, LifecycleStage
+from workspaces.experiments import Arm, Lift, mean_lift, proportion_lift
 from workspaces.models import Workspace
 
 from .models import HourlyEventCount
@@ -247,6 +248,7 @@ WITH runs AS (
          count(*) FILTER (WHERE r.status IN ('active', 'waiting')) AS live
   FROM workflows_workflowrun r
   WHERE r.workspace_id = %(workspace)s AND r.created_at >= %(start)s AND r.created_at < %(end)s
+    AND r.context->>'exit_reason' IS DISTINCT FROM 'holdout'  -- held out: not enrolled
   GROUP BY r.workflow_id
 ), sent AS (
   SELECT r.workflow_id, count(*) AS sent, count(m.opened_at) AS opened,
@@ -335,3 +337,88 @@ def event_counts_since(
         .annotate(n=Sum("events"))
     )
     return {row["name"]: int(row["n"] or 0) for row in rows}
+
+
+# --- A workflow's holdout: conversion and revenue of those treated vs those held out ---------
+
+HOLDOUT_WINDOW_DAYS = 7
+
+
+@dataclass(frozen=True)
+class HoldoutReport:
+    workflow_id: int
+    workflow_name: str
+    holdout_percent: int
+    window_days: int
+    conversions: list[str]
+    treated: int
+    held_out: int
+    treated_converted: int
+    held_out_converted: int
+    conversion: Lift
+    revenue: Lift
+
+    @property
+    def enough(self) -> bool:
+        return bool(self.treated and self.held_out)
+
+
+def workflow_holdout(
+    *,
+    workspace: Workspace,
+    workflow_id: int,
+    period: Period,
+    window_days: int = HOLDOUT_WINDOW_DAYS,
+) -> HoldoutReport | None:
+    """Entries in the period, split into treated and held out; for each, whether the contact
+    did one of the workspace's conversion events within `window_days` of entering and the
+    revenue of those conversions. The lift is treated minus held out, with its interval."""
+    from workflows.selectors import workflow_entries, workflow_list
+
+    from .attribution.processing import revenue_of
+
+    workflow = workflow_list(workspace=workspace).filter(pk=workflow_id).first()
+    if workflow is None:
+        return None
+    window = timedelta(days=window_days)
+    conversions = conversion_event_names(workspace=workspace)
+    entries = list(
+        workflow_entries(
+            workspace=workspace, workflow_id=workflow_id, start=period.start, end=period.end
+        ).values_list("contact_id", "created_at", "held_out")
+    )
+    by_contact: dict[int, list[tuple[datetime, Any]]] = defaultdict(list)
+    if entries:
+        events = Event.objects.filter(
+            workspace=workspace,
+            name__in=conversions,
+            contact_id__in={contact for contact, _, _ in entries},
+            timestamp__gte=min(at for _, at, _ in entries),
+            timestamp__lt=max(at for _, at, _ in entries) + window,
+        ).values_list("contact_id", "timestamp", "properties")
+        for contact_id, at, properties in events.iterator(chunk_size=2000):
+            by_contact[contact_id].append((at, properties))
+    revenue: dict[bool, list[float]] = {True: [], False: []}
+    converted = {True: 0, False: 0}
+    for contact_id, entered, held in entries:
+        after = [p for at, p in by_contact.get(contact_id, ()) if entered <= at < entered + window]
+        converted[held] += bool(after)
+        revenue[held].append(
+            float(sum((revenue_of(p if isinstance(p, dict) else {}) for p in after), Decimal(0)))
+        )
+    treated, held_out = len(revenue[False]), len(revenue[True])
+    return HoldoutReport(
+        workflow_id=workflow.pk,
+        workflow_name=workflow.name,
+        holdout_percent=workflow.holdout_percent,
+        window_days=window_days,
+        conversions=conversions,
+        treated=treated,
+        held_out=held_out,
+        treated_converted=converted[False],
+        held_out_converted=converted[True],
+        conversion=proportion_lift(
+            Arm("treated", treated, converted[False]), Arm("held out", held_out, converted[True])
+        ),
+        revenue=mean_lift(revenue[False], revenue[True]),
+    )

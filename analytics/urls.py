@@ -10,6 +10,11 @@ from .views import dashboard
 app_name = "analytics"
 urlpatterns = [
     path("analytics/", dashboard.dashboard, name="dashboard"),
+    path(
+        "analytics/workflows/<int:pk>/holdout/",
+        dashboard.workflow_holdout,
+        name="workflow_holdout",
+    ),
     path("", include(urls_attribution.urlpatterns)),
     path("", include(urls_funnels.urlpatterns)),
 ]

@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections import defaultdict
 from collections.abc import Iterable
@@ -33,7 +34,14 @@ from . import clock, integrations
 from .effects import LiveEffects
 from .graph import graph_for_version
 from .localtime import contact_zone, parse_hhmm
-from .models import LIVE_STATUSES, Workflow, WorkflowRun, WorkflowVersion
+from .models import (
+    HOLDOUT,
+    LIVE_STATUSES,
+    RunStatus,
+    Workflow,
+    WorkflowRun,
+    WorkflowVersion,
+)
 from .nodes import node_type
 from .scheduler import dispatch_after_commit
 from .stream import run_events_record
@@ -129,17 +137,27 @@ class Refusal:
     reason: str
 
 
+def in_holdout(workflow: Workflow, contact_id: int) -> bool:
+    """Whether the contact belongs to the workflow's holdout: a hash of (workflow, contact),
+    so the same contact is held out every time they would enter, and the share is even."""
+    if not workflow.holdout_percent:
+        return False
+    digest = hashlib.blake2b(f"{workflow.pk}:{contact_id}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") % 100 < workflow.holdout_percent
+
+
 INSERT_SQL = """
 INSERT INTO workflows_workflowrun
     (workspace_id, created_at, updated_at, workflow_id, version_id, contact_id, status,
-     current_node, next_step_at, held, attempts, context, error, enrolment_key)
-SELECT %(workspace)s, %(now)s, %(now)s, u.workflow_id, u.version_id, u.contact_id, 'active',
-       u.node, %(now)s, false, 0, u.context::jsonb, '', u.key
+     current_node, next_step_at, held, attempts, context, error, enrolment_key, finished_at)
+SELECT %(workspace)s, %(now)s, %(now)s, u.workflow_id, u.version_id, u.contact_id, u.status,
+       u.node, CASE WHEN u.status = 'active' THEN %(now)s::timestamptz END, false, 0,
+       u.context::jsonb, '', u.key, CASE WHEN u.status = 'active' THEN NULL ELSE %(now)s END
 FROM unnest(%(workflows)s::bigint[], %(versions)s::bigint[], %(contacts)s::bigint[],
-            %(nodes)s::text[], %(contexts)s::text[], %(keys)s::text[])
-     AS u(workflow_id, version_id, contact_id, node, context, key)
+            %(nodes)s::text[], %(contexts)s::text[], %(keys)s::text[], %(statuses)s::text[])
+     AS u(workflow_id, version_id, contact_id, node, context, key, status)
 ON CONFLICT DO NOTHING
-RETURNING id, workflow_id, contact_id, version_id
+RETURNING id, workflow_id, contact_id, version_id, status
 """
 
 
@@ -224,13 +242,20 @@ def _insert(
     params["versions"] = [workflows[c.workflow_id].current_version_id for c in accepted]
     params["contacts"] = [c.contact.pk for c in accepted]
     params["nodes"] = [c.node_id for c in accepted]
+    held = [in_holdout(workflows[c.workflow_id], c.contact.pk) for c in accepted]
     params["contexts"] = [
         json.dumps(
-            {"trigger": {"node": c.node_id, **c.trigger}, "visits": {c.node_id: 1}}, default=str
+            {
+                "trigger": {"node": c.node_id, **c.trigger},
+                "visits": {c.node_id: 1},
+                **({"exit_reason": HOLDOUT} if out else {}),
+            },
+            default=str,
         )
-        for c in accepted
+        for c, out in zip(accepted, held, strict=True)
     ]
     params["keys"] = [c.key for c in accepted]
+    params["statuses"] = [(RunStatus.EXITED if out else RunStatus.ACTIVE).value for out in held]
     with connection.cursor() as cursor:
         cursor.execute(INSERT_SQL, params)
         created = cursor.fetchall()
@@ -241,8 +266,9 @@ def _insert(
             workflow_id=wf_id,
             contact_id=contact_id,
             version_id=version_id,
+            status=status,
         )
-        for run_id, wf_id, contact_id, version_id in created
+        for run_id, wf_id, contact_id, version_id, status in created
     ]
 
 
@@ -267,14 +293,15 @@ def enrol(
         )
         accepted, refused = _admissible(workspace, workflows, candidates, now)
         runs = _insert(workspace, workflows, accepted, now)
+        started = [run for run in runs if run.status == RunStatus.ACTIVE]  # not held out
         run_events_record(
             workspace=workspace,
-            entered=runs,
+            entered=started,
             names={pk: w.name for pk, w in workflows.items()},
             now=now,
         )
         if dispatch:
-            dispatch_after_commit(run.pk for run in runs)
+            dispatch_after_commit(run.pk for run in started)
     return runs, refused
 
 

@@ -55,6 +55,9 @@ class Workflow(TenantModel):
     send_window = models.JSONField(null=True, blank=True)
     # Messages per contact per contact-local day, counted across all workflows.
     daily_message_cap = models.PositiveIntegerField(null=True, blank=True)
+    # A random, stable share of those who enter is held out: their run ends at once (exit
+    # reason "holdout") so that the workflow's lift can be measured against them.
+    holdout_percent = models.PositiveSmallIntegerField(default=0)
     webhook_secret = models.CharField(max_length=64, default=_webhook_secret)
     activated_at = models.DateTimeField(null=True, blank=True)
     snapshot_enrolled_at = models.DateTimeField(null=True, blank=True)
@@ -117,6 +120,7 @@ class RunStatus(models.TextChoices):
 
 
 LIVE_STATUSES = (RunStatus.ACTIVE, RunStatus.WAITING)
+HOLDOUT = "holdout"  # the exit reason (context["exit_reason"]) of a run held out at entry
 
 
 class WorkflowRun(TenantModel):

@@ -13,6 +13,7 @@ from workspaces.models import Workspace
 from . import integrations
 from .graph import Graph, graph_for_version
 from .models import (
+    HOLDOUT,
     LIVE_STATUSES,
     MOVED_ON,
     Outcome,
@@ -302,3 +303,23 @@ def node_contacts(
             logs = logs.filter(at__lt=until)
         runs = runs.filter(pk__in=logs.values("run_id"))
     return runs.select_related("contact").order_by("-id")
+
+
+def workflow_entries(
+    *, workspace: Workspace, workflow_id: int, start: datetime, end: datetime
+) -> QuerySet[WorkflowRun]:
+    """Every entry into a workflow in [start, end) — run, contact, when — with `held_out`
+    marking the workflow's holdout (their run ended at once, exit reason "holdout")."""
+    from django.db.models import BooleanField, ExpressionWrapper
+    from django.db.models.fields.json import KeyTextTransform
+
+    return (
+        WorkflowRun.objects.for_workspace(workspace)
+        .filter(workflow_id=workflow_id, created_at__gte=start, created_at__lt=end)
+        .alias(exit_reason=KeyTextTransform("exit_reason", "context"))
+        .annotate(
+            held_out=ExpressionWrapper(
+                Q(status=RunStatus.EXITED) & Q(exit_reason=HOLDOUT), output_field=BooleanField()
+            )
+        )
+    )

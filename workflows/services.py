@@ -43,7 +43,10 @@ SETTINGS_FIELDS = (
     "suppression_segment_id",
     "send_window",
     "daily_message_cap",
+    "holdout_percent",
 )
+
+HOLDOUT_MAX = 50
 
 
 def _invalid(field: str, message: str) -> ValidationFailed:
@@ -107,6 +110,13 @@ def _clean_settings(
         raise _invalid(
             "daily_message_cap",
             "must be a whole number of messages, at least 1 (or null for no cap).",
+        )
+    holdout = clean.get("holdout_percent")
+    if "holdout_percent" in clean and not (
+        isinstance(holdout, int) and not isinstance(holdout, bool) and 0 <= holdout <= HOLDOUT_MAX
+    ):
+        raise _invalid(
+            "holdout_percent", f"must be a whole percentage from 0 to {HOLDOUT_MAX} (0: none)."
         )
     return clean
 

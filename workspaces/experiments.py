@@ -183,3 +183,68 @@ def _no_winner_reason(
             f"({threshold:.0%} needed){hint}"
         )
     return ""
+
+
+# --- Holdouts: the lift of treatment over a held-out control ----------------------------------
+
+
+@dataclass(frozen=True)
+class Lift:
+    treated: float  # the treated group's rate (or mean)
+    control: float  # the held-out group's
+    difference: float  # treated − control
+    low: float  # the difference's confidence interval
+    high: float
+    relative: float | None  # difference / control (None when the control is 0)
+    significant: bool  # the interval excludes 0
+
+
+def proportion_lift(treated: Arm, control: Arm, *, confidence: float = 0.95) -> Lift:
+    """Difference of two rates with a Wald (unpooled) interval."""
+    rate_t = treated.conversions / treated.n if treated.n else 0.0
+    rate_c = control.conversions / control.n if control.n else 0.0
+    spread = (
+        math.sqrt(rate_t * (1 - rate_t) / treated.n + rate_c * (1 - rate_c) / control.n)
+        if treated.n and control.n
+        else math.inf
+    )
+    return _lift(rate_t, rate_c, spread, confidence)
+
+
+def mean_lift(
+    treated: Sequence[float], control: Sequence[float], *, confidence: float = 0.95
+) -> Lift:
+    """Difference of two means (revenue per contact) with a Welch interval (normal quantile:
+    the groups a holdout compares are hundreds of contacts or more)."""
+    mean_t, var_t = _mean_var(treated)
+    mean_c, var_c = _mean_var(control)
+    spread = (
+        math.sqrt(var_t / len(treated) + var_c / len(control))
+        if len(treated) > 1 and len(control) > 1
+        else math.inf
+    )
+    return _lift(mean_t, mean_c, spread, confidence)
+
+
+def _mean_var(values: Sequence[float]) -> tuple[float, float]:
+    if not values:
+        return 0.0, 0.0
+    mean = sum(values) / len(values)
+    if len(values) < 2:
+        return mean, 0.0
+    return mean, sum((v - mean) ** 2 for v in values) / (len(values) - 1)
+
+
+def _lift(treated: float, control: float, spread: float, confidence: float) -> Lift:
+    difference = treated - control
+    half = float(stats.norm.ppf(1 - (1 - confidence) / 2)) * spread
+    low, high = difference - half, difference + half
+    return Lift(
+        treated=treated,
+        control=control,
+        difference=difference,
+        low=low,
+        high=high,
+        relative=difference / control if control else None,
+        significant=bool(spread != math.inf and (low > 0 or high < 0)),
+    )

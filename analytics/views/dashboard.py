@@ -9,7 +9,7 @@ import json
 from decimal import Decimal
 from typing import Any
 
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
@@ -104,3 +104,23 @@ def dashboard(request: HtmxHttpRequest) -> HttpResponse:
     }
     template = "analytics/dashboard.html#body" if request.htmx else "analytics/dashboard.html"
     return render(request, template, context)
+
+
+@workspace_view
+def workflow_holdout(request: HttpRequest, pk: int) -> HttpResponse:
+    """A workflow's holdout: did entering it make contacts convert (and spend) more than the
+    share held out of it?"""
+    workspace = request.workspace  # type: ignore[attr-defined]
+    days = selectors.period_days(request.GET.get("days"))
+    period = selectors.period_ending_today(workspace=workspace, days=days)
+    report = selectors.workflow_holdout(workspace=workspace, workflow_id=pk, period=period)
+    if report is None:
+        raise Http404("No such workflow.")
+    context = {
+        "report": report,
+        "days": days,
+        "periods": selectors.PERIODS,
+        "period": period,
+        "currency": workspace.currency,
+    }
+    return render(request, "analytics/holdout.html", context)

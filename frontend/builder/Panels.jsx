@@ -251,6 +251,7 @@ export function SettingsPanel({ workflow, onSave, busy, error, timezone }) {
   const [end, setEnd] = useState(win?.end || "18:00");
   const [days, setDays] = useState(win?.days || [0, 1, 2, 3, 4]);
   const [cap, setCap] = useState(workflow.daily_message_cap || "");
+  const [holdout, setHoldout] = useState(workflow.holdout_percent || 0);
   return (
     <form aria-label="Workflow settings" onSubmit={(e) => {
       e.preventDefault();
@@ -258,6 +259,7 @@ export function SettingsPanel({ workflow, onSave, busy, error, timezone }) {
         name, reentry, reentry_days: reentry === "after_days" ? Number(reentryDays) || null : null,
         send_window: windowOn ? { start, end, days } : null,
         daily_message_cap: cap === "" ? null : Number(cap),
+        holdout_percent: Number(holdout) || 0,
       });
     }}>
       <h2>Settings</h2>
@@ -270,6 +272,9 @@ export function SettingsPanel({ workflow, onSave, busy, error, timezone }) {
         <option value="after_days">Again after some days</option>
       </select>
       {reentry === "after_days" && (<><label htmlFor="wb-reentry-days">Days</label><input id="wb-reentry-days" className="input num" type="number" min="1" value={reentryDays} onChange={(e) => setReentryDays(e.target.value)} /></>)}
+      <label htmlFor="wb-holdout">Hold out (% of those who enter)</label>
+      <input id="wb-holdout" className="input num" type="number" min="0" max="50" step="1" value={holdout} onChange={(e) => setHoldout(e.target.value)} aria-describedby="wb-holdout-help" />
+      <small id="wb-holdout-help" className="muted">A random, stable share of contacts who enter get nothing from this workflow, so its lift on conversions and revenue can be measured against them (Analytics → the workflow's holdout). 0 = none; 10 is typical.</small>
       <fieldset>
         <legend>Send window</legend>
         <label className="inline-check"><input type="checkbox" checked={windowOn} onChange={(e) => setWindowOn(e.target.checked)} /> Only send between set hours</label>

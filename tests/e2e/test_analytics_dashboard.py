@@ -43,5 +43,5 @@ def test_a_marketer_reads_the_dashboard_and_switches_the_period(page, ws, owner)
 
     # On a phone the page does not scroll sideways: wide tables scroll in their own box.
     page.set_viewport_size({"width": 375, "height": 800})
-    page.wait_for_timeout(300)
-    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    # waits for the condition (a busy machine re-lays out late), fails if it never holds
+    page.wait_for_function("document.documentElement.scrollWidth <= window.innerWidth")

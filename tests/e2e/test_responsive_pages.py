@@ -303,6 +303,9 @@ def layout_problems(page, url: str) -> list[str]:
     return [problem for problem in found if problem]
 
 
+NEXT_FRAME = "() => new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)))"
+
+
 def test_on_a_phone_no_page_scrolls_sideways_and_nothing_hangs_out_of_its_card(page, owner, demo):
     page.set_viewport_size({"width": 375, "height": 800})
     browser_login(page, owner)
@@ -312,7 +315,7 @@ def test_on_a_phone_no_page_scrolls_sideways_and_nothing_hangs_out_of_its_card(p
         problems += layout_problems(page, url)
         # Opened, the lead's popovers, a segment's filter and the text part must fit too.
         if page.evaluate(OPEN_ALL_DETAILS):
-            page.wait_for_timeout(100)
+            page.evaluate(NEXT_FRAME)  # laid out with the details open
             problems += layout_problems(page, f"{url} (details open)")
     assert not problems, "\n".join(problems)
 

@@ -6,7 +6,14 @@ import math
 
 import pytest
 
-from workspaces.experiments import Arm, ab_decide, sample_ratio_p_value, two_proportion_p_value
+from workspaces.experiments import (
+    Arm,
+    ab_decide,
+    mean_lift,
+    proportion_lift,
+    sample_ratio_p_value,
+    two_proportion_p_value,
+)
 
 
 def exact_prob_b_beats_a(a: Arm, b: Arm) -> float:
@@ -110,3 +117,31 @@ def test_degenerate_inputs():
         ab_decide([Arm("A", 10, 1), Arm("B", 10, 11)])
     with pytest.raises(ValueError, match="at least two arms"):
         ab_decide([Arm("A", 10, 1)])
+
+
+def test_a_holdout_with_a_known_lift():
+    # 15 % of 1,000 treated converted against 10 % of 1,000 held out:
+    # se = √(.15·.85/1000 + .1·.9/1000) = .014748; 95 % CI = .05 ± 1.95996·.014748
+    lift = proportion_lift(Arm("treated", 1000, 150), Arm("held out", 1000, 100))
+    assert lift.difference == pytest.approx(0.05)
+    assert (lift.low, lift.high) == pytest.approx((0.021094, 0.078906), abs=1e-5)
+    assert lift.relative == pytest.approx(0.5) and lift.significant
+
+
+def test_a_holdout_too_small_to_tell_is_not_significant():
+    lift = proportion_lift(Arm("treated", 90, 12), Arm("held out", 10, 1))
+    assert lift.low < 0 < lift.high and not lift.significant
+    empty = proportion_lift(Arm("treated", 50, 5), Arm("held out", 0, 0))
+    assert not empty.significant and empty.relative is None
+
+
+def test_revenue_per_contact_lift_has_a_welch_interval():
+    # treated: 4 of 8 bought for 10 → mean 5, var 200/7; control: 1 of 8 → mean 1.25, var 87.5/7
+    treated = [10.0] * 4 + [0.0] * 4
+    control = [10.0] + [0.0] * 7
+    lift = mean_lift(treated, control)
+    spread = math.sqrt((200 / 7) / 8 + (87.5 / 7) / 8)
+    assert lift.difference == pytest.approx(3.75)
+    assert lift.high - lift.difference == pytest.approx(1.959964 * spread)
+    assert lift.relative == pytest.approx(3.0)
+    assert not lift.significant  # 8 contacts a side cannot show it

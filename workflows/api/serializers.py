@@ -15,6 +15,7 @@ SETTINGS = [
     "suppression_segment_id",
     "send_window",
     "daily_message_cap",
+    "holdout_percent",
 ]
 
 
@@ -101,6 +102,12 @@ class WorkflowWriteSerializer(serializers.Serializer):
     suppression_segment_id = serializers.IntegerField(required=False, allow_null=True)
     send_window = serializers.JSONField(required=False, allow_null=True)
     daily_message_cap = serializers.IntegerField(required=False, allow_null=True)
+    holdout_percent = serializers.IntegerField(
+        required=False,
+        min_value=0,
+        max_value=50,
+        help_text="Share of those who enter held out (their run ends at once) to measure lift.",
+    )
     graph = serializers.JSONField(required=False, help_text="Optional: the first draft's graph.")
 
 
