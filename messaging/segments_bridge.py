@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+from django.db import connection
 from django.db.models import Q
 
 from contacts.models import Contact
@@ -130,13 +131,19 @@ def _first(message: Any) -> str:
 def filter_matches(*, workspace: Workspace, tree: Any, contact_ids: Iterable[int]) -> set[int]:
     """Which of `contact_ids` match the filter now: one query for the whole batch. A tree that
     no longer validates (a segment it names was deleted) matches nobody."""
-    from segments.filters import compile_filter
+    from segments.filters import compile_filter_sql
 
     wanted = sorted(set(contact_ids))
     if not wanted:
         return set()
     try:
-        matched = compile_filter(workspace=workspace, tree=tree, contact_ids=wanted)
-        return set(matched.values_list("pk", flat=True))
+        compiled = compile_filter_sql(workspace=workspace, tree=tree, mode="probe")
     except ValidationFailed:
         return set()
+    # The predicate on the batch's ids directly (by primary key), not `id IN (subquery)`:
+    # with stale statistics after a bulk import PostgreSQL joined that subquery to the
+    # whole table in a nested loop (seconds per batch instead of a millisecond).
+    sql, params = compiled.select_ids(extra_where="c.id = ANY(%s::bigint[])", extra_params=[wanted])
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return {row[0] for row in cursor.fetchall()}

@@ -61,6 +61,7 @@ def test_a_document_compiles_to_its_golden_html(name):
     document = load(name)
     assert validate(document) == {}
     html = version_html(document)
+    assert max(len(line) for line in html.split("\n")) <= 998  # sent as it is, not QP
     golden = GOLDEN / f"{name}.html"
     if os.environ.get("UPDATE_GOLDEN") == "1":
         golden.write_text(html)
@@ -483,4 +484,6 @@ def test_a_dynamic_block_reaches_one_contact_and_not_the_other_through_the_smtp_
         assert 'style="' in html and "Unsubscribe</a>" in html  # inline styles, the footer
         assert "https://app.tendril.test/m/u/" in html or "/m/c/" in html
         assert "{%" not in html and "{{" not in html
+    html_part = received["vip@example.com"].get_body(("html",))
+    assert html_part["Content-Transfer-Encoding"] in ("7bit", "8bit")  # short lines: no QP
     assert Message.objects.filter(workspace=ws, status=MessageStatus.SENT).count() == 2
