@@ -17,6 +17,7 @@ from contacts.models import Contact
 from workspaces.models import Workspace
 
 from . import integrations
+from .conditions import since_entry_resolve
 
 SKIPPED_STATUSES = ("suppressed", "skipped")
 
@@ -55,10 +56,20 @@ class LiveEffects:
 
     # --- reads -------------------------------------------------------------------------------
 
-    def evaluate(self, tree: dict[str, Any], contact: Contact, now: datetime) -> bool:
+    def evaluate(
+        self,
+        tree: dict[str, Any],
+        contact: Contact,
+        now: datetime,
+        entered_at: datetime | None = None,
+    ) -> bool:
+        """Does the contact match `tree` now? `entered_at`: when their run entered the
+        workflow, for event conditions "since entering" (resolved to a `between` window, so
+        such a tree is parsed once per run rather than once per chunk)."""
         # Tags and fields are read from the contact object (deferred tags included).
         if not tree:
             return True
+        tree = since_entry_resolve(tree, entered_at=entered_at, now=now)
         key = json.dumps(tree, sort_keys=True)
         if key not in self._parsed:
             self._parsed[key] = integrations.filter_parse(workspace=self.workspace, tree=tree)

@@ -131,6 +131,7 @@ def advance(
             zone=zone,
             effects=effects,
             external=external,
+            entered_at=run.created_at,
         )
         external = None
         effects.node, effects.now = node_id, now  # for effects that report where/when
@@ -211,7 +212,9 @@ def _fail_or_retry(
 def _goal_met(
     run: WorkflowRun, workflow: Workflow, contact: Contact, now: datetime, effects: Any
 ) -> bool:
-    return bool(workflow.goal_filter) and effects.evaluate(workflow.goal_filter, contact, now)
+    return bool(workflow.goal_filter) and effects.evaluate(
+        workflow.goal_filter, contact, now, run.created_at
+    )
 
 
 def advance_plainly(

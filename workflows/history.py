@@ -34,7 +34,7 @@ from workspaces.errors import ValidationFailed
 from workspaces.models import Workspace
 
 from . import clock, integrations
-from .conditions import properties_match
+from .conditions import properties_match, since_entry_resolve, since_entry_used
 from .graph import Graph, graph_validate
 from .localtime import ALL_DAYS, contact_zone, next_window_start, parse_hhmm
 from .models import Workflow
@@ -85,12 +85,15 @@ class _Replay:
         self.parsed: dict[int, Any] = {}  # id(filter tree) -> parsed filter
         self.sample: list[int] = []  # the contacts walked
         self.events: dict[int, dict[int, Any]] = {}  # id(filter tree) -> contact -> events
+        self.entered_at: datetime | None = None  # the enrolment being replayed
 
     # --- filters ---------------------------------------------------------------------------
 
     def holds(self, tree: Any, contact: Any, at: datetime) -> bool:
         if not tree:
             return True
+        if since_entry_used(tree):  # "since entering": this enrolment's own window
+            return self._holds_since_entry(tree, contact, at)
         key = id(tree)
         if key not in self.parsed:
             self.parsed[key] = integrations.filter_parse(workspace=self.workspace, tree=tree)
@@ -108,6 +111,31 @@ class _Replay:
             contact=contact,
             now=at,
             parsed=self.parsed[key],
+            events=self.events[key].get(contact.pk, {}),
+        )
+
+    def _holds_since_entry(self, tree: Any, contact: Any, at: datetime) -> bool:
+        """A tree with an event condition "since entering", for the enrolment being replayed:
+        its window resolved to [entry, at]. The events are loaded once per tree, as for any
+        other (every moment replayed is in the window); the resolved tree is parsed per
+        evaluation (it names this enrolment's own times)."""
+        key = id(tree)
+        if key not in self.events:
+            wide = since_entry_resolve(tree, entered_at=self.since, now=clock.now())
+            self.parsed[key] = integrations.filter_parse(workspace=self.workspace, tree=wide)
+            self.events[key] = integrations.filter_events_load(
+                workspace=self.workspace,
+                parsed=self.parsed[key],
+                contact_ids=self.sample,
+                since=self.since,
+            )
+        resolved = since_entry_resolve(tree, entered_at=self.entered_at or at, now=at)
+        return integrations.filter_evaluate(
+            workspace=self.workspace,
+            tree=resolved,
+            contact=contact,
+            now=at,
+            parsed=integrations.filter_parse(workspace=self.workspace, tree=resolved),
             events=self.events[key].get(contact.pk, {}),
         )
 
@@ -142,6 +170,7 @@ class _Replay:
             if not self.holds(trigger.config.get("filter"), contact, at):
                 continue
             entered, last_entry = True, at
+            self.entered_at = at
             self.tally.enrolments += 1
             ended = self.walk(trigger.id, at, contact, zone, events)
             if ended is None:

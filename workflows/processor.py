@@ -186,13 +186,16 @@ def goals_check(batch: IngestedBatch) -> None:
         )
         for run in runs:
             workflow = run.workflow
-            if workflow.goal_filter and effects.evaluate(workflow.goal_filter, run.contact, now):
+            entered = run.created_at
+            if workflow.goal_filter and effects.evaluate(
+                workflow.goal_filter, run.contact, now, entered
+            ):
                 logs.append(_log(run, Outcome.CONVERTED, now, "the workflow's goal was met"))
                 finish(run, RunStatus.CONVERTED, now)
                 converted.append(run)
                 continue
             for goal, tree in _goal_jump_target(graph_for_version(run.version), run):
-                if effects.evaluate(tree, run.contact, now):
+                if effects.evaluate(tree, run.contact, now, entered):
                     logs.append(_log(run, Outcome.PASSED, now, f"met goal '{goal}': jumping to it"))
                     run.current_node = goal
                     run.status = RunStatus.ACTIVE

@@ -304,4 +304,5 @@ def _step_for_call(run: WorkflowRun, graph: Any, node_id: str, effects: LiveEffe
         now=clock.now(),
         zone=contact_zone(run.contact.timezone, run.workflow.workspace.timezone),
         effects=effects,
+        entered_at=run.created_at,
     )

@@ -94,7 +94,7 @@ def _clean_settings(
         )
     if "goal_filter" in clean:
         clean["goal_filter"] = clean["goal_filter"] or None
-        errors = filter_errors(clean["goal_filter"], workspace, where="goal_filter")
+        errors = filter_errors(clean["goal_filter"], workspace, where="goal_filter", in_run=True)
         if errors:
             raise _invalid("goal_filter", errors[0])
     if clean.get("suppression_segment_id") is not None:

@@ -275,6 +275,7 @@ class _Simulation:
         return Step(
             workspace=self.workspace, workflow=self.workflow, run_id=self.run.pk, run_context=self.run.context, contact=self.contact,
             node=self.graph.node(node_id), now=self.now, zone=contact_zone(self.contact.timezone, self.workspace.timezone), effects=self.effects,
+            entered_at=self.started,
         )  # fmt: skip
 
     def _event_due(self, before: datetime) -> dict[str, Any] | None:
@@ -308,7 +309,7 @@ class _Simulation:
             }
         )
         if self.workflow.goal_filter and self.effects.evaluate(
-            self.workflow.goal_filter, self.contact, self.now
+            self.workflow.goal_filter, self.contact, self.now, self.started
         ):
             self.path.append(
                 {
@@ -328,7 +329,7 @@ class _Simulation:
             if (
                 self.run.current_node in ancestors
                 and tree
-                and self.effects.evaluate(tree, self.contact, self.now)
+                and self.effects.evaluate(tree, self.contact, self.now, self.started)
             ):
                 self.run.current_node, self.run.status = goal, RunStatus.ACTIVE
                 self.run.context.pop("wait", None)

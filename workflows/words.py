@@ -190,7 +190,9 @@ def _event_words(tree: Mapping[str, Any], names: Names) -> str:
                  "lt": "fewer than"}  # fmt: skip
         amount = count.get("value")
         text += f" {words.get(str(count.get('op')), count.get('op'))} {amount} time{'s' if amount != 1 else ''}"
-    if tree.get("within_days"):
+    if tree.get("since_entry") is True:
+        text += " since entering"
+    elif tree.get("within_days"):
         text += f" in the last {tree['within_days']} days"
     elif isinstance(tree.get("between"), list) and len(tree["between"]) == 2:
         text += f" between {tree['between'][0]} and {tree['between'][1]}"

@@ -3,7 +3,7 @@
 import { useEffect, useState } from "react";
 import { api } from "./api.js";
 import { ConditionEditor, WhereEditor } from "../conditions/Condition.jsx";
-import { configProblems, durationWords } from "./describe.js";
+import { configProblems, durationWords, IN_RUN } from "./describe.js";
 import { SearchSelect } from "./SearchSelect.jsx";
 import { templateBody } from "./templates.js";
 
@@ -173,7 +173,7 @@ function BranchesEditor({ value, onChange, lookups, idPrefix }) {
             <input className="input" aria-label={`Branch ${i + 1} name`} value={b.name} onChange={(e) => onChange(rows.map((x, j) => (j === i ? { ...x, name: e.target.value.toLowerCase() } : x)))} />
             <button type="button" className="btn btn-sm" aria-label={`Remove branch ${b.name}`} onClick={() => onChange(rows.filter((_, j) => j !== i))}>×</button>
           </div>
-          <ConditionEditor value={b.filter} lookups={lookups} idPrefix={`${idPrefix}-b${i}`} label={`When (${b.name})`} onChange={(filter) => onChange(rows.map((x, j) => (j === i ? { ...x, filter } : x)))} />
+          <ConditionEditor value={b.filter} lookups={lookups} idPrefix={`${idPrefix}-b${i}`} label={`When (${b.name})`} sinceEntry onChange={(filter) => onChange(rows.map((x, j) => (j === i ? { ...x, filter } : x)))} />
         </div>
       ))}
       <button type="button" className="btn btn-sm" onClick={() => onChange([...rows, { name: `branch_${rows.length + 1}`, filter: { all: [] } }])}>+ Branch</button>
@@ -223,7 +223,7 @@ function Field({ name, prop, required, value, set, node, ctx }) {
     }
     return (
       <div>
-        <ConditionEditor value={value} onChange={set} lookups={lookups} idPrefix={id} label={node.type === "goal" ? "Goal reached when" : node.type.startsWith("branch") ? "Yes when" : "Conditions"} />
+        <ConditionEditor value={value} onChange={set} lookups={lookups} idPrefix={id} sinceEntry={IN_RUN.has(node.type)} label={node.type === "goal" ? "Goal reached when" : node.type.startsWith("branch") ? "Yes when" : "Conditions"} />
         {optional && <button type="button" className="btn btn-sm" onClick={() => set(undefined)}>Remove the conditions</button>}
       </div>
     );

@@ -1,7 +1,11 @@
 // What a node says about itself on the canvas: a one-line summary of its configuration
 // and, when it is not configured, what is missing — checked against the node type's JSON
 // Schema (the subset the registry uses) plus the rules the schema cannot say.
-import { conditionProblems, COUNT_WORDS, OP_WORDS } from "../conditions/conditions.js";
+import { conditionProblems, COUNT_WORDS, OP_WORDS, usesSinceEntry } from "../conditions/conditions.js";
+
+// Steps evaluated inside a run: their event conditions may look "since entering the
+// workflow" (the server's workflows/conditions.py resolves it against the run's entry).
+export const IN_RUN = new Set(["branch.condition", "branch.multi", "goal", "wait.until_condition"]);
 import { kindOf } from "./model.js";
 
 // The editor's operator words (conditions.js), read as a sentence: "… days" takes the number.
@@ -175,6 +179,7 @@ export function configProblems(node, spec) {
   if ((node.type === "wait.until_event" || node.type === "wait.until_condition") && c.timeout && !durationWords(c.timeout)) problems.push("timeout: give a length longer than 0");
   if (node.type === "branch.condition" && !countConditions(c.filter)) problems.push("filter: add at least one condition");
   for (const key of ["filter"]) if (c[key]) problems.push(...conditionProblems(c[key]));
+  if (!IN_RUN.has(node.type) && usesSinceEntry(c.filter)) problems.push("filter: “since entering the workflow” applies only to branches, goals and waits");
   (c.branches || []).forEach((b) => problems.push(...conditionProblems(b.filter).map((m) => `${b.name}: ${m}`)));
   if (node.type === "wait.until_condition" && c.filter && !countConditions(c.filter)) problems.push("filter: add at least one condition");
   if (node.type === "branch.ab") {

@@ -143,3 +143,10 @@ export function conditionProblems(tree, catalog, label = "") {
   if (tree.not) return conditionProblems(tree.not, catalog, label);
   return leafProblems(tree, catalog).map((m) => `Condition ${label || 1}: ${m}`);
 }
+
+// Does the tree have an event condition "since entering the workflow" (workflow steps only)?
+export function usesSinceEntry(tree) {
+  if (!tree || typeof tree !== "object") return false;
+  if (tree.event !== undefined && tree.since_entry !== undefined) return true;
+  return [...(tree.all || []), ...(tree.any || []), ...(tree.not ? [tree.not] : [])].some(usesSinceEntry);
+}

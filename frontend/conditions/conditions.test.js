@@ -75,3 +75,16 @@ describe("the editor shows each error next to its condition", () => {
     expect(html).toContain("event: too long");
   });
 });
+
+describe("the canvas says an event since entering in words and checks where it is used", async () => {
+  const { conditionWords, configProblems } = await import("../builder/describe.js");
+  const spec = { schema: { type: "object", properties: {} } };
+  const filter = { all: [{ event: "Order Completed", since_entry: true }] };
+  it("reads 'did Order Completed since entering'", () => {
+    expect(conditionWords(filter, {})).toBe("did Order Completed since entering");
+  });
+  it("is fine on a branch, a problem on a trigger", () => {
+    expect(configProblems({ type: "branch.condition", config: { filter } }, spec)).toEqual([]);
+    expect(configProblems({ type: "trigger.event", config: { event: "x", filter } }, spec)[0]).toMatch(/since entering/);
+  });
+});

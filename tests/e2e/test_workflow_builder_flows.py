@@ -41,7 +41,8 @@ def test_build_the_abandoned_cart_flow_from_an_empty_workflow_and_a_shopper_ente
     page.get_by_label("Wait for", exact=True).fill("1")
     assert "wait 1 hour" in node(page, "wait_1").inner_text()
 
-    # If / else: did they complete an order since (in the last day)? Built in the side panel.
+    # If / else: did they complete an order since entering the workflow? Built in the side
+    # panel with the one condition editor (the window is the run's own, not N days).
     page.click('[data-add="wait_1:default"]')
     pick(page, "if", "branch.condition")
     node(page, "if_1").wait_for()
@@ -49,8 +50,8 @@ def test_build_the_abandoned_cart_flow_from_an_empty_workflow_and_a_shopper_ente
     page.get_by_label("Add a condition").select_option("event")
     step = page.locator(".wb-step")
     step.get_by_label("Event name").fill("Order Completed")
-    step.get_by_label("Within days").fill("1")
-    assert "did Order Completed in the last 1 days" in node(page, "if_1").inner_text()
+    step.get_by_label("When").select_option("entry")
+    assert "did Order Completed since entering" in node(page, "if_1").inner_text()
 
     # No order: send the reminder, with a template created right here in the side panel.
     page.click('[data-add="if_1:no"]')
@@ -84,7 +85,7 @@ def test_build_the_abandoned_cart_flow_from_an_empty_workflow_and_a_shopper_ente
         (
             "if_1",
             "branch.condition",
-            {"filter": {"all": [{"event": "Order Completed", "within_days": 1}]}},
+            {"filter": {"all": [{"event": "Order Completed", "since_entry": True}]}},
         ),
         ("email_1", "action.email", {"template": template.pk}),
         ("exit_1", "action.exit", {}),

@@ -66,6 +66,8 @@ class Step:
     effects: Effects
     # The result of this node's external call (webhooks), made outside the transaction.
     external: dict[str, Any] | None = None
+    # When the run entered the workflow (its enrolment): event conditions "since entering".
+    entered_at: datetime | None = None
 
     @property
     def config(self) -> Mapping[str, Any]:

@@ -1,11 +1,11 @@
 """branch.condition — if/else on a segment filter, evaluated for this contact now."""
 
 from .base import FILTER_SCHEMA, NodeType, Result, Step, schema
-from .checks import config_filter
+from .checks import config_filter_in_run
 
 
 def execute(step: Step) -> Result:
-    holds = step.effects.evaluate(step.config["filter"], step.contact, step.now)
+    holds = step.effects.evaluate(step.config["filter"], step.contact, step.now, step.entered_at)
     return Result(outcome="passed", port="yes" if holds else "no")
 
 
@@ -17,5 +17,5 @@ NODE = NodeType(
     schema=schema({"filter": FILTER_SCHEMA}, ["filter"]),
     execute=execute,
     ports=("yes", "no"),
-    check=config_filter,
+    check=config_filter_in_run,
 )

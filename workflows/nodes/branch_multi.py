@@ -11,7 +11,7 @@ PORT_NAME = {"type": "string", "pattern": r"^[a-z0-9_-]{1,40}$"}
 
 def execute(step: Step) -> Result:
     for branch in step.config["branches"]:
-        if step.effects.evaluate(branch["filter"], step.contact, step.now):
+        if step.effects.evaluate(branch["filter"], step.contact, step.now, step.entered_at):
             return Result(outcome="passed", port=branch["name"])
     return Result(outcome="passed", port=DEFAULT)
 
@@ -30,7 +30,9 @@ def check(config: Mapping[str, Any], workspace: Any) -> list[str]:
     if DEFAULT in names:
         errors.append("'default' is the name of the else-port; pick another branch name.")
     for index, branch in enumerate(config["branches"]):
-        errors += filter_errors(branch["filter"], workspace, where=f"branches[{index}].filter")
+        errors += filter_errors(
+            branch["filter"], workspace, where=f"branches[{index}].filter", in_run=True
+        )
     return errors
 
 

@@ -6,9 +6,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from django.utils import timezone
+
 from workspaces.errors import TendrilError
 
 from .. import integrations
+from ..conditions import since_entry_errors, since_entry_resolve
 
 if TYPE_CHECKING:
     from workspaces.models import Workspace
@@ -26,9 +29,21 @@ class Issue(str):
         return issue
 
 
-def filter_errors(tree: Any, workspace: Workspace | None, where: str = "filter") -> list[str]:
-    if workspace is None or tree in (None, {}):
+def filter_errors(
+    tree: Any, workspace: Workspace | None, where: str = "filter", *, in_run: bool = False
+) -> list[str]:
+    """What is wrong with a filter, said with its JSON paths. `in_run`: the filter is
+    evaluated inside a run (branches, goals, waits), so an event condition may look "since
+    entering the workflow" (`since_entry`); elsewhere that is an error."""
+    if tree in (None, {}):
         return []
+    since = since_entry_errors(tree, allowed=in_run)
+    if since:
+        detail = "; ".join(f"{k}: {v}" for k, v in since.items())
+        return [Issue(f"{where}: {detail}", "invalid_filter")]
+    if workspace is None:
+        return []
+    tree = since_entry_resolve(tree, entered_at=None, now=timezone.now())
     try:
         integrations.filter_validate(workspace=workspace, tree=tree)
     except TendrilError as error:
@@ -38,7 +53,13 @@ def filter_errors(tree: Any, workspace: Workspace | None, where: str = "filter")
 
 
 def config_filter(config: Mapping[str, Any], workspace: Workspace | None) -> list[str]:
+    """A trigger's filter: who may enter (no "since entering" yet)."""
     return filter_errors(config.get("filter"), workspace)
+
+
+def config_filter_in_run(config: Mapping[str, Any], workspace: Workspace | None) -> list[str]:
+    """A branch's, goal's or wait's filter: evaluated inside a run."""
+    return filter_errors(config.get("filter"), workspace, in_run=True)
 
 
 def segment_errors(

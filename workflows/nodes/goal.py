@@ -7,7 +7,7 @@ no filter). Without a match, `if_not_met` says whether to continue or end the ru
 """
 
 from .base import FILTER_SCHEMA, NodeType, Result, Step, schema
-from .checks import config_filter
+from .checks import config_filter_in_run
 
 
 def execute(step: Step) -> Result:
@@ -15,7 +15,7 @@ def execute(step: Step) -> Result:
     met = (
         step.run_context.get("goal_jump") == step.node.id
         or not tree
-        or step.effects.evaluate(tree, step.contact, step.now)
+        or step.effects.evaluate(tree, step.contact, step.now, step.entered_at)
     )
     if met:
         return Result(outcome="converted", context={"converted": step.node.id})
@@ -36,5 +36,5 @@ NODE = NodeType(
         }
     ),
     execute=execute,
-    check=config_filter,
+    check=config_filter_in_run,
 )

@@ -22,11 +22,11 @@ from .base import (
     schema,
     wait_until,
 )
-from .checks import config_filter
+from .checks import config_filter_in_run
 
 
 def execute(step: Step) -> Result:
-    if step.effects.evaluate(step.config["filter"], step.contact, step.now):
+    if step.effects.evaluate(step.config["filter"], step.contact, step.now, step.entered_at):
         return Result(outcome=RESUMED, port=DEFAULT)
     state = step.wait
     until = (
@@ -60,5 +60,5 @@ NODE = NodeType(
     ),
     execute=execute,
     ports=(DEFAULT, TIMEOUT),
-    check=config_filter,
+    check=config_filter_in_run,
 )
