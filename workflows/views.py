@@ -5,6 +5,7 @@ per-node numbers, status, versions, runs) and a run's page."""
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 from typing import Any
 
 from django.contrib import messages
@@ -15,6 +16,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from contacts.models import Contact
+from messaging.selectors import merge_tags
 from workspaces.errors import TendrilError
 from workspaces.htmx import HtmxHttpRequest
 from workspaces.roles import Capability
@@ -172,6 +174,11 @@ def workflow_builder(request: HttpRequest, workflow_id: int) -> HttpResponse:
             "templateNew": reverse("messaging:template_new"),
             "smsTemplateNew": reverse("messaging:sms_template_new"),
             "contact": reverse("contacts:detail", args=[0]),
+        },
+        # "Design with the block editor" in the send-email panel (frontend/email in a dialog).
+        "emailEditor": {
+            "mergeTags": [asdict(t) for t in merge_tags(workspace=request.workspace)],  # type: ignore[attr-defined]
+            "testTo": request.user.email,  # type: ignore[union-attr]
         },
     }
     return render(request, "workflows/builder.html", {"workflow": workflow, "boot": boot})

@@ -556,7 +556,7 @@ export function App({ boot }) {
     next = pruneDanglingPorts(next, node.id, types);
     commit(next, { coalesce: `config:${node.id}` });
   };
-  const ctx = { lookups: { ...lookups, fields: fieldCatalog }, reloadLookups, urls: boot.urls, loadEvents, loadProperties, fieldNames: [...STANDARD_FIELDS, ...attributes] };
+  const ctx = { lookups: { ...lookups, fields: fieldCatalog }, reloadLookups, urls: boot.urls, emailBoot: boot.emailEditor, loadEvents, loadProperties, fieldNames: [...STANDARD_FIELDS, ...attributes] };
   const errorsCount = problems.filter((p) => p.level === "error").length;
 
   return (

@@ -39,10 +39,17 @@ export function DurationInput({ value, onChange, id, label }) {
   );
 }
 
-function TemplatePicker({ channel, value, onChange, lookups, reloadLookups, urls, id }) {
+function TemplatePicker({ channel, value, onChange, lookups, reloadLookups, urls, id, emailBoot }) {
   const list = channel === "sms" ? lookups.smsTemplates : lookups.emailTemplates;
   const [preview, setPreview] = useState(null);
   const [creating, setCreating] = useState(false);
+  // The block email editor in a dialog (its code loads only when asked for); the template
+  // it saves becomes this step's.
+  const designWithBlocks = async () => {
+    const { openEditorDialog } = await import("../email/dialog.jsx");
+    const saved = await openEditorDialog({ ...emailBoot, template: null, starters: false });
+    if (saved) reloadLookups().finally(() => onChange(saved.id));
+  };
   useEffect(() => {
     setPreview(null);
     if (!value) return undefined;
@@ -66,6 +73,7 @@ function TemplatePicker({ channel, value, onChange, lookups, reloadLookups, urls
       ) : (
         <p className="row-inline small">
           <button type="button" className="btn btn-sm" onClick={() => setCreating(true)}>+ New template here</button>
+          {channel !== "sms" && emailBoot && <button type="button" className="btn btn-sm" onClick={designWithBlocks}>+ Design with the block editor</button>}
           <a href={channel === "sms" ? urls.smsTemplateNew : urls.templateNew} target="_blank" rel="noopener">or open the full editor in a new tab</a>
         </p>
       )}
@@ -204,7 +212,7 @@ function Field({ name, prop, required, value, set, node, ctx }) {
   const label = `${prop.title || pretty(name)}${required ? "" : " (optional)"}`;
   const { lookups } = ctx;
   if ((node.type === "action.email" || node.type === "action.sms") && name === "template") {
-    return <TemplatePicker id={id} channel={node.type === "action.sms" ? "sms" : "email"} value={value} onChange={set} lookups={lookups} reloadLookups={ctx.reloadLookups} urls={ctx.urls} />;
+    return <TemplatePicker id={id} channel={node.type === "action.sms" ? "sms" : "email"} value={value} onChange={set} lookups={lookups} reloadLookups={ctx.reloadLookups} urls={ctx.urls} emailBoot={ctx.emailBoot} />;
   }
   if (name === "event") {
     return (

@@ -324,7 +324,7 @@ export function Editor({ boot, onSaved, onCancel, embedded = false }) {
         <MergeTagPicker tags={boot.mergeTags || []} target={target} />
       </div>
       <div className="ee-body">
-        <aside className="ee-palette card" aria-label="Blocks to add">
+        <section className="ee-palette card" aria-label="Blocks to add">
           <h2>Add a block</h2>
           <ul className="ee-palette-list">
             {BLOCK_TYPES.map((t) => (
@@ -344,18 +344,18 @@ export function Editor({ boot, onSaved, onCancel, embedded = false }) {
               ))}
             </ul>
           )}
-        </aside>
-        <main className="ee-canvas card" style={canvasStyle} aria-label="Email content">
+        </section>
+        <section className="ee-canvas card" style={canvasStyle} aria-label="Email content">
           {brand.logo_url && <img className="ee-logo" src={brand.logo_url} alt="Brand logo" />}
           <BlockList blocks={doc.blocks} ctx={ctx} />
           <AddSelect label="Add a block at the end" types={BLOCK_TYPES.map((t) => t.type)} onAdd={(t) => ctx.add(t)} />
           {(serverErrors && Object.keys(errorsByBlock(doc, serverErrors)).includes("")) && (
             <ul className="ee-error">{errorsByBlock(doc, serverErrors)[""].map((m) => <li key={m}>{m}</li>)}</ul>
           )}
-        </main>
-        <aside className="ee-side card" aria-label="Block settings">
+        </section>
+        <section className="ee-side card" aria-label="Block settings">
           <Inspector block={selectedBlock} topLevel={selectedBlock ? locate(doc, selectedBlock.id)?.parentId == null : false} ctx={ctx} />
-        </aside>
+        </section>
       </div>
       <div className="ee-bottom">
         <Preview payload={payload} contact={contact} setContact={setContact} />

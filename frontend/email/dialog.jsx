@@ -1,5 +1,6 @@
 // The editor in a modal dialog: "create with the block editor" in place (broadcasts, the
 // workflow builder's send-email panel). Resolves with the saved template, or null if closed.
+// Its styles are dist/email.css (built with the email entry): a page that opens it links it.
 import { createRoot } from "react-dom/client";
 import { Editor } from "./Editor.jsx";
 

@@ -28,7 +28,7 @@ from ..services.broadcasts import (
     broadcast_send,
     broadcast_status,
 )
-from .common import EDIT, form_errors_from, page
+from .common import EDIT, block_editor_boot, form_errors_from, page
 
 
 @workspace_view
@@ -158,7 +158,12 @@ def broadcast_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
     return page(
         request,
         "messaging/broadcast_edit.html",
-        {"broadcast": broadcast, "form": form, "zone": _zone(request)},
+        {
+            "broadcast": broadcast,
+            "form": form,
+            "zone": _zone(request),
+            "email_boot": block_editor_boot(request),
+        },
         tab="broadcasts",
         status=status,
     )

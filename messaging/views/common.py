@@ -7,12 +7,15 @@ from typing import Any
 from django import forms
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.urls import reverse
 
 from contacts.models import Contact
 from workspaces.errors import TendrilError
 from workspaces.roles import Capability
 from workspaces.scoping import scoped
 
+from ..models import EmailTemplate
+from ..selectors import merge_tags
 from ..services.config import messaging_settings
 
 EDIT = Capability.EDIT_MARKETING
@@ -53,3 +56,31 @@ def preview_contact(request: HttpRequest, value: str | None) -> Contact | None:
     if value.isdigit():
         return contacts.filter(pk=int(value)).first()
     return contacts.filter(email=value.lower()).first()
+
+
+def block_editor_boot(
+    request: HttpRequest, template: EmailTemplate | None = None
+) -> dict[str, object]:
+    """What the block editor island starts from (json_script "email-boot"): the template
+    (None: a new one), the workspace's merge tags, where a saved template lives."""
+    workspace = request.workspace  # type: ignore[attr-defined]
+    boot: dict[str, object] = {
+        "template": None,
+        "mergeTags": [
+            {"group": t.group, "label": t.label, "tag": t.tag}
+            for t in merge_tags(workspace=workspace)
+        ],
+        "urls": {"edit": reverse("messaging:template_edit", args=[0])},
+        "starters": request.GET.get("start") == "starter",
+        "testTo": request.user.email,  # type: ignore[union-attr]
+    }
+    if template is not None:
+        boot["template"] = {
+            "id": template.pk,
+            "name": template.name,
+            "subject": template.subject,
+            "preheader": template.preheader,
+            "document": template.document,
+            "version": template.current_version.number if template.current_version else None,
+        }
+    return boot

@@ -7,7 +7,6 @@ from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
-from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from workspaces.errors import TendrilError
@@ -27,7 +26,7 @@ from ..services import (
 from ..services.preview import email_draft_preview, sms_draft_preview
 from ..services.templates import email_template_archive, email_template_duplicate
 from ..templating.sms import sms_info
-from .common import EDIT, form_errors_from, page, preview_contact
+from .common import EDIT, block_editor_boot, form_errors_from, page, preview_contact
 
 
 @workspace_view
@@ -87,31 +86,6 @@ def template_choose(request: HttpRequest) -> HttpResponse:
     return page(request, "messaging/template_choose.html", {}, tab="templates")
 
 
-def _block_boot(request: HttpRequest, template: EmailTemplate | None) -> dict[str, object]:
-    """What the block editor island starts from (json_script "email-boot")."""
-    workspace = request.workspace  # type: ignore[attr-defined]
-    boot: dict[str, object] = {
-        "template": None,
-        "mergeTags": [
-            {"group": t.group, "label": t.label, "tag": t.tag}
-            for t in merge_tags(workspace=workspace)
-        ],
-        "urls": {"edit": reverse("messaging:template_edit", args=[0])},
-        "starters": request.GET.get("start") == "starter",
-        "testTo": request.user.email,  # type: ignore[union-attr]
-    }
-    if template is not None:
-        boot["template"] = {
-            "id": template.pk,
-            "name": template.name,
-            "subject": template.subject,
-            "preheader": template.preheader,
-            "document": template.document,
-            "version": template.current_version.number if template.current_version else None,
-        }
-    return boot
-
-
 def _block_editor(request: HttpRequest, template: EmailTemplate | None) -> HttpResponse:
     versions = (
         template.versions.select_related("created_by").order_by("-number")[:30] if template else []
@@ -119,7 +93,7 @@ def _block_editor(request: HttpRequest, template: EmailTemplate | None) -> HttpR
     return page(
         request,
         "messaging/template_blocks.html",
-        {"template": template, "boot": _block_boot(request, template), "versions": versions},
+        {"template": template, "boot": block_editor_boot(request, template), "versions": versions},
         tab="templates",
     )
 

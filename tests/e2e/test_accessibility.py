@@ -36,6 +36,8 @@ PAGES = [
     "/messages/",
     "{template}",
     "/messages/templates/new/",
+    "/messages/templates/create/",
+    "/messages/templates/new/blocks/",
     "/messages/sms/new/",
     "/messages/broadcasts/",
     "/messages/broadcasts/new/",

@@ -233,3 +233,42 @@ def test_the_welcome_email_from_blocks_previews_per_contact_and_sends_to_the_sin
     assert "Hello Ada" in html_part(to_ada)
     assert "Acme members get 20% off" not in html_part(to_bob)
     assert "Hello Bob" in html_part(to_bob)
+
+
+def save_in_dialog(page, **labelled: str) -> None:  # noqa: ANN001
+    """Fill the block editor's dialog (field label → text), save, wait for it to close."""
+    dialog = page.get_by_role("dialog", name="Create an email with the block editor")
+    for label, text in labelled.items():
+        dialog.get_by_label(label.replace("_", " ").capitalize()).fill(text)
+    dialog.get_by_role("button", name="Save template").click()
+    dialog.wait_for(state="detached")
+
+
+def test_a_broadcast_creates_its_email_with_the_block_editor_in_place(page, tenant):
+    from messaging.models import EmailTemplate
+
+    browser_login(page, tenant.owner)
+    page.goto("/messages/broadcasts/new/")
+    page.get_by_role("button", name="+ Create with the block editor").click()
+    save_in_dialog(page, template_name="March news", heading_text="What's new in March")
+    template = EmailTemplate.objects.get(workspace=tenant.workspace, name="March news")
+    assert template.document["blocks"][0]["text"] == "What's new in March"
+    select = page.locator("#id_email_template")
+    assert select.input_value() == str(template.pk)
+    assert select.locator("option:checked").inner_text() == "March news"
+    assert page.evaluate("document.activeElement.id") == "create-with-blocks"
+
+
+def test_the_workflow_send_email_step_designs_its_template_with_the_block_editor(page, tenant):
+    from tests.support.workflow_builder import node, open_builder, pick
+    from tests.workflows.conftest import chain, make_workflow
+
+    workflow = make_workflow(tenant.workspace, chain(("start", "trigger.api", {})), publish=False)
+    open_builder(page, tenant, workflow.pk, "start")
+    page.click('[data-add="start:default"]')
+    pick(page, "send email", "action.email")
+    page.get_by_role("button", name="+ Design with the block editor").click()
+    save_in_dialog(page, template_name="Welcome series 1", subject="Welcome aboard")
+    page.wait_for_selector('[data-testid="template-subject"]:text-is("Welcome aboard")')
+    assert "Welcome series 1" in node(page, "email_1").inner_text()
+    _shot(page, "05-workflow-step-template")

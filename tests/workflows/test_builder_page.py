@@ -35,7 +35,8 @@ def test_the_builder_embeds_the_draft_the_registry_and_the_links(
     member_client, ws, django_assert_max_num_queries
 ):
     workflow = make_workflow(ws, GRAPH, name="Onboarding", publish=False)
-    with django_assert_max_num_queries(11):
+    # 12: one of them reads the attribute names for the block email editor's merge tags
+    with django_assert_max_num_queries(12):
         response = member_client.get(reverse("workflows:builder", args=[workflow.pk]))
     assert response.status_code == 200
     boot = _boot(response)
@@ -45,6 +46,12 @@ def test_the_builder_embeds_the_draft_the_registry_and_the_links(
     assert boot["canEdit"] is True
     assert boot["urls"]["detail"] == reverse("workflows:detail", args=[workflow.pk])
     assert 'src="/static/dist/builder.js"' in response.content.decode()
+    # the send-email panel's block editor dialog: the workspace's merge tags
+    assert boot["emailEditor"]["mergeTags"][0] == {
+        "group": "Contact",
+        "label": "First name",
+        "tag": '{{ first_name | default("there") }}',
+    }
 
 
 def test_the_embedded_revision_saves_the_draft_and_is_refused_after_another_save(member_client, ws):
