@@ -8,7 +8,7 @@ from typing import Any
 from django import forms
 
 from workspaces.errors import TendrilError
-from workspaces.forms import form_errors_from
+from workspaces.forms import form_errors_from, rows_as_typed, rows_change
 
 from .models import AttributeDefinition, ConsentStatus, Contact, ContactImport, LifecycleStage
 from .models import Form as FormDefinition
@@ -324,41 +324,12 @@ def form_fields_initial(fields: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def form_field_rows(formset: Any) -> list[dict[str, Any]]:
     """The rows of a bound formset exactly as typed (nothing validated), in order."""
-    rows = []
-    for row in formset.forms:
-        values = {part: row[part].data for part in ROW_PARTS}
-        rows.append({part: ("" if v is None else v) for part, v in values.items()})
-    return rows
-
-
-class RowActionInvalid(ValueError):
-    pass
+    return rows_as_typed(formset, ROW_PARTS)
 
 
 def form_field_rows_change(
     rows: list[dict[str, Any]], action: str, *, limit: int
 ) -> tuple[list[dict[str, Any]], int | None]:
-    """Apply one builder button — `add`, `remove:<n>`, `up:<n>`, `down:<n>` — to the rows.
-
-    Returns the new rows and the index of the row the change landed on (None after a
-    remove that leaves nothing). A move past either end or an add past `limit` changes
-    nothing; an action naming no row is refused with RowActionInvalid.
-    """
-    rows = list(rows)
-    verb, _, number = action.partition(":")
-    if verb == "add" and not number:
-        if len(rows) >= limit:
-            return rows, len(rows) - 1
-        rows.append({"key": "", "label": "", "type": "text", "required": False, "options": ""})
-        return rows, len(rows) - 1
-    if verb not in ("remove", "up", "down") or not number.isdigit() or int(number) >= len(rows):
-        raise RowActionInvalid(f"unknown row action '{action[:40]}'.")
-    n = int(number)
-    if verb == "remove":
-        del rows[n]
-        return rows, (min(n, len(rows) - 1) if rows else None)
-    other = n - 1 if verb == "up" else n + 1
-    if not 0 <= other < len(rows):
-        return rows, n
-    rows[n], rows[other] = rows[other], rows[n]
-    return rows, other
+    """One builder button (`add`, `remove:<n>`, `up:<n>`, `down:<n>`) applied to the rows."""
+    blank = {"key": "", "label": "", "type": "text", "required": False, "options": ""}
+    return rows_change(rows, action, limit=limit, blank=blank)

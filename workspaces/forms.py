@@ -68,6 +68,54 @@ def form_errors_from(
         form.add_error(None, error.message)
 
 
+# --- Formsets whose rows are added, removed and moved by buttons (no padding, no delete box) ---
+
+
+class RowActionInvalid(ValueError):
+    pass
+
+
+def rows_as_typed(formset: forms.BaseFormSet, parts: tuple[str, ...]) -> list[dict[str, Any]]:
+    """The rows of a bound formset exactly as typed (nothing validated), in order."""
+    rows = []
+    for row in formset.forms:
+        values = {part: row[part].data for part in parts}
+        rows.append({part: ("" if v is None else v) for part, v in values.items()})
+    return rows
+
+
+def rows_change(
+    rows: list[dict[str, Any]], action: str, *, limit: int, blank: dict[str, Any], keep: int = 0
+) -> tuple[list[dict[str, Any]], int | None]:
+    """Apply one row button — `add`, `remove:<n>`, `up:<n>`, `down:<n>` — to the rows.
+
+    Returns the new rows and the index of the row the change landed on (None after a
+    remove that leaves nothing). A move past either end, an add past `limit` or a remove
+    below `keep` rows changes nothing; an action naming no row is refused with
+    RowActionInvalid.
+    """
+    rows = list(rows)
+    verb, _, number = action.partition(":")
+    if verb == "add" and not number:
+        if len(rows) >= limit:
+            return rows, len(rows) - 1
+        rows.append(dict(blank))
+        return rows, len(rows) - 1
+    if verb not in ("remove", "up", "down") or not number.isdigit() or int(number) >= len(rows):
+        raise RowActionInvalid(f"unknown row action '{action[:40]}'.")
+    n = int(number)
+    if verb == "remove":
+        if len(rows) <= keep:
+            return rows, n
+        del rows[n]
+        return rows, (min(n, len(rows) - 1) if rows else None)
+    other = n - 1 if verb == "up" else n + 1
+    if not 0 <= other < len(rows):
+        return rows, n
+    rows[n], rows[other] = rows[other], rows[n]
+    return rows, other
+
+
 class EmailAuthenticationForm(AuthenticationForm):
     username = forms.EmailField(
         label="Email", widget=forms.EmailInput(attrs={"autofocus": True, "autocomplete": "email"})

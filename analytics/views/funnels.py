@@ -1,9 +1,9 @@
 """Funnel pages: the saved funnels, and one funnel's editor with its result for a period.
 
-The step rows are plain form fields (`step_kind`, `step_value`, and one optional property
-condition per event step); adding or removing a row sends the form back as a GET (with htmx
-only the rows are swapped) and saves nothing. "Run" is a GET of the same fields, so a viewer can try
-a funnel too; only "Save" writes (EDIT_MARKETING)."""
+The editor is `FunnelForm` (name, window) and `FunnelStepFormSet`, one form per step row;
+adding or removing a row sends the form back as a GET (with htmx only the rows are swapped)
+and saves nothing. "Run" is a GET of the same fields, so a viewer can try a funnel too; only
+"Save" writes (EDIT_MARKETING). A service error goes next to the row and part it names."""
 
 from __future__ import annotations
 
@@ -11,79 +11,25 @@ import json
 from typing import Any
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse, QueryDict
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from analytics import funnels, selectors
+from analytics.forms import BLANK_STEP, STEP_PARTS, FunnelForm, FunnelStepForm, FunnelStepFormSet
 from analytics.models import Funnel
-from segments.selectors import operator_label
 from workspaces.errors import ValidationFailed
+from workspaces.forms import RowActionInvalid, rows_as_typed, rows_change
 from workspaces.htmx import HtmxHttpRequest
 from workspaces.models import Workspace
 from workspaces.roles import Capability
 from workspaces.scoping import scoped, workspace_view
 
 MARKETING = Capability.EDIT_MARKETING
-WHERE_OPS = ("eq", "neq", "contains", "not_contains", "gt", "gte", "lt", "lte", "exists")
-EMPTY_ROW = {"kind": "event", "value": "", "property": "", "op": "eq", "operand": ""}
 
 
 def _can_edit(request: HttpRequest) -> bool:
     return request.membership.can(MARKETING)  # type: ignore[attr-defined,no-any-return]
-
-
-# --- rows <-> steps ---------------------------------------------------------------------------
-
-
-def rows_from_steps(steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    rows = []
-    for step in steps:
-        kind = "page" if "page" in step else "event"
-        row = {**EMPTY_ROW, "kind": kind, "value": step.get(kind, "")}
-        where = step.get("where") or []
-        if where and isinstance(where[0], dict):
-            value = where[0].get("value")
-            row.update(
-                property=where[0].get("property", ""),
-                op=where[0].get("op", "eq"),
-                operand="" if value is None else str(value),
-            )
-        rows.append(row)
-    return rows
-
-
-def rows_from_form(data: QueryDict) -> list[dict[str, Any]]:
-    columns = [
-        data.getlist(f"step_{key}") for key in ("kind", "value", "property", "op", "operand")
-    ]
-    return [
-        dict(zip(("kind", "value", "property", "op", "operand"), values, strict=False))
-        for values in zip(*columns, strict=False)
-    ]
-
-
-def steps_from_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    steps = []
-    for row in rows:
-        kind = "page" if row.get("kind") == "page" else "event"
-        step: dict[str, Any] = {kind: row.get("value", "")}
-        if kind == "event" and (row.get("property") or "").strip():
-            condition = {"property": row["property"].strip(), "op": row.get("op") or "eq"}
-            if condition["op"] != "exists":
-                condition["value"] = row.get("operand", "")
-            step["where"] = [condition]
-        steps.append(step)
-    return steps
-
-
-def _row_action(rows: list[dict[str, Any]], action: str) -> list[dict[str, Any]]:
-    if action == "add" and len(rows) < funnels.MAX_STEPS:
-        return [*rows, dict(EMPTY_ROW)]
-    if action.startswith("remove:") and len(rows) > 1:
-        index = int(action.split(":", 1)[1]) if action[7:].isdigit() else -1
-        return [row for i, row in enumerate(rows) if i != index]
-    return rows
 
 
 # --- pages ------------------------------------------------------------------------------------
@@ -114,40 +60,32 @@ def funnel_edit(request: HtmxHttpRequest, funnel_id: int | None = None) -> HttpR
         return render(
             request, "analytics/_funnel_result.html", _result_context(request, instance, days)
         )
-    errors: dict[str, str] = {}
-    if request.method == "GET" and request.GET.get("row_action"):
+    if request.method == "GET" and "row_action" in request.GET:
         # Adding or removing a row writes nothing, so it is a GET: a viewer may try funnels.
-        values = _values_from(request.GET)
-        values["rows"] = _row_action(values["rows"], request.GET["row_action"])
-        template = "analytics/_funnel_steps.html" if request.htmx else "analytics/funnel.html"
-        return render(request, template, _page_context(request, instance, values, days, {}))
-    if request.method == "POST":
-        values = _values_from(request.POST)
-        try:
-            funnel = funnels.funnel_save(
-                workspace=workspace,
-                user=request.user,  # type: ignore[arg-type]
-                data={**values, "steps": steps_from_rows(values["rows"])},
-                instance=instance,
-            )
-        except ValidationFailed as error:
-            errors = error.fields or {"form": error.message}
-        else:
-            messages.success(request, f"Funnel “{funnel.name}” saved.")
-            return redirect("analytics:funnel", funnel.pk)
-    elif "run" in request.GET:
-        values = _values_from(request.GET)
+        return _rows_changed(request, instance, days)
+    result = None
+    if request.method == "POST" or "run" in request.GET:
+        data = request.POST if request.method == "POST" else request.GET
+        form, formset = FunnelForm(data), FunnelStepFormSet(data)
+        valid = form.is_valid() and formset.is_valid()
+        if valid and request.method == "POST":
+            funnel = _save(request, instance, form, formset)
+            if funnel is not None:
+                messages.success(request, f"Funnel “{funnel.name}” saved.")
+                return redirect("analytics:funnel", funnel.pk)
+        elif valid:
+            result = _run(workspace, form, formset, days)
     elif instance:
-        values = {
-            "name": instance.name,
-            "window_days": instance.window_days,
-            "rows": rows_from_steps(instance.steps),
-        }
+        form = FunnelForm(initial={"name": instance.name, "window_days": instance.window_days})
+        formset = FunnelStepFormSet(
+            initial=[FunnelStepForm.initial_for(step) for step in instance.steps]
+        )
+        result = _result_context(request, instance, days)["result"]
     else:
-        values = {"name": "", "window_days": 30, "rows": [dict(EMPTY_ROW), dict(EMPTY_ROW)]}
-    context = _page_context(request, instance, values, days, errors)
-    status = 400 if errors or context["run_errors"] else 200
-    return render(request, "analytics/funnel.html", context, status=status)
+        form, formset = FunnelForm(), FunnelStepFormSet(initial=[BLANK_STEP, BLANK_STEP])
+    context = _page_context(request, instance, form, formset, days, result)
+    failed = form.errors or any(formset.errors) or formset.non_form_errors()
+    return render(request, "analytics/funnel.html", context, status=400 if failed else 200)
 
 
 @workspace_view(write=MARKETING)
@@ -162,62 +100,80 @@ def funnel_delete(request: HttpRequest, funnel_id: int) -> HttpResponse:
 # --- helpers ----------------------------------------------------------------------------------
 
 
-def _values_from(data: QueryDict) -> dict[str, Any]:
-    return {
-        "name": data.get("name", ""),
-        "window_days": data.get("window_days", "30"),
-        "rows": rows_from_form(data),
-    }
+def _rows_changed(request: HttpRequest, instance: Funnel | None, days: int) -> HttpResponse:
+    """One row button: the rows as typed, with the change applied; nothing is validated."""
+    typed = FunnelStepFormSet(request.GET)
+    bound = FunnelForm(request.GET)  # only to read the fields as typed; checked at Run or Save
+    form = FunnelForm(initial={name: bound[name].data for name in bound.fields})
+    try:
+        rows, _ = rows_change(
+            rows_as_typed(typed, STEP_PARTS),
+            request.GET["row_action"],
+            limit=funnels.MAX_STEPS,
+            blank=BLANK_STEP,
+            keep=1,
+        )
+    except RowActionInvalid as error:
+        return HttpResponseBadRequest(f"row_action: {error}")
+    formset = FunnelStepFormSet(initial=rows)
+    context = _page_context(request, instance, form, formset, days, None)
+    template = "analytics/_funnel_steps.html" if request.htmx else "analytics/funnel.html"
+    return render(request, template, context)
+
+
+def _save(
+    request: HttpRequest, instance: Funnel | None, form: FunnelForm, formset: Any
+) -> Funnel | None:
+    data = {**form.cleaned_data, "steps": formset.steps()}
+    try:
+        return funnels.funnel_save(
+            workspace=request.workspace,  # type: ignore[attr-defined]
+            user=request.user,  # type: ignore[arg-type]
+            data=data,
+            instance=instance,
+        )
+    except ValidationFailed as error:
+        formset.add_service_errors(error, form)
+        return None
+
+
+def _run(
+    workspace: Workspace, form: FunnelForm, formset: Any, days: int
+) -> funnels.FunnelResult | None:
+    """The form's funnel counted for the period, or None with the problems on the form."""
+    try:
+        steps = funnels.steps_parse(workspace=workspace, steps=formset.steps())
+    except ValidationFailed as error:
+        formset.add_service_errors(error, form)
+        return None
+    period = selectors.period_ending_today(workspace=workspace, days=days)
+    return funnels.funnel_compute(
+        workspace=workspace,
+        steps=steps,
+        window_days=form.cleaned_data["window_days"],
+        start=period.start,
+        end=period.end,
+    )
 
 
 def _page_context(
     request: HttpRequest,
     instance: Funnel | None,
-    values: dict[str, Any],
+    form: FunnelForm,
+    formset: Any,
     days: int,
-    errors: dict[str, str],
+    result: funnels.FunnelResult | None,
 ) -> dict[str, Any]:
-    """The editor, and the result of what it shows when that is a valid funnel to run: the
-    saved funnel on a plain GET, the form's funnel on "Run" (a failed save shows no result)."""
-    result, run_errors = None, {}
-    running = "run" in request.GET and request.method == "GET"
-    if (instance and request.method == "GET" and not request.GET.get("row_action")) or running:
-        try:
-            result = _compute(request.workspace, values, days)  # type: ignore[attr-defined]
-        except ValidationFailed as error:
-            run_errors = error.fields or {"form": error.message}
-    shown = errors or run_errors
-    rows = values["rows"]
-    for index, row in enumerate(rows):
-        prefix = f"steps[{index}]"
-        row["errors"] = [
-            f"{key.removeprefix(prefix).lstrip('.')}: {message}" if key != prefix else message
-            for key, message in shown.items()
-            if key == prefix or key.startswith((f"{prefix}.", f"{prefix}["))
-        ]
     return {
         "instance": instance,
-        "values": values,
-        "errors": shown,
-        "run_errors": run_errors,
-        "step_errors": {k: m for k, m in shown.items() if k == "steps"},
+        "form": form,
+        "formset": formset,
         "can_edit": _can_edit(request),
         "periods": selectors.PERIODS,
         "days": days,
-        "where_ops": [(op, operator_label(op)) for op in WHERE_OPS],
         "max_steps": funnels.MAX_STEPS,
         **_chart_context(result),
     }
-
-
-def _compute(workspace: Workspace, values: dict[str, Any], days: int) -> funnels.FunnelResult:
-    steps = funnels.steps_parse(workspace=workspace, steps=steps_from_rows(values["rows"]))
-    window = funnels.window_parse(values.get("window_days", 30))
-    period = selectors.period_ending_today(workspace=workspace, days=days)
-    start, end = period.start, period.end
-    return funnels.funnel_compute(
-        workspace=workspace, steps=steps, window_days=window, start=start, end=end
-    )
 
 
 def _result_context(request: HttpRequest, funnel: Funnel, days: int) -> dict[str, Any]:

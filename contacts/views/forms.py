@@ -16,7 +16,6 @@ from contacts.forms import (
     FormFieldFormSet,
     FormSettingsForm,
     HostedSubmissionForm,
-    RowActionInvalid,
     form_field_rows,
     form_field_rows_change,
     form_fields_from_formset,
@@ -27,7 +26,7 @@ from contacts.selectors import attribute_definition_list, form_workspace_id
 from contacts.services import forms as services
 from workspaces.client_ip import client_ip
 from workspaces.errors import TendrilError, ValidationFailed
-from workspaces.forms import form_errors_from
+from workspaces.forms import RowActionInvalid, form_errors_from
 from workspaces.roles import Capability
 from workspaces.scoping import public_view, scoped, workspace_view
 

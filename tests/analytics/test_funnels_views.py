@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -16,6 +17,7 @@ from .test_funnels import page, person, track
 
 pytestmark = pytest.mark.django_db
 
+KIND = re.compile(r'name="step-\d+-kind"')
 STEPS = [{"page": "/pricing"}, {"event": "Signed Up"}]
 
 
@@ -44,16 +46,12 @@ def visitors(ws):
 
 
 def form(name="Pricing to sign-up", rows=(("page", "/pricing"), ("event", "Signed Up")), **extra):
-    return {
-        "name": name,
-        "window_days": "30",
-        "step_kind": [kind for kind, _ in rows],
-        "step_value": [value for _, value in rows],
-        "step_property": ["" for _ in rows],
-        "step_op": ["eq" for _ in rows],
-        "step_operand": ["" for _ in rows],
-        **extra,
-    }
+    """The editor's fields: the funnel's, and the step formset's (`step-<n>-<part>`)."""
+    data = {"name": name, "window_days": "30", "step-TOTAL_FORMS": str(len(rows))}
+    data["step-INITIAL_FORMS"] = str(len(rows))
+    for n, (kind, value) in enumerate(rows):
+        data.update({f"step-{n}-kind": kind, f"step-{n}-value": value, f"step-{n}-op": "eq"})
+    return {**data, **extra}
 
 
 def test_the_list_shows_saved_funnels_in_a_constant_number_of_queries(
@@ -94,7 +92,7 @@ def test_saving_the_form_creates_the_funnel(member_client, ws):
 
 
 def test_a_property_condition_is_saved_with_its_step(member_client, ws):
-    data = form(step_property=["", "plan"], step_op=["eq", "eq"], step_operand=["", "pro"])
+    data = form(**{"step-1-property": "plan", "step-1-operand": "pro"})
     member_client.post(reverse("analytics:funnel_create"), data)
     where = Funnel.objects.get(workspace=ws).steps[1]["where"]
     assert where == [{"property": "plan", "op": "eq", "value": "pro"}]
@@ -107,9 +105,38 @@ def test_a_bad_step_is_shown_next_to_its_row_and_nothing_is_saved(member_client,
     )
     html = response.content.decode()
     assert response.status_code == 400
-    assert "steps[2].event" in html and 'data-error="step-2"' in html and "Step 3" in html
+    assert response.context["formset"].forms[2].errors == {
+        "value": ["must be an event name (1-200 characters)"]
+    }
+    assert 'data-error="step-2-value"' in html and "Step 3 · Event name or URL part" in html
     funnel.refresh_from_db()
     assert funnel.name == "Pricing to sign-up" and len(funnel.steps) == 2
+
+
+def test_a_bad_condition_is_shown_on_its_part_and_nothing_is_saved(member_client, ws):
+    data = form(**{"step-1-property": "plan", "step-1-op": "sounds_like"})
+    response = member_client.post(reverse("analytics:funnel_create"), data)
+    assert response.status_code == 400 and "op" in response.context["formset"].forms[1].errors
+    assert 'data-error="step-1-op"' in response.content.decode()
+    assert not Funnel.objects.exists()
+
+
+def test_too_many_steps_or_too_few_are_told_above_the_rows(member_client, ws):
+    rows = tuple(("event", f"E{n}") for n in range(9))
+    too_many = member_client.post(reverse("analytics:funnel_create"), form(rows=rows))
+    assert too_many.status_code == 400
+    assert "at most 8 steps" in too_many.content.decode()
+    too_few = member_client.post(reverse("analytics:funnel_create"), form(rows=rows[:1]))
+    assert too_few.status_code == 400 and 'data-error="steps"' in too_few.content.decode()
+    assert "2 to 8 steps" in too_few.content.decode()
+    assert not Funnel.objects.exists()
+
+
+def test_a_bad_window_is_next_to_its_field(viewer_client, ws):
+    query = {**form(window_days="0"), "run": "1"}
+    response = viewer_client.get(reverse("analytics:funnel_create"), query)
+    assert response.status_code == 400
+    assert response.context["form"].errors == {"window_days": ["must be from 1 to 365 days"]}
 
 
 def test_run_shows_the_result_without_saving(viewer_client, ws, visitors):
@@ -135,13 +162,13 @@ def test_rows_are_added_and_removed_without_saving(viewer_client):
     url = reverse("analytics:funnel_create")
     added = viewer_client.get(url, {**form(), "row_action": "add"}, HTTP_HX_REQUEST="true")
     html = added.content.decode()
-    assert (
-        html.lstrip().startswith('<div id="funnel-steps"') and html.count('name="step_kind"') == 3
-    )
+    assert html.lstrip().startswith('<div id="funnel-steps"') and len(KIND.findall(html)) == 3
     removed = viewer_client.get(url, {**form(), "row_action": "remove:0"}).content.decode()
-    assert removed.count('name="step_kind"') == 1 and 'value="Signed Up"' in removed
+    assert len(KIND.findall(removed)) == 1 and 'value="Signed Up"' in removed
     assert 'value="/pricing"' not in removed
     assert not Funnel.objects.exists()
+    unknown = viewer_client.get(url, {**form(), "row_action": "explode:1"})
+    assert unknown.status_code == 400 and b"row_action" in unknown.content
 
 
 def test_a_viewer_may_look_but_not_save_or_delete(viewer_client, funnel):
