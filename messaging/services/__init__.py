@@ -33,6 +33,7 @@ from .preview import template_render_preview
 from .sending import messages_send, test_send
 from .templates import (
     EmailContent,
+    block_templates_rebrand,
     email_template_restore,
     email_template_save,
     layout_save,
@@ -43,6 +44,7 @@ __all__ = [
     "Enqueued",
     "MessageSpec",
     "EmailContent",
+    "block_templates_rebrand",
     "consent_change",
     "contact_resubscribe",
     "contact_unsubscribe",

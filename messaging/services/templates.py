@@ -233,6 +233,33 @@ def email_template_restore(
     return template
 
 
+@transaction.atomic
+def block_templates_rebrand(*, workspace: Workspace, user: User | None = None) -> int:
+    """After a brand change: every block template (not archived) gets a new version compiled
+    with the new brand, as a layout change does for its templates. Returns how many changed.
+    A template whose document no longer passes its checks (a segment it names was deleted)
+    keeps its current version."""
+    changed = 0
+    templates = EmailTemplate.objects.filter(
+        workspace=workspace, document__isnull=False, archived_at__isnull=True
+    )
+    for template in templates:
+        before = template.current_version_id
+        try:
+            with transaction.atomic():
+                saved = email_template_save(
+                    workspace=workspace,
+                    template=template,
+                    content=content_of(template),
+                    user=user,
+                    note="Brand changed",
+                )
+        except ValidationFailed:
+            continue
+        changed += saved.current_version_id != before
+    return changed
+
+
 def email_template_archive(*, workspace: Workspace, template: EmailTemplate) -> None:
     from django.utils import timezone
 

@@ -487,3 +487,32 @@ def test_a_dynamic_block_reaches_one_contact_and_not_the_other_through_the_smtp_
     html_part = received["vip@example.com"].get_body(("html",))
     assert html_part["Content-Transfer-Encoding"] in ("7bit", "8bit")  # short lines: no QP
     assert Message.objects.filter(workspace=ws, status=MessageStatus.SENT).count() == 2
+
+
+@pytest.mark.django_db
+def test_a_brand_change_gives_block_templates_a_new_version_in_the_new_colours(ws):
+    from messaging.services import block_templates_rebrand, messaging_settings
+
+    template = email_template_save(
+        workspace=ws, content=EmailContent(name="B", subject="Hi", document=load("button"))
+    )
+    code = email_template_save(
+        workspace=ws,
+        content=EmailContent(
+            name="C",
+            subject="Hi",
+            html="<p>{{ workspace.physical_address }} <a href='{{ unsubscribe_url }}'>u</a></p>",
+        ),
+    )
+    config = messaging_settings(workspace=ws)
+    config.brand_background_color = "#123456"
+    config.save()
+    assert block_templates_rebrand(workspace=ws) == 1
+    template.refresh_from_db()
+    code.refresh_from_db()
+    assert (
+        template.current_version.number == 2 and "#123456" in template.current_version.compiled_html
+    )
+    assert template.current_version.note == "Brand changed"
+    assert code.current_version.number == 1  # a code template has no brand
+    assert block_templates_rebrand(workspace=ws) == 0  # nothing changed since
