@@ -73,9 +73,9 @@ def login_locked_out(
 
 
 def _login_refused(request: HttpRequest, message: str, retry_after: int) -> HttpResponse:
-    form = EmailAuthenticationForm(request, data=request.POST or None)
-    form.is_bound = False  # shown again with what was typed, but not validated
-    form.initial = {"username": request.POST.get("username", "")}
+    typed = EmailAuthenticationForm(request, data=request.POST or None)
+    # shown again with the email as typed, but not validated (no "wrong password" under it)
+    form = EmailAuthenticationForm(request, initial={"username": typed["username"].data or ""})
     response = render(
         request,
         "registration/login.html",

@@ -82,7 +82,10 @@ def test_failed_logins_lock_that_email_from_that_address_only(client, owner, mem
     locked = login(client, owner.email.upper(), PASSWORD)  # right password, other spelling
     assert locked.status_code == 429
     assert int(locked["Retry-After"]) > 0
-    assert "Too many failed sign-ins for this email" in locked.content.decode()
+    html = locked.content.decode()
+    assert "Too many failed sign-ins for this email" in html
+    assert f'value="{owner.email.upper()}"' in html  # the email as typed, no error under it
+    assert 'class="error"' not in html
     assert "_auth_user_id" not in client.session
     # The same person from another address, and another person from this one, still get in.
     assert login(Client(), owner.email, PASSWORD, REMOTE_ADDR="10.1.2.3").status_code == 302
