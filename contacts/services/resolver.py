@@ -106,6 +106,8 @@ def identity_resolve(incoming: Incoming, candidates: Iterable[Candidate]) -> Dec
     names them). Ties go to the lowest id."""
     ext, email, anon, phone = incoming
     found = candidates if isinstance(candidates, list) else list(candidates)
+    if not found:  # nobody holds them (most new visitors): create, recording every one
+        return _CREATE.get(tuple(map(bool, incoming))) or _create(incoming)
     if len(found) > 1:
         found = sorted(found, key=_id_of)
     by_ext = by_renamed = by_email = None
@@ -206,13 +208,24 @@ def _decision(
     return Decision(
         primary.id if primary is not None else None,
         tuple(c.id for c in merge) if merge else (),
-        tuple(c.id for c in by_anon if c is not primary and not _among(c, merge))
-        if by_anon
-        else (),
+        ()
+        if not by_anon or (len(by_anon) == 1 and by_anon[0] is primary)
+        else tuple(c.id for c in by_anon if c is not primary and not _among(c, merge)),
         frozenset(record) if record else _NONE,
         frozenset(replaces) if replaces else _NONE,
         refused,
     )
+
+
+# Ingestion asks once per message: a new contact's decision depends only on which
+# identifiers are given.
+_CREATE: dict[tuple[bool, ...], Decision] = {}
+
+
+def _create(incoming: Incoming) -> Decision:
+    decision = _decision(incoming, None, [], [], None)
+    _CREATE[tuple(map(bool, incoming))] = decision
+    return decision
 
 
 def _id_of(candidate: Candidate) -> int:
