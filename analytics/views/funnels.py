@@ -80,7 +80,11 @@ def funnel_edit(request: HtmxHttpRequest, funnel_id: int | None = None) -> HttpR
         formset = FunnelStepFormSet(
             initial=[FunnelStepForm.initial_for(step) for step in instance.steps]
         )
-        result = _result_context(request, instance, days)["result"]
+        try:
+            result = _result_context(request, instance, days)["result"]
+        except ValidationFailed as error:  # saved before a rule it now breaks: said on its row
+            form, formset = _bound_to(instance)
+            formset.add_service_errors(error, form)
     else:
         form, formset = FunnelForm(), FunnelStepFormSet(initial=[BLANK_STEP, BLANK_STEP])
     context = _page_context(request, instance, form, formset, days, result)
@@ -119,6 +123,19 @@ def _rows_changed(request: HttpRequest, instance: Funnel | None, days: int) -> H
     context = _page_context(request, instance, form, formset, days, None)
     template = "analytics/_funnel_steps.html" if request.htmx else "analytics/funnel.html"
     return render(request, template, context)
+
+
+def _bound_to(funnel: Funnel) -> tuple[FunnelForm, Any]:
+    """The editor bound to a saved funnel, as if it had been sent back: to show its errors."""
+    rows = [FunnelStepForm.initial_for(step) for step in funnel.steps]
+    data = {"name": funnel.name, "window_days": funnel.window_days}
+    data.update({"step-TOTAL_FORMS": len(rows), "step-INITIAL_FORMS": len(rows)})
+    for n, row in enumerate(rows):
+        data.update({f"step-{n}-{part}": value for part, value in row.items()})
+    form, formset = FunnelForm(data), FunnelStepFormSet(data)
+    form.full_clean()
+    formset.full_clean()  # so the service's errors can be added to the rows
+    return form, formset
 
 
 def _save(

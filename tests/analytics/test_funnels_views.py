@@ -139,6 +139,14 @@ def test_a_bad_window_is_next_to_its_field(viewer_client, ws):
     assert response.context["form"].errors == {"window_days": ["must be from 1 to 365 days"]}
 
 
+def test_a_saved_funnel_that_no_longer_parses_says_where(viewer_client, ws, owner):
+    broken = Funnel.objects.create(
+        workspace=ws, name="Old", steps=[{"page": "/pricing"}, {"event": " "}], created_by=owner
+    )
+    response = viewer_client.get(reverse("analytics:funnel", args=[broken.pk]))
+    assert response.status_code == 400 and "value" in response.context["formset"].forms[1].errors
+
+
 def test_run_shows_the_result_without_saving(viewer_client, ws, visitors):
     query = {**form(), "run": "1", "days": "7"}
     response = viewer_client.get(reverse("analytics:funnel_create"), query)
