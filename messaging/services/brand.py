@@ -15,6 +15,7 @@ from workspaces.models import Workspace
 
 from ..models import MediaAsset, MessagingSettings
 from .config import messaging_settings
+from .templates import block_templates_rebrand
 
 HEX_COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
 COLOURS = ("primary_color", "text_color", "background_color", "content_color")
@@ -95,5 +96,9 @@ def brand_update(*, workspace: Workspace, **values: Any) -> Brand:
         current.brand_font = values["font"]
     if "logo" in values:
         current.brand_logo = values["logo"]
+    before = brand_of(messaging_settings(workspace=workspace))
     current.save()
-    return brand_of(current)
+    after = brand_of(current)
+    if after != before:  # block templates are compiled with the brand: recompile them
+        block_templates_rebrand(workspace=workspace)
+    return after

@@ -516,3 +516,19 @@ def test_a_brand_change_gives_block_templates_a_new_version_in_the_new_colours(w
     assert template.current_version.note == "Brand changed"
     assert code.current_version.number == 1  # a code template has no brand
     assert block_templates_rebrand(workspace=ws) == 0  # nothing changed since
+
+
+@pytest.mark.django_db
+def test_saving_the_brand_recompiles_the_block_templates_and_an_unchanged_one_does_not(ws):
+    from messaging.services.brand import brand_update
+
+    template = email_template_save(
+        workspace=ws, content=EmailContent(name="B", subject="Hi", document=load("button"))
+    )
+    brand_update(workspace=ws, background_color="#654321")
+    template.refresh_from_db()
+    assert template.current_version.number == 2
+    assert "#654321" in template.current_version.compiled_html
+    brand_update(workspace=ws, background_color="#654321")  # the same brand: no new version
+    template.refresh_from_db()
+    assert template.current_version.number == 2
