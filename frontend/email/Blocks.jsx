@@ -56,8 +56,8 @@ function RichText({ html, onChange, label, ctx, id }) {
         <button type="button" className="btn btn-sm" aria-label="Bold" onMouseDown={(e) => e.preventDefault()} onClick={() => cmd("bold")}><strong>B</strong></button>
         <button type="button" className="btn btn-sm" aria-label="Italic" onMouseDown={(e) => e.preventDefault()} onClick={() => cmd("italic")}><em>I</em></button>
         <button type="button" className="btn btn-sm" aria-label="Link" onMouseDown={(e) => e.preventDefault()} onClick={link}>Link</button>
-        <button type="button" className="btn btn-sm" aria-label="Bulleted list" onMouseDown={(e) => e.preventDefault()} onClick={() => cmd("insertUnorderedList")}>• List</button>
-        <button type="button" className="btn btn-sm" aria-label="Numbered list" onMouseDown={(e) => e.preventDefault()} onClick={() => cmd("insertOrderedList")}>1. List</button>
+        <button type="button" className="btn btn-sm" onMouseDown={(e) => e.preventDefault()} onClick={() => cmd("insertUnorderedList")}>Bulleted list</button>
+        <button type="button" className="btn btn-sm" onMouseDown={(e) => e.preventDefault()} onClick={() => cmd("insertOrderedList")}>Numbered list</button>
       </div>
       <div ref={ref} id={id} className="ee-rich-area" contentEditable suppressContentEditableWarning role="textbox" aria-multiline="true" aria-label={label}
         tabIndex={0} onInput={() => { emit(); save(); }} onKeyUp={save} onMouseUp={save} onFocus={onFocus} onBlur={save} />
@@ -207,7 +207,7 @@ function BlockCard({ block, index, count, parentId, ctx }) {
         <span className="ee-block-tools">
           <button type="button" className="btn btn-sm" aria-label={`Move ${label} up`} disabled={index === 0} onClick={() => ctx.move(block.id, -1)}>↑</button>
           <button type="button" className="btn btn-sm" aria-label={`Move ${label} down`} disabled={index === count - 1} onClick={() => ctx.move(block.id, 1)}>↓</button>
-          {block.type !== "footer" && <button type="button" className="btn btn-sm" aria-label={`Duplicate ${label}`} onClick={() => ctx.duplicate(block.id)}>Copy</button>}
+          {block.type !== "footer" && <button type="button" className="btn btn-sm" aria-label={`Copy ${label}`} onClick={() => ctx.duplicate(block.id)}>Copy</button>}
           <button type="button" className="btn btn-sm btn-danger" aria-label={`Delete ${label}`} onClick={() => ctx.remove(block.id)}>Delete</button>
         </span>
       </div>
