@@ -12,6 +12,7 @@ from django.shortcuts import get_object_or_404, redirect
 from django.views.decorators.http import require_POST
 
 from workspaces.errors import TendrilError
+from workspaces.forms import form_errors_from
 from workspaces.roles import Capability
 from workspaces.scoping import scoped, workspace_view
 
@@ -30,7 +31,7 @@ from ..services import (
 from ..services.brand import COLOURS, brand_fonts, brand_of, brand_update
 from ..services.config import SETTINGS_FIELDS, topic_default
 from ..services.media import media_upload
-from .common import EDIT, form_errors_from, page
+from .common import EDIT, page
 
 PAGE_SIZE = 100
 

@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from workspaces.errors import TendrilError, ValidationFailed
+from workspaces.forms import form_errors_from
 from workspaces.htmx import HtmxHttpRequest
 from workspaces.scoping import scoped, workspace_view
 
@@ -28,7 +29,7 @@ from ..services.broadcasts import (
     broadcast_send,
     broadcast_status,
 )
-from .common import EDIT, block_editor_boot, form_errors_from, page
+from .common import EDIT, block_editor_boot, page
 
 
 @workspace_view

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from django import forms
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 
 from contacts.models import Contact
-from workspaces.errors import TendrilError
 from workspaces.roles import Capability
 from workspaces.scoping import scoped
 
@@ -33,18 +31,6 @@ def page(
         **context,
     }
     return render(request, template, context, status=status)
-
-
-def form_errors_from(form: forms.Form, error: TendrilError) -> None:
-    """Show a service's ValidationFailed next to the fields it names (or on top)."""
-    placed = False
-    for name, messages in error.fields.items():
-        for message in messages if isinstance(messages, list) else [messages]:
-            if name in form.fields:
-                form.add_error(name, str(message))
-                placed = True
-    if not placed:
-        form.add_error(None, error.message)
 
 
 def preview_contact(request: HttpRequest, value: str | None) -> Contact | None:

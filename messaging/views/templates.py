@@ -10,6 +10,7 @@ from django.shortcuts import get_object_or_404, redirect
 from django.views.decorators.http import require_POST
 
 from workspaces.errors import TendrilError
+from workspaces.forms import form_errors_from
 from workspaces.scoping import scoped, workspace_view
 
 from ..forms import EmailTemplateForm, LayoutForm, SmsTemplateForm, TestSendForm
@@ -26,7 +27,7 @@ from ..services import (
 from ..services.preview import email_draft_preview, sms_draft_preview
 from ..services.templates import email_template_archive, email_template_duplicate
 from ..templating.sms import sms_info
-from .common import EDIT, block_editor_boot, form_errors_from, page, preview_contact
+from .common import EDIT, block_editor_boot, page, preview_contact
 
 
 @workspace_view
