@@ -27,6 +27,7 @@ from .models import (
     Contact,
     ContactAnonymousId,
     Event,
+    EventDefinition,
     EventType,
     Form,
     LifecycleStage,
@@ -364,6 +365,12 @@ def event_list(*, workspace: Workspace, filters: EventFilters | None = None) -> 
 
 
 # --- Registry, tags, owners ------------------------------------------------------------------
+
+
+def event_definition_list(*, workspace: Workspace, limit: int = 50) -> list[EventDefinition]:
+    """The event names this workspace has received, most recent first, with the property
+    keys seen on each (the catalogue ingestion keeps)."""
+    return list(EventDefinition.objects.for_workspace(workspace).order_by("-last_seen_at")[:limit])
 
 
 def attribute_definition_list(*, workspace: Workspace) -> QuerySet[AttributeDefinition]:

@@ -16,7 +16,7 @@ from django.db.models import CharField, Count, Exists, Func, OuterRef, Q, QueryS
 from django.utils import timezone
 
 from contacts.models import ConsentStatus, Contact
-from contacts.selectors import attribute_definition_list
+from contacts.selectors import attribute_definition_list, event_definition_list
 from workspaces.models import Workspace
 
 from .models import (
@@ -510,9 +510,14 @@ class MergeTag:
     tag: str  # what is inserted, e.g. {{ first_name | default("there") }}
 
 
+MAX_EVENT_PROPERTY_TAGS = 100
+
+
 def merge_tags(*, workspace: Workspace) -> list[MergeTag]:
-    """Contact fields, then the workspace's own attributes (from the attribute registry), each
-    with a fallback so a missing value never leaves a gap."""
+    """Contact fields, the workspace's own attributes (from the attribute registry), then the
+    properties of the events it has received — `event` is the event that triggered a workflow
+    send — each with a fallback so a missing value (a broadcast has no event) never leaves a
+    gap."""
     tags = [MergeTag("Contact", label, f"{{{{ {expr} }}}}") for label, expr in CONTACT_MERGE_TAGS]
     for definition in attribute_definition_list(workspace=workspace)[:200]:
         key = definition.key
@@ -520,4 +525,13 @@ def merge_tags(*, workspace: Workspace) -> list[MergeTag]:
         tags.append(
             MergeTag("Attributes", definition.label or key, f'{{{{ {access} | default("") }}}}')
         )
+    seen: dict[str, list[str]] = {}
+    for event in event_definition_list(workspace=workspace):
+        for key in event.property_keys or []:
+            if len(seen) < MAX_EVENT_PROPERTY_TAGS or key in seen:
+                seen.setdefault(key, []).append(event.name)
+    for key, events in sorted(seen.items()):
+        access = f"event.properties.{key}" if key.isidentifier() else f"event.properties[{key!r}]"
+        label = f"{key} ({', '.join(events[:2])}{', …' if len(events) > 2 else ''})"
+        tags.append(MergeTag("Event properties", label, f'{{{{ {access} | default("") }}}}'))
     return tags

@@ -64,6 +64,22 @@ def test_the_block_editor_boots_with_the_workspaces_merge_tags(owner_client, ws)
     assert tags["Plan"] == '{{ attributes.plan | default("") }}'
 
 
+def test_merge_tags_offer_the_properties_of_the_events_received(owner_client, ws):
+    from contacts.models import EventDefinition
+
+    EventDefinition.objects.create(
+        workspace=ws, name="Checkout Started", property_keys=["cart_url", "order total"]
+    )
+    EventDefinition.objects.create(workspace=ws, name="Order Completed", property_keys=["cart_url"])
+    boot = boot_of(owner_client.get(reverse("messaging:template_new_blocks")))
+    tags = {t["label"]: t for t in boot["mergeTags"]}
+    cart = next(t for label, t in tags.items() if label.startswith("cart_url ("))
+    assert cart["tag"] == '{{ event.properties.cart_url | default("") }}'
+    assert "Checkout Started" in cart["label"] and "Order Completed" in cart["label"]
+    total = tags["order total (Checkout Started)"]
+    assert total["tag"] == "{{ event.properties['order total'] | default(\"\") }}"
+
+
 def test_a_block_template_opens_in_the_island_and_a_code_template_in_the_code_editor(
     owner_client, ws, layout, block_template
 ):
