@@ -1,6 +1,7 @@
 """The `events_ingested` hook: how scoring, segments and workflows learn about new events.
 
-Contacts never imports those apps. Each registers a processor in its AppConfig.ready():
+Contacts never imports those apps. Each keeps its step in `<app>/processors.py`, imported
+from its AppConfig.ready() so the decorator registers it:
 
     from contacts.hooks import on_events_ingested
 

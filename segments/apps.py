@@ -9,5 +9,5 @@ class SegmentsConfig(AppConfig):
         # Registers the `segments` processor of the events_ingested pipeline.
         from . import (
             home,  # noqa: F401  (its part of the home page)
-            realtime,  # noqa: F401
+            processors,  # noqa: F401  (registers the pipeline processor)
         )

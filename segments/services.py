@@ -400,7 +400,7 @@ def segment_order(segments: list[Segment]) -> list[Segment]:
 
 
 # Segments reference each other at most this deep when ordering (cycles are refused at save
-# time; this is a belt on top of those braces, as realtime's MAX_WAVES).
+# time; this is a belt on top of those braces, as processors' MAX_WAVES).
 MAX_REFERENCE_DEPTH = 10
 
 

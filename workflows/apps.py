@@ -8,5 +8,5 @@ class WorkflowsConfig(AppConfig):
         # Registers the events pipeline processor (contacts.hooks, order 30).
         from . import (
             home,  # noqa: F401  (its part of the home page)
-            processor,  # noqa: F401
+            processors,  # noqa: F401  (registers the pipeline processor)
         )

@@ -9,7 +9,7 @@ from django.test import Client
 from contacts.models import Contact, Event
 from contacts.services import event_record, events_enqueue_processing
 from segments.models import Segment, SegmentMembership, SegmentMembershipChange
-from segments.realtime import segment_membership_refresh, touches_from_batch
+from segments.processors import segment_membership_refresh, touches_from_batch
 from segments.services import segment_create, static_list_add
 from tests.support.worker import wait_for
 
@@ -132,7 +132,7 @@ def test_later_processors_see_the_membership_events(ws, create, monkeypatch):
     create(ws, "Buyers", {"event": "Order Completed"})
     event = event_record(workspace=ws, contact=contact, name="Order Completed", source="api")
     batch = hooks.IngestedBatch(workspace=ws, events=[event])
-    from segments.realtime import segments_on_events_ingested
+    from segments.processors import segments_on_events_ingested
 
     segments_on_events_ingested(batch)
     assert [e.name for e in batch.events] == ["Order Completed", "segment.entered"]
