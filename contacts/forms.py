@@ -6,6 +6,7 @@ import zoneinfo
 from typing import Any
 
 from django import forms
+from django.core.validators import ProhibitNullCharactersValidator
 
 from workspaces.errors import TendrilError
 from workspaces.forms import form_errors_from, rows_as_typed, rows_change
@@ -231,20 +232,39 @@ class FormSettingsForm(forms.Form):
         return data
 
 
+class UncheckedText(forms.CharField):
+    """Text passed on as typed, NUL characters included: the service judges it (`form_submit`
+    names a NUL character next to its field, with every other problem at once)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.validators = [
+            v for v in self.validators if not isinstance(v, ProhibitNullCharactersValidator)
+        ]
+
+
+class TrackingText(UncheckedText):
+    """Where the form was filled in (page URL, anonymous id): written by the page's script, not
+    by the visitor, so a NUL is dropped rather than refused — the submission still counts."""
+
+    def to_python(self, value: Any) -> str:
+        return str(super().to_python(value)).replace("\x00", "")
+
+
 class HostedSubmissionForm(forms.Form):
     """What a visitor posts to a hosted form's public page: the fields its owner defined, the
     consent box, a honeypot for bots and where the form was filled in. The defined fields
     arrive as text: their types, required-ness and formats are `form_submit`'s to judge (it
     names every problem at once, by field key, and the page shows each next to its input)."""
 
-    page_url = forms.CharField(required=False, strip=False, widget=forms.HiddenInput)
-    anonymous_id = forms.CharField(required=False, widget=forms.HiddenInput)
+    page_url = TrackingText(required=False, strip=False, widget=forms.HiddenInput)
+    anonymous_id = TrackingText(required=False, widget=forms.HiddenInput)
 
     def __init__(self, *args: Any, definition: FormDefinition, **kwargs: Any) -> None:
         kwargs.setdefault("auto_id", "f-%s")
         super().__init__(*args, **kwargs)
         for field in definition.fields:
-            self.fields[field["key"]] = forms.CharField(
+            self.fields[field["key"]] = UncheckedText(
                 required=False, strip=False, label=field["label"]
             )
         self.fields[CONSENT_FIELD] = forms.BooleanField(
