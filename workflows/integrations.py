@@ -7,14 +7,13 @@ Analytics sits above workflows: what the builder needs from it comes through wor
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from django.db import connection
 from django.db.models.expressions import RawSQL
 
+import contacts.selectors as contact_selectors
 import contacts.services.contacts as contact_services
 import messaging.selectors as messaging_selectors
 import messaging.services as messaging_services
@@ -22,7 +21,6 @@ import scoring.services as scoring_services
 import segments.filters as segment_filters
 import segments.selectors as segment_selectors
 import segments.services as segment_services
-from contacts.models import Event, EventDefinition
 
 from . import hooks
 
@@ -166,47 +164,16 @@ def contact_update(
     return updated, set(changed)
 
 
-TAGS_ADD_SQL = """
-UPDATE contacts_contact SET updated_at = now(), tags = tags || ARRAY(
-    SELECT t FROM unnest(%s::varchar[]) WITH ORDINALITY AS u(t, n) WHERE NOT t = ANY(tags) ORDER BY n)
-WHERE workspace_id = %s AND id = %s AND NOT tags @> %s::varchar[]
-RETURNING tags
-"""
-TAGS_REMOVE_SQL = """
-UPDATE contacts_contact SET updated_at = now(), tags = ARRAY(
-    SELECT t FROM unnest(tags) WITH ORDINALITY AS u(t, n) WHERE NOT t = ANY(%s::varchar[]) ORDER BY n)
-WHERE workspace_id = %s AND id = %s AND tags && %s::varchar[]
-RETURNING tags
-"""
-
-
 def tags_changed(current: list[str], tags: list[str], *, add: bool) -> list[str] | None:
     """The contact's tags after adding / removing `tags` (contacts' cleaning rules), or None
     when nothing changes."""
-    clean = contact_services.tags_clean(tags)
-    if add:
-        new = [*current, *[t for t in clean if t not in current]]
-    else:
-        new = [t for t in current if t not in clean]
-    return new if new != list(current) else None
-
-
-TAGS_WRITE_SQL = """
-UPDATE contacts_contact AS c
-SET tags = ARRAY(SELECT jsonb_array_elements_text(u.tags::jsonb)), updated_at = now()
-FROM unnest(%s::bigint[], %s::text[]) AS u(id, tags)
-WHERE c.workspace_id = %s AND c.id = u.id
-"""
+    return contact_services.tags_changed(current, tags, add=add)
 
 
 def contacts_tags_write(*, workspace: Workspace, contacts: list[Contact]) -> None:
     """Write these contacts' tags (computed by tags_changed on rows the caller has locked)
     in one statement."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            TAGS_WRITE_SQL,
-            [[c.pk for c in contacts], [json.dumps(list(c.tags)) for c in contacts], workspace.pk],
-        )
+    contact_services.contacts_tags_write(workspace=workspace, contacts=contacts)
 
 
 def contact_tags(
@@ -215,16 +182,10 @@ def contact_tags(
     """Add or remove tags in one atomic UPDATE; returns the new tags, or None if nothing
     changed. Unlike contacts' contact_tags_add/remove (one events-pipeline task per call),
     this leaves telling the pipeline to the caller, so a chunk of runs sends one task for
-    all its contacts. Tags are cleaned by contacts' own rules."""
-    clean = contact_services.tags_clean(tags)
-    if not clean:
-        return None
-    with connection.cursor() as cursor:
-        cursor.execute(
-            TAGS_ADD_SQL if add else TAGS_REMOVE_SQL, [clean, workspace.pk, contact.pk, clean]
-        )
-        row = cursor.fetchone()
-    return list(row[0]) if row else None
+    all its contacts."""
+    return contact_services.contact_tags_apply(
+        workspace=workspace, contact=contact, tags=tags, add=add
+    )
 
 
 # --- scoring --------------------------------------------------------------------------------
@@ -486,14 +447,9 @@ def event_definitions(
     *, workspace: Workspace, prefix: str = "", names: Iterable[str] | None = None, limit: int = 500
 ) -> list[tuple[str, list[str], datetime]]:
     """(name, property keys, last seen) of the event names this workspace has received —
-    contacts keeps this catalogue on ingestion (EventDefinition)."""
-    rows = EventDefinition.objects.for_workspace(workspace)
-    if prefix:
-        rows = rows.filter(name__istartswith=prefix)
-    if names is not None:
-        rows = rows.filter(name__in=list(names))
-    return list(
-        rows.order_by("-last_seen_at").values_list("name", "property_keys", "last_seen_at")[:limit]
+    contacts keeps this catalogue on ingestion."""
+    return contact_selectors.event_definition_rows(
+        workspace=workspace, prefix=prefix, names=names, limit=limit
     )
 
 
@@ -505,38 +461,15 @@ def event_counts(*, workspace: Workspace, names: list[str], since: datetime) -> 
 
 # --- replaying history (preview on history) ----------------------------------------------------
 
-# A cheap, well-mixed order of contact ids (Knuth's multiplicative hash): a uniform sample
-# that is the same on every run, without sorting by random().
-_SAMPLE_ORDER = "mod({col}::bigint * 2654435761, 4294967296)"
-
-EVENT_HITS_SQL = f"""
-WITH hits AS (
-    SELECT contact_id, count(*) AS n
-    FROM contacts_event
-    WHERE workspace_id = %(workspace)s AND name = ANY(%(names)s)
-      AND timestamp >= %(since)s AND timestamp < %(until)s
-    GROUP BY contact_id
-)
-SELECT (SELECT count(*) FROM hits), (SELECT coalesce(sum(n), 0) FROM hits),
-       ARRAY(SELECT contact_id FROM hits ORDER BY {_SAMPLE_ORDER.format(col="contact_id")}
-             LIMIT %(sample)s)
-"""  # noqa: S608 — no user input in the text
-
 
 def event_hits(
     *, workspace: Workspace, names: list[str], since: datetime, until: datetime, sample: int
 ) -> tuple[int, int, list[int]]:
     """(contacts who had any of these events in [since, until), how many events, a uniform
-    sample of at most `sample` of those contacts) — one statement on the events table's
-    (workspace, name, timestamp) index."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            EVENT_HITS_SQL,
-            {"workspace": workspace.pk, "names": names, "since": since, "until": until,
-             "sample": sample},
-        )  # fmt: skip
-        contacts, events, ids = cursor.fetchone()
-    return int(contacts), int(events), list(ids or [])
+    sample of at most `sample` of those contacts)."""
+    return contact_selectors.event_hits(
+        workspace=workspace, names=names, since=since, until=until, sample=sample
+    )
 
 
 def segment_sample(*, workspace: Workspace, segment_id: Any, sample: int) -> tuple[int, list[int]]:
@@ -545,36 +478,16 @@ def segment_sample(*, workspace: Workspace, segment_id: Any, sample: int) -> tup
     if segment is None:
         return 0, []
     members = segment_selectors.segment_member_ids(segment=segment)
-    order = _SAMPLE_ORDER.format(col="contact_id")
+    order = contact_selectors.SAMPLE_ORDER.format(col="contact_id")
     ordered = members.order_by(RawSQL(order, []))  # noqa: S611 — a constant expression
     ids = list(ordered.values_list("contact_id", flat=True)[:sample])
     return int(members.count()), ids
 
 
-def events_of_contacts(
-    *,
-    workspace: Workspace,
-    contact_ids: list[int],
-    names: list[str],
-    since: datetime,
-    until: datetime,
-    limit: int = 200_000,
-) -> list[Any]:
-    """These contacts' events of these names in [since, until), oldest first (bounded)."""
-    return list(
-        Event.objects.filter(
-            workspace_id=workspace.pk, contact_id__in=contact_ids, name__in=names,
-            timestamp__gte=since, timestamp__lt=until,
-        )
-        .only("id", "contact_id", "name", "properties", "timestamp")
-        .order_by("timestamp", "id")[:limit]
-    )  # fmt: skip
+# These contacts' events of these names in [since, until), oldest first (bounded).
+events_of_contacts = contact_selectors.events_of_contacts
 
 
 def events_in_window(*, workspace: Workspace, since: datetime, until: datetime) -> int:
     """All of the workspace's events in [since, until): the preview bench's baseline."""
-    return int(
-        Event.objects.filter(
-            workspace_id=workspace.pk, timestamp__gte=since, timestamp__lt=until
-        ).count()
-    )
+    return contact_selectors.events_in_window(workspace=workspace, since=since, until=until)

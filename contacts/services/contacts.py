@@ -9,6 +9,7 @@ so segments and scoring react to an edit as they do to an identify call.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable, Mapping
 from datetime import date
@@ -416,6 +417,67 @@ def contact_tags_add(*, workspace: Workspace, contact: Contact, tags: Iterable[s
 @transaction.atomic
 def contact_tags_remove(*, workspace: Workspace, contact: Contact, tags: Iterable[str]) -> Contact:
     return _tags_change(workspace, contact, tags_clean(tags), add=False)
+
+
+# Tags written for many contacts at once (workflows' tag steps): these leave telling the
+# events pipeline to the caller, so a chunk of runs sends one task for all its contacts.
+
+TAGS_ADD_SQL = """
+UPDATE contacts_contact SET updated_at = now(), tags = tags || ARRAY(
+    SELECT t FROM unnest(%s::varchar[]) WITH ORDINALITY AS u(t, n) WHERE NOT t = ANY(tags) ORDER BY n)
+WHERE workspace_id = %s AND id = %s AND NOT tags @> %s::varchar[]
+RETURNING tags
+"""
+TAGS_REMOVE_SQL = """
+UPDATE contacts_contact SET updated_at = now(), tags = ARRAY(
+    SELECT t FROM unnest(tags) WITH ORDINALITY AS u(t, n) WHERE NOT t = ANY(%s::varchar[]) ORDER BY n)
+WHERE workspace_id = %s AND id = %s AND tags && %s::varchar[]
+RETURNING tags
+"""
+TAGS_WRITE_SQL = """
+UPDATE contacts_contact AS c
+SET tags = ARRAY(SELECT jsonb_array_elements_text(u.tags::jsonb)), updated_at = now()
+FROM unnest(%s::bigint[], %s::text[]) AS u(id, tags)
+WHERE c.workspace_id = %s AND c.id = u.id
+"""
+
+
+def tags_changed(current: list[str], tags: Iterable[Any], *, add: bool) -> list[str] | None:
+    """The contact's tags after adding / removing `tags` (cleaned by tags_clean), or None
+    when nothing changes. Computes only; contacts_tags_write stores the result."""
+    clean = tags_clean(tags)
+    if add:
+        new = [*current, *[t for t in clean if t not in current]]
+    else:
+        new = [t for t in current if t not in clean]
+    return new if new != list(current) else None
+
+
+def contacts_tags_write(*, workspace: Workspace, contacts: list[Contact]) -> None:
+    """Write these contacts' `tags` as they are on the objects (computed by tags_changed on
+    rows the caller has locked) in one statement. Does not tell the events pipeline."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            TAGS_WRITE_SQL,
+            [[c.pk for c in contacts], [json.dumps(list(c.tags)) for c in contacts], workspace.pk],
+        )
+
+
+def contact_tags_apply(
+    *, workspace: Workspace, contact: Contact, tags: Iterable[Any], add: bool
+) -> list[str] | None:
+    """Add or remove tags in one atomic UPDATE; returns the new tags, or None if nothing
+    changed. Unlike contact_tags_add/remove (one events-pipeline task per call), this does
+    not tell the events pipeline."""
+    clean = tags_clean(tags)
+    if not clean:
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute(
+            TAGS_ADD_SQL if add else TAGS_REMOVE_SQL, [clean, workspace.pk, contact.pk, clean]
+        )
+        row = cursor.fetchone()
+    return list(row[0]) if row else None
 
 
 @transaction.atomic
