@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.utils.html import format_html
 
 from workspaces.forms import ScopedForm as WorkspaceForm
 
@@ -68,7 +69,20 @@ class SmsTemplateForm(WorkspaceForm):
         self.fields["topic"].empty_label = "Default topic"
 
 
-class TestSendForm(forms.Form):
+class PreviewForm(forms.Form):
+    """Who a live preview or a test send is rendered for: an email or a contact id (empty:
+    the sample contact). The view looks the contact up in the workspace."""
+
+    preview_contact = forms.CharField(max_length=254, required=False, label="for contact")
+
+
+class SmsPreviewForm(PreviewForm):
+    """The SMS composer's live preview: the unsaved body as typed."""
+
+    body = forms.CharField(required=False, strip=False)
+
+
+class TestSendForm(PreviewForm):
     to = forms.CharField(max_length=254, label="Send a test to")
 
 
@@ -194,6 +208,50 @@ class BroadcastForm(WorkspaceForm):
         segments = segments_bridge.segment_choices(workspace=self.workspace)
         self.fields["segment"].choices = [("", "Choose a segment…"), *segments]
         self.fields["exclude_segments"].choices = segments
+
+
+class BroadcastSendForm(forms.Form):
+    """The Send button's confirmation: the number of people the page showed (a hidden
+    field). Sending goes ahead only while the audience is still that number."""
+
+    recipients = forms.CharField(max_length=20, required=False, strip=False)
+
+    def __init__(self, *args: Any, audience: int | None, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.audience = audience
+
+    def clean_recipients(self) -> str:
+        confirmed: str = self.cleaned_data["recipients"]
+        if self.audience is not None and confirmed != str(self.audience):
+            people = "person" if self.audience == 1 else "people"
+            named = f", not {int(confirmed):,}" if confirmed.isdigit() else ""
+            raise forms.ValidationError(
+                f"The audience is now {self.audience:,} {people}{named}: "
+                "check it and confirm again."
+            )
+        return confirmed
+
+
+class EraseConfirmForm(forms.Form):
+    """Erasing a contact asks for their email address (or id, without one) typed out."""
+
+    confirm = forms.CharField(
+        max_length=254, required=False, widget=forms.TextInput(attrs={"autocomplete": "off"})
+    )
+
+    def __init__(self, *args: Any, expected: str, **kwargs: Any):
+        kwargs.setdefault("auto_id", "%s")
+        super().__init__(*args, **kwargs)
+        self.expected = expected
+        self.fields["confirm"].label = format_html("Type <code>{}</code> to confirm", expected)
+
+    def clean_confirm(self) -> str:
+        typed: str = self.cleaned_data["confirm"]
+        if typed.strip().lower() != self.expected.lower():
+            raise forms.ValidationError(
+                "Type the contact's email address (or id) to confirm the erasure."
+            )
+        return typed
 
 
 class SuppressionForm(forms.Form):

@@ -17,7 +17,7 @@ from workspaces.htmx import HtmxHttpRequest
 from workspaces.scoping import scoped, workspace_view
 
 from .. import segments_bridge
-from ..forms import BroadcastForm
+from ..forms import BroadcastForm, BroadcastSendForm
 from ..models import Broadcast, MessageStatus
 from ..selectors import AudienceSize, audience_size, broadcast_topic_id
 from ..services import sto
@@ -271,16 +271,13 @@ def broadcast_detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
 def broadcast_send_view(request: HttpRequest, pk: int) -> HttpResponse:
     broadcast = get_object_or_404(scoped(request, Broadcast), pk=pk)
     audience = _broadcast_audience(request, broadcast)
-    confirmed = request.POST.get("recipients", "")
-    if audience is not None and confirmed != str(audience.recipients):
-        # The confirmation named a number: send only while it is still the number.
-        messages.error(
-            request,
-            f"The audience is now {audience.recipients:,} "
-            f"{'person' if audience.recipients == 1 else 'people'}"
-            + (f", not {int(confirmed):,}" if confirmed.isdigit() else "")
-            + ": check it and confirm again.",
-        )
+    form = BroadcastSendForm(
+        request.POST, audience=audience.recipients if audience is not None else None
+    )
+    if not form.is_valid():
+        # The confirmation is the Send button's hidden field: its error goes above the page,
+        # which shows the audience as it is now.
+        messages.error(request, " ".join(form.errors["recipients"]))
         return redirect("messaging:broadcast_detail", pk=broadcast.pk)
     try:
         sent = broadcast_send(workspace=request.workspace, broadcast=broadcast)  # type: ignore[attr-defined]

@@ -16,6 +16,7 @@ from contacts.models import Contact
 from workspaces.roles import Capability
 from workspaces.scoping import scoped, workspace_view
 
+from ..forms import EraseConfirmForm
 from ..privacy import contact_erase, contact_export
 from .common import page
 
@@ -42,7 +43,14 @@ def privacy(request: HttpRequest) -> HttpResponse:
 @workspace_view(read=EDIT_CONTACTS)
 def privacy_contact(request: HttpRequest, pk: int) -> HttpResponse:
     contact = get_object_or_404(scoped(request, Contact), pk=pk)
-    return page(request, "messaging/privacy_contact.html", {"contact": contact}, tab="privacy")
+    form = EraseConfirmForm(expected=_erase_word(contact))
+    context = {"contact": contact, "form": form}
+    return page(request, "messaging/privacy_contact.html", context, tab="privacy")
+
+
+def _erase_word(contact: Contact) -> str:
+    """What erasing this contact asks to be typed: their email address, or their id."""
+    return contact.email or str(contact.pk)
 
 
 @workspace_view(read=EDIT_CONTACTS)
@@ -60,12 +68,10 @@ def privacy_export(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def privacy_erase(request: HttpRequest, pk: int) -> HttpResponse:
     contact = get_object_or_404(scoped(request, Contact), pk=pk)
-    if (
-        request.POST.get("confirm", "").strip().lower()
-        != (contact.email or str(contact.pk)).lower()
-    ):
-        messages.error(request, "Type the contact's email address (or id) to confirm the erasure.")
-        return redirect("messaging:privacy_contact", pk=contact.pk)
+    form = EraseConfirmForm(request.POST, expected=_erase_word(contact))
+    if not form.is_valid():
+        context = {"contact": contact, "form": form}
+        return page(request, "messaging/privacy_contact.html", context, tab="privacy", status=400)
     report = contact_erase(
         workspace=request.workspace,  # type: ignore[attr-defined]
         contact=contact,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib import messages
+from django.forms import Form
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.views.decorators.http import require_POST
@@ -13,7 +14,14 @@ from workspaces.errors import TendrilError
 from workspaces.forms import form_errors_from
 from workspaces.scoping import scoped, workspace_view
 
-from ..forms import EmailTemplateForm, LayoutForm, SmsTemplateForm, TestSendForm
+from ..forms import (
+    EmailTemplateForm,
+    LayoutForm,
+    PreviewForm,
+    SmsPreviewForm,
+    SmsTemplateForm,
+    TestSendForm,
+)
 from ..models import EmailTemplate, Layout, SmsTemplate, TemplateVersion
 from ..selectors import merge_tags
 from ..services import (
@@ -146,15 +154,27 @@ def template_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
     )
 
 
+def _problems(form: Form) -> list[str]:
+    """A preview's invalid fields as the lines its problems list shows."""
+    if form.is_valid():
+        return []
+    return [f"{name}: {' '.join(errs)}" for name, errs in form.errors.items()]
+
+
 @workspace_view(write=EDIT)
 @require_POST
 def template_preview(request: HttpRequest) -> HttpResponse:
     """The live preview (htmx): the unsaved form rendered for the chosen contact."""
     workspace = request.workspace  # type: ignore[attr-defined]
     form = EmailTemplateForm(request.POST, workspace=workspace)
-    contact = preview_contact(request, request.POST.get("preview_contact"))
-    preview, problems = None, []
-    if form.is_valid():
+    chosen = PreviewForm(request.POST)
+    contact = (
+        preview_contact(request, chosen.cleaned_data["preview_contact"])
+        if chosen.is_valid()
+        else None
+    )
+    preview, problems = None, _problems(chosen) or _problems(form)
+    if not problems:
         try:
             preview = email_draft_preview(
                 workspace=workspace, content=_content(form), contact=contact
@@ -165,8 +185,6 @@ def template_preview(request: HttpRequest) -> HttpResponse:
                 for name, found in error.fields.items()
                 for message in (found if isinstance(found, list) else [found])
             ]
-    else:
-        problems = [f"{name}: {' '.join(errs)}" for name, errs in form.errors.items()]
     return page(
         request,
         "messaging/template_edit.html#preview",
@@ -186,7 +204,7 @@ def template_test_send(request: HttpRequest, pk: int) -> HttpResponse:
                 workspace=request.workspace,  # type: ignore[attr-defined]
                 template=template,
                 to=form.cleaned_data["to"],
-                contact=preview_contact(request, request.POST.get("preview_contact")),
+                contact=preview_contact(request, form.cleaned_data["preview_contact"]),
                 user=request.user,  # type: ignore[arg-type]
             )
         except TendrilError as error:
@@ -194,7 +212,12 @@ def template_test_send(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             messages.success(request, f"Test sent to {form.cleaned_data['to']}.")
     else:
-        messages.error(request, "Enter an address to send the test to.")
+        messages.error(
+            request,
+            "Enter an address to send the test to."
+            if "to" in form.errors
+            else " ".join(form.errors["preview_contact"]),
+        )
     return redirect("messaging:template_edit", pk=template.pk)
 
 
@@ -377,16 +400,18 @@ def _sms_cost(segments: int) -> dict[str, float]:
 @workspace_view(write=EDIT)
 @require_POST
 def sms_preview(request: HttpRequest) -> HttpResponse:
-    body = request.POST.get("body", "")
-    preview, problems = None, []
-    try:
-        preview = sms_draft_preview(
-            workspace=request.workspace,  # type: ignore[attr-defined]
-            body=body,
-            contact=preview_contact(request, request.POST.get("preview_contact")),
-        )
-    except TendrilError as error:
-        problems = [str(m) for found in error.fields.values() for m in found]
+    form = SmsPreviewForm(request.POST)
+    preview, problems = None, _problems(form)
+    body = form.cleaned_data.get("body", "") if not problems else ""
+    if not problems:
+        try:
+            preview = sms_draft_preview(
+                workspace=request.workspace,  # type: ignore[attr-defined]
+                body=body,
+                contact=preview_contact(request, form.cleaned_data["preview_contact"]),
+            )
+        except TendrilError as error:
+            problems = [str(m) for found in error.fields.values() for m in found]
     return page(
         request,
         "messaging/sms_template_edit.html#preview",

@@ -258,18 +258,20 @@ def test_the_send_button_asks_to_confirm_the_number_of_people(owner_client, ws, 
     assert "13 in Everyone · 1 left out by VIPs · 5 cannot be reached" in html
 
 
+@pytest.mark.parametrize(
+    "confirmed, said",
+    [("9", "7 people, not 9"), ("seven", "7 people")],
+)
 def test_a_send_confirmed_for_another_number_sends_nothing_and_says_the_new_one(
-    owner_client, ws, template, crowd
+    owner_client, ws, template, crowd, confirmed, said
 ):
     broadcast = _draft(ws, template, crowd)
     url = reverse("messaging:broadcast_send", args=[broadcast.pk])
-    response = owner_client.post(url, {"recipients": "9"}, follow=True)
+    response = owner_client.post(url, {"recipients": confirmed}, follow=True)
     broadcast.refresh_from_db()
     assert broadcast.status == Broadcast.Status.DRAFT
     assert not Message.objects.filter(broadcast=broadcast).exists()
-    assert "The audience is now 7 people, not 9: check it and confirm again." in (
-        response.content.decode()
-    )
+    assert f"The audience is now {said}: check it and confirm again." in (response.content.decode())
     owner_client.post(url, {})
     broadcast.refresh_from_db()
     assert broadcast.status == Broadcast.Status.DRAFT  # no number confirmed: nothing sent

@@ -350,3 +350,36 @@ def test_the_sms_composer_counts_what_is_sent_and_estimates_its_cost(owner_clien
     assert "2 segments" in html and "$0.0200" in html and "$20.00 per 1,000" in html
     page = client.get("/messages/sms/new/").content.decode()
     assert "Insert a merge tag" in page and "first_name | default(&quot;there&quot;)" in page
+
+
+def test_a_wrong_erase_confirmation_is_a_400_next_to_the_field_and_erases_nothing(
+    owner_client, ws, contact
+):
+    url = reverse("messaging:privacy_erase", args=[contact.pk])
+    response = owner_client.post(url, {"confirm": "someone-else@example.com"})
+    html = response.content.decode()
+    assert response.status_code == 400
+    field = html.split('id="confirm"')[1].split("</div>")[0]
+    assert "Type the contact&#x27;s email address (or id) to confirm the erasure." in field
+    assert "<code>ada@example.com</code>" in html  # the label still says what to type
+    assert Contact.objects.filter(pk=contact.pk).exists()
+
+
+def test_a_preview_for_a_contact_named_with_a_nul_says_so_instead_of_failing(
+    owner_client, layout, template
+):
+    bad = {"preview_contact": "ada\x00@example.com"}
+    email = owner_client.post(
+        reverse("messaging:template_preview"), {**form_data(layout=str(layout.pk)), **bad}
+    )
+    sms = owner_client.post("/messages/sms/preview/", {"body": "Hi", **bad})
+    for response in (email, sms):
+        assert response.status_code == 200  # the htmx partial shows the problem in place
+        assert "preview_contact: Null characters are not allowed." in response.content.decode()
+    sent = owner_client.post(
+        reverse("messaging:template_test_send", args=[template.pk]),
+        {"to": "qa@acme.test", **bad},
+        follow=True,
+    )
+    assert "Null characters are not allowed." in sent.content.decode()
+    assert "Test sent" not in sent.content.decode()
