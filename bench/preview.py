@@ -1,5 +1,5 @@
 """Scenario `preview`: preview on history — a draft replayed over the last 30 days of a large
-workspace's real events (workflows.history.preview_on_history), read-only.
+workspace's real events (workflows.preview.history.preview_on_history), read-only.
 
     .venv/bin/python -m bench preview [--contacts 1000000] [--events 10000000]
                                       [--days 30] [--sample 500] [--reuse]
@@ -68,8 +68,8 @@ def main(argv: list[str]) -> None:
     from bench.generator import generate
     from messaging.services import EmailContent, email_template_save
     from workflows import integrations
-    from workflows.history import preview_on_history
     from workflows.models import Workflow
+    from workflows.preview.history import preview_on_history
     from workflows.services import draft_save, workflow_create
     from workspaces.models import Workspace
 

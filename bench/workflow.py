@@ -103,7 +103,7 @@ def make_workflow(workspace: Any, name: str, graph_data: dict[str, Any]) -> Any:
 
 def enrol_all(workspace: Any, workflow: Any, contact_ids: list[int]) -> float:
     from contacts.models import Contact
-    from workflows.enrolment import Candidate, enrol
+    from workflows.runs.enrolment import Candidate, enrol
 
     started = time.perf_counter()
     for start in range(0, len(contact_ids), 1000):
@@ -118,7 +118,7 @@ def enrol_all(workspace: Any, workflow: Any, contact_ids: list[int]) -> float:
 
 def tick_until(predicate: Any, *, timeout: float) -> float:
     """Tick once a second (as beat does) until predicate(); returns the seconds it took."""
-    from workflows import scheduler
+    from workflows.engine import scheduler
 
     started = time.monotonic()
     while time.monotonic() - started < timeout:
@@ -249,7 +249,7 @@ class worker:
 
 def throughput(workspace: Any, contacts: int) -> dict[str, Any]:
     from messaging.services import EmailContent, email_template_save, sending_pause
-    from workflows import clock
+    from workflows.engine import clock
 
     template = email_template_save(
         workspace=workspace,
@@ -407,7 +407,7 @@ def main(argv: list[str]) -> None:
     os.environ["WORKFLOWS_QUEUE"] = QUEUE
     harness.setup_django(database=DATABASE, redis_db=REDIS_DB)
     harness.ENV.update({"WORKFLOWS_SHIFTABLE_CLOCK": "1", "WORKFLOWS_QUEUE": QUEUE})
-    from workflows import clock
+    from workflows.engine import clock
     from workspaces.models import Workspace
 
     clock.reset()

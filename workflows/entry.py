@@ -16,11 +16,11 @@ from workspaces.errors import TendrilError
 from workspaces.models import Workspace
 
 from . import integrations
-from .graph import Graph
+from .graph.graph import Graph
+from .graph.validation import graph_report
+from .graph.words import Names, node_summary, reentry_words
 from .models import Workflow, WorkflowVersion
 from .nodes.base import Node
-from .validation import graph_report
-from .words import Names, node_summary, reentry_words
 
 RECENT_DAYS = 30
 # Platform events a trigger listens to (the trigger's own config narrows them further,

@@ -19,16 +19,16 @@ from contacts.hooks import ORDER_WORKFLOWS, IngestedBatch, on_events_ingested
 from contacts.models import Contact, Event
 from workspaces.models import Workspace
 
-from . import clock
 from .conditions import contact_value, properties_match
-from .effects import LiveEffects
-from .engine import finish
-from .enrolment import Candidate, WorkspaceIndex, enrol, trigger_index
-from .graph import graph_for_version
+from .engine import clock
+from .engine.effects import LiveEffects
+from .engine.engine import finish
+from .engine.scheduler import dispatch_after_commit
+from .engine.stream import run_events_record
+from .graph.graph import graph_for_version
 from .models import LIVE_STATUSES, Outcome, RunStatus, StepLog, Workflow, WorkflowRun
 from .nodes import node_type
-from .scheduler import dispatch_after_commit
-from .stream import run_events_record
+from .runs.enrolment import Candidate, WorkspaceIndex, enrol, trigger_index
 
 
 @on_events_ingested(order=ORDER_WORKFLOWS, name="workflows")

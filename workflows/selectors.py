@@ -11,7 +11,7 @@ from django.db.models import Count, Q, QuerySet
 from workspaces.models import Workspace
 
 from . import integrations
-from .graph import Graph, graph_for_version
+from .graph.graph import Graph, graph_for_version
 from .models import (
     HOLDOUT,
     LIVE_STATUSES,

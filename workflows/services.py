@@ -16,11 +16,11 @@ from django.db.models import Count
 from workspaces.errors import Conflict, ValidationFailed
 from workspaces.models import User, Workspace
 
-from . import clock
-from .documents import document_resolve
-from .engine import finish
-from .enrolment import trigger_index_invalidate
-from .graph import GraphInvalid, graph_structure_validate, graph_validate
+from .engine import clock
+from .engine.engine import finish
+from .engine.stream import run_events_record
+from .graph.documents import document_resolve
+from .graph.graph import GraphInvalid, graph_structure_validate, graph_validate
 from .localtime import parse_hhmm
 from .models import (
     LIVE_STATUSES,
@@ -32,7 +32,7 @@ from .models import (
     WorkflowVersion,
 )
 from .nodes.checks import filter_errors, segment_errors
-from .stream import run_events_record
+from .runs.enrolment import trigger_index_invalidate
 
 SETTINGS_FIELDS = (
     "name",
@@ -344,7 +344,7 @@ def workflow_publish(
     received here …) refuse unless `confirm_warnings` — the API asks for it explicitly; the
     code paths that publish for a user who already confirmed pass the default. Contacts at
     steps the new version removes refuse unless `move` says where they go."""
-    from .validation import graph_report
+    from .graph.validation import graph_report
 
     if workflow.status == Workflow.Status.ARCHIVED:
         raise Conflict("An archived workflow cannot be published.", code="archived")
@@ -384,7 +384,7 @@ def workflow_publish(
 
 
 def _snapshot_if_due(workspace: Workspace, workflow: Workflow) -> None:
-    from .graph import graph_for_version
+    from .graph.graph import graph_for_version
     from .tasks import snapshot_enrol
 
     if (

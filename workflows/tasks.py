@@ -14,7 +14,7 @@ from workspaces.scoping import dangerously_all_workspaces, workspace_task
 @shared_task(name="workflows.scheduler_tick", ignore_result=True)
 def scheduler_tick() -> int:
     """Claim due runs (across workspaces: claiming is global) and dispatch them."""
-    from .scheduler import tick
+    from .engine.scheduler import tick
 
     with dangerously_all_workspaces(reason="beat: claim due runs of every workspace"):
         return tick()
@@ -28,14 +28,14 @@ def scheduler_tick() -> int:
     max_retries=5,
 )
 def execute_runs(workspace: Workspace, claims: list[list[Any]]) -> int:
-    from .runner import runs_execute
+    from .engine.runner import runs_execute
 
     return runs_execute(workspace=workspace, claims=claims)
 
 
 @workspace_task(name="workflows.snapshot_enrol", autoretry_for=(OperationalError,), max_retries=5)
 def snapshot_enrol(workspace: Workspace, workflow_id: int) -> int:
-    from .enrolment import segment_snapshot_enrol
+    from .runs.enrolment import segment_snapshot_enrol
 
     return segment_snapshot_enrol(workspace=workspace, workflow_id=workflow_id)
 
@@ -43,7 +43,7 @@ def snapshot_enrol(workspace: Workspace, workflow_id: int) -> int:
 @shared_task(name="workflows.anniversaries_sweep", ignore_result=True)
 def anniversaries_sweep() -> None:
     """Fan out the anniversary check to each workspace that has such a trigger."""
-    from .enrolment import workspaces_with_anniversaries
+    from .runs.enrolment import workspaces_with_anniversaries
 
     with dangerously_all_workspaces(reason="beat: find workspaces with anniversary triggers"):
         workspace_ids = workspaces_with_anniversaries()
@@ -55,6 +55,6 @@ def anniversaries_sweep() -> None:
     name="workflows.anniversaries_enrol", autoretry_for=(OperationalError,), max_retries=3
 )
 def anniversaries_enrol(workspace: Workspace) -> int:
-    from .enrolment import anniversaries_enrol as enrol
+    from .runs.enrolment import anniversaries_enrol as enrol
 
     return enrol(workspace=workspace)

@@ -25,8 +25,8 @@ from workspaces.scoping import scoped, workspace_view
 from . import library, selectors, services
 from .api.serializers import WorkflowDetailSerializer
 from .forms import WorkflowImportForm
-from .graph import Graph, graph_for_version
-from .layout import graph_drawing
+from .graph.graph import Graph, graph_for_version
+from .graph.layout import graph_drawing
 from .models import RunStatus, Workflow, WorkflowRun
 from .nodes import forms, registry
 

@@ -22,8 +22,8 @@ from tests.conftest import browser_login
 from tests.messaging.conftest import LAYOUT, make_contact, make_template
 from tests.messaging.test_broadcasts import static_segment
 from tests.workflows.conftest import chain, make_workflow
-from workflows.enrolment import Candidate, enrol
 from workflows.models import RunStatus
+from workflows.runs.enrolment import Candidate, enrol
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 

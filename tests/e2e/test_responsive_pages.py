@@ -21,9 +21,9 @@ from scoring.services import lead_activity_log, sales_task_create, score_adjust
 from scoring.services.config import assignment_rule_save, model_save, rule_save
 from segments.services import segment_create
 from tests.conftest import add_member, browser_login
-from workflows.enrolment import enrol_contact
 from workflows.library import library_import
 from workflows.models import WorkflowRun
+from workflows.runs.enrolment import enrol_contact
 from workflows.services import workflow_publish
 from workspaces.roles import Role
 

@@ -171,7 +171,7 @@ def test_keyboard_only_insertion(page, tenant):
 
 def test_the_stats_overlay_shows_runs_per_step_and_who_is_there(page, tenant):
     from tests.workflows.conftest import chain, drain, make_workflow
-    from workflows.enrolment import enrol_contact
+    from workflows.runs.enrolment import enrol_contact
 
     workflow = make_workflow(
         tenant.workspace,

@@ -209,7 +209,7 @@ def test_an_old_version_opens_read_only_and_is_restored_as_the_draft(page, tenan
 
 def test_deleting_a_step_where_contacts_wait_says_the_count_and_asks_where_they_go(page, tenant):
     from tests.workflows.conftest import chain, drain, make_workflow
-    from workflows.enrolment import enrol_contact
+    from workflows.runs.enrolment import enrol_contact
 
     workflow = make_workflow(
         tenant.workspace,

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from contacts.models import Contact
-from workflows import clock as wf_clock
-from workflows import scheduler
+from workflows.engine import clock as wf_clock
+from workflows.engine import scheduler
 from workflows.models import Workflow, WorkflowRun
 from workflows.services import draft_save, workflow_create, workflow_publish
 
@@ -65,7 +65,7 @@ def clock(settings):
 
 @pytest.fixture
 def api_enrol(ws, django_capture_on_commit_callbacks):
-    from workflows.enrolment import enrol_contact
+    from workflows.runs.enrolment import enrol_contact
 
     def enrol(workflow, contact, **context):
         with django_capture_on_commit_callbacks(execute=True):

@@ -12,8 +12,8 @@ from django.test.utils import CaptureQueriesContext
 from contacts.models import Contact
 from messaging.models import Message, MessageStatus
 from messaging.services import message_enqueue, suppression_add
-from workflows.enrolment import Candidate, enrol
 from workflows.models import Outcome, RunStatus, StepLog
+from workflows.runs.enrolment import Candidate, enrol
 
 from .conftest import chain, drain, email_template, make_workflow, run_of
 

@@ -16,10 +16,10 @@ from django.db import connection
 from contacts.models import Contact
 from messaging.models import Message
 from tests.support.worker import running_worker, wait_for
-from workflows import clock as wf_clock
-from workflows import scheduler
-from workflows.enrolment import Candidate, enrol
+from workflows.engine import clock as wf_clock
+from workflows.engine import scheduler
 from workflows.models import RunStatus, WorkflowRun
+from workflows.runs.enrolment import Candidate, enrol
 
 from .conftest import WORKER_ENV, chain, email_template, make_workflow, until
 

@@ -31,7 +31,7 @@ from contacts.services.pending import pending_recover
 from messaging.models import Message, MessageStatus
 from messaging.services.dispatch import messages_recover
 from tests.support.worker import FAST_RECOVERY_ENV, running_worker, smtp_env, wait_for
-from workflows import scheduler
+from workflows.engine import scheduler
 from workflows.models import RunStatus, StepLog, WorkflowRun
 
 from .conftest import WORKER_ENV, chain, email_template, make_workflow

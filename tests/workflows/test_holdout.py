@@ -12,8 +12,8 @@ from django.utils import timezone
 
 from contacts.models import Contact, Event
 from contacts.services import event_record
-from workflows.enrolment import Candidate, enrol, in_holdout
 from workflows.models import RunStatus, StepLog, WorkflowRun
+from workflows.runs.enrolment import Candidate, enrol, in_holdout
 from workflows.services import workflow_update
 from workspaces.errors import ValidationFailed
 

@@ -11,7 +11,7 @@ import pytest
 from contacts.models import Contact, LifecycleStage
 from contacts.services import event_record, events_enqueue_processing
 from messaging.models import Message
-from workflows import clock as wf_clock
+from workflows.engine import clock as wf_clock
 from workflows.library import library_import
 from workflows.models import RunStatus, StepLog, WorkflowRun
 from workflows.services import draft_save, workflow_publish

@@ -349,7 +349,7 @@ def test_a_failing_step_after_others_keeps_their_effects_and_retries_only_itself
 
 
 def test_a_stale_claim_is_a_no_op(ws, contact, api_enrol):
-    from workflows.runner import runs_execute
+    from workflows.engine.runner import runs_execute
 
     graph = chain(
         ("start", "trigger.api", {}),
@@ -496,7 +496,7 @@ def test_field_changed_and_segment_entered_triggers(
 
 
 def test_anniversary_enrols_at_contact_local_time_once_a_year(ws, clock):
-    from workflows.enrolment import anniversaries_enrol
+    from workflows.runs.enrolment import anniversaries_enrol
 
     now = clock.now()
     tokyo = __import__("zoneinfo").ZoneInfo("Asia/Tokyo")
@@ -575,7 +575,7 @@ def test_archiving_exits_runs_in_flight(ws, contact, api_enrol):
 def test_one_failing_run_does_not_hold_back_the_others_in_its_chunk(
     ws, django_capture_on_commit_callbacks
 ):
-    from workflows.enrolment import Candidate, enrol
+    from workflows.runs.enrolment import Candidate, enrol
 
     graph = chain(
         ("start", "trigger.api", {}),

@@ -8,10 +8,10 @@ from django.utils import timezone
 
 from contacts.services import event_record, events_enqueue_processing
 from workflows.conditions import since_entry_errors, since_entry_resolve
-from workflows.graph import graph_validate
+from workflows.graph.graph import graph_validate
+from workflows.graph.words import filter_words
 from workflows.models import RunStatus
 from workflows.nodes.checks import filter_errors
-from workflows.words import filter_words
 from workspaces.errors import ValidationFailed
 
 from .conftest import chain, days, drain, make_workflow, run_of
@@ -114,8 +114,8 @@ def test_branches_take_it_and_triggers_refuse_it_when_the_graph_is_checked(ws):
 
 def test_preview_on_history_looks_from_each_replayed_entry(ws):
     from contacts.models import Contact
-    from workflows.history import preview_on_history
     from workflows.models import Workflow
+    from workflows.preview.history import preview_on_history
 
     now = timezone.now()
     workflow = Workflow.objects.create(workspace=ws, name="Carts", reentry="always")

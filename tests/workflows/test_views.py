@@ -20,7 +20,7 @@ GRAPH = chain(
 
 @pytest.fixture
 def enrolled(ws, django_capture_on_commit_callbacks):
-    from workflows.enrolment import enrol_contact
+    from workflows.runs.enrolment import enrol_contact
 
     workflow = make_workflow(ws, GRAPH, name="Onboarding")
     for index in range(2):

@@ -29,12 +29,12 @@ from workspaces.models import User
 
 from .. import integrations, selectors, services
 from ..entry import publish_summary
-from ..history import preview_on_history
+from ..graph.validation import graph_report
+from ..graph.words import graph_summaries
 from ..localtime import contact_zone
 from ..models import Workflow, WorkflowRun, WorkflowVersion
 from ..nodes import forms, node_type
-from ..validation import graph_report
-from ..words import graph_summaries
+from ..preview.history import preview_on_history
 from .serializers import VersionSerializer
 
 MAX_RANGE_DAYS = 366

@@ -36,10 +36,10 @@ from workspaces.errors import NotFound, ValidationFailed
 from workspaces.roles import Capability
 
 from .. import library, selectors, services
-from ..enrolment import enrol_contact
 from ..models import RunStatus, Workflow, WorkflowRun, WorkflowVersion
 from ..nodes import forms, registry
-from ..simulation import simulate
+from ..preview.simulation import simulate
+from ..runs.enrolment import enrol_contact
 from .builder import RANGE_PARAMS, BuilderActions, node_numbers
 from .serializers import (
     EnrollSerializer,

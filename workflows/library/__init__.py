@@ -32,8 +32,8 @@ def _documents() -> dict[str, dict[str, Any]]:
 def catalogue() -> list[dict[str, Any]]:
     """The ready-made workflows, each with its graph and a one-line summary per node (what
     a gallery draws its thumbnails from)."""
-    from ..graph import Graph
-    from ..words import graph_summaries
+    from ..graph.graph import Graph
+    from ..graph.words import graph_summaries
 
     entries = []
     for slug, doc in _documents().items():

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from zoneinfo import ZoneInfo
 
     from contacts.models import Contact, Event
-    from workflows.effects import LiveEffects as Effects
+    from workflows.engine.effects import LiveEffects as Effects
     from workflows.models import Workflow
     from workspaces.models import Workspace
 

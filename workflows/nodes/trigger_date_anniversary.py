@@ -1,6 +1,6 @@
 """trigger.date_anniversary — every year on a date attribute's anniversary, at a local time.
 
-Not event-driven: the periodic anniversary sweep (workflows.enrolment.anniversaries_enrol)
+Not event-driven: the periodic anniversary sweep (workflows.runs.enrolment.anniversaries_enrol)
 enrols contacts whose date comes round, at `at` in the contact's own timezone, once a year.
 """
 

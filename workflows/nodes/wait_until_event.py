@@ -1,7 +1,7 @@
 """wait.until_event — wait until the contact performs an event, or time out.
 
 The pipeline processor marks a waiting run resolved when a matching event arrives (see
-workflows.enrolment.waits_resolve) and makes it due at once; the executor then takes the
+workflows.runs.enrolment.waits_resolve) and makes it due at once; the executor then takes the
 default port. When the timeout passes first, it takes the `timeout` port.
 """
 

@@ -2,7 +2,7 @@
 (which publishing asks to confirm) and a one-line summary per node — the same rules the
 server applies at publish.
 
-Errors come from the graph validator (workflows.graph: structure, node configs against
+Errors come from the graph validator (workflows.graph.graph: structure, node configs against
 their schemas and this workspace — templates, segments, lists, users that must exist —
 reachability, loops without a wait). Warnings need data: an event a trigger or wait
 listens for that this workspace has never received; a snapshot trigger (a send to
@@ -16,7 +16,7 @@ from typing import Any
 
 from workspaces.models import Workspace
 
-from . import integrations
+from .. import integrations
 from .graph import Graph, Problem, graph_check
 from .words import graph_summaries
 

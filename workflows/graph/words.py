@@ -13,9 +13,9 @@ from urllib.parse import urlparse
 
 from workspaces.models import Workspace
 
-from . import integrations
+from .. import integrations
+from ..nodes import node_type
 from .graph import Graph
-from .nodes import node_type
 
 WEEKDAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 UNITS = (("days", "day"), ("hours", "hour"), ("minutes", "minute"), ("seconds", "second"))
@@ -76,7 +76,7 @@ def _ints(ids: set[str]) -> list[int]:
 
 
 def _workflow_names(workspace: Workspace, ids: set[str]) -> dict[str, str]:
-    from .models import Workflow
+    from ..models import Workflow
 
     if not ids:
         return {}

@@ -2,7 +2,7 @@
 
 `advance()` is the pure core: it moves one in-memory run forward and returns the step logs,
 never touching run rows itself — the live path (`runs_execute`) and test mode
-(`workflows.simulation`) both drive it.
+(`workflows.preview.simulation`) both drive it.
 
 The live path, per chunk of claimed runs (one Celery task):
 1. one transaction: lock the runs (only those still holding the task's lease), advance each
@@ -31,10 +31,10 @@ from django.db import transaction
 
 from contacts.models import Contact
 
-from .graph import Graph
-from .localtime import contact_zone
-from .models import Outcome, RunStatus, StepLog, Workflow, WorkflowRun
-from .nodes.base import Result, Step, StepFailed
+from ..graph.graph import Graph
+from ..localtime import contact_zone
+from ..models import Outcome, RunStatus, StepLog, Workflow, WorkflowRun
+from ..nodes.base import Result, Step, StepFailed
 
 logger = logging.getLogger(__name__)
 

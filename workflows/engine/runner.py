@@ -14,11 +14,11 @@ from django.utils.dateparse import parse_datetime
 from config.faults import fault_point, fault_point_on_commit
 from workspaces.models import Workspace
 
+from ..graph.graph import graph_for_version
+from ..models import LIVE_STATUSES, StepLog, Workflow, WorkflowRun, WorkflowVersion
 from . import clock
 from .effects import LiveEffects
 from .engine import Advance, advance_plainly, advance_safely
-from .graph import graph_for_version
-from .models import LIVE_STATUSES, StepLog, Workflow, WorkflowRun, WorkflowVersion
 from .stream import run_events_record
 
 logger = logging.getLogger(__name__)
@@ -291,8 +291,8 @@ def run_external(*, workspace: Workspace, run_id: int, lease: str, max_calls: in
 
 
 def _step_for_call(run: WorkflowRun, graph: Any, node_id: str, effects: LiveEffects) -> Any:
-    from .localtime import contact_zone
-    from .nodes.base import Step
+    from ..localtime import contact_zone
+    from ..nodes.base import Step
 
     return Step(
         workspace=run.workflow.workspace,

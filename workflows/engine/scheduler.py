@@ -108,7 +108,7 @@ def in_flight(now: datetime) -> int:
 
 def dispatch(claims: list[Claim]) -> int:
     """Send claims to the workers, a chunk per task, grouped by workspace."""
-    from .tasks import execute_runs
+    from ..tasks import execute_runs
 
     by_workspace: dict[int, list[list[Any]]] = defaultdict(list)
     for run_id, ws_id, lease, due in claims:

@@ -1,5 +1,5 @@
 """How node executors change the world: `LiveEffects` for real runs; test mode swaps in
-`workflows.simulation.SimulatedEffects`, which records instead of sending.
+`workflows.preview.simulation.SimulatedEffects`, which records instead of sending.
 
 Everything here runs inside the engine's transaction (except `http_post`, which the engine
 calls outside it), so a step's database side effects commit or roll back together with the
@@ -16,8 +16,8 @@ from typing import Any
 from contacts.models import Contact
 from workspaces.models import Workspace
 
-from . import integrations
-from .conditions import since_entry_resolve
+from .. import integrations
+from ..conditions import since_entry_resolve
 
 SKIPPED_STATUSES = ("suppressed", "skipped")
 
@@ -84,7 +84,7 @@ class LiveEffects:
 
     def messages_sent_since(self, contact: Contact, since: datetime) -> int:
         """Messages workflows sent this contact since `since`, across all workflows."""
-        from .models import Outcome, StepLog
+        from ..models import Outcome, StepLog
 
         logged = (
             StepLog.objects.for_workspace(self.workspace)
@@ -244,7 +244,7 @@ class LiveEffects:
         self, contact: Contact, *, workflow_id: int, key: str, context: dict[str, Any]
     ) -> dict[str, Any]:
         self.sync()
-        from .enrolment import enrol_contact
+        from ..runs.enrolment import enrol_contact
 
         run = enrol_contact(
             workspace=self.workspace,

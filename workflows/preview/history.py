@@ -33,14 +33,15 @@ from zoneinfo import ZoneInfo
 from workspaces.errors import ValidationFailed
 from workspaces.models import Workspace
 
-from . import clock, integrations
-from .conditions import properties_match, since_entry_resolve, since_entry_used
-from .graph import Graph, graph_validate
-from .localtime import ALL_DAYS, contact_zone, next_window_start, parse_hhmm
-from .models import Workflow
-from .nodes import node_type
-from .nodes.base import DEFAULT, TIMEOUT, Node, duration_of
-from .nodes.branch_ab import variant_for
+from .. import integrations
+from ..conditions import properties_match, since_entry_resolve, since_entry_used
+from ..engine import clock
+from ..graph.graph import Graph, graph_validate
+from ..localtime import ALL_DAYS, contact_zone, next_window_start, parse_hhmm
+from ..models import Workflow
+from ..nodes import node_type
+from ..nodes.base import DEFAULT, TIMEOUT, Node, duration_of
+from ..nodes.branch_ab import variant_for
 
 MAX_DAYS = 90
 DEFAULT_DAYS = 30
@@ -289,7 +290,7 @@ class _Replay:
 
 
 def _zone(config: Any, fallback: ZoneInfo) -> ZoneInfo:
-    from .localtime import zone_named
+    from ..localtime import zone_named
 
     return zone_named(config.get("timezone")) or fallback
 

@@ -22,13 +22,14 @@ from contacts.services import event_record
 from workspaces.errors import NotFound, ValidationFailed
 from workspaces.models import Workspace
 
-from . import clock, integrations
-from .effects import LiveEffects
-from .engine import advance, finish
-from .graph import Graph, graph_validate
-from .localtime import contact_zone
-from .models import RunStatus, Workflow, WorkflowRun, WorkflowVersion
-from .nodes.base import Node, Step, StepFailed
+from .. import integrations
+from ..engine import clock
+from ..engine.effects import LiveEffects
+from ..engine.engine import advance, finish
+from ..graph.graph import Graph, graph_validate
+from ..localtime import contact_zone
+from ..models import RunStatus, Workflow, WorkflowRun, WorkflowVersion
+from ..nodes.base import Node, Step, StepFailed
 
 MAX_ITERATIONS = 500
 SAMPLE_FIELDS = {
@@ -138,7 +139,7 @@ class SimulatedEffects(LiveEffects):
 
 
 def _version(workflow: Workflow, which: str) -> WorkflowVersion:
-    from .selectors import workflow_draft
+    from ..selectors import workflow_draft
 
     if which == "current":
         version = workflow.current_version
@@ -340,7 +341,7 @@ class _Simulation:
             return True
         if wait.get("event") == event.name:
             node = self.graph.node(self.run.current_node)
-            from .conditions import properties_match
+            from ..conditions import properties_match
 
             if properties_match(node.config.get("where"), event.properties):
                 self.run.context["wait"] = {**wait, "resolved": True, "event_id": event.pk}

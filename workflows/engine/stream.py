@@ -14,8 +14,8 @@ from datetime import datetime
 from contacts.services import NewEvent, events_enqueue_processing, events_record
 from workspaces.models import Workspace
 
-from .integrations import WORKFLOW_ENTERED, WORKFLOW_EXITED
-from .models import WorkflowRun
+from ..integrations import WORKFLOW_ENTERED, WORKFLOW_EXITED
+from ..models import WorkflowRun
 
 
 def _event(run: WorkflowRun, name: str, now: datetime, workflow_name: str) -> NewEvent:

@@ -14,7 +14,7 @@ from typing import Any
 from workspaces.errors import ValidationFailed
 from workspaces.models import Workspace
 
-from . import integrations
+from .. import integrations
 
 
 def _substitute(value: Any, ids: dict[str, int]) -> Any:

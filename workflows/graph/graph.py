@@ -18,8 +18,8 @@ from jsonschema import Draft202012Validator
 
 from workspaces.errors import ValidationFailed
 
-from .nodes import node_type
-from .nodes.base import Node, NodeType
+from ..nodes import node_type
+from ..nodes.base import Node, NodeType
 
 if TYPE_CHECKING:
     from workspaces.models import Workspace
@@ -174,7 +174,7 @@ def _schema_errors(nt: NodeType, config: Any) -> list[tuple[str, str]]:
 
 
 def _title(nt: NodeType, name: str) -> str:
-    from .nodes.forms import property_title
+    from ..nodes.forms import property_title
 
     return property_title(nt.type, name)
 

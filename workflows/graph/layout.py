@@ -124,7 +124,7 @@ def _summary(node_type: str, config: dict[str, Any]) -> str:
 
 
 def graph_drawing(graph: Graph, stats: dict[str, Any] | None = None) -> Drawing:
-    from .nodes import node_type
+    from ..nodes import node_type
 
     back = _back_edges(graph)
     depth = _layers(graph, back)

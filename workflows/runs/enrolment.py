@@ -30,21 +30,15 @@ from contacts.models import Contact
 from workspaces.errors import Conflict
 from workspaces.models import Workspace
 
-from . import clock, integrations
-from .effects import LiveEffects
-from .graph import graph_for_version
-from .localtime import contact_zone, parse_hhmm
-from .models import (
-    HOLDOUT,
-    LIVE_STATUSES,
-    RunStatus,
-    Workflow,
-    WorkflowRun,
-    WorkflowVersion,
-)
-from .nodes import node_type
-from .scheduler import dispatch_after_commit
-from .stream import run_events_record
+from .. import integrations
+from ..engine import clock
+from ..engine.effects import LiveEffects
+from ..engine.scheduler import dispatch_after_commit
+from ..engine.stream import run_events_record
+from ..graph.graph import graph_for_version
+from ..localtime import contact_zone, parse_hhmm
+from ..models import HOLDOUT, LIVE_STATUSES, RunStatus, Workflow, WorkflowRun, WorkflowVersion
+from ..nodes import node_type
 
 INDEX_KEY = "workflows:index:v1:{}"
 INDEX_TTL = 60 * 60

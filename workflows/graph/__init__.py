@@ -1,0 +1,1 @@
+"""A workflow's definition: parse, check, lay out, say in words, resolve a document's references."""

@@ -1,0 +1,1 @@
+"""Test mode and preview on history: the engine without effects."""

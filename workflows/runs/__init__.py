@@ -1,0 +1,1 @@
+"""Starting runs: enrolment (who enters, when, the trigger index, waits and goals)."""
