@@ -106,7 +106,7 @@ def attribution_report(request: HtmxHttpRequest) -> HttpResponse:
         "errors": errors,
         "can_configure": request.membership.can(Capability.MANAGE_WORKSPACE),  # type: ignore[attr-defined]
     }
-    template = "analytics/_attribution.html" if request.htmx else "analytics/attribution.html"
+    template = "analytics/attribution.html#body" if request.htmx else "analytics/attribution.html"
     return render(request, template, context, status=400 if errors else 200)
 
 

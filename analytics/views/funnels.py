@@ -58,7 +58,7 @@ def funnel_edit(request: HtmxHttpRequest, funnel_id: int | None = None) -> HttpR
     days = selectors.period_days(request.GET.get("days"))
     if instance and request.htmx and request.GET.get("partial") == "result":
         return render(
-            request, "analytics/_funnel_result.html", _result_context(request, instance, days)
+            request, "analytics/funnel.html#result", _result_context(request, instance, days)
         )
     if request.method == "GET" and "row_action" in request.GET:
         # Adding or removing a row writes nothing, so it is a GET: a viewer may try funnels.
@@ -121,7 +121,7 @@ def _rows_changed(request: HttpRequest, instance: Funnel | None, days: int) -> H
         return HttpResponseBadRequest(f"row_action: {error}")
     formset = FunnelStepFormSet(initial=rows)
     context = _page_context(request, instance, form, formset, days, None)
-    template = "analytics/_funnel_steps.html" if request.htmx else "analytics/funnel.html"
+    template = "analytics/funnel.html#steps" if request.htmx else "analytics/funnel.html"
     return render(request, template, context)
 
 
