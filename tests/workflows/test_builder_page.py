@@ -35,8 +35,9 @@ def test_the_builder_embeds_the_draft_the_registry_and_the_links(
     member_client, ws, django_assert_max_num_queries
 ):
     workflow = make_workflow(ws, GRAPH, name="Onboarding", publish=False)
-    # 12: one of them reads the attribute names for the block email editor's merge tags
-    with django_assert_max_num_queries(12):
+    # 13: two of them read the attribute names and the received events' property keys for the
+    # block email editor's merge tags
+    with django_assert_max_num_queries(13):
         response = member_client.get(reverse("workflows:builder", args=[workflow.pk]))
     assert response.status_code == 200
     boot = _boot(response)
