@@ -35,7 +35,7 @@ def _terminate(app: str) -> int:
     with connection.owner_role(), connection.cursor() as cursor:  # type: ignore[attr-defined]
         cursor.execute(
             "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) FROM pg_stat_activity "
-            "WHERE application_name = %s",
+            "WHERE application_name = %s AND datname = current_database()",  # not another run's
             [app],
         )
         return int(cursor.fetchone()[0])
