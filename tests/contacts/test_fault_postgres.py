@@ -87,7 +87,7 @@ def test_dropped_database_connections_are_replaced_and_nothing_is_half_written(
             members = set(segment_member_ids(segment=segment))
             return len(members) >= len(accepted) and not PendingProcessing.objects.exists()
 
-        wait_for(processed, timeout=45, interval=0.5, message="every accepted event processed")
+        wait_for(processed, timeout=120, interval=0.5, message="every accepted event processed")
 
     stored = Counter(
         Event.objects.filter(workspace=ws, name="Fault Probe").values_list("message_id", flat=True)
