@@ -12,20 +12,9 @@ from django.db.models import QuerySet
 from workspaces.errors import NotFound, ValidationFailed
 from workspaces.models import User, Workspace
 
+from ..blocks.document import BLOCK_TYPES
 from ..models import SavedBlock
 
-BLOCK_TYPES = (
-    "heading",
-    "text",
-    "image",
-    "button",
-    "columns",
-    "divider",
-    "spacer",
-    "social",
-    "html",
-    "footer",
-)
 MAX_BLOCK_BYTES = 64 * 1024
 NAME_MAX = 120
 
