@@ -149,3 +149,41 @@ class Funnel(TenantModel):
 
     def __str__(self) -> str:
         return self.name
+
+
+class ContactWeek(TenantModel):
+    """A contact was active in one week of the workspace's calendar (Monday to Sunday, in its
+    time zone): `days` has bit i set when it was active on Monday + i days. `signup_week` is
+    the week the contact was created in — its cohort. Written by the same recount as the
+    hourly rollups (analytics/rollups.py), from the contact's own events (the platform's
+    records of what was done *to* it — sent, delivered, segment and score changes — left out,
+    as scoring's inactivity rules do). One row per active contact and week: cohort retention and distinct
+    contacts over a period read these, never the events table."""
+
+    created_at = None  # type: ignore[assignment]
+    updated_at = None  # type: ignore[assignment]
+    contact = models.ForeignKey(
+        "contacts.Contact", on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    week = models.DateField()  # the Monday
+    days = models.PositiveSmallIntegerField()  # bit 0 Monday … bit 6 Sunday
+    signup_week = models.DateField()  # the Monday of the week the contact was created
+
+    class Meta:
+        constraints = [
+            # Also the distinct-contacts read: a range of weeks, contacts and days from the
+            # index alone.
+            models.UniqueConstraint(
+                fields=["workspace", "week", "contact"],
+                include=["days"],
+                name="contact_week_unique",
+            )
+        ]
+        indexes = [
+            # Cohort retention: cohorts since a week, counted per week from the index alone.
+            models.Index(fields=["workspace", "signup_week", "week"], name="contact_week_cohort"),
+            models.Index(fields=["contact"], name="contact_week_contact"),
+        ]
+
+    def __str__(self) -> str:
+        return f"contact {self.contact_id} active in the week of {self.week} ({self.days:07b})"

@@ -16,6 +16,7 @@ from datetime import datetime
 
 from django.db import connection, transaction
 
+from scoring.services.pipeline import CONTACT_ACTIONS
 from workspaces.models import Workspace
 
 _MARK = """
@@ -40,24 +41,51 @@ RETURNING workspace_id, hour
 """
 BATCH_HOURS = 7 * 24
 
-# A revenue property is a number, or a string that reads as one ("49.90"); anything else
-# counts as no revenue rather than failing the recount. Hours are UTC whatever the session's
-# time zone (the three-argument date_trunc).
+# One scan of the claimed hours' events feeds both rollups. A revenue property is a number, or
+# a string that reads as one ("49.90"); anything else counts as no revenue rather than failing
+# the recount. Hours are UTC whatever the session's time zone (the three-argument
+# date_trunc); active days and weeks are the workspace's (its time zone, weeks from Monday).
+# Contact weeks only gain days here (`days | new`): a replayed recount changes nothing.
+# A contact is active on a day it did anything, not on one the platform only recorded something
+# about it (sent, delivered, bounced; segment, score and workflow changes) — the same line as
+# scoring's inactivity rules (scoring.services.pipeline.CONTACT_ACTIONS: opens, clicks, SMS
+# replies and form submissions recorded by the platform are still the contact's doing).
 _RECOUNT = """
-WITH counted AS (
-  SELECT date_trunc('hour', e.timestamp, 'UTC') AS hour, e.type, e.name, count(*) AS events,
-         count(DISTINCT e.contact_id) AS contacts,
-         coalesce(round(sum(CASE
+WITH zone AS (
+  SELECT coalesce(nullif(w.timezone, ''), 'UTC') AS name
+  FROM workspaces_workspace w WHERE w.id = %(workspace)s
+), scanned AS MATERIALIZED (
+  SELECT date_trunc('hour', e.timestamp, 'UTC') AS hour, e.type, e.name, e.contact_id,
+         CASE
            WHEN jsonb_typeof(e.properties -> 'revenue') = 'number'
              THEN (e.properties ->> 'revenue')::numeric
            WHEN (e.properties ->> 'revenue') ~ '^\\s*-?[0-9]{1,12}(\\.[0-9]+)?\\s*$'
              THEN trim(e.properties ->> 'revenue')::numeric
-         END), 2), 0) AS revenue
-  FROM contacts_event e
+         END AS revenue,
+         CASE WHEN e.source <> 'platform' OR e.name = ANY(%(actions)s)
+           THEN (e.timestamp AT TIME ZONE zone.name)::date END AS active_day
+  FROM contacts_event e, zone
   WHERE e.workspace_id = %(workspace)s
     AND e.timestamp >= %(first)s AND e.timestamp < %(last)s + interval '1 hour'
     AND date_trunc('hour', e.timestamp, 'UTC') = ANY(%(hours)s::timestamptz[])
+), counted AS (
+  SELECT s.hour, s.type, s.name, count(*) AS events, count(DISTINCT s.contact_id) AS contacts,
+         coalesce(round(sum(s.revenue), 2), 0) AS revenue
+  FROM scanned s
   GROUP BY 1, 2, 3
+), active_weeks AS (
+  SELECT s.contact_id, date_trunc('week', s.active_day)::date AS week,
+         bit_or(1 << (extract(isodow FROM s.active_day)::int - 1))::smallint AS days
+  FROM scanned s WHERE s.active_day IS NOT NULL
+  GROUP BY 1, 2
+), weeks_written AS (
+  INSERT INTO analytics_contactweek (workspace_id, contact_id, week, days, signup_week)
+  SELECT %(workspace)s, a.contact_id, a.week, a.days,
+         date_trunc('week', c.created_at AT TIME ZONE zone.name)::date
+  FROM active_weeks a JOIN contacts_contact c ON c.id = a.contact_id, zone
+  ON CONFLICT (workspace_id, week, contact_id) DO UPDATE
+  SET days = analytics_contactweek.days | EXCLUDED.days
+  WHERE analytics_contactweek.days | EXCLUDED.days <> analytics_contactweek.days
 ), cleared AS (
   DELETE FROM analytics_hourlyeventcount h
   WHERE h.workspace_id = %(workspace)s AND h.hour = ANY(%(hours)s::timestamptz[])
@@ -107,7 +135,13 @@ def rollups_refresh(*, limit: int = 2000) -> RefreshResult:
             hours = sorted(hour for _, hour in claimed)
             cursor.execute(
                 _RECOUNT,
-                {"workspace": claimed[0][0], "hours": hours, "first": hours[0], "last": hours[-1]},
+                {
+                    "workspace": claimed[0][0],
+                    "hours": hours,
+                    "first": hours[0],
+                    "last": hours[-1],
+                    "actions": sorted(CONTACT_ACTIONS),
+                },
             )
         done += len(claimed)
     return RefreshResult(hours=done, remaining=True)

@@ -10,6 +10,8 @@ from .views import dashboard
 app_name = "analytics"
 urlpatterns = [
     path("analytics/", dashboard.dashboard, name="dashboard"),
+    path("analytics/panels/<slug:name>/", dashboard.dashboard_panel, name="panel"),
+    path("analytics/export/<slug:name>.csv", dashboard.panel_export, name="export"),
     path(
         "analytics/workflows/<int:pk>/holdout/",
         dashboard.workflow_holdout,

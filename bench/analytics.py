@@ -13,13 +13,27 @@ computed straight from the events table.
 4. The dashboard's figures for 30 days (KPIs against the previous 30 days and per-day
    series), median of 5 warm runs: from the rollups (analytics.selectors), and baseline
    the same figures with GROUP BY over the events table. Both must agree.
+5. Each panel of issue #17 (analytics.panels: cohort retention 12 × 12 weeks, distinct active
+   contacts over 30 and 90 days with the period before and per week, segment sizes over 90
+   days, the lead-score distribution), median and p95 of --runs warm runs, each against the
+   same question as hand-written SQL over the events / contacts tables in the same run. The
+   answers must agree. (Segment snapshots and lead scores are written for the scenario:
+   six segments × 90 days of sizes, a score per contact.)
+
+The issue's figure is the 10M-event dataset (~5 min to generate with COPY):
+
+    BENCH_NAMESPACE=panels .venv/bin/python -m bench analytics --contacts 1000000 --events 10000000
 """
 
 from __future__ import annotations
 
 import argparse
+import math
+import os
+import statistics
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
 from bench import harness
 
@@ -169,11 +183,179 @@ def dashboard_figures(workspace_id: int) -> list[tuple[str, str]]:
     ]
 
 
+_ACTIVITY = "(e.source <> 'platform' OR e.name = ANY(%(actions)s))"
+
+# Cohort retention straight from the events: each cohort contact's active weeks.
+_RAW_RETENTION = f"""
+WITH cohort AS (
+  SELECT c.id, date_trunc('week', c.created_at AT TIME ZONE %(zone)s)::date AS week
+  FROM contacts_contact c
+  WHERE c.workspace_id = %(ws)s AND c.created_at >= %(start)s
+), active AS (
+  SELECT DISTINCT e.contact_id, date_trunc('week', e.timestamp AT TIME ZONE %(zone)s)::date AS week
+  FROM contacts_event e
+  WHERE e.workspace_id = %(ws)s AND e.timestamp >= %(start)s AND {_ACTIVITY}
+)
+SELECT c.week, a.week, count(*) FROM active a JOIN cohort c ON c.id = a.contact_id
+WHERE a.week >= c.week GROUP BY 1, 2
+"""
+
+_RAW_DISTINCT = f"""
+SELECT count(DISTINCT e.contact_id) FROM contacts_event e
+WHERE e.workspace_id = %(ws)s AND e.timestamp >= %(start)s AND e.timestamp < %(end)s AND {_ACTIVITY}
+"""
+
+_RAW_SCORES = """
+SELECT CASE WHEN score < 0 THEN -1 WHEN score = 0 THEN 0 WHEN score < 10 THEN 1
+            WHEN score >= 100 THEN 100 ELSE (score / 10) * 10 END, count(*)
+FROM contacts_contact WHERE workspace_id = %(ws)s GROUP BY 1
+"""
+
+_RAW_SEGMENT_SIZES = """
+SELECT s.segment_id, s.day, s.size FROM segments_segmentsizesnapshot s
+JOIN segments_segment g ON g.id = s.segment_id
+WHERE s.workspace_id = %(ws)s AND s.day >= %(first)s AND s.day <= %(last)s
+  AND g.id IN (SELECT id FROM segments_segment WHERE workspace_id = %(ws)s
+               ORDER BY member_count DESC, name LIMIT 6)
+"""
+
+
+def _p95(func: Any, runs: int) -> tuple[float, float, Any]:
+    """Median and p95 (nearest rank) seconds of `runs` calls after one to warm up, and the
+    last result (with 3 runs the p95 is the slowest)."""
+    func()  # warm
+    times, result = [], None
+    for _ in range(runs):
+        started = time.perf_counter()
+        result = func()
+        times.append(time.perf_counter() - started)
+    times.sort()
+    rank = max(0, math.ceil(0.95 * len(times)) - 1)
+    return statistics.median(times), times[rank], result
+
+
+def _panel_data(workspace_id: int, days: int) -> None:
+    """Six segments with a size recorded for each of `days` days, and a lead score per
+    contact (the generator writes 0): what the segment-size and score panels read."""
+    from django.db import connection
+    from django.utils import timezone
+
+    from segments.models import Segment, SegmentSizeSnapshot
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE contacts_contact SET score = (abs(hashtext(id::text)) %% 130) - 10 "
+            "WHERE workspace_id = %s",
+            [workspace_id],
+        )
+    today = timezone.now().date()
+    for i in range(6):
+        size = 10_000 * (i + 1)
+        segment = Segment.objects.create(
+            workspace_id=workspace_id, name=f"Bench segment {i}", kind="static", member_count=size
+        )
+        SegmentSizeSnapshot.objects.bulk_create(
+            SegmentSizeSnapshot(
+                workspace_id=workspace_id,
+                segment=segment,
+                day=today - timedelta(days=d),
+                size=size - 50 * d,
+            )
+            for d in range(days + 1)
+        )
+
+
+def panel_figures(workspace_id: int, runs: int, baseline_runs: int) -> list[tuple[str, str]]:
+    from django.db import connection
+
+    from analytics import panels
+    from analytics.rollups import CONTACT_ACTIONS
+    from workspaces.models import Workspace
+
+    workspace = Workspace.objects.get(pk=workspace_id)
+    zone = str(panels.ZoneInfo(workspace.timezone or "UTC"))
+    actions = sorted(CONTACT_ACTIONS)
+
+    def sql(query: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
+        with connection.cursor() as cursor:
+            cursor.execute(query, {"ws": workspace_id, "zone": zone, "actions": actions, **params})
+            return cursor.fetchall()
+
+    rows: list[tuple[str, str]] = []
+
+    def line(label: str, ours: tuple[float, float, Any], raw: tuple[float, float, Any]) -> None:
+        target = "ok" if ours[1] <= 2.0 else "OVER the 2 s target"
+        rows.append(
+            (
+                label,
+                f"panel {ours[0] * 1000:.0f} ms median, {ours[1] * 1000:.0f} ms p95 ({target}) | "
+                f"hand-written SQL {raw[0] * 1000:.0f} ms median, {raw[1] * 1000:.0f} ms p95 | "
+                f"ratio {ours[0] / raw[0]:.3f}x",
+            )
+        )
+
+    # Cohort retention, 12 × 12 weeks.
+    retention = _p95(lambda: panels.cohort_retention(workspace=workspace), runs)
+    first = retention[2].cohorts[0].week
+    start = datetime.combine(first, datetime.min.time(), tzinfo=panels.ZoneInfo(zone))
+    raw_retention = _p95(lambda: sql(_RAW_RETENTION, {"start": start}), baseline_runs)
+    expected = {(c, w): n for c, w, n in raw_retention[2]}
+    got = {
+        (c.week, c.week + timedelta(weeks=k)): n
+        for c in retention[2].cohorts
+        for k, n in enumerate(c.active)
+        if n
+    }
+    if got != expected:
+        raise SystemExit(f"retention differs: {len(got)} cells vs {len(expected)} from the events")
+    line("cohort retention 12×12 weeks", retention, raw_retention)
+
+    # Distinct active contacts over the period (and the period before, and per week).
+    for days in (30, 90):
+        period = panels.selectors.period_ending_today(workspace=workspace, days=days)
+        ours = _p95(lambda p=period: panels.active_contacts(workspace=workspace, period=p), runs)
+
+        def raw(p: Any = period) -> tuple[int, int]:
+            now = sql(_RAW_DISTINCT, {"start": p.start, "end": p.end})[0][0]
+            before = sql(_RAW_DISTINCT, {"start": p.previous().start, "end": p.previous().end})
+            return now, before[0][0]
+
+        raw_active = _p95(raw, baseline_runs)
+        if (ours[2].total, ours[2].previous) != raw_active[2]:
+            raise SystemExit(f"active contacts differ: {ours[2]} vs {raw_active[2]}")
+        line(f"distinct active contacts, {days} days (+ before, per week)", ours, raw_active)
+        rows.append((f"  ({days} days)", f"{ours[2].total:,} active, {ours[2].previous:,} before"))
+
+    # Segment sizes over 90 days (the six largest).
+    period = panels.selectors.period_ending_today(workspace=workspace, days=90)
+    sizes = _p95(lambda: panels.segment_sizes(workspace=workspace, period=period), runs)
+    raw_sizes = _p95(
+        lambda: sql(_RAW_SEGMENT_SIZES, {"first": period.first, "last": period.dates[-1]}), runs
+    )
+    recorded = sum(1 for s in sizes[2] for v in s.sizes[:-1] if v is not None) + len(sizes[2])
+    if recorded != len(raw_sizes[2]):
+        raise SystemExit(f"segment sizes differ: {recorded} vs {len(raw_sizes[2])}")
+    line("segment sizes, 6 segments × 90 days", sizes, raw_sizes)
+
+    # Lead-score distribution.
+    scores = _p95(lambda: panels.score_distribution(workspace=workspace), runs)
+    raw_scores = _p95(lambda: sql(_RAW_SCORES, {}), baseline_runs)
+    by_low = {b.low if b.low is not None else -1: b.contacts for b in scores[2].buckets}
+    if {k: v for k, v in by_low.items() if v} != dict(raw_scores[2]):
+        raise SystemExit(f"score buckets differ: {by_low} vs {dict(raw_scores[2])}")
+    line("lead-score distribution", scores, raw_scores)
+    return rows
+
+
 def main(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(prog="bench analytics")
     parser.add_argument("--contacts", type=int, default=100_000)
     parser.add_argument("--events", type=int, default=2_000_000)
     parser.add_argument("--days", type=int, default=90)
+    parser.add_argument("--runs", type=int, default=20, help="warm runs per panel figure")
+    parser.add_argument(
+        "--baseline-runs", type=int, default=3, help="warm runs of each hand-written SQL"
+    )
     args = parser.parse_args(argv)
     harness.setup_django(database=DATABASE, redis_db=REDIS_DB)
     print(harness.machine_note())
@@ -189,3 +371,10 @@ def main(argv: list[str]) -> None:
     harness.analyze("analytics_hourlyeventcount")
     harness.report("keeping them current", steady_figures(workspace_id, generated.contact_ids))
     harness.report("the dashboard's figures, 30 days", dashboard_figures(workspace_id))
+    _panel_data(workspace_id, args.days)
+    harness.analyze("contacts_contact", "analytics_contactweek", "segments_segmentsizesnapshot")
+    harness.report(
+        "the panels of issue #17 (p95 target 2 s)",
+        panel_figures(workspace_id, args.runs, args.baseline_runs),
+    )
+    print(f"\nload average at the end: {os.getloadavg()[0]:.2f}")

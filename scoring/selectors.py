@@ -186,6 +186,72 @@ def score_over_time(
     return labels, values
 
 
+# --- the distribution of scores (analytics' panel) ---------------------------------------------
+
+SCORE_BUCKET_WIDTH = 10
+SCORE_BUCKET_TOP = 100  # one bucket for 100 and above
+
+
+@dataclass(frozen=True)
+class ScoreBucket:
+    label: str
+    low: int | None  # inclusive; None: no lower bound
+    high: int | None  # inclusive; None: no upper bound
+    contacts: int
+
+
+@dataclass(frozen=True)
+class ScoreDistribution:
+    buckets: list[ScoreBucket]
+    model: str | None  # the primary model's name (Contact.score is its score)
+    threshold: int | None  # its MQL threshold
+    at_or_above_threshold: int
+    contacts: int
+
+
+def _score_bounds() -> list[tuple[str, int | None, int | None]]:
+    """Below 0, exactly 0 (never scored, or back to nothing), 1–9, 10–19 … 90–99, 100+."""
+    bounds: list[tuple[str, int | None, int | None]] = [("below 0", None, -1), ("0", 0, 0)]
+    for low in range(0, SCORE_BUCKET_TOP, SCORE_BUCKET_WIDTH):
+        first = max(low, 1)
+        bounds.append(
+            (f"{first}–{low + SCORE_BUCKET_WIDTH - 1}", first, low + SCORE_BUCKET_WIDTH - 1)
+        )
+    bounds.append((f"{SCORE_BUCKET_TOP}+", SCORE_BUCKET_TOP, None))
+    return bounds
+
+
+def score_distribution(*, workspace: Workspace) -> ScoreDistribution:
+    """How many contacts have each lead score (the primary model's, as Contact.score keeps it),
+    in buckets, and how many are at or above its MQL threshold. Two queries."""
+    model = primary_model(workspace=workspace)
+    threshold = model.mql_threshold if model else None
+    bounds = _score_bounds()
+    counts: dict[str, Any] = {}
+    for i, (_, low, high) in enumerate(bounds):
+        match = Q()
+        if low is not None:
+            match &= Q(score__gte=low)
+        if high is not None:
+            match &= Q(score__lte=high)
+        counts[f"b{i}"] = Count("id", filter=match)
+    counts["qualified"] = Count(
+        "id", filter=Q(score__gte=threshold if threshold is not None else 0)
+    )
+    counts["total"] = Count("id")
+    row = Contact.objects.for_workspace(workspace).aggregate(**counts)
+    return ScoreDistribution(
+        buckets=[
+            ScoreBucket(label=label, low=low, high=high, contacts=row[f"b{i}"])
+            for i, (label, low, high) in enumerate(bounds)
+        ],
+        model=model.name if model else None,
+        threshold=threshold,
+        at_or_above_threshold=row["qualified"] if threshold is not None else 0,
+        contacts=row["total"],
+    )
+
+
 # --- the leads list ------------------------------------------------------------------------------
 
 OPEN_STAGES = (LifecycleStage.LEAD, LifecycleStage.MQL, LifecycleStage.SQL)

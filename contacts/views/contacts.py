@@ -3,7 +3,6 @@ timeline, tags and edit form."""
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Iterator
 from typing import Any
 
@@ -19,6 +18,7 @@ from contacts.forms import ContactForm, TagForm
 from contacts.models import Contact, LifecycleStage
 from contacts.services import contacts as services
 from workspaces.errors import TendrilError, ValidationFailed
+from workspaces.export import csv_response
 from workspaces.htmx import HtmxHttpRequest
 from workspaces.roles import Capability
 from workspaces.scoping import scoped, workspace_view
@@ -107,11 +107,6 @@ def _without(query: Any, key: str) -> str:
 # --- Export ------------------------------------------------------------------------------
 
 
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
 EXPORT_FIELDS = [
     "id",
     "email",
@@ -136,18 +131,8 @@ EXPORT_FIELDS = [
 ]
 
 
-def csv_safe(value: Any) -> str:
-    """A cell a spreadsheet will not run as a formula (phone numbers stay as they are)."""
-    text = "" if value is None else str(value)
-    if text and (
-        text[0] in "=@\t\r" or (text[0] in "+-" and not text[1:].replace(" ", "").isdigit())
-    ):
-        return "'" + text
-    return text
-
-
-def _export_rows(contacts: Any, attribute_keys: list[str]) -> Iterator[list[str]]:
-    yield EXPORT_FIELDS + attribute_keys
+def _export_rows(contacts: Any, attribute_keys: list[str]) -> Iterator[list[Any]]:
+    """One row per contact (cells made safe for a spreadsheet by workspaces.export)."""
     for contact in contacts.iterator(chunk_size=2000):
         row = []
         for name in EXPORT_FIELDS:
@@ -159,14 +144,14 @@ def _export_rows(contacts: Any, attribute_keys: list[str]) -> Iterator[list[str]
                 value = getattr(contact, name)
                 if hasattr(value, "isoformat"):
                     value = value.isoformat()
-            row.append(csv_safe(value))
+            row.append(value)
         for key in attribute_keys:
             value = contact.attributes.get(key)
             if isinstance(value, list):
                 value = ", ".join(str(v) for v in value)
             elif isinstance(value, bool):
                 value = "true" if value else "false"
-            row.append(csv_safe(value))
+            row.append(value)
         yield row
 
 
@@ -179,13 +164,10 @@ def contact_export(request: HttpRequest) -> StreamingHttpResponse:
     keys = list(
         selectors.attribute_definition_list(workspace=workspace).values_list("key", flat=True)
     )
-    writer = csv.writer(_Echo())
-    response = StreamingHttpResponse(
-        (writer.writerow(row) for row in _export_rows(contacts, keys)), content_type="text/csv"
-    )
     stamp = timezone.now().strftime("%Y%m%d-%H%M")
-    response["Content-Disposition"] = f'attachment; filename="contacts-{stamp}.csv"'
-    return response
+    return csv_response(
+        _export_rows(contacts, keys), filename=f"contacts-{stamp}", header=EXPORT_FIELDS + keys
+    )
 
 
 # --- Profile -----------------------------------------------------------------------------

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import re
-
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -14,11 +11,10 @@ from contacts.models import ContactImport
 from contacts.selectors import attribute_definition_list
 from contacts.services import imports as services
 from workspaces.errors import ValidationFailed
+from workspaces.export import csv_response
 from workspaces.forms import form_errors_from
 from workspaces.roles import Capability
 from workspaces.scoping import scoped, workspace_view
-
-from .contacts import _Echo, csv_safe
 
 EDIT = Capability.EDIT_CONTACTS
 
@@ -128,11 +124,7 @@ def import_progress(request: HttpRequest, import_id: int) -> HttpResponse:
 @workspace_view(read=EDIT)
 def import_errors(request: HttpRequest, import_id: int) -> StreamingHttpResponse:
     contact_import = get_object_or_404(scoped(request, ContactImport).defer("data"), pk=import_id)
-    writer = csv.writer(_Echo())
-    rows = services.import_error_report(contact_import=contact_import)
-    response = StreamingHttpResponse(
-        (writer.writerow([csv_safe(cell) for cell in row]) for row in rows), content_type="text/csv"
-    )
-    name = re.sub(r"[^A-Za-z0-9._-]+", "_", contact_import.filename.rsplit(".", 1)[0]) or "import"
-    response["Content-Disposition"] = f'attachment; filename="{name}-errors.csv"'
-    return response
+    rows = iter(services.import_error_report(contact_import=contact_import))
+    header = next(rows, [])
+    name = contact_import.filename.rsplit(".", 1)[0] or "import"
+    return csv_response(rows, filename=f"{name}-errors", header=header)

@@ -139,7 +139,7 @@ def test_export_streams_the_filtered_contacts_as_csv(owner_client, ws, ada):
     AttributeDefinition.objects.create(workspace=ws, key="plan")
     make(ws, email="bob@acme.test", first_name="=HYPERLINK(1)", phone="+4915112345678")
     response = owner_client.get(reverse("contacts:export"), {"tag": "vip"})
-    assert response["Content-Type"] == "text/csv"
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
     rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
     assert [r["email"] for r in rows] == ["ada@acme.test"]
     assert (
