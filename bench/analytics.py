@@ -34,6 +34,7 @@ import statistics
 import time
 from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from bench import harness
 
@@ -268,12 +269,12 @@ def _panel_data(workspace_id: int, days: int) -> None:
 def panel_figures(workspace_id: int, runs: int, baseline_runs: int) -> list[tuple[str, str]]:
     from django.db import connection
 
-    from analytics import panels
+    from analytics import panels, selectors
     from analytics.rollups import CONTACT_ACTIONS
     from workspaces.models import Workspace
 
     workspace = Workspace.objects.get(pk=workspace_id)
-    zone = str(panels.ZoneInfo(workspace.timezone or "UTC"))
+    zone = str(ZoneInfo(workspace.timezone or "UTC"))
     actions = sorted(CONTACT_ACTIONS)
 
     def sql(query: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
@@ -297,7 +298,7 @@ def panel_figures(workspace_id: int, runs: int, baseline_runs: int) -> list[tupl
     # Cohort retention, 12 × 12 weeks.
     retention = _p95(lambda: panels.cohort_retention(workspace=workspace), runs)
     first = retention[2].cohorts[0].week
-    start = datetime.combine(first, datetime.min.time(), tzinfo=panels.ZoneInfo(zone))
+    start = datetime.combine(first, datetime.min.time(), tzinfo=ZoneInfo(zone))
     raw_retention = _p95(lambda: sql(_RAW_RETENTION, {"start": start}), baseline_runs)
     expected = {(c, w): n for c, w, n in raw_retention[2]}
     got = {
@@ -312,7 +313,7 @@ def panel_figures(workspace_id: int, runs: int, baseline_runs: int) -> list[tupl
 
     # Distinct active contacts over the period (and the period before, and per week).
     for days in (30, 90):
-        period = panels.selectors.period_ending_today(workspace=workspace, days=days)
+        period = selectors.period_ending_today(workspace=workspace, days=days)
         ours = _p95(lambda p=period: panels.active_contacts(workspace=workspace, period=p), runs)
 
         def raw(p: Any = period) -> tuple[int, int]:
@@ -327,7 +328,7 @@ def panel_figures(workspace_id: int, runs: int, baseline_runs: int) -> list[tupl
         rows.append((f"  ({days} days)", f"{ours[2].total:,} active, {ours[2].previous:,} before"))
 
     # Segment sizes over 90 days (the six largest).
-    period = panels.selectors.period_ending_today(workspace=workspace, days=90)
+    period = selectors.period_ending_today(workspace=workspace, days=90)
     sizes = _p95(lambda: panels.segment_sizes(workspace=workspace, period=period), runs)
     raw_sizes = _p95(
         lambda: sql(_RAW_SEGMENT_SIZES, {"first": period.first, "last": period.dates[-1]}), runs

@@ -15,7 +15,7 @@ from rest_framework.response import Response
 from workspaces.api.base import WorkspaceAPIView
 from workspaces.errors import NotFound
 
-from .. import panels
+from .. import panels, selectors
 from .serializers import PanelSerializer, PanelTableSerializer
 
 _PANEL_LIST = "\n".join(f"- `{p.name}`: {p.description}" for p in panels.PANELS.values())
@@ -61,7 +61,7 @@ class PanelView(WorkspaceAPIView):
                 "days",
                 OpenApiTypes.INT,
                 description=f"The period: this many days ending today, 1–{panels.MAX_DAYS} "
-                f"(default {panels.selectors.DEFAULT_PERIOD}).",
+                f"(default {selectors.DEFAULT_PERIOD}).",
             ),
             OpenApiParameter(
                 "weeks",

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.utils import timezone
 
-from analytics import panels
+from analytics import panels, selectors
 from analytics.rollups import dirty_hours_mark, rollups_refresh
 from analytics.selectors import Period
 from contacts.models import Contact, Event
@@ -127,7 +127,7 @@ def test_a_period_ending_before_a_contacts_day_does_not_count_it(people):
 
 
 def test_segment_sizes_read_each_days_recorded_size_and_today_the_size_now(ws):
-    period = panels.selectors.period_ending_today(workspace=ws, days=3)
+    period = selectors.period_ending_today(workspace=ws, days=3)
     first, middle, today = period.dates
     vip = Segment.objects.create(workspace=ws, name="VIP", kind="static", member_count=5)
     SegmentSizeSnapshot.objects.create(workspace=ws, segment=vip, day=first, size=3)
@@ -140,7 +140,7 @@ def test_segment_sizes_read_each_days_recorded_size_and_today_the_size_now(ws):
 
 
 def test_segment_sizes_show_the_six_largest_unless_asked_for_others(ws, other_ws):
-    period = panels.selectors.period_ending_today(workspace=ws, days=2)
+    period = selectors.period_ending_today(workspace=ws, days=2)
     segments = [
         Segment.objects.create(workspace=ws, name=f"S{n}", kind="static", member_count=n)
         for n in range(1, 8)
