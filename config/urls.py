@@ -40,6 +40,7 @@ urlpatterns = [
     path("", include("contacts.urls")),
     path("", include("segments.urls")),
     path("", include("scoring.urls")),
+    path("", include("predictions.urls")),
     path("", include("messaging.urls")),
     path("", include("workflows.urls")),
     path("", include("analytics.urls")),

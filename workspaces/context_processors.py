@@ -19,6 +19,7 @@ NAVIGATION = [
     ("Workflows", "workflows:list", "flow"),
     ("Messages", "messaging:list", "mail"),
     ("Leads", "scoring:leads", "star"),
+    ("Predictions", "predictions:list", "trend"),
     ("Analytics", "analytics:dashboard", "chart"),
     ("Settings", "settings", "gear"),
 ]
