@@ -35,6 +35,15 @@ def scored(ws):
     return model, contacts
 
 
+def announce(ws, model):
+    """What the nightly scoring says when it has stored a model's predictions."""
+    hooks.predictions_scored(
+        hooks.PredictionsScored(
+            workspace=ws, model_id=model.pk, key=model.key, fields=model.filter_fields, contacts=4
+        )
+    )
+
+
 def matches(ws, tree, contacts):
     """The SQL answer, checked against the per-contact Python evaluation."""
     by_sql = set(compile_filter(workspace=ws, tree=tree).values_list("pk", flat=True))
@@ -126,15 +135,7 @@ def test_segments_reading_a_model_are_recomputed_when_it_scores(
     ContactPrediction.objects.filter(contact=contacts[1]).update(tier="high", probability=0.7)
     other_members = SegmentMembership.objects.filter(segment=other).count()
     with django_capture_on_commit_callbacks(execute=True):
-        hooks.predictions_scored(
-            hooks.PredictionsScored(
-                workspace=ws,
-                model_id=model.pk,
-                key=model.key,
-                fields=model.filter_fields,
-                contacts=4,
-            )
-        )
+        announce(ws, model)
     assert set(
         SegmentMembership.objects.filter(segment=hot).values_list("contact_id", flat=True)
     ) == {
@@ -159,15 +160,7 @@ def test_a_fit_rule_on_the_tier_scores_after_the_nightly_scoring(
         filter={"field": f"prediction.{model.key}.tier", "op": "eq", "value": "high"},
     )  # fmt: skip
     with django_capture_on_commit_callbacks(execute=True):
-        hooks.predictions_scored(
-            hooks.PredictionsScored(
-                workspace=ws,
-                model_id=model.pk,
-                key=model.key,
-                fields=model.filter_fields,
-                contacts=4,
-            )
-        )
+        announce(ws, model)
     scores = dict(Contact.objects.filter(workspace=ws).values_list("pk", "score"))
     assert scores[contacts[0].pk] == 20
     assert [scores[c.pk] for c in contacts[1:]] == [0, 0, 0, 0]

@@ -102,11 +102,11 @@ def _arrays(rows, seed):
     return spec, raw, labels
 
 
-def test_the_stored_numbers_score_as_scikit_learn_does_and_tiers_split_the_holdout():
-    spec, raw, labels = _arrays(6000, 1)
-    parameters, facts = fit(spec=spec, raw=raw, labels=labels)
-    assert facts["calibration"] in ("isotonic", "sigmoid")
-    _, hold_raw, hold_labels = _arrays(4000, 2)
+def judged_arrays(train_rows: int, holdout_rows: int):
+    """train_and_judge on generated arrays (A in 7 days is the signal, the rule score noise):
+    (outcome, holdout raw, holdout labels)."""
+    spec, raw, labels = _arrays(train_rows, 1)
+    _, hold_raw, hold_labels = _arrays(holdout_rows, 2)
     outcome = train_and_judge(
         spec=spec,
         train_raw=raw,
@@ -116,6 +116,14 @@ def test_the_stored_numbers_score_as_scikit_learn_does_and_tiers_split_the_holdo
         holdout_rule_scores=hold_raw[:, 7],
         churn=False,
     )
+    return outcome, hold_raw, hold_labels
+
+
+def test_the_stored_numbers_score_as_scikit_learn_does_and_tiers_split_the_holdout():
+    spec, raw, labels = _arrays(6000, 1)
+    _, facts = fit(spec=spec, raw=raw, labels=labels)
+    assert facts["calibration"] in ("isotonic", "sigmoid")
+    outcome, hold_raw, hold_labels = judged_arrays(6000, 4000)
     assert outcome.published
     scored = Scorer(outcome.parameters).score(hold_raw)
     share = {t: float(np.mean(scored.tiers == t)) for t in ("high", "medium", "low")}

@@ -11,9 +11,8 @@ from django.utils import timezone
 from contacts.models import Contact
 from predictions.models import ContactPrediction, PredictionModel, TrainingRun
 from predictions.services import prediction_model_create
-from predictions.training import train_and_judge
 from tests.conftest import add_member, login_client
-from tests.predictions.test_training import _arrays
+from tests.predictions.test_training import judged_arrays
 from workspaces.roles import Role
 
 pytestmark = pytest.mark.django_db
@@ -32,17 +31,7 @@ def make_model(ws, goal="Order Completed", **extra):
 
 def trained_run(model):
     """A run with a real report: fitted and judged on generated arrays."""
-    spec, raw, labels = _arrays(3000, 1)
-    _, hold_raw, hold_labels = _arrays(2000, 2)
-    outcome = train_and_judge(
-        spec=spec,
-        train_raw=raw,
-        train_labels=labels,
-        holdout_raw=hold_raw,
-        holdout_labels=hold_labels,
-        holdout_rule_scores=hold_raw[:, 7],
-        churn=False,
-    )
+    outcome, _, _ = judged_arrays(3000, 2000)
     run = TrainingRun.objects.create(
         workspace=model.workspace,
         model=model,
