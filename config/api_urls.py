@@ -6,6 +6,7 @@ urlpatterns = [
     path("", include("workspaces.api.urls")),
     path("", include("workspaces.outbound.api")),
     path("", include("contacts.api.urls")),
+    path("", include("commerce.api.urls")),
     path("", include("segments.api.urls")),
     path("", include("scoring.api.urls")),
     path("", include("messaging.api.urls")),

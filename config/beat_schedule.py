@@ -7,9 +7,21 @@ Apps add their entries here rather than registering schedules of their own.
 
 from typing import Any
 
-from celery.schedules import crontab
-
 BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
+    # Commerce: recommendations and reorder dates for every contact with commerce activity,
+    # and each product's reorder interval (docs/commerce.md). Nightly; a stale tick is dropped.
+    "commerce-run-all": {
+        "task": "commerce.run_all",
+        "schedule": 24 * 60 * 60,
+        "options": {"expires": 60 * 60},
+    },
+    # Commerce: browse abandonment — views with no add or order COMMERCE_BROWSE_ABANDON_HOURS
+    # later become one `product.browse_abandoned` per contact and session. Every 5 minutes.
+    "commerce-browse-abandonment": {
+        "task": "commerce.browse_abandonment_all",
+        "schedule": 5 * 60,
+        "options": {"expires": 4 * 60},
+    },
     # Housekeeping: drop expired, unaccepted invitations so their links stop working
     # and the members page stays short. Daily is plenty.
     "workspaces-invitations-expire": {
@@ -110,15 +122,5 @@ BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
         "task": "outbound.deliveries_prune",
         "schedule": 24 * 60 * 60,
         "options": {"expires": 60 * 60},
-    },
-    # Predictions: retrain every active prediction model on the day's history (earlier cut-off
-    # to train, later one to judge), publish it when it passes the bar, and re-score every
-    # contact of its population; segments that read the predictions recompute after. Nightly
-    # at 02:30 UTC, when traffic is lowest; one run per model at a time (a model still
-    # training is skipped). A tick not picked up within 6 hours waits for the next night.
-    "predictions-train-nightly": {
-        "task": "predictions.train_all",
-        "schedule": crontab(hour=2, minute=30),
-        "options": {"expires": 6 * 60 * 60},
     },
 }

@@ -7,6 +7,7 @@ open pixel, and set the headers (List-Unsubscribe with one-click, Message-ID …
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from email.utils import formataddr
 from typing import Any
@@ -14,6 +15,7 @@ from typing import Any
 from django.conf import settings
 from django.core.mail.message import make_msgid
 
+from commerce.selectors import recommendations_for_contacts, recommendations_sample
 from contacts.models import Contact
 from workspaces.models import Workspace
 
@@ -60,6 +62,8 @@ class Renderer:
     workspace: Workspace
     config: MessagingSettings
     track: bool = True
+    # {contact id: products}, loaded per send batch for the versions that use them.
+    recommendations: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
     _workspace: dict[str, Any] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -73,11 +77,12 @@ class Renderer:
         unsubscribe_token: str | None = None,
     ) -> dict[str, Any]:
         ws = self.workspace.pk
+        products: Sequence[Any]
         if contact is None:
             base = sample_context()
-            data = base["contact"]
+            data, products = base["contact"], base["recommendations"]
         else:
-            data = contact_data(contact)
+            data, products = contact_data(contact), self.recommendations.get(contact.pk, [])
         contact_id = contact.pk if contact is not None else 0
         token = unsubscribe_token or tokens.unsubscribe_token(ws, contact_id, message.pk)
         return build_context(
@@ -88,6 +93,7 @@ class Renderer:
             unsubscribe_url=tokens.unsubscribe_url_for(token),
             preferences_url=tokens.preferences_url(ws, contact_id),
             segment_ids=segment_ids,
+            recommendations=products,
         )
 
     def email(
@@ -218,6 +224,29 @@ class Preview:
     links: list[str] = field(default_factory=list)  # an SMS's links, in their short links' order
 
 
+class LoadedOnUse(Sequence[Any]):
+    """A list read on first use: a preview asks for a contact's recommendations only when its
+    template shows them."""
+
+    def __init__(self, load: Callable[[], list[Any]]):
+        self._load = load
+        self._items: list[Any] | None = None
+
+    def _all(self) -> list[Any]:
+        if self._items is None:
+            self._items = self._load()
+        return self._items
+
+    def __getitem__(self, index: Any) -> Any:
+        return self._all()[index]
+
+    def __len__(self) -> int:
+        return len(self._all())
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._all())
+
+
 def preview_context(
     *,
     workspace: Workspace,
@@ -236,6 +265,15 @@ def preview_context(
         unsubscribe_url=tokens.unsubscribe_url(workspace.pk, contact.pk if contact else 0),
         preferences_url=tokens.preferences_url(workspace.pk, contact.pk if contact else 0),
         segment_ids=segment_ids,
+        recommendations=LoadedOnUse(
+            (
+                lambda: recommendations_for_contacts(
+                    workspace=workspace, contact_ids=[contact.pk]
+                ).get(contact.pk, [])
+            )
+            if contact is not None
+            else (lambda: recommendations_sample(workspace=workspace))
+        ),
     )
 
 

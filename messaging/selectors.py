@@ -511,6 +511,14 @@ class MergeTag:
 
 
 MAX_EVENT_PROPERTY_TAGS = 100
+# commerce's recommended products for the contact (docs/commerce.md); the products block
+# shows several, these insert the first one's fields.
+RECOMMENDATION_MERGE_TAGS = [
+    ("Top recommendation: name", 'recommendations[0].name | default("")'),
+    ("Top recommendation: link", 'recommendations[0].url | default("")'),
+    ("Top recommendation: image", 'recommendations[0].image_url | default("")'),
+    ("Top recommendation: price", 'recommendations[0].price | default("")'),
+]
 
 
 def merge_tags(*, workspace: Workspace) -> list[MergeTag]:
@@ -525,6 +533,10 @@ def merge_tags(*, workspace: Workspace) -> list[MergeTag]:
         tags.append(
             MergeTag("Attributes", definition.label or key, f'{{{{ {access} | default("") }}}}')
         )
+    tags += [
+        MergeTag("Recommendations", label, f"{{{{ {expr} }}}}")
+        for label, expr in RECOMMENDATION_MERGE_TAGS
+    ]
     seen: dict[str, list[str]] = {}
     for event in event_definition_list(workspace=workspace):
         for key in event.property_keys or []:

@@ -29,6 +29,9 @@ EVENT_OF_TRIGGER = {
     "trigger.form_submitted": integrations.FORM_SUBMITTED,
     "trigger.lifecycle_changed": integrations.LIFECYCLE_CHANGED,
     "trigger.score_threshold": integrations.SCORE_CHANGED,
+    "trigger.browse_abandoned": integrations.BROWSE_ABANDONED,
+    "trigger.back_in_stock": integrations.BACK_IN_STOCK,
+    "trigger.price_drop": integrations.PRICE_DROPPED,
 }
 
 

@@ -1,4 +1,5 @@
-"""The one place where workflows calls other apps (contacts, segments, scoring, messaging).
+"""The one place where workflows calls other apps (contacts, commerce, segments, scoring,
+messaging).
 
 Each function is a thin call to the other app's public services, selectors or hooks — plain
 imports, checked by import-linter (pyproject.toml: the layers and public-surface contracts).
@@ -13,12 +14,11 @@ from typing import TYPE_CHECKING, Any
 
 from django.db.models.expressions import RawSQL
 
+import commerce.selectors as commerce_selectors
 import contacts.selectors as contact_selectors
 import contacts.services.contacts as contact_services
 import messaging.selectors as messaging_selectors
 import messaging.services as messaging_services
-import predictions.selectors as prediction_selectors
-import predictions.services as prediction_services
 import scoring.services as scoring_services
 import segments.filters as segment_filters
 import segments.selectors as segment_selectors
@@ -38,6 +38,23 @@ LIFECYCLE_CHANGED = "lifecycle.changed"
 FORM_SUBMITTED = "form.submitted"
 WORKFLOW_ENTERED = "workflow.entered"
 WORKFLOW_EXITED = "workflow.exited"
+# commerce's signals (docs/commerce.md): the triggers of the commerce node types.
+BROWSE_ABANDONED = commerce_selectors.BROWSE_ABANDONED
+BACK_IN_STOCK = commerce_selectors.BACK_IN_STOCK
+PRICE_DROPPED = commerce_selectors.PRICE_DROPPED
+
+
+# --- commerce -------------------------------------------------------------------------------
+
+
+def reorder_predicted_at(
+    *, workspace: Workspace, contact_id: int, product: str | None = None
+) -> datetime | None:
+    """When the contact is predicted to buy `product` (the shop's id) again, or any product
+    (the earliest); None without a prediction."""
+    return commerce_selectors.reorder_predicted_at(
+        workspace=workspace, contact_id=contact_id, product=product
+    )
 
 
 # --- segments -------------------------------------------------------------------------------
@@ -431,30 +448,6 @@ def segment_get_or_create(*, workspace: Workspace, name: str, tree: dict[str, An
     return int(created.pk)
 
 
-def prediction_model_get_or_create(*, workspace: Workspace, spec: dict[str, Any]) -> str:
-    """The key of the workspace's prediction model for this goal (kind, goal type, goal,
-    horizon), created when there is none — a document's "$prediction:<ref>"."""
-    kind, goal_type = spec.get("kind", "conversion"), spec.get("goal_type", "event")
-    goal, horizon = spec["goal"], int(spec.get("horizon_days", 30))
-    for model in prediction_selectors.prediction_model_list(workspace=workspace):
-        if (model.kind, model.goal_type, model.goal, model.horizon_days) == (
-            kind,
-            goal_type,
-            goal,
-            horizon,
-        ):
-            return str(model.key)
-    created = prediction_services.prediction_model_create(
-        workspace=workspace,
-        name=spec.get("name", ""),
-        kind=kind,
-        goal_type=goal_type,
-        goal=goal,
-        horizon_days=horizon,
-    )
-    return str(created.key)
-
-
 # --- what the workspace has received (autocomplete, validation warnings) ---------------------
 
 # The platform's own signals: never "unknown", whether or not one was received yet.
@@ -466,6 +459,7 @@ PLATFORM_EVENT_PREFIXES = (
     "lifecycle.",
     "workflow.",
     "form.",
+    "product.",
 )
 
 

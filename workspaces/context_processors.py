@@ -18,8 +18,8 @@ NAVIGATION = [
     ("Segments", "segments:list", "filter"),
     ("Workflows", "workflows:list", "flow"),
     ("Messages", "messaging:list", "mail"),
+    ("Products", "commerce:catalogue", "bag"),
     ("Leads", "scoring:leads", "star"),
-    ("Predictions", "predictions:list", "trend"),
     ("Analytics", "analytics:dashboard", "chart"),
     ("Settings", "settings", "gear"),
 ]

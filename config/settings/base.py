@@ -39,7 +39,7 @@ INSTALLED_APPS = [
     "workspaces",
     "workspaces.outbound",
     "contacts",
-    "predictions",
+    "commerce",
     "segments",
     "scoring",
     "messaging",
@@ -172,6 +172,8 @@ CELERY_TASK_ANNOTATIONS = {
         "scoring.scores_refresh_workspace",
         "workflows.snapshot_enrol",
         "messaging.broadcast_fanout",
+        "commerce.run",
+        "commerce.feed_import",
     )
 }
 # Testing only: named points where the worker kills itself (config/faults.py). Never set
@@ -461,3 +463,23 @@ MESSAGING_SEND_LEASE = env.int("MESSAGING_SEND_LEASE", default=30)
 MESSAGING_QUEUED_RESCUE = env.int("MESSAGING_QUEUED_RESCUE", default=50)
 # Bound every SMTP socket operation (Django's default is to wait forever).
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=20)
+
+# --- Commerce signals (docs/commerce.md) ---------------------------------------------------
+# Products one workspace's catalogue may hold; events naming more are not added (counted).
+COMMERCE_MAX_PRODUCTS = env.int("COMMERCE_MAX_PRODUCTS", default=100_000)
+# Product lines read from one event's products[] (the rest are ignored).
+COMMERCE_MAX_LINES_PER_EVENT = env.int("COMMERCE_MAX_LINES_PER_EVENT", default=100)
+# Recommendations kept per contact, and the purchase window they learn from (days).
+COMMERCE_RECOMMENDATIONS = env.int("COMMERCE_RECOMMENDATIONS", default=12)
+COMMERCE_LEARN_DAYS = env.int("COMMERCE_LEARN_DAYS", default=365)
+# Reorder intervals: a product's median needs this many repeat-purchase intervals.
+COMMERCE_REORDER_MIN_SAMPLE = env.int("COMMERCE_REORDER_MIN_SAMPLE", default=5)
+# Browse abandonment: a Product Viewed with no Product Added, Checkout Started or Order
+# Completed by the contact within this many hours (and seen no longer ago than a day more).
+COMMERCE_BROWSE_ABANDON_HOURS = env.float("COMMERCE_BROWSE_ABANDON_HOURS", default=1.0)
+# Back in stock / price drop reach contacts who viewed or added the product within this
+# many days, at most COMMERCE_SIGNAL_MAX_CONTACTS of them (most recent first) per change.
+COMMERCE_SIGNAL_DAYS = env.int("COMMERCE_SIGNAL_DAYS", default=30)
+COMMERCE_SIGNAL_MAX_CONTACTS = env.int("COMMERCE_SIGNAL_MAX_CONTACTS", default=10_000)
+# A price drop smaller than this (percent) records no signal.
+COMMERCE_PRICE_DROP_MIN_PERCENT = env.float("COMMERCE_PRICE_DROP_MIN_PERCENT", default=1.0)

@@ -572,3 +572,38 @@ def attribute_definition_update(
         definition.label = label.strip()[:150]
     definition.save()
     return definition
+
+
+ATTRIBUTE_SET_SQL = """
+UPDATE contacts_contact c
+SET attributes = CASE WHEN u.v IS NULL THEN c.attributes - %(key)s
+                      ELSE jsonb_set(c.attributes, ARRAY[%(key)s], u.v) END,
+    updated_at = now()
+FROM unnest(%(ids)s::bigint[], %(values)s::jsonb[]) AS u(id, v)
+WHERE c.workspace_id = %(ws)s AND c.id = u.id AND (c.attributes -> %(key)s) IS DISTINCT FROM u.v
+RETURNING c.id
+"""
+
+
+def contacts_attribute_set(
+    *, workspace: Workspace, key: str, values: Mapping[int, Any]
+) -> list[int]:
+    """Set one custom attribute on many contacts in one statement ({contact id: value};
+    None removes it). A platform-computed attribute (commerce's `predicted_reorder_at`):
+    `key` is declared by the caller and the values are already of its type. Returns the
+    contacts whose value changed; does not tell the events pipeline (the caller marks them
+    changed in its batch, or enqueues them)."""
+    if not values:
+        return []
+    ids = sorted(values)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            ATTRIBUTE_SET_SQL,
+            {
+                "key": key,
+                "ids": ids,
+                "values": [None if values[i] is None else json.dumps(values[i]) for i in ids],
+                "ws": workspace.pk,
+            },
+        )
+        return sorted(row[0] for row in cursor.fetchall())

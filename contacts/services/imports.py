@@ -156,7 +156,9 @@ def _max_bytes() -> int:
     return int(settings.TENDRIL_IMPORT_MAX_BYTES)
 
 
-def _decode(data: bytes) -> str:
+def upload_decode(data: bytes) -> str:
+    """An uploaded file's text: UTF-8 (with or without a BOM), else Windows-1252, else
+    Latin-1 (which never fails). Also commerce's catalogue feeds."""
     for encoding in ("utf-8-sig", "cp1252"):
         try:
             return data.decode(encoding)
@@ -172,7 +174,8 @@ def _dialect(text: str) -> type[csv.Dialect] | csv.Dialect:
         return csv.excel
 
 
-def _reader(text: str) -> Iterator[list[str]]:
+def csv_rows(text: str) -> Iterator[list[str]]:
+    """The rows of a CSV text, its delimiter (, ; tab |) sniffed. Also commerce's feeds."""
     return csv.reader(io.StringIO(text, newline=""), _dialect(text))
 
 
@@ -210,7 +213,7 @@ def import_create(
         raise _invalid("file", f"the file is larger than {limit // (1024 * 1024)} MB; split it.")
     if not data.strip():
         raise _invalid("file", "the file is empty.")
-    text = _decode(data)
+    text = upload_decode(data)
     if "\x00" in text:
         # PostgreSQL stores no NUL character; a file full of them is UTF-16 or a workbook.
         raise _invalid(
@@ -218,7 +221,7 @@ def import_create(
             "the file contains NUL characters (\\u0000): it is not a text CSV "
             "(UTF-16, or a spreadsheet file?). Save it as “CSV UTF-8” and upload that.",
         )
-    rows = _reader(text)
+    rows = csv_rows(text)
     try:
         headers = [h.strip() for h in next(rows)]
     except (StopIteration, csv.Error) as error:
@@ -270,7 +273,7 @@ def import_preview(*, contact_import: ContactImport, rows: int = PREVIEW_ROWS) -
 
 def _data_rows(contact_import: ContactImport) -> Iterator[tuple[int, list[str]]]:
     """(spreadsheet row number, cells padded to the headers) for every non-blank data row."""
-    reader = _reader(_decode(bytes(contact_import.data)))
+    reader = csv_rows(upload_decode(bytes(contact_import.data)))
     next(reader, None)
     width = len(contact_import.headers)
     for number, row in enumerate(reader, start=2):

@@ -94,10 +94,14 @@ export function summary(node, lookups = {}) {
     case "trigger.date_anniversary": return c.attribute ? `${c.attribute} at ${c.at || "09:00"}` : "";
     case "trigger.form_submitted": return c.form ? `form ${name(lookups.forms, c.form)}` : "any form";
     case "trigger.api": return "enrolled by the API";
+    case "trigger.browse_abandoned": return c.category ? `browsed ${c.category}, did not buy` : "browsed, did not buy";
+    case "trigger.back_in_stock": return c.product ? `${c.product} back in stock` : "a viewed product is back";
+    case "trigger.price_drop": return `price −${c.min_percent ?? 10}% or more${c.product ? ` on ${c.product}` : ""}`;
     case "wait.duration": return durationWords(c) ? `wait ${durationWords(c)}` : "";
     case "wait.until_event": return c.event ? `until ${c.event}${c.timeout ? `, at most ${durationWords(c.timeout)}` : ""}` : "";
     case "wait.until_condition": return countConditions(c.filter) ? `until ${conditionWords(c.filter, lookups)}` : "";
     case "wait.until_datetime": return c.at ? `until ${c.at}` : "";
+    case "wait.until_reorder": return `${c.days_before ?? 3} days before the reorder${c.product ? ` of ${c.product}` : ""}`;
     case "wait.weekday_window": return (c.days || []).length ? `${(c.days || []).map((d) => "Mon Tue Wed Thu Fri Sat Sun".split(" ")[d]).join(" ")} ${c.start || ""}–${c.end || ""}` : "";
     case "branch.condition": return countConditions(c.filter) ? `if ${conditionWords(c.filter, lookups)}` : "";
     case "branch.ab": return (c.variants || []).map((v) => `${v.name.toUpperCase()} ${v.weight}%`).join(" / ");

@@ -159,6 +159,18 @@ function BlockBody({ block, ctx }) {
       return <SocialBody block={block} ctx={ctx} />;
     case "html":
       return <TagInput multiline className="input code" rows={5} label="HTML" ctx={ctx} value={block.html} onChange={(v) => up({ html: v }, `html-${block.id}`)} />;
+    case "products":
+      return (
+        <div className="ee-products">
+          <TagInput label="Title (optional)" ctx={ctx} value={block.title || ""} placeholder="e.g. Picked for you" onChange={(v) => up({ title: v || undefined }, `title-${block.id}`)} />
+          <div className="ee-product-grid" aria-hidden="true" style={{ gridTemplateColumns: `repeat(${block.per_row || 3}, 1fr)` }}>
+            {Array.from({ length: block.count || 3 }, (_, i) => (
+              <div key={i} className="ee-product-slot"><span className="ee-product-img" /><span>Product {i + 1}</span><span className="muted small">price</span></div>
+            ))}
+          </div>
+          <p className="muted small">Each contact sees their own recommendations (bought together, popular in their categories, then popular), filled in when the email is sent: image, name, price and link. The preview shows them for the chosen contact.</p>
+        </div>
+      );
     case "footer":
       return (
         <div>

@@ -66,6 +66,14 @@ function TypeSettings({ block, ctx }) {
           <Num label="Thickness (px)" min={1} max={8} value={block.thickness} onChange={(v) => up({ thickness: v })} />
         </>
       );
+    case "products":
+      return (
+        <>
+          <Num label="Products shown" min={1} max={12} value={block.count} placeholder="3" onChange={(v) => up({ count: v })} />
+          <Num label="Products per row" min={1} max={4} value={block.per_row} placeholder="3" onChange={(v) => up({ per_row: v })} />
+          <label className="ee-field">Button label (optional)<input className="input" value={block.button_text || ""} placeholder="no button" onChange={(e) => up({ button_text: e.target.value || undefined }, `button-${block.id}`)} /></label>
+        </>
+      );
     case "spacer":
       return <Num label="Height (px)" min={4} max={120} value={block.height} onChange={(v) => up({ height: v ?? 24 })} />;
     default:

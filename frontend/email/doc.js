@@ -12,6 +12,7 @@ export const BLOCK_TYPES = [
   { type: "spacer", label: "Spacer" },
   { type: "social", label: "Social links" },
   { type: "html", label: "HTML" },
+  { type: "products", label: "Products" },
   { type: "footer", label: "Footer" },
 ];
 export const TYPE_LABELS = Object.fromEntries(BLOCK_TYPES.map((t) => [t.type, t.label]));
@@ -40,6 +41,7 @@ export function newBlock(type) {
     case "spacer": return { id, type, height: 24 };
     case "social": return { id, type, links: [{ network: "facebook", href: "https://facebook.com/" }] };
     case "html": return { id, type, html: "<p>HTML</p>" };
+    case "products": return { id, type, title: "Picked for you", count: 3, per_row: 3, button_text: "Shop now" };
     case "footer": return { id, type, text: "" };
     default: throw new Error(`unknown block type ${type}`);
   }

@@ -176,3 +176,12 @@ describe("merge tags", () => {
     expect(insertAt("", tag).value).toBe(tag);
   });
 });
+
+describe("the recommended products block", () => {
+  it("starts with a title, three products side by side and a button, and goes above the footer", () => {
+    const [doc] = addBlock(starterDocument(), "products");
+    const block = doc.blocks.find((b) => b.type === "products");
+    expect([block.title, block.count, block.per_row, block.button_text]).toEqual(["Picked for you", 3, 3, "Shop now"]);
+    expect(types(doc).at(-1)).toBe("footer");
+  });
+});

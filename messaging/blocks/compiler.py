@@ -259,6 +259,52 @@ class _Writer:
         )
         return _tag("mj-text", attrs, self.slot("".join(parts)))
 
+    def _el_products(self, block: dict[str, Any], width: int) -> str:
+        """The contact's recommended products (commerce), filled in at send time from
+        `recommendations`: a grid of image, name, price and link; nothing when there are none."""
+        count = block.get("count") if isinstance(block.get("count"), int) else 3
+        per_row = block.get("per_row") if isinstance(block.get("per_row"), int) else 3
+        per_row = max(1, min(per_row, 4))
+        cell = max(60, (width - 48) // per_row - 16)
+        style = block.get("style") or {}
+        color = style.get("color") or self.brand.text_color
+        link = f"color:{color};text-decoration:none"
+        title = ""
+        if block.get("title"):
+            title = (
+                '<h2 style="margin:0 0 8px;font-size:20px;line-height:1.3;font-weight:bold">'
+                f"{escape_text(str(block['title']))}</h2>"
+            )
+        button = ""
+        if block.get("button_text"):
+            button = (
+                '{% if p.url %}<p style="margin:8px 0 0"><a href="{{ p.url }}" '
+                f'style="display:inline-block;padding:8px 14px;background:{self.brand.primary_color};'
+                'color:#ffffff;border-radius:6px;text-decoration:none;font-weight:bold">'
+                f"{escape_text(str(block['button_text']))}</a></p>{{% endif %}}"
+            )
+        grid = (
+            "{% if recommendations %}"
+            + title
+            + '<table role="presentation" width="100%" cellpadding="0" cellspacing="0" '
+            'style="border-collapse:collapse"><tbody>'
+            f"{{% for row in recommendations[:{int(count)}]|batch({per_row}) %}}<tr>"
+            f'{{% for p in row %}}<td valign="top" width="{100 // per_row}%" '
+            'style="padding:8px;text-align:center">'
+            '{% if p.image_url %}{% if p.url %}<a href="{{ p.url }}">{% endif %}'
+            f'<img src="{{{{ p.image_url }}}}" alt="{{{{ p.name }}}}" width="{cell}" '
+            f'style="display:block;width:100%;max-width:{cell}px;height:auto;border:0;margin:0 auto">'
+            "{% if p.url %}</a>{% endif %}{% endif %}"
+            '<p style="margin:8px 0 0;font-weight:bold">{% if p.url %}'
+            f'<a href="{{{{ p.url }}}}" style="{link}">{{{{ p.name }}}}</a>'
+            "{% else %}{{ p.name }}{% endif %}</p>"
+            '{% if p.price is not none %}<p style="margin:4px 0 0">'
+            '{{ "%.2f"|format(p.price) }} {{ p.currency }}</p>{% endif %}'
+            + button
+            + "</td>{% endfor %}</tr>{% endfor %}</tbody></table>{% endif %}"
+        )
+        return _tag("mj-text", self._text_attrs(block), self.slot(grid))
+
     # Sections.
     def section(self, blocks: list[tuple[str, dict[str, Any]]]) -> str:
         """Consecutive simple blocks share one section and column."""

@@ -32,6 +32,7 @@ BLOCK_TYPES = (
     "social",
     "html",
     "footer",
+    "products",
 )
 NETWORKS = ("facebook", "x", "instagram", "linkedin", "youtube", "tiktok", "website")
 ALIGNS = ("left", "center", "right")
@@ -52,7 +53,9 @@ FIELDS: dict[str, set[str]] = {
     "social": {"links"},
     "html": {"html"},
     "footer": {"text"},
+    "products": {"title", "count", "per_row", "button_text"},
 }
+MAX_PRODUCTS = 12  # the products block: recommendations shown, at most
 WHAT = {
     "heading": "the heading",
     "text": "the text block",
@@ -64,6 +67,7 @@ WHAT = {
     "social": "the social links",
     "html": "the HTML block",
     "footer": "the footer",
+    "products": "the products block",
 }
 
 
@@ -357,6 +361,22 @@ def _footer(block: dict[str, Any], width: int, bad: Any) -> None:
         bad("text", f"the text {problem}")
 
 
+def _products(block: dict[str, Any], width: int, bad: Any) -> None:
+    """The recommended products (commerce): `count` of them, `per_row` side by side."""
+    if not _int_in(block.get("count", 3), 1, MAX_PRODUCTS):
+        bad("count", f"shows 1 to {MAX_PRODUCTS} products")
+    if not _int_in(block.get("per_row", 3), 1, 4):
+        bad("per_row", "puts 1 to 4 products side by side")
+    for key, label, limit in (("title", "the title", 300), ("button_text", "the button label", 60)):
+        value = block.get(key)
+        if value is None or value == "":
+            continue
+        if not isinstance(value, str):
+            bad(key, f"{label} must be text")
+        elif len(value) > limit:
+            bad(key, f"{label} is longer than {limit} characters")
+
+
 CHECKS = {
     "heading": _heading,
     "text": _rich,
@@ -368,6 +388,7 @@ CHECKS = {
     "social": _social,
     "html": _raw,
     "footer": _footer,
+    "products": _products,
 }
 
 
@@ -376,7 +397,7 @@ def template_sources(document: Any) -> Iterator[tuple[str, str, bool]]:
     template checks (syntax, unknown variables, sandbox) to name the block they are in."""
     for item in walk(document):
         block, kind = item.block, item.block.get("type")
-        for key in ("text", "html", "alt", "href", "src"):
+        for key in ("text", "html", "alt", "href", "src", "title", "button_text"):
             value = block.get(key)
             if isinstance(value, str) and value:
                 yield f"{item.path}.{key}", value, kind in ("text", "html") and key == "html"

@@ -36,6 +36,7 @@ from django.db.models import F
 from django.utils import timezone
 from psycopg.types.json import Jsonb
 
+from commerce import selectors as commerce_selectors
 from config.faults import fault_point
 from contacts.models import Contact
 from contacts.services import NewEvent, event_record, events_enqueue_processing, events_record
@@ -294,6 +295,7 @@ def _deliver_all(
     claim: uuid.UUID,
 ) -> None:
     renderer = Renderer(workspace, config)
+    renderer.recommendations = _recommendations(workspace, ready)
     segments = _segment_memberships(workspace, ready)
     seen_blocks = _visible_blocks(workspace, ready)
     sent: list[Message] = []
@@ -435,6 +437,23 @@ def _segment_memberships(
         segment_ids=sorted(wanted),
         contact_ids=[m.contact_id for m in messages if m.contact_id],
     )
+
+
+def _recommendations(
+    workspace: Workspace, messages: list[Message]
+) -> dict[int, list[dict[str, Any]]]:
+    """commerce's recommended products for the recipients whose email shows them (the
+    products block, `{{ recommendations }}`): one bounded set of queries per batch."""
+    wanted = [
+        m.contact_id
+        for m in messages
+        if m.contact_id
+        and m.email_version is not None
+        and "recommendations" in (m.email_version.compiled_html + m.email_version.subject)
+    ]
+    if not wanted:
+        return {}
+    return commerce_selectors.recommendations_for_contacts(workspace=workspace, contact_ids=wanted)
 
 
 def _visible_blocks(

@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import html as html_lib
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from commerce.selectors import recommendations_sample
 
 from .sandbox import PRIVATE_SEGMENTS_KEY, compiled
 
@@ -56,6 +58,7 @@ def build_context(
     unsubscribe_url: str = "",
     preferences_url: str = "",
     segment_ids: frozenset[str] | set[str] = frozenset(),
+    recommendations: Sequence[Mapping[str, Any]] = (),
 ) -> dict[str, Any]:
     context: dict[str, Any] = {
         "contact": contact,
@@ -66,6 +69,9 @@ def build_context(
         "unsubscribe_url": unsubscribe_url,
         "preferences_url": preferences_url,
         PRIVATE_SEGMENTS_KEY: segment_ids,
+        # commerce's products for this contact ({{ recommendations[0].name }}, the products
+        # block): a list, or a sequence that loads on first use (previews)
+        "recommendations": recommendations,
     }
     for key in ("email", "phone", "first_name", "last_name", "full_name", "company"):
         context[key] = contact.get(key, "")
@@ -108,6 +114,7 @@ def sample_context() -> dict[str, Any]:
         message={"id": 0, "subject": "", "channel": "email"},
         unsubscribe_url="#unsubscribe",
         preferences_url="#preferences",
+        recommendations=recommendations_sample(),
     )
 
 

@@ -42,6 +42,7 @@ TOP_LEVEL = (
             "unsubscribe_url",
             "preferences_url",
             "in_segment",
+            "recommendations",  # commerce: the contact's recommended products, best first
         }
     )
     | CONTACT_SHORTCUTS

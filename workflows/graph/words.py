@@ -250,6 +250,20 @@ def _trigger(node_type_name: str, config: Mapping[str, Any], names: Names) -> st
             if config.get("direction") == "down"
             else f"When the score reaches {config.get('threshold')}"
         ),
+        # commerce's signals (docs/commerce.md)
+        "trigger.browse_abandoned": lambda: (
+            "When a contact browses without buying"
+            + (f" in {quoted(config['category'])}" if config.get("category") else "")
+        ),
+        "trigger.back_in_stock": lambda: (
+            f"When product {quoted(config['product'])} is back in stock"
+            if config.get("product")
+            else "When a product they looked at is back in stock"
+        ),
+        "trigger.price_drop": lambda: (
+            f"When the price of {quoted(config['product']) if config.get('product') else 'a product they viewed'}"
+            f" drops by {config.get('min_percent', 10)}% or more"
+        ),
         "trigger.date_anniversary": lambda: (
             f"Every year on {config.get('attribute')} at "
             f"{config.get('at', '09:00')}{_zone(config)}"
@@ -281,6 +295,11 @@ def _wait(node_type_name: str, config: Mapping[str, Any], names: Names) -> str:
     if node_type_name == "wait.until_datetime":
         at = str(config.get("at", "")).replace("T", " ")
         return f"Wait until {at}{'' if '+' in at or at.endswith('Z') else _zone(config)}"
+    if node_type_name == "wait.until_reorder":
+        product = f" {quoted(config['product'])}" if config.get("product") else ""
+        return (
+            f"Wait until {config.get('days_before', 3)} days before the predicted reorder{product}"
+        )
     if node_type_name == "wait.weekday_window":
         return (
             f"Wait until {_days(config.get('days'))}, "

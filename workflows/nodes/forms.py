@@ -35,7 +35,13 @@ GROUPS = [
     {"id": "goal", "label": "Goals", "description": "Count conversions; contacts jump here."},
 ]
 
-PORT_LABELS = {DEFAULT: "Next", TIMEOUT: "Timed out", "yes": "Yes", "no": "No"}
+PORT_LABELS = {
+    DEFAULT: "Next",
+    TIMEOUT: "Timed out",
+    "yes": "Yes",
+    "no": "No",
+    "no_prediction": "No prediction",  # wait.until_reorder
+}
 
 STAGE_LABELS = {value: str(label) for value, label in LifecycleStage.choices}
 

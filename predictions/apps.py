@@ -1,6 +1,0 @@
-from django.apps import AppConfig
-
-
-class PredictionsConfig(AppConfig):
-    name = "predictions"
-    verbose_name = "Predictions"
