@@ -7,6 +7,8 @@ Apps add their entries here rather than registering schedules of their own.
 
 from typing import Any
 
+from celery.schedules import crontab
+
 BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     # Commerce: recommendations and reorder dates for every contact with commerce activity,
     # and each product's reorder interval (docs/commerce.md). Nightly; a stale tick is dropped.
@@ -122,5 +124,15 @@ BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
         "task": "outbound.deliveries_prune",
         "schedule": 24 * 60 * 60,
         "options": {"expires": 60 * 60},
+    },
+    # Predictions: retrain every active prediction model on the day's history (earlier cut-off
+    # to train, later one to judge), publish it when it passes the bar, and re-score every
+    # contact of its population; segments that read the predictions recompute after. Nightly
+    # at 02:30 UTC, when traffic is lowest; one run per model at a time (a model still
+    # training is skipped). A tick not picked up within 6 hours waits for the next night.
+    "predictions-train-nightly": {
+        "task": "predictions.train_all",
+        "schedule": crontab(hour=2, minute=30),
+        "options": {"expires": 6 * 60 * 60},
     },
 }

@@ -41,6 +41,7 @@ urlpatterns = [
     path("", include("commerce.urls")),
     path("", include("segments.urls")),
     path("", include("scoring.urls")),
+    path("", include("predictions.urls")),
     path("", include("messaging.urls")),
     path("", include("workflows.urls")),
     path("", include("analytics.urls")),

@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from contacts.hooks import ORDER_SEGMENTS, IngestedBatch, on_events_ingested
 from contacts.models import Contact, Event
+from predictions.hooks import PredictionsScored, on_predictions_scored
 from workspaces.errors import ValidationFailed
 from workspaces.models import Workspace
 
@@ -30,7 +31,7 @@ from .filters.nodes import Node
 from .filters.python import Evaluator
 from .membership import Applied, ids_source, membership_apply, segment_lock
 from .models import ChangeReason, Segment, SegmentMembership
-from .services import segment_count_adjust, segment_order
+from .services import segment_count_adjust, segment_order, segment_recompute_request
 
 logger = logging.getLogger(__name__)
 
@@ -198,3 +199,19 @@ def segments_on_events_ingested(batch: IngestedBatch) -> Any:
         workspace=batch.workspace, touches=touches_from_batch(batch)
     )
     batch.add_events(events)
+
+
+# --- predictions re-scored -------------------------------------------------------------------
+# A model's nightly scoring changes the likelihood and tier of up to every contact at once:
+# per-contact re-evaluation would be a million probes, one set-based recompute per dependent
+# segment is one statement (docs/predictions.md). Its segment.entered/exited events then
+# reach workflows and referencing segments through the pipeline as usual.
+
+
+@on_predictions_scored(name="segments")
+def segments_on_predictions_scored(scored: PredictionsScored) -> None:
+    segments = Segment.objects.for_workspace(scored.workspace).filter(
+        kind=Segment.Kind.DYNAMIC, dep_fields__overlap=list(scored.fields)
+    )
+    for segment in segment_order(list(segments)):
+        segment_recompute_request(segment=segment)

@@ -19,6 +19,8 @@ import contacts.selectors as contact_selectors
 import contacts.services.contacts as contact_services
 import messaging.selectors as messaging_selectors
 import messaging.services as messaging_services
+import predictions.selectors as prediction_selectors
+import predictions.services as prediction_services
 import scoring.services as scoring_services
 import segments.filters as segment_filters
 import segments.selectors as segment_selectors
@@ -446,6 +448,30 @@ def segment_get_or_create(*, workspace: Workspace, name: str, tree: dict[str, An
         workspace=workspace, name=name, kind="dynamic", filter=tree
     )
     return int(created.pk)
+
+
+def prediction_model_get_or_create(*, workspace: Workspace, spec: dict[str, Any]) -> str:
+    """The key of the workspace's prediction model for this goal (kind, goal type, goal,
+    horizon), created when there is none — a document's "$prediction:<ref>"."""
+    kind, goal_type = spec.get("kind", "conversion"), spec.get("goal_type", "event")
+    goal, horizon = spec["goal"], int(spec.get("horizon_days", 30))
+    for model in prediction_selectors.prediction_model_list(workspace=workspace):
+        if (model.kind, model.goal_type, model.goal, model.horizon_days) == (
+            kind,
+            goal_type,
+            goal,
+            horizon,
+        ):
+            return str(model.key)
+    created = prediction_services.prediction_model_create(
+        workspace=workspace,
+        name=spec.get("name", ""),
+        kind=kind,
+        goal_type=goal_type,
+        goal=goal,
+        horizon_days=horizon,
+    )
+    return str(created.key)
 
 
 # --- what the workspace has received (autocomplete, validation warnings) ---------------------

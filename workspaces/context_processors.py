@@ -20,6 +20,7 @@ NAVIGATION = [
     ("Messages", "messaging:list", "mail"),
     ("Products", "commerce:catalogue", "bag"),
     ("Leads", "scoring:leads", "star"),
+    ("Predictions", "predictions:list", "trend"),
     ("Analytics", "analytics:dashboard", "chart"),
     ("Settings", "settings", "gear"),
 ]

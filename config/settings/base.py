@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "workspaces",
     "workspaces.outbound",
     "contacts",
+    "predictions",
     "commerce",
     "segments",
     "scoring",

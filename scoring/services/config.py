@@ -19,7 +19,7 @@ from workspaces.models import Membership, User, Workspace
 from workspaces.outbound import services as outbound
 from workspaces.outbound.client import url_problem
 
-from ..conditions import filter_validate, where_parse
+from ..conditions import dependencies, filter_validate, where_parse
 from ..models import (
     AssignmentRule,
     ContactScore,
@@ -326,6 +326,20 @@ def rule_delete(*, workspace: Workspace, rule: ScoringRule) -> None:
 
         model_rescore(workspace=workspace, model=model)
     rule.delete()
+
+
+def models_rescore_reading(*, workspace: Workspace, fields: set[str]) -> list[int]:
+    """Schedule a rescore of every model with an active state rule that reads one of
+    `fields` (a prediction model's, after it scored); returns the models' ids."""
+
+    models: dict[int, ScoringModel] = {}
+    rules = ScoringRule.objects.for_workspace(workspace).filter(is_active=True)
+    for rule in rules.select_related("model"):
+        if rule.state_filter and dependencies(rule.state_filter).fields & fields:
+            models[rule.model_id] = rule.model
+    for model in models.values():
+        _schedule_rescore(workspace, model)
+    return sorted(models)
 
 
 def _schedule_rescore(workspace: Workspace, model: ScoringModel, *, decay: bool = False) -> None:

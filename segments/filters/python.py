@@ -13,6 +13,7 @@ from datetime import date, datetime
 from typing import Any
 
 from contacts.models import Contact, Event
+from predictions import selectors as prediction_selectors
 
 from . import values as V
 from .clock import time_test
@@ -57,6 +58,7 @@ class Evaluator:
         self.root = root
         self._events = events
         self._segments: set[int] | None = None
+        self._predictions: dict[int, tuple[float, str]] | None = None
 
     def evaluate(self) -> bool:
         return self.node(self.root)
@@ -81,6 +83,8 @@ class Evaluator:
 
     def field(self, cond: FieldCond, op: Op) -> bool:
         spec = cond.spec
+        if spec.prediction is not None:
+            return self.prediction(cond, op)
         if spec.is_attribute:
             return self.attribute(cond, op, (self.contact.attributes or {}).get(spec.name))
         raw = getattr(self.contact, spec.column or "")
@@ -95,6 +99,24 @@ class Evaluator:
         if spec.type == FieldType.NUMBER:
             return number_test(V.json_number(raw), op, cond.value)
         return self.time(raw, FieldType.DATETIME, cond, op)
+
+    def prediction(self, cond: FieldCond, op: Op) -> bool:
+        found = self.predictions().get(cond.spec.prediction or 0)
+        if op == Op.EXISTS:
+            return found is not None
+        if found is None:
+            return False
+        likelihood, tier = found
+        if cond.spec.type == FieldType.CHOICE:
+            return tier in cond.value if op == Op.IN else tier == cond.value
+        return number_test(V.json_number(likelihood), op, cond.value)
+
+    def predictions(self) -> dict[int, tuple[float, str]]:
+        if self._predictions is None:
+            self._predictions = prediction_selectors.contact_prediction_values(
+                workspace_id=self.workspace_id, contact_id=self.contact.pk
+            )
+        return self._predictions
 
     def attribute(self, cond: FieldCond, op: Op, raw: Any) -> bool:
         if op == Op.EXISTS:

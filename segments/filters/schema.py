@@ -12,6 +12,7 @@ from enum import StrEnum
 from typing import Any
 
 from contacts.models import AttributeDefinition, ConsentStatus, LifecycleStage
+from predictions import selectors as prediction_selectors
 from workspaces.models import Workspace
 
 
@@ -151,10 +152,13 @@ class FieldSpec:
     label: str
     column: str | None = None  # a Contact column; None means a custom attribute (JSON key)
     choices: tuple[str, ...] = ()
+    # A prediction model's id: the field is its stored likelihood (NUMBER, 0–100) or tier
+    # (CHOICE), read from predictions' table (docs/predictions.md), missing when unscored.
+    prediction: int | None = None
 
     @property
     def is_attribute(self) -> bool:
-        return self.column is None
+        return self.column is None and self.prediction is None
 
     @property
     def operators(self) -> tuple[Op, ...]:
@@ -222,8 +226,21 @@ _ATTRIBUTE_TYPES: dict[str, FieldType] = {
 
 
 def field_catalog(*, workspace: Workspace) -> dict[str, FieldSpec]:
-    """Every field a filter in this workspace may name: columns, then custom attributes."""
+    """Every field a filter in this workspace may name: columns, the prediction models'
+    likelihood and tier, then custom attributes."""
     catalog = dict(CONTACT_FIELDS)
+    for field in prediction_selectors.prediction_fields(workspace=workspace):
+        if field.part == "tier":
+            spec = FieldSpec(
+                field.name,
+                FieldType.CHOICE,
+                field.label,
+                choices=prediction_selectors.TIERS,
+                prediction=field.model_id,
+            )
+        else:
+            spec = FieldSpec(field.name, FieldType.NUMBER, field.label, prediction=field.model_id)
+        catalog[field.name] = spec
     for key, label, type_ in AttributeDefinition.objects.for_workspace(workspace).values_list(
         "key", "label", "type"
     ):

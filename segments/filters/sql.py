@@ -22,6 +22,7 @@ from datetime import date, datetime
 from typing import Any, Literal
 
 from contacts.models import Contact, Event
+from predictions import selectors as prediction_selectors
 
 from .clock import time_test
 from .nodes import Clock, EventCond, FieldCond, Group, Node, Not, PropertyCond, SegmentCond, TagCond
@@ -121,6 +122,8 @@ class SqlCompiler:
 
     def field_positive(self, cond: FieldCond, op: Op) -> SQL:
         spec = cond.spec
+        if spec.prediction is not None:
+            return self.prediction(cond, op)
         if spec.is_attribute:
             return json_predicate("c.attributes -> %s", [spec.name], spec.type, op, cond, self)
         column = f"c.{spec.column}"
@@ -139,6 +142,22 @@ class SqlCompiler:
         if spec.type == FieldType.NUMBER:
             return number_predicate(column, [], op, cond.value, nullable=False)
         return self.time_predicate(column, [], spec.type, cond)  # DATETIME column
+
+    def prediction(self, cond: FieldCond, op: Op) -> SQL:
+        """A model's stored likelihood (0–100) or tier: a probe of predictions' table; a
+        contact without a prediction matches only the negative operators."""
+        spec = cond.spec
+        part = "tier" if spec.type == FieldType.CHOICE else "likelihood"
+        expr, expr_params = prediction_selectors.prediction_value_sql(
+            workspace_id=self.workspace_id, model_id=spec.prediction or 0, part=part
+        )
+        if op == Op.EXISTS:
+            return f"{expr} IS NOT NULL", expr_params
+        if spec.type == FieldType.CHOICE:
+            if op == Op.IN:
+                return coalesce(f"{expr} = ANY(%s)"), [*expr_params, list(cond.value)]
+            return coalesce(f"{expr} = %s"), [*expr_params, cond.value]
+        return number_predicate(expr, expr_params, op, cond.value)
 
     def time_predicate(
         self, expr: str, expr_params: list[Any], type_: FieldType, cond: FieldCond

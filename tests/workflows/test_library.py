@@ -12,12 +12,13 @@ SLUGS = [
     "lead-nurture",
     "mql-handoff",
     "post-purchase",
+    "predicted-win-back",
     "welcome-series",
     "win-back",
 ]
 
 
-def test_the_library_lists_six_workflows(api):
+def test_the_library_lists_seven_workflows(api):
     results = api.get("/api/v1/workflows/library/").json()["results"]
     assert sorted(r["slug"] for r in results) == SLUGS
 

@@ -228,6 +228,57 @@ def test_win_back(live_worker, ws):
     assert nodes_sent(workflow, returning) == ["miss_you"]
 
 
+def test_predicted_win_back(live_worker, ws):
+    """The churn model's high tier enters the workflow when the nightly scoring lands (its
+    segment is recomputed by the predictions_scored hook); a week later only those still at
+    risk get the offer, and whoever orders leaves as converted."""
+    from django.utils import timezone
+
+    from predictions import hooks
+    from predictions.models import ContactPrediction, PredictionModel
+    from tests.predictions.test_views import trained_run
+
+    risky, cooled, orders = (
+        person(ws, f"{name}@example.test") for name in ("risky", "cooled", "orders")
+    )
+    safe = person(ws, "safe@example.test")
+    workflow = publish(ws, "predicted-win-back")
+    model = PredictionModel.objects.get(workspace=ws, key="churn-order-completed")
+    run = trained_run(model)
+
+    def scored(likelihoods):
+        for contact, likelihood in likelihoods.items():
+            tier = "high" if likelihood >= 0.4 else "low"
+            ContactPrediction.objects.update_or_create(
+                workspace=ws, model=model, contact=contact,
+                defaults={"run": run, "probability": likelihood, "tier": tier, "scored_at": timezone.now()},
+            )  # fmt: skip
+        hooks.predictions_scored(
+            hooks.PredictionsScored(
+                workspace=ws, model_id=model.pk, key=model.key, fields=model.filter_fields,
+                contacts=len(likelihoods),
+            )
+        )  # fmt: skip
+
+    scored({risky: 0.8, cooled: 0.6, orders: 0.7, safe: 0.1})
+    until(
+        lambda: all(
+            run_state(workflow, c) == (RunStatus.WAITING, "wait_1") for c in (risky, cooled, orders)
+        ),
+        message="the high tier entered",
+    )
+    assert run_state(workflow, safe) is None
+    fire(ws, orders, "Order Completed")
+    until(lambda: run_state(workflow, orders)[0] == RunStatus.CONVERTED, message="goal")
+    scored({cooled: 0.45})  # still high tier, but below the branch's 50%
+    advance(days=7)
+    until(lambda: run_state(workflow, risky)[0] == RunStatus.COMPLETED, message="offer sent")
+    until(lambda: run_state(workflow, cooled)[0] == RunStatus.COMPLETED, message="no offer")
+    assert nodes_sent(workflow, risky) == ["note", "offer"]
+    assert nodes_sent(workflow, cooled) == ["note"]
+    assert nodes_sent(workflow, orders) == ["note"]
+
+
 def test_mql_handoff(live_worker, ws, receiver):
     from scoring.models import ScoringModel
     from scoring.services import score_adjust

@@ -4,6 +4,12 @@ A document (workflows.library's ready-made ones, or one exported and shared) may
 email/SMS templates, static lists and segments its steps use; its graph names them
 "$template:<key>", "$list:<key>", "$segment:<key>". Importing creates each (through
 integrations: messaging's and segments' services) and puts its id in place.
+
+It may also bring `predictions`: prediction models its filters read (a churn model for a
+win-back). A filter field names one as "prediction.$prediction:<key>.tier" (or
+".likelihood"); importing finds the workspace's model with that goal, or creates it (it is
+trained nightly, or now from the Predictions page), and writes its key in place — in the
+document's segments' filters and in the graph's.
 """
 
 from __future__ import annotations
@@ -28,10 +34,24 @@ def _substitute(value: Any, ids: dict[str, int]) -> Any:
 
 
 REFERENCE = re.compile(r"^\$(template|list|segment):")
+PREDICTION = re.compile(r"\$prediction:([A-Za-z0-9_-]+)")
+
+
+def _substitute_predictions(value: Any, keys: dict[str, str]) -> Any:
+    """Put model keys where field names say "$prediction:<ref>" (inside the string)."""
+    if isinstance(value, str):
+        return PREDICTION.sub(lambda m: keys.get(m.group(1), m.group(0)), value)
+    if isinstance(value, dict):
+        return {k: _substitute_predictions(v, keys) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_substitute_predictions(v, keys) for v in value]
+    return value
 
 
 def _unresolved(value: Any) -> list[str]:
     if isinstance(value, str):
+        if PREDICTION.search(value):
+            return [PREDICTION.search(value).group(0)]  # type: ignore[union-attr]
         return [value] if REFERENCE.match(value) else []
     if isinstance(value, dict):
         return [ref for v in value.values() for ref in _unresolved(v)]
@@ -57,6 +77,11 @@ def document_resolve(*, workspace: Workspace, doc: dict[str, Any]) -> dict[str, 
     doc = dict(doc)
     ids: dict[str, int] = {}
     try:
+        keys = {
+            ref: integrations.prediction_model_get_or_create(workspace=workspace, spec=spec)
+            for ref, spec in _section(doc, "predictions").items()
+        }
+        doc = _substitute_predictions(doc, keys)
         for key, spec in _section(doc, "templates").items():
             ids[f"template:{key}"] = integrations.template_create(
                 workspace=workspace, channel=spec.get("channel", "email"), spec=spec
@@ -79,7 +104,7 @@ def document_resolve(*, workspace: Workspace, doc: dict[str, Any]) -> dict[str, 
     if missing:
         raise ValidationFailed(
             f"graph: {', '.join(missing)} is not defined in the document's templates, "
-            "lists or segments.",
+            "lists, segments or predictions.",
             fields={"graph": [f"unknown reference {ref}" for ref in missing]},
         )
     return doc
