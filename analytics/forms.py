@@ -8,7 +8,17 @@ from typing import Any
 from django import forms
 
 from analytics.attribution.config import WINDOW_MAX_DAYS, WINDOW_MIN_DAYS, Settings
-from analytics.funnels import MAX_STEPS, MAX_WINDOW_DAYS, NAME_MAX, PAGE_MAX
+from analytics.funnels import (
+    DEFAULT_TOP,
+    MAX_EXCLUSIONS,
+    MAX_STEPS,
+    MAX_TOP,
+    MAX_WINDOW_DAYS,
+    NAME_MAX,
+    PAGE_MAX,
+    PROPERTY_MAX,
+    UTM_PARTS,
+)
 from analytics.models import AttributionModel
 from segments.selectors import operator_label
 from workspaces.errors import ValidationFailed
@@ -63,7 +73,15 @@ class AttributionSettingsForm(forms.Form):
 WHERE_OPS = ("eq", "neq", "contains", "not_contains", "gt", "gte", "lt", "lte", "exists")
 STEP_PARTS = ("kind", "value", "property", "op", "operand")
 BLANK_STEP = {"kind": "event", "value": "", "property": "", "op": "eq", "operand": ""}
+EXCLUSION_PARTS = (*STEP_PARTS, "from_step", "to_step")
+BLANK_EXCLUSION = {**BLANK_STEP, "from_step": 1, "to_step": ""}
 _FUNNEL_WINDOW = f"must be from 1 to {MAX_WINDOW_DAYS} days"
+_TOP = f"must be a whole number of values from 1 to {MAX_TOP}"
+BREAKDOWN_CHOICES = [
+    *[(f"utm:{part}", f"UTM {part} of step 1") for part in UTM_PARTS],
+    ("property", "A property of the step-1 event"),
+    ("field", "A contact field or attribute"),
+]
 
 
 class FunnelForm(forms.Form):
@@ -86,6 +104,50 @@ class FunnelForm(forms.Form):
             "max_value": _FUNNEL_WINDOW,
         },
     )
+    breakdown_kind = forms.ChoiceField(
+        label="Break down by", choices=BREAKDOWN_CHOICES, initial="utm:source", required=False
+    )
+    breakdown_name = forms.CharField(
+        label="Property or field",
+        max_length=PROPERTY_MAX,
+        required=False,
+        widget=forms.TextInput(
+            attrs={"placeholder": "plan — or country, lifecycle_stage …", "list": "funnel-fields"}
+        ),
+        help_text="A property of the first step's event (dots reach into objects: cart.currency), "
+        "or a contact field or custom attribute.",
+    )
+    breakdown_top = forms.IntegerField(
+        label="Values shown",
+        initial=DEFAULT_TOP,
+        min_value=1,
+        max_value=MAX_TOP,
+        required=False,
+        help_text=f"The largest values (up to {MAX_TOP}); the rest are summed as “(other)”.",
+        error_messages={"invalid": _TOP, "min_value": _TOP, "max_value": _TOP},
+    )
+
+    def breakdown(self) -> dict[str, Any]:
+        """The breakdown in the service's shape ({} is the default: UTM source, top 8)."""
+        data = self.cleaned_data
+        kind = data.get("breakdown_kind") or "utm:source"
+        top = data.get("breakdown_top") or DEFAULT_TOP
+        if kind.startswith("utm:"):
+            part = kind.removeprefix("utm:")
+            return {} if (part, top) == ("source", DEFAULT_TOP) else {"utm": part, "top": top}
+        return {kind: data.get("breakdown_name") or "", "top": top}
+
+    @staticmethod
+    def initial_for(funnel: Any) -> dict[str, Any]:
+        breakdown = funnel.breakdown or {}
+        kind = next((key for key in ("utm", "property", "field") if key in breakdown), "utm")
+        return {
+            "name": funnel.name,
+            "window_days": funnel.window_days,
+            "breakdown_kind": f"utm:{breakdown.get('utm', 'source')}" if kind == "utm" else kind,
+            "breakdown_name": "" if kind == "utm" else breakdown.get(kind, ""),
+            "breakdown_top": breakdown.get("top", DEFAULT_TOP),
+        }
 
 
 class FunnelStepForm(forms.Form):
@@ -146,6 +208,39 @@ class FunnelStepForm(forms.Form):
         return row
 
 
+class FunnelExclusionForm(FunnelStepForm):
+    """An exclusion row: an event or page view, and the steps it must not fall between."""
+
+    from_step = forms.IntegerField(
+        label="After step",
+        initial=1,
+        min_value=1,
+        max_value=MAX_STEPS,
+        required=False,
+        widget=forms.NumberInput(attrs={"class": "input"}),
+    )
+    to_step = forms.IntegerField(
+        label="Before step",
+        min_value=2,
+        max_value=MAX_STEPS,
+        required=False,
+        help_text="Blank: the last step.",
+        widget=forms.NumberInput(attrs={"class": "input"}),
+    )
+
+    def exclusion(self) -> dict[str, Any]:
+        exclusion = self.step()
+        for part in ("from_step", "to_step"):
+            if self.cleaned_data.get(part) is not None:
+                exclusion[part] = self.cleaned_data[part]
+        return exclusion
+
+    @staticmethod
+    def initial_for(step: dict[str, Any]) -> dict[str, Any]:
+        row = FunnelStepForm.initial_for(step)
+        return {**row, "from_step": step.get("from_step", 1), "to_step": step.get("to_step", "")}
+
+
 class BaseFunnelStepFormSet(forms.BaseFormSet):
     default_error_messages = {
         "too_many_forms": "a funnel has at most %(num)d steps",
@@ -158,23 +253,55 @@ class BaseFunnelStepFormSet(forms.BaseFormSet):
     def steps(self) -> list[dict[str, Any]]:
         return [form.step() for form in self.forms]
 
-    def add_service_errors(self, error: ValidationFailed, form: forms.Form) -> None:
-        """The service names `steps[2].event`, `steps[2].where[0].value`, `steps` or a
-        field of the funnel form: each goes next to the row and part it concerns."""
-        for path, message in error.fields.items():
-            index, _, rest = path.removeprefix("steps[").partition("]")
-            if path.startswith("steps[") and index.isdigit() and int(index) < len(self.forms):
-                row = self.forms[int(index)]
-                row.add_error(_step_part(rest), message)
-            elif path == "steps":
-                self.non_form_errors().append(message)
-        form_errors_from(form, error, elsewhere=lambda name: name.startswith("steps"))
+
+class BaseFunnelExclusionFormSet(forms.BaseFormSet):
+    default_error_messages = {
+        "too_many_forms": "a funnel has at most %(num)d exclusions",
+    }
+
+    @classmethod
+    def get_default_prefix(cls) -> str:
+        return "exclusion"
+
+    def exclusions(self) -> list[dict[str, Any]]:
+        return [form.exclusion() for form in self.forms]
+
+
+_BREAKDOWN_FIELDS = {
+    "breakdown": "breakdown_kind",
+    "breakdown.utm": "breakdown_kind",
+    "breakdown.property": "breakdown_name",
+    "breakdown.field": "breakdown_name",
+    "breakdown.top": "breakdown_top",
+}
+
+
+def funnel_errors_place(
+    error: ValidationFailed, form: forms.Form, steps: forms.BaseFormSet, exclusions: Any
+) -> None:
+    """The service names `steps[2].event`, `exclusions[0].to_step`, `breakdown.field`, `steps`
+    or a field of the funnel form: each goes next to the row and part it concerns."""
+    for path, message in error.fields.items():
+        for root, formset in (("steps", steps), ("exclusions", exclusions)):
+            index, _, rest = path.removeprefix(f"{root}[").partition("]")
+            if path.startswith(f"{root}[") and index.isdigit() and int(index) < len(formset.forms):
+                formset.forms[int(index)].add_error(_step_part(rest), message)
+            elif path == root:
+                formset.non_form_errors().append(message)
+    form_errors_from(
+        form,
+        error,
+        rename=lambda name: _BREAKDOWN_FIELDS.get(name, name),
+        elsewhere=lambda name: name.startswith(("steps", "exclusions")),
+    )
 
 
 def _step_part(rest: str) -> str | None:
     """The row's field a service path names (`.event` → value, `.where[0].op` → op)."""
     if rest in (".event", ".page"):
         return "value"
+    if rest in (".from_step", ".to_step"):
+        return rest[1:]
     if not rest:
         return None
     if rest.endswith(".op"):
@@ -190,5 +317,14 @@ FunnelStepFormSet = forms.formset_factory(
     extra=0,
     max_num=MAX_STEPS,
     absolute_max=MAX_STEPS,
+    validate_max=True,
+)
+
+FunnelExclusionFormSet = forms.formset_factory(
+    FunnelExclusionForm,
+    formset=BaseFunnelExclusionFormSet,
+    extra=0,
+    max_num=MAX_EXCLUSIONS,
+    absolute_max=MAX_EXCLUSIONS,
     validate_max=True,
 )

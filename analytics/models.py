@@ -73,7 +73,18 @@ def _default_conversion_events() -> list[str]:
 
 class AttributionConfig(TenantModel):
     """How a workspace credits revenue to messages: which events are conversions and how long
-    after a click or an open a conversion still counts for the message."""
+    after a click or an open a conversion still counts for the message.
+
+    The settings columns are those the report's rows were computed with (`generation`). New
+    settings wait in `pending` while a recompute writes their rows as the next generation;
+    the report keeps showing the current one until the last batch is in, then both switch
+    together (analytics/attribution/recompute.py)."""
+
+    class Status(models.TextChoices):
+        IDLE = "idle", "Up to date"
+        QUEUED = "queued", "Waiting for a worker"
+        RUNNING = "running", "Recomputing"
+        FAILED = "failed", "Failed"
 
     conversion_events = models.JSONField(default=_default_conversion_events)
     click_window_days = models.PositiveSmallIntegerField(default=5)
@@ -81,6 +92,18 @@ class AttributionConfig(TenantModel):
     default_model = models.CharField(
         max_length=12, choices=AttributionModel.choices, default=AttributionModel.LAST_TOUCH
     )
+    generation = models.PositiveIntegerField(default=0)  # of the AttributedConversion rows shown
+    # {"generation", "conversion_events", "click_window_days", "open_window_days"} being
+    # recomputed, or null.
+    pending = models.JSONField(null=True, blank=True)
+    recompute_status = models.CharField(max_length=8, choices=Status.choices, default=Status.IDLE)
+    recompute_total = models.PositiveIntegerField(default=0)  # conversions to credit
+    recompute_done = models.PositiveIntegerField(default=0)
+    # Where the scan stands: {"name": index into the pending events, "at": iso time, "id": n}
+    recompute_cursor = models.JSONField(default=dict, blank=True)
+    recompute_started_at = models.DateTimeField(null=True, blank=True)
+    recomputed_at = models.DateTimeField(null=True, blank=True)
+    recompute_error = models.TextField(blank=True, default="")
 
     class Meta:
         constraints = [
@@ -101,6 +124,9 @@ class AttributedConversion(TenantModel):
     event_id = (
         models.BigIntegerField()
     )  # the conversion (contacts.Event; no constraint, like events)
+    # Which settings wrote the row (AttributionConfig.generation): reports read the current
+    # generation; a recompute writes the next one beside it.
+    generation = models.PositiveIntegerField(default=0)
     contact = models.ForeignKey(
         "contacts.Contact", on_delete=models.CASCADE, related_name="attributed_conversions"
     )
@@ -119,13 +145,16 @@ class AttributedConversion(TenantModel):
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["workspace", "event_id", "model", "message_id"],
+                fields=["workspace", "event_id", "generation", "model", "message_id"],
                 name="attributed_conversion_unique",
                 nulls_distinct=False,
             )
         ]
         indexes = [
-            models.Index(fields=["workspace", "model", "converted_at"], name="attribution_ws_time"),
+            models.Index(
+                fields=["workspace", "generation", "model", "converted_at"],
+                name="attribution_ws_time",
+            ),
             models.Index(fields=["contact"], name="attribution_contact"),
         ]
 
@@ -135,11 +164,18 @@ class AttributedConversion(TenantModel):
 
 class Funnel(TenantModel):
     """A saved funnel report: ordered steps a contact takes within `window_days` of the first.
-    `steps` is a list of {"event": name} or {"page": url-fragment} (analytics/funnels.py)."""
+    `steps` is a list of {"event": name} or {"page": url-fragment}; exclusions and the
+    breakdown are optional (analytics/funnels/, docs/funnels.md)."""
 
     name = models.CharField(max_length=200)
     steps = models.JSONField(default=list)
     window_days = models.PositiveSmallIntegerField(default=30)
+    # [{"event": "Demo Booked", "from_step": 1, "to_step": 3}]: who did it between those
+    # steps is left out of the funnel.
+    exclusions = models.JSONField(default=list, blank=True)
+    # {"property": "plan", "top": 10} / {"field": "country"} / {"utm": "medium"}; {} is the
+    # UTM source, top 8.
+    breakdown = models.JSONField(default=dict, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from workspaces.scoping import dangerously_all_workspaces
+from workspaces.models import Workspace
+from workspaces.scoping import dangerously_all_workspaces, workspace_task
 
 
 @shared_task(name="analytics.rollups_refresh")
@@ -18,3 +19,11 @@ def rollups_refresh_task() -> int:
     if result.remaining:
         rollups_refresh_task.delay()
     return result.hours
+
+
+@workspace_task(name="analytics.attribution_recompute", acks_late=True)
+def attribution_recompute_task(workspace: Workspace, generation: int) -> bool:
+    """Credit every conversion under the settings pending as `generation` (resumable)."""
+    from .attribution.recompute import attribution_recompute_run
+
+    return attribution_recompute_run(workspace=workspace, generation=generation)

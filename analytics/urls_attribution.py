@@ -11,4 +11,19 @@ urlpatterns: list[URLPattern] = [
         attribution.attribution_settings_view,
         name="attribution_settings",
     ),
+    path(
+        "analytics/attribution/export.csv",
+        attribution.attribution_export,
+        name="attribution_export",
+    ),
+    path(
+        "analytics/attribution/recompute/",
+        attribution.attribution_recompute,
+        name="attribution_recompute",
+    ),
+    path(
+        "analytics/attribution/recompute/status/",
+        attribution.attribution_recompute_status,
+        name="attribution_recompute_status",
+    ),
 ]

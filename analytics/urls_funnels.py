@@ -9,4 +9,7 @@ urlpatterns: list[URLPattern] = [
     path("analytics/funnels/new/", funnels.funnel_edit, name="funnel_create"),
     path("analytics/funnels/<int:funnel_id>/", funnels.funnel_edit, name="funnel"),
     path("analytics/funnels/<int:funnel_id>/delete/", funnels.funnel_delete, name="funnel_delete"),
+    path(
+        "analytics/funnels/<int:funnel_id>/export.csv", funnels.funnel_export, name="funnel_export"
+    ),
 ]

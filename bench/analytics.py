@@ -348,6 +348,80 @@ def panel_figures(workspace_id: int, runs: int, baseline_runs: int) -> list[tupl
     return rows
 
 
+# --- funnels: exclusions and breakdowns (issue #17) --------------------------------------------
+
+FUNNEL_STEPS = [
+    {"event": "Product Viewed"},
+    {"event": "Added to Cart"},
+    {"event": "Order Completed"},
+]
+FUNNEL_VARIANTS: list[tuple[str, dict[str, object]]] = [
+    ("+ exclusion (Trial Started, steps 1-3)", {"exclusions": [{"event": "Trial Started"}]}),
+    (
+        "+ breakdown by event property (product, top 20)",
+        {"breakdown": {"property": "product", "top": 20}},
+    ),
+    (
+        "+ breakdown by contact field (country, top 20)",
+        {"breakdown": {"field": "country", "top": 20}},
+    ),
+    (
+        "+ exclusion + property breakdown",
+        {
+            "exclusions": [{"event": "Trial Started"}],
+            "breakdown": {"property": "product", "top": 20},
+        },
+    ),
+]
+
+
+def funnel_figures(workspace_id: int, runs: int, days: int = 30) -> list[tuple[str, str]]:
+    """A 3-step funnel over `days` (median and p95 of `runs` warm runs): the plain funnel
+    (UTM-source breakdown, no exclusion) is the baseline; each variant adds an exclusion or a
+    breakdown. A breakdown must change no total, or the scenario fails."""
+    from analytics.funnels import funnel_compute
+    from analytics.selectors import period_ending_today
+    from workspaces.models import Workspace
+
+    workspace = Workspace.objects.get(pk=workspace_id)
+    period = period_ending_today(workspace=workspace, days=days)
+
+    def counted(**extra: Any) -> tuple[float, float, list[int]]:
+        def run() -> list[int]:
+            result = funnel_compute(
+                workspace=workspace,
+                steps=FUNNEL_STEPS,
+                window_days=30,
+                start=period.start,
+                end=period.end,
+                **extra,
+            )
+            return [row.contacts for row in result.steps]
+
+        return _p95(run, runs)
+
+    base = counted()
+    rows = [
+        (
+            f"baseline: plain funnel, {days} days",
+            f"{base[0] * 1000:.0f} ms median, {base[1] * 1000:.0f} ms p95  {base[2]}",
+        ),
+    ]
+    for label, extra in FUNNEL_VARIANTS:
+        ours = counted(**extra)
+        if "exclusions" not in extra and ours[2] != base[2]:
+            raise SystemExit(f"{label}: {ours[2]}, the plain funnel {base[2]}")
+        target = "ok" if ours[1] <= 2.0 else "OVER the 2 s target"
+        rows.append(
+            (
+                label,
+                f"{ours[0] * 1000:.0f} ms median, {ours[1] * 1000:.0f} ms p95 ({target})  "
+                f"ratio {ours[0] / base[0]:.2f}x  {ours[2]}",
+            )
+        )
+    return rows
+
+
 def main(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(prog="bench analytics")
     parser.add_argument("--contacts", type=int, default=100_000)
@@ -377,5 +451,9 @@ def main(argv: list[str]) -> None:
     harness.report(
         "the panels of issue #17 (p95 target 2 s)",
         panel_figures(workspace_id, args.runs, args.baseline_runs),
+    )
+    harness.report(
+        "funnels with exclusions and breakdowns (p95 target 2 s)",
+        funnel_figures(workspace_id, args.runs),
     )
     print(f"\nload average at the end: {os.getloadavg()[0]:.2f}")

@@ -1,10 +1,20 @@
 """Management API routes of analytics, mounted under /api/v1/."""
 
 from django.urls import path
+from rest_framework.routers import SimpleRouter
 
+from .attribution import AttributionReportView
+from .funnels import FunnelViewSet
 from .views import PanelListView, PanelView
+
+router = SimpleRouter()
+router.register("analytics/funnels", FunnelViewSet, basename="analytics-funnel")
 
 urlpatterns = [
     path("analytics/panels/", PanelListView.as_view(), name="api_analytics_panels"),
     path("analytics/panels/<slug:name>/", PanelView.as_view(), name="api_analytics_panel"),
+    path(
+        "analytics/attribution/", AttributionReportView.as_view(), name="api_analytics_attribution"
+    ),
+    *router.urls,
 ]

@@ -9,8 +9,19 @@ source is the workflow (its message's source_id is "<run id>:<node id>[:<visit>]
 same query joins the run for its workflow id); a broadcast touch's is the broadcast. Test
 sends never emit touches and are skipped here as well.
 
-Every model is written at once (last touch, first touch, linear) with INSERT … ON CONFLICT
-DO NOTHING on (workspace, event_id, model, message_id): a retried batch writes nothing twice.
+Every model is written at once (last touch, first touch, linear). Crediting a conversion
+replaces its rows of that generation (DELETE, then INSERT) under a transaction-scoped
+advisory lock per contact, so a retried batch writes nothing twice and two writers of the
+same contact's credit (the pipeline, a late touch, a recompute) never interleave.
+
+Late touches: a click is credited by the conversion's *event time*, however late it is
+*received*. When a batch holds clicks or opens, the conversions of those contacts that
+happened after them (within the window) are credited again — an ESP's webhook that brings
+yesterday's click after today's order still gets the order. A recompute reads every touch
+as it is stored, so it includes them too.
+
+While a recompute is under way (config.State.pending), each conversion is credited twice:
+for the current generation with the current settings, and for the next with the new ones.
 
 The rules, in docs/attribution.md:
 - last / first touch: the latest / earliest click in the click window; only when there is
@@ -28,13 +39,13 @@ from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
-from django.db import connection
+from django.db import connection, transaction
 
 from analytics.models import AttributedConversion, AttributionModel
 from contacts.models import Event
 from workspaces.models import Workspace
 
-from .config import Settings, attribution_settings
+from .config import Settings, attribution_state
 
 CLICK_EVENTS = ("email.clicked", "sms.clicked")
 OPEN_EVENTS = ("email.opened",)
@@ -46,6 +57,11 @@ CREDIT_PLACES = Decimal("0.000001")
 # The most recent touches a conversion looks at (a bot clicking every link of every email
 # would otherwise make one conversion read and credit hundreds of rows).
 MAX_TOUCHES = 100
+# The conversions one late touch may credit again (a contact ordering hundreds of times in a
+# click's window is a bot or an import; the most recent are taken).
+MAX_LATER_CONVERSIONS = 100
+LOCK_CLASS = 0xA77  # first key of pg_advisory_xact_lock(int, int): "attribution of a contact"
+TOUCH_EVENTS = (*CLICK_EVENTS, *OPEN_EVENTS)
 
 
 @dataclass(frozen=True)
@@ -197,7 +213,7 @@ def credits(touches: list[Touch]) -> dict[str, list[tuple[Touch | None, Decimal]
 
 
 def _rows(
-    workspace: Workspace, event: Event, touches: list[Touch]
+    workspace: Workspace, event: Event, touches: list[Touch], generation: int
 ) -> Iterable[AttributedConversion]:
     revenue = revenue_of(event.properties if isinstance(event.properties, dict) else {})
     for model, credited in credits(touches).items():
@@ -205,6 +221,7 @@ def _rows(
             yield AttributedConversion(
                 workspace=workspace,
                 event_id=event.pk,
+                generation=generation,
                 contact_id=event.contact_id,
                 name=event.name[:200],
                 converted_at=event.timestamp,
@@ -220,16 +237,113 @@ def _rows(
             )
 
 
-def attribution_process_events(*, workspace: Workspace, events: Sequence[Event]) -> int:
-    """Credit the conversions among `events` (rows already there are kept as they are);
-    returns how many conversions there were."""
-    settings = attribution_settings(workspace=workspace)
-    names = set(settings.conversion_events)
-    conversions = [event for event in events if event.name in names and event.pk is not None]
+def contacts_lock(contact_ids: Iterable[int]) -> None:
+    """Serialise crediting of these contacts' conversions until the transaction ends (in
+    sorted order: two writers cannot deadlock)."""
+    keys = sorted({contact_id % 2**31 for contact_id in contact_ids})
+    if keys:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(pg_advisory_xact_lock(%s, k)) FROM unnest(%s::int[]) AS k",
+                [LOCK_CLASS, keys],
+            )
+
+
+def conversions_credit(
+    *, workspace: Workspace, conversions: Sequence[Event], settings: Settings, generation: int
+) -> None:
+    """Replace the rows of `generation` for these conversions with their credit under
+    `settings`. The caller holds contacts_lock on their contacts, inside a transaction."""
     if not conversions:
-        return 0
+        return
     touches = touches_before(workspace=workspace, conversions=conversions, settings=settings)
-    rows = [row for event in conversions for row in _rows(workspace, event, touches[event.pk])]
-    # ON CONFLICT DO NOTHING: a retried batch, or the same event offered twice, adds nothing.
-    AttributedConversion.objects.bulk_create(rows, ignore_conflicts=True, batch_size=1000)
-    return len(conversions)
+    AttributedConversion.objects.filter(
+        workspace=workspace, event_id__in=[event.pk for event in conversions], generation=generation
+    ).delete()
+    rows = [
+        row
+        for event in conversions
+        for row in _rows(workspace, event, touches[event.pk], generation)
+    ]
+    AttributedConversion.objects.bulk_create(rows, batch_size=1000)
+
+
+# The conversions each touch came before, within its window: one index range scan per touch
+# on event_timeline (workspace, contact, timestamp).
+_LATER = """
+SELECT DISTINCT c.id
+FROM unnest(%(contacts)s::bigint[], %(times)s::timestamptz[], %(days)s::int[])
+     AS t(contact_id, at, days)
+CROSS JOIN LATERAL (
+  SELECT e.id FROM {events} e
+  WHERE e.workspace_id = %(workspace)s AND e.contact_id = t.contact_id
+    AND e.timestamp >= t.at AND e.timestamp <= t.at + make_interval(days => t.days)
+    AND e.name = ANY(%(names)s)
+  ORDER BY e.timestamp DESC
+  LIMIT %(most)s
+) c
+"""
+
+
+def conversions_after(
+    *, workspace: Workspace, touches: Sequence[Event], settings: Settings
+) -> list[Event]:
+    """The conversions (under `settings`) that `touches` came before, within their windows."""
+    if not touches or not settings.conversion_events:
+        return []
+    params = {
+        "workspace": workspace.pk,
+        "contacts": [touch.contact_id for touch in touches],
+        "times": [touch.timestamp for touch in touches],
+        "days": [
+            settings.click_window_days if touch.name in CLICK_EVENTS else settings.open_window_days
+            for touch in touches
+        ],
+        "names": list(settings.conversion_events),
+        "most": MAX_LATER_CONVERSIONS,
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(_LATER.format(events=Event._meta.db_table), params)
+        ids = [row[0] for row in cursor.fetchall()]
+    if not ids:
+        return []
+    return list(Event.objects.filter(workspace=workspace, pk__in=ids).defer("context"))
+
+
+SOURCE_TYPES = ("workflow", "broadcast")
+
+
+def _is_touch(event: Event) -> bool:
+    properties = event.properties if isinstance(event.properties, dict) else {}
+    return event.name in TOUCH_EVENTS and properties.get("source_type") in SOURCE_TYPES
+
+
+def attribution_process_events(*, workspace: Workspace, events: Sequence[Event]) -> int:
+    """Credit the conversions among `events`, and again those that the batch's clicks and
+    opens came before (late touches); while a recompute is under way, for its generation too.
+    Returns how many conversions the current settings credited."""
+    state = attribution_state(workspace=workspace)
+    stored = [event for event in events if event.pk is not None]
+    touches = [event for event in stored if _is_touch(event)]
+    names = {name for _, settings in state.targets() for name in settings.conversion_events}
+    converting = [event for event in stored if event.name in names]
+    if not converting and not touches:
+        return 0
+    credited = 0
+    with transaction.atomic():
+        contacts_lock(event.contact_id for event in [*converting, *touches])
+        for generation, settings in state.targets():
+            wanted = set(settings.conversion_events)
+            chosen = {event.pk: event for event in converting if event.name in wanted}
+            later = conversions_after(workspace=workspace, touches=touches, settings=settings)
+            for event in later:
+                chosen.setdefault(event.pk, event)
+            conversions_credit(
+                workspace=workspace,
+                conversions=list(chosen.values()),
+                settings=settings,
+                generation=generation,
+            )
+            if generation == state.generation:
+                credited = len(chosen)
+    return credited

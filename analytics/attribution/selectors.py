@@ -6,10 +6,10 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import DecimalField, ExpressionWrapper, F, Q, QuerySet, Sum
+from django.db.models import DecimalField, ExpressionWrapper, F, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 
-from analytics.models import AttributedConversion
+from analytics.models import AttributedConversion, AttributionConfig
 from workspaces.models import Workspace
 
 ZERO = Decimal(0)
@@ -18,9 +18,15 @@ _CREDITED = ExpressionWrapper(F("revenue") * F("credit"), output_field=_MONEY)
 
 
 def _period(*, workspace: Workspace, start: datetime, end: datetime, model: str) -> QuerySet:
-    """The model's rows of conversions in [start, end) — read through attribution_ws_time."""
+    """The model's rows of conversions in [start, end), of the current generation (a
+    recompute's rows stay out until it is complete) — read through attribution_ws_time."""
+    current = AttributionConfig.objects.filter(workspace=workspace).values("generation")[:1]
     return AttributedConversion.objects.filter(
-        workspace=workspace, model=model, converted_at__gte=start, converted_at__lt=end
+        workspace=workspace,
+        generation=Coalesce(Subquery(current), Value(0)),
+        model=model,
+        converted_at__gte=start,
+        converted_at__lt=end,
     )
 
 
