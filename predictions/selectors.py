@@ -164,3 +164,24 @@ def contact_prediction_values(
         .values_list("model_id", "probability", "tier")
     )
     return {model_id: (round(probability * 100, 4), tier) for model_id, probability, tier in rows}
+
+
+def lead_likelihoods(
+    *, workspace: Workspace, contact_ids: list[int]
+) -> tuple[PredictionModel | None, dict[int, tuple[float, str]]]:
+    """The leads list's column: the workspace's first published conversion model (by name)
+    and these contacts' (likelihood %, tier) under it — two queries, whatever the page size."""
+    model = (
+        PredictionModel.objects.for_workspace(workspace)
+        .filter(kind="conversion", published_run__isnull=False)
+        .order_by("name")
+        .first()
+    )
+    if model is None or not contact_ids:
+        return model, {}
+    rows = (
+        ContactPrediction.objects.for_workspace(workspace)
+        .filter(model=model, contact_id__in=contact_ids)
+        .values_list("contact_id", "probability", "tier")
+    )
+    return model, {pk: (round(p * 100, 1), tier) for pk, p, tier in rows}

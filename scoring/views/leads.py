@@ -19,6 +19,7 @@ from django.views.decorators.http import require_POST
 
 from contacts import selectors as contact_selectors
 from contacts.models import Contact, LifecycleStage
+from predictions import selectors as prediction_selectors
 from scoring import selectors, services
 from scoring.forms import DealWonForm, DisqualifyForm, LeadAssignForm, LeadLogForm, SalesTaskForm
 from scoring.models import SalesTask
@@ -67,8 +68,14 @@ def lead_list(request: HtmxHttpRequest) -> HttpResponse:
     )
     query = _clean_params(request)
     query.pop("page", None)
+    likely_model, likely = prediction_selectors.lead_likelihoods(
+        workspace=workspace, contact_ids=[lead.pk for lead in page.object_list]
+    )
+    for lead in page.object_list:
+        lead.likelihood = likely.get(lead.pk)
     context: dict[str, Any] = {
         "page": page,
+        "likely_model": likely_model,
         "filters": filters,
         "query": query.urlencode(),
         "stage_query": _without(query, "stage"),

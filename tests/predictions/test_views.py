@@ -217,3 +217,25 @@ def test_deleting_a_model_removes_its_predictions(ws, owner_client):
     assert response.status_code == 302
     assert not PredictionModel.objects.filter(pk=model.pk).exists()
     assert not ContactPrediction.objects.exists()
+
+
+def test_the_leads_list_shows_the_likelihood_to_convert(ws, owner_client):
+    from scoring.models import ScoringModel
+    from scoring.services import score_adjust
+
+    ScoringModel.objects.create(workspace=ws, name="Main", is_primary=True, mql_threshold=50)
+    model = make_model(ws)
+    run = trained_run(model)
+    hot = Contact.objects.create(workspace=ws, email="hot@example.test", lifecycle_stage="lead")
+    cold = Contact.objects.create(workspace=ws, email="cold@example.test", lifecycle_stage="lead")
+    for contact in (hot, cold):
+        score_adjust(workspace=ws, contact=contact, points=10, reason="x")
+    ContactPrediction.objects.create(
+        workspace=ws, model=model, contact=hot, run=run, probability=0.42, tier="high",
+        scored_at=timezone.now(),
+    )  # fmt: skip
+    page = owner_client.get(reverse("scoring:leads")).content.decode()
+    assert "Likely to convert</th>" in page
+    row = page[page.index("hot@example.test") - 600 : page.index("hot@example.test")]
+    assert "42.0%" in row and ">high<" in row
+    assert "cold@example.test" in page
