@@ -3,7 +3,8 @@
 Ingestion's pipeline marks the UTC hours a batch's events fall in (`dirty_hours_mark`, one
 INSERT … ON CONFLICT DO NOTHING); beat runs `rollups_refresh` every few seconds, which
 claims dirty hours (up to a week of one workspace's at a time) and recounts them from the
-events table, one transaction per claim: claim (DELETE … RETURNING, SKIP LOCKED so several
+events table — the hourly event counts, and messaging over time per quarter hour and source
+(MessageCount) — one transaction per claim: claim (DELETE … RETURNING, SKIP LOCKED so several
 workers share the work), recount, replace those hours' rows. A new event for an hour being recomputed marks it again once the recount's
 transaction commits (its INSERT waits for the claimed row), so the next pass picks it up.
 """
@@ -103,6 +104,78 @@ SET events = EXCLUDED.events, contacts = EXCLUDED.contacts, revenue = EXCLUDED.r
 """
 
 
+# Messaging over time (analytics.models.MessageCount): the same hours' message events per
+# quarter hour and source. A workflow's node is the second part of its source id
+# ("<run>:<node>[:<visit>]"); a broadcast's owner is its id. Unique clicks are the messages'
+# first clicks less those a scanner's burst took back (messaging/machine.py). Templates are
+# email templates (an SMS template's id is another table's: left at 0).
+MESSAGE_EVENTS = [
+    "email.sent", "sms.sent", "email.delivered", "sms.delivered", "email.bounced",
+    "email.opened", "email.machine_opened", "email.clicked", "sms.clicked",
+    "email.machine_clicked", "sms.machine_clicked", "email.unsubscribed", "sms.unsubscribed",
+    "email.complained",
+]  # fmt: skip
+
+_RECOUNT_MESSAGES = """
+WITH counted AS (
+  SELECT date_bin('15 minutes', e.timestamp, timestamptz '2000-01-01 00:00:00+00') AS bucket,
+         e.properties ->> 'source_type' AS source_type,
+         left(coalesce(e.properties ->> 'source_owner', CASE WHEN e.properties ->> 'source_type'
+              = 'broadcast' THEN e.properties ->> 'source_id' END, ''), 40) AS owner,
+         left(CASE WHEN e.properties ->> 'source_type' = 'workflow'
+              THEN split_part(e.properties ->> 'source_id', ':', 2) ELSE '' END, 120) AS node,
+         CASE WHEN e.name LIKE 'email.%%' AND jsonb_typeof(e.properties -> 'template_id') = 'number'
+              THEN (e.properties ->> 'template_id')::bigint ELSE 0 END AS template_id,
+         CASE WHEN jsonb_typeof(e.properties -> 'variant_id') = 'number'
+              THEN (e.properties ->> 'variant_id')::bigint ELSE 0 END AS variant_id,
+         count(*) FILTER (WHERE e.name IN ('email.sent', 'sms.sent')) AS sent,
+         count(*) FILTER (WHERE e.name IN ('email.delivered', 'sms.delivered')) AS delivered,
+         count(*) FILTER (WHERE e.name = 'email.bounced'
+                          AND e.properties ->> 'bounce' = 'soft') AS soft_bounced,
+         count(*) FILTER (WHERE e.name = 'email.bounced'
+                          AND e.properties ->> 'bounce' IS DISTINCT FROM 'soft') AS hard_bounced,
+         count(*) FILTER (WHERE e.name = 'email.opened') AS opened,
+         count(*) FILTER (WHERE e.name = 'email.machine_opened') AS machine_opened,
+         count(*) FILTER (WHERE e.name IN ('email.clicked', 'sms.clicked')
+                          AND e.properties ->> 'first' = 'true')
+           - count(*) FILTER (WHERE e.name IN ('email.machine_clicked', 'sms.machine_clicked')
+                              AND e.properties ->> 'retracts_click' = 'true') AS clicked,
+         count(*) FILTER (WHERE e.name IN ('email.unsubscribed', 'sms.unsubscribed'))
+           AS unsubscribed,
+         count(*) FILTER (WHERE e.name = 'email.complained') AS complained
+  FROM contacts_event e
+  WHERE e.workspace_id = %(workspace)s
+    AND e.timestamp >= %(first)s AND e.timestamp < %(last)s + interval '1 hour'
+    AND date_trunc('hour', e.timestamp, 'UTC') = ANY(%(hours)s::timestamptz[])
+    AND e.name = ANY(%(names)s) AND e.properties ->> 'source_type' IN ('broadcast', 'workflow')
+  GROUP BY 1, 2, 3, 4, 5, 6
+), cleared AS (
+  DELETE FROM analytics_messagecount h
+  WHERE h.workspace_id = %(workspace)s
+    AND date_trunc('hour', h.bucket, 'UTC') = ANY(%(hours)s::timestamptz[])
+    AND NOT EXISTS (
+      SELECT FROM counted c WHERE c.bucket = h.bucket AND c.source_type = h.source_type
+        AND c.owner = h.owner AND c.node = h.node AND c.template_id = h.template_id
+        AND c.variant_id = h.variant_id
+    )
+)
+INSERT INTO analytics_messagecount
+  (workspace_id, bucket, source_type, owner, node, template_id, variant_id, sent, delivered,
+   hard_bounced, soft_bounced, opened, machine_opened, clicked, unsubscribed, complained,
+   updated_at)
+SELECT %(workspace)s, c.bucket, c.source_type, c.owner, c.node, c.template_id, c.variant_id,
+       c.sent, c.delivered, c.hard_bounced, c.soft_bounced, c.opened, c.machine_opened,
+       c.clicked, c.unsubscribed, c.complained, now()
+FROM counted c
+ON CONFLICT (workspace_id, bucket, source_type, owner, node, template_id, variant_id) DO UPDATE
+SET sent = EXCLUDED.sent, delivered = EXCLUDED.delivered, hard_bounced = EXCLUDED.hard_bounced,
+    soft_bounced = EXCLUDED.soft_bounced, opened = EXCLUDED.opened,
+    machine_opened = EXCLUDED.machine_opened, clicked = EXCLUDED.clicked,
+    unsubscribed = EXCLUDED.unsubscribed, complained = EXCLUDED.complained,
+    updated_at = EXCLUDED.updated_at
+"""
+
+
 def _hour(moment: datetime) -> datetime:
     return moment.replace(minute=0, second=0, microsecond=0)
 
@@ -133,15 +206,13 @@ def rollups_refresh(*, limit: int = 2000) -> RefreshResult:
             if not claimed:
                 return RefreshResult(hours=done, remaining=False)
             hours = sorted(hour for _, hour in claimed)
-            cursor.execute(
-                _RECOUNT,
-                {
-                    "workspace": claimed[0][0],
-                    "hours": hours,
-                    "first": hours[0],
-                    "last": hours[-1],
-                    "actions": sorted(CONTACT_ACTIONS),
-                },
-            )
+            params = {
+                "workspace": claimed[0][0],
+                "hours": hours,
+                "first": hours[0],
+                "last": hours[-1],
+            }
+            cursor.execute(_RECOUNT, {**params, "actions": sorted(CONTACT_ACTIONS)})
+            cursor.execute(_RECOUNT_MESSAGES, {**params, "names": MESSAGE_EVENTS})
         done += len(claimed)
     return RefreshResult(hours=done, remaining=True)

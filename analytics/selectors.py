@@ -24,7 +24,7 @@ from contacts.models import Contact, Event, LifecycleStage
 from workspaces.experiments import Arm, Lift, mean_lift, proportion_lift
 from workspaces.models import Workspace
 
-from .models import HourlyEventCount
+from .models import HourlyEventCount, MessageCount
 
 PERIODS = (7, 30, 90)
 DEFAULT_PERIOD = 30
@@ -223,7 +223,9 @@ def message_rates(*, workspace: Workspace, period: Period) -> dict[str, dict[str
     return {row.pop("channel"): _with_rates(row) for row in rows}
 
 
-_MILESTONES = ("delivered", "opened", "clicked", "bounced")
+# opened: a person's first open; machine_opened: Apple's prefetch or a scanner (never a rate
+# of people — shown apart).
+_MILESTONES = ("delivered", "opened", "machine_opened", "clicked", "bounced")
 
 
 def _engagement() -> dict[str, Count]:
@@ -421,4 +423,105 @@ def workflow_holdout(
             Arm("treated", treated, converted[False]), Arm("held out", held_out, converted[True])
         ),
         revenue=mean_lift(revenue[False], revenue[True]),
+    )
+
+
+# --- messaging over time (analytics.models.MessageCount) -------------------------------------
+
+MESSAGE_STATS = (
+    ("sent", "Sent"),
+    ("delivered", "Delivered"),
+    ("hard_bounced", "Hard bounces"),
+    ("soft_bounced", "Soft bounces"),
+    ("opened", "Unique opens (people)"),
+    ("machine_opened", "Machine opens"),
+    ("clicked", "Unique clicks"),
+    ("unsubscribed", "Unsubscribes"),
+    ("complained", "Complaints"),
+)
+MESSAGE_STAT_KEYS = tuple(key for key, _ in MESSAGE_STATS)
+
+
+@dataclass(frozen=True)
+class MessageSource:
+    """Whose messages: a broadcast (optionally one A/B variant), a template (every send of
+    it), or a workflow (optionally one node)."""
+
+    kind: str  # broadcast | template | workflow
+    id: int
+    node: str = ""
+    variant_id: int | None = None
+
+
+def _message_counts(workspace: Workspace, period: Period, source: MessageSource) -> Any:
+    rows = MessageCount.objects.filter(
+        workspace=workspace, bucket__gte=period.start, bucket__lt=period.end
+    )
+    if source.kind == "template":
+        rows = rows.filter(template_id=source.id)
+    else:
+        rows = rows.filter(source_type=source.kind, owner=str(source.id))
+    if source.node:
+        rows = rows.filter(node=source.node)
+    if source.variant_id is not None:
+        rows = rows.filter(variant_id=source.variant_id)
+    return rows
+
+
+def message_counts_daily(
+    *, workspace: Workspace, period: Period, source: MessageSource
+) -> list[dict[str, Any]]:
+    """Per day of the period in the workspace's time zone (every day, zeros included): sent,
+    delivered, hard and soft bounces, unique human opens, machine opens, unique clicks,
+    unsubscribes, complaints — summed from quarter-hour rollups, so a local day is exact in
+    any zone (India's +5:30 too)."""
+    rows = (
+        _message_counts(workspace, period, source)
+        .annotate(day=TruncDate("bucket", tzinfo=period.zone))
+        .values("day")
+        .annotate(**{key: Sum(key) for key in MESSAGE_STAT_KEYS})
+    )
+    found = {row["day"]: row for row in rows}
+    return [
+        {"day": day, **{key: found.get(day, {}).get(key) or 0 for key in MESSAGE_STAT_KEYS}}
+        for day in period.dates
+    ]
+
+
+def message_counts_by(
+    *, workspace: Workspace, period: Period, source: MessageSource, by: str
+) -> list[dict[str, Any]]:
+    """The period's totals per workflow node (`by="node"`) or broadcast variant
+    (`by="variant_id"`), with rates."""
+    rows = (
+        _message_counts(workspace, period, source)
+        .values(by)
+        .annotate(**{key: Sum(key) for key in MESSAGE_STAT_KEYS})
+        .order_by(by)
+    )
+    return [message_rates_of({"key": row.pop(by), **row}) for row in rows]
+
+
+def message_rates_of(row: dict[str, Any]) -> dict[str, Any]:
+    """Rates of a row of counts, each over the messages sent (None when none was)."""
+    sent = row.get("sent") or 0
+    for key in MESSAGE_STAT_KEYS[1:]:
+        row[f"{key}_rate"] = (row.get(key) or 0) / sent if sent else None
+    return row
+
+
+def message_counts_total(days: list[dict[str, Any]]) -> dict[str, Any]:
+    return message_rates_of({key: sum(day[key] for day in days) for key in MESSAGE_STAT_KEYS})
+
+
+def message_nodes(*, workspace: Workspace, workflow_id: int) -> list[str]:
+    """The nodes of a workflow that have messages in the rollups (any time), in id order."""
+    return list(
+        MessageCount.objects.filter(
+            workspace=workspace, source_type="workflow", owner=str(workflow_id)
+        )
+        .exclude(node="")
+        .values_list("node", flat=True)
+        .distinct()
+        .order_by("node")
     )

@@ -5,7 +5,7 @@ Attribution and funnels keep their routes in their own modules, under this names
 from django.urls import include, path
 
 from . import urls_attribution, urls_funnels
-from .views import dashboard
+from .views import dashboard, messages
 
 app_name = "analytics"
 urlpatterns = [
@@ -16,6 +16,16 @@ urlpatterns = [
         "analytics/workflows/<int:pk>/holdout/",
         dashboard.workflow_holdout,
         name="workflow_holdout",
+    ),
+    path(
+        "analytics/messages/<str:kind>/<int:pk>/",
+        messages.message_stats,
+        name="message_stats",
+    ),
+    path(
+        "analytics/messages/<str:kind>/<int:pk>/csv/",
+        messages.message_stats_csv,
+        name="message_stats_csv",
     ),
     path("", include(urls_attribution.urlpatterns)),
     path("", include(urls_funnels.urlpatterns)),

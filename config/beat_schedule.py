@@ -46,6 +46,14 @@ BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
         "schedule": 60,
         "options": {"expires": 55},
     },
+    # Messaging: the deliverability guard's sweep (docs/deliverability.md). The bounce and
+    # complaint paths evaluate their source at most every few seconds; this holds any red
+    # broadcast or workflow they skipped. One task per workspace, every 5 minutes.
+    "messaging-deliverability-sweep": {
+        "task": "messaging.deliverability_sweep_all",
+        "schedule": 5 * 60,
+        "options": {"expires": 4 * 60},
+    },
     # Messaging: waits are rows, not Celery countdowns. Queue messages whose send_after has
     # come (quiet hours, retry backoff, send-time optimisation, contact-local time), start
     # due broadcasts and pick A/B winners. Every 5 s; a missed tick is simply redone by the next.

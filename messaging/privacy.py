@@ -72,7 +72,9 @@ def contact_export(*, workspace: Workspace, contact: Contact) -> dict[str, Any]:
                     "source": f"{m.source_type}:{m.source_id}",
                     "sent_at": m.sent_at,
                     "opened_at": m.opened_at,
+                    "machine_opened_at": m.machine_opened_at,
                     "clicked_at": m.clicked_at,
+                    "complained_at": m.complained_at,
                 }
                 for m in messages
             ],

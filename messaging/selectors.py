@@ -19,6 +19,15 @@ from contacts.models import ConsentStatus, Contact
 from contacts.selectors import attribute_definition_list, event_definition_list
 from workspaces.models import Workspace
 
+from .guard import Health as Health
+from .guard import deliverability_health as deliverability_health
+from .guard import deliverability_overview as deliverability_overview
+from .guard import guard_since as guard_since
+from .guard import held_sources as held_sources
+from .guard import sending_hold_for as sending_hold_for
+from .guard import sending_holds_active as sending_holds_active
+from .guard import source_health as source_health
+from .guard import source_names as source_names
 from .models import (
     Broadcast,
     EmailTemplate,
@@ -404,6 +413,7 @@ def broadcast_progress(*, broadcast: Broadcast) -> dict[str, Any]:
         workspace_id=broadcast.workspace_id, broadcast=broadcast
     ).aggregate(
         opened=Count("id", filter=Q(opened_at__isnull=False)),
+        machine_opened=Count("id", filter=Q(machine_opened_at__isnull=False)),
         clicked=Count("id", filter=Q(clicked_at__isnull=False)),
     )
     total = sum(counts.values())
@@ -417,10 +427,21 @@ def broadcast_progress(*, broadcast: Broadcast) -> dict[str, Any]:
         "done": done,
         "percent": round(100 * done / total) if total else 0,
         "opened": engaged["opened"],
+        "machine_opened": engaged["machine_opened"],
         "clicked": engaged["clicked"],
         "open_rate": engaged["opened"] / sent if sent else 0.0,
+        "machine_open_rate": engaged["machine_opened"] / sent if sent else 0.0,
         "click_rate": engaged["clicked"] / sent if sent else 0.0,
     }
+
+
+def broadcast_get(*, workspace: Workspace, broadcast_id: Any) -> Broadcast | None:
+    """One broadcast of the workspace with its variants loaded, or None."""
+    try:
+        pk = int(broadcast_id)
+    except (TypeError, ValueError):
+        return None
+    return Broadcast.objects.filter(workspace=workspace, pk=pk).prefetch_related("variants").first()
 
 
 def template_get(

@@ -40,6 +40,22 @@ def sends_recover() -> None:
         messages_recover()
 
 
+@shared_task(name="messaging.deliverability_sweep_all", ignore_result=True)
+def deliverability_sweep_all() -> None:
+    """Beat: one guard sweep task per workspace (each reads its own window)."""
+    with dangerously_all_workspaces(reason="beat: list workspaces for the deliverability sweep"):
+        ids = list(Workspace.objects.values_list("pk", flat=True))
+    for workspace_id in ids:
+        deliverability_sweep.delay(workspace_id)
+
+
+@workspace_task(name="messaging.deliverability_sweep", ignore_result=True)
+def deliverability_sweep(workspace: Workspace) -> None:
+    from .services.deliverability import deliverability_sweep as sweep
+
+    sweep(workspace=workspace)
+
+
 @workspace_task(name="messaging.broadcast_fanout", autoretry_for=(Exception,), max_retries=3)
 def broadcast_fanout_task(workspace: Workspace, broadcast_id: int) -> None:
     from .services.broadcasts import broadcast_fanout

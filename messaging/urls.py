@@ -13,7 +13,7 @@ from django.conf import settings
 from django.urls import path, re_path
 
 from . import esp
-from .views import audience, broadcasts, media, privacy, public, templates, twilio
+from .views import audience, broadcasts, deliverability, media, privacy, public, templates, twilio
 
 app_name = "messaging"
 
@@ -83,6 +83,12 @@ urlpatterns = [
         "messages/settings/esp-webhook/rotate/",
         audience.esp_webhook_rotate_view,
         name="esp_webhook_rotate",
+    ),
+    path("messages/deliverability/", deliverability.deliverability, name="deliverability"),
+    path(
+        "messages/deliverability/holds/<int:pk>/resume/",
+        deliverability.sending_hold_resume,
+        name="sending_hold_resume",
     ),
     path("messages/settings/resume/", audience.sending_resume_view, name="sending_resume"),
     # Privacy

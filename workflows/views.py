@@ -16,7 +16,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from contacts.models import Contact
-from messaging.selectors import merge_tags
+from messaging.selectors import merge_tags, sending_hold_for
 from workspaces.errors import TendrilError
 from workspaces.htmx import HtmxHttpRequest
 from workspaces.roles import Capability
@@ -143,6 +143,9 @@ def _detail_page(
         "can_edit": _can_edit(request),
         "error": error,
         "document": json.dumps(services.workflow_export(workflow=workflow), indent=2),
+        "hold": sending_hold_for(
+            workspace=workflow.workspace, source_type="workflow", owner=workflow.pk
+        ),
         **_runs_page(request, workflow),
     }
     return render(request, "workflows/detail.html", context, status=400 if error else 200)

@@ -15,10 +15,12 @@ from django.utils import timezone
 from analytics import panels, selectors
 from analytics.funnels import funnel_first, steps_parse, window_parse
 from analytics.models import DirtyHour, HourlyEventCount
+from messaging.selectors import deliverability_overview
 from workspaces.errors import ValidationFailed
 from workspaces.export import csv_response
 from workspaces.htmx import HtmxHttpRequest
 from workspaces.models import Workspace
+from workspaces.roles import Capability
 from workspaces.scoping import scoped, workspace_view
 
 
@@ -85,6 +87,8 @@ def dashboard(request: HtmxHttpRequest) -> HttpResponse:
         "top_events": selectors.top_events(workspace=workspace, period=period),
         **_saved_funnel(workspace),
         "freshness": _freshness(request),
+        "deliverability": deliverability_overview(workspace=workspace),
+        "can_edit": request.membership.can(Capability.EDIT_MARKETING),  # type: ignore[attr-defined]
         "now": timezone.now(),
     }
     template = "analytics/dashboard.html#body" if request.htmx else "analytics/dashboard.html"

@@ -452,6 +452,26 @@ MESSAGING_SMS_PRICE_PER_SEGMENT = env.float("MESSAGING_SMS_PRICE_PER_SEGMENT", d
 MESSAGING_PAUSE_AFTER_FAILURES = env.int("MESSAGING_PAUSE_AFTER_FAILURES", default=25)
 MESSAGING_PAUSE_WINDOW = env.int("MESSAGING_PAUSE_WINDOW", default=300)
 MESSAGING_MAX_ATTEMPTS = env.int("MESSAGING_MAX_ATTEMPTS", default=5)
+# Machine opens and clicks (messaging/machine.py, docs/deliverability.md): Apple's network
+# (Mail Privacy Protection's prefetch), a hit this soon after delivery, links clicked this
+# close together.
+MESSAGING_MACHINE_OPEN_NETWORKS = env.list(
+    "MESSAGING_MACHINE_OPEN_NETWORKS", default=["17.0.0.0/8"]
+)
+MESSAGING_MACHINE_OPEN_SECONDS = env.int("MESSAGING_MACHINE_OPEN_SECONDS", default=10)
+MESSAGING_MACHINE_CLICK_BURST_SECONDS = env.float(
+    "MESSAGING_MACHINE_CLICK_BURST_SECONDS", default=2.0
+)
+# The deliverability guard (docs/deliverability.md): rates over the last WINDOW_DAYS of
+# sends (a broadcast: all of its sends), judged from MIN_VOLUME messages on; a source is
+# evaluated from the bounce/complaint path at most once per MIN_INTERVAL seconds.
+MESSAGING_GUARD_WINDOW_DAYS = env.int("MESSAGING_GUARD_WINDOW_DAYS", default=7)
+MESSAGING_GUARD_MIN_VOLUME = env.int("MESSAGING_GUARD_MIN_VOLUME", default=1000)
+MESSAGING_GUARD_MIN_INTERVAL = env.float("MESSAGING_GUARD_MIN_INTERVAL", default=5.0)
+MESSAGING_GUARD_COMPLAINT_AMBER = env.float("MESSAGING_GUARD_COMPLAINT_AMBER", default=0.001)
+MESSAGING_GUARD_COMPLAINT_RED = env.float("MESSAGING_GUARD_COMPLAINT_RED", default=0.003)
+MESSAGING_GUARD_HARD_BOUNCE_AMBER = env.float("MESSAGING_GUARD_HARD_BOUNCE_AMBER", default=0.01)
+MESSAGING_GUARD_HARD_BOUNCE_RED = env.float("MESSAGING_GUARD_HARD_BOUNCE_RED", default=0.02)
 MESSAGING_SOFT_BOUNCE_LIMIT = env.int("MESSAGING_SOFT_BOUNCE_LIMIT", default=3)
 MESSAGING_SEND_BATCH_SIZE = env.int("MESSAGING_SEND_BATCH_SIZE", default=100)
 # Recovery of sends (docs/security.md "Faults: exactly once"): a claimed batch renews its

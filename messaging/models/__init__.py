@@ -3,6 +3,7 @@ and what recipients allowed (topics, opt-outs, suppressions, consent log)."""
 
 from .audience import ConsentLog, Suppression, Topic, TopicOptOut
 from .broadcasts import Broadcast, BroadcastVariant
+from .deliverability import SendingHold
 from .messages import Channel, Message, MessageStatus, SourceType
 from .settings import MessagingSettings
 from .templates import (
@@ -30,6 +31,7 @@ __all__ = [
     "SmsTemplate",
     "SmsTemplateVersion",
     "SourceType",
+    "SendingHold",
     "Suppression",
     "TemplateVersion",
     "Topic",

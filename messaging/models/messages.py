@@ -63,6 +63,10 @@ class Message(TenantModel):
     )
     source_type = models.CharField(max_length=10, choices=SourceType.choices)
     source_id = models.CharField(max_length=120)
+    # The broadcast or workflow a message belongs to ("" for test sends): what the
+    # deliverability guard holds and the stats group by. A workflow's messages carry its id
+    # in their context (workflows put {"workflow": {"id"}} there); a broadcast's is its id.
+    source_owner = models.CharField(max_length=40, blank=True, default="")
     broadcast = models.ForeignKey(
         "messaging.Broadcast",
         null=True,
@@ -98,6 +102,12 @@ class Message(TenantModel):
     opened_at = models.DateTimeField(null=True, blank=True)
     clicked_at = models.DateTimeField(null=True, blank=True)
     bounced_at = models.DateTimeField(null=True, blank=True)
+    # A machine open (Apple Mail Privacy Protection's prefetch, a link scanner): never the
+    # contact's open, so it is kept apart from opened_at (messaging/machine.py).
+    machine_opened_at = models.DateTimeField(null=True, blank=True)
+    complained_at = models.DateTimeField(null=True, blank=True)
+    # The From address's domain, written when the message is handed to the provider.
+    sending_domain = models.CharField(max_length=255, blank=True, default="")
     meta = models.JSONField(default=dict, blank=True)  # sto, bounce kind …
 
     class Meta:
@@ -124,6 +134,17 @@ class Message(TenantModel):
                 fields=["workspace", "updated_at"],
                 condition=Q(status="sending"),
                 name="message_sending_since",
+            ),
+            # The deliverability guard's windows: messages handed to a provider since then.
+            models.Index(
+                fields=["workspace", "provider_called_at"],
+                condition=Q(provider_called_at__isnull=False),
+                name="message_ws_called",
+            ),
+            models.Index(
+                fields=["workspace", "source_type", "source_owner"],
+                condition=~Q(source_owner=""),
+                name="message_ws_owner",
             ),
             # Provider webhooks (ESP, Twilio) arrive knowing only the provider's id, not the
             # workspace: the one deliberate index that does not lead with workspace.

@@ -28,6 +28,7 @@ from .config import (
     topic_default,
     topic_save,
 )
+from .deliverability import deliverability_sweep, sending_hold_release
 from .enqueue import Enqueued, MessageSpec, message_enqueue, messages_enqueue_many
 from .preview import template_render_preview
 from .sending import messages_send, test_send
@@ -46,6 +47,7 @@ __all__ = [
     "EmailContent",
     "block_templates_rebrand",
     "consent_change",
+    "deliverability_sweep",
     "contact_resubscribe",
     "contact_unsubscribe",
     "double_opt_in_confirm",
@@ -60,6 +62,7 @@ __all__ = [
     "esp_webhook_secret_rotate",
     "messaging_settings",
     "messaging_settings_update",
+    "sending_hold_release",
     "sending_pause",
     "sending_resume",
     "sms_template_save",

@@ -102,6 +102,14 @@ def contact_unsubscribe(
         if message is not None:
             properties.update(message_id=message.pk, source_type=message.source_type)
             properties["source_id"] = message.source_id
+            # what the messaging-over-time rollups group by (analytics/rollups.py)
+            if message.source_owner:
+                properties["source_owner"] = message.source_owner
+            if message.variant_id:
+                properties["variant_id"] = message.variant_id
+            version = message.email_version_id and message.email_version
+            if version:
+                properties["template_id"] = version.template_id
         key = f"{channel}.unsubscribed:{contact.pk}:{message.pk if message else timezone.now().timestamp()}"
         _record(
             workspace=workspace,

@@ -351,6 +351,7 @@ def _create_messages(
                 topic=topic,
                 source_type=SourceType.BROADCAST,
                 source_id=str(broadcast.pk),
+                source_owner=str(broadcast.pk),
                 broadcast=broadcast,
                 variant=variant,
                 status=MessageStatus.SCHEDULED if later else MessageStatus.QUEUED,

@@ -117,6 +117,7 @@ def message_enqueue(
             "sms_version": sms_version,
             "topic": topic,
             "context": context or {},
+            "source_owner": source_owner(source_type, context),
             "status": MessageStatus.SCHEDULED if scheduled else MessageStatus.QUEUED,
             "send_after": send_after if scheduled else None,
         },
@@ -124,6 +125,16 @@ def message_enqueue(
     if message.status == MessageStatus.QUEUED:
         messages_enqueue_sending(workspace_id=workspace.pk, message_ids=[message.pk])
     return message
+
+
+def source_owner(source_type: str, context: dict[str, Any] | None) -> str:
+    """The workflow a workflow message belongs to: workflows put {"workflow": {"id"}} in its
+    context. (A broadcast's messages name their broadcast when the fan-out writes them.)"""
+    if source_type != "workflow" or not isinstance(context, dict):
+        return ""
+    workflow = context.get("workflow")
+    owner = workflow.get("id") if isinstance(workflow, dict) else None
+    return str(owner)[:40] if isinstance(owner, int | str) and str(owner) else ""
 
 
 @dataclass(frozen=True)
@@ -149,12 +160,13 @@ INSERT_MANY_SQL = """
 INSERT INTO messaging_message (
     workspace_id, created_at, updated_at, contact_id, channel, email_version_id, sms_version_id,
     topic_id, source_type, source_id, status, send_after, attempts, to_address, subject,
-    context, provider_message_id, error, meta)
+    context, provider_message_id, error, meta, source_owner, sending_domain)
 SELECT %(workspace)s, %(now)s, %(now)s, u.contact_id, %(channel)s, %(email_version)s,
     %(sms_version)s, %(topic)s, %(source_type)s, u.source_id, u.status, u.send_after, 0, '', '',
-    coalesce(u.context, '{}'::jsonb), '', '', '{}'::jsonb
+    coalesce(u.context, '{}'::jsonb), '', '', '{}'::jsonb, coalesce(u.owner, ''), ''
 FROM jsonb_to_recordset(%(rows)s::jsonb)
-    AS u(contact_id bigint, source_id text, status text, send_after timestamptz, context jsonb)
+    AS u(contact_id bigint, source_id text, status text, send_after timestamptz, context jsonb,
+         owner text)
 ON CONFLICT (workspace_id, source_type, source_id, contact_id) DO NOTHING
 RETURNING id, source_id, contact_id, status
 """
@@ -227,6 +239,7 @@ def _insert(
                 "status": MessageStatus.SCHEDULED.value if later else MessageStatus.QUEUED.value,
                 "send_after": item.send_after.isoformat() if item.send_after and later else None,
                 "context": item.context or None,
+                "owner": source_owner(shared["source_type"], item.context),
             }
         )
     with connection.cursor() as cursor:

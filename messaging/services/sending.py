@@ -68,9 +68,10 @@ from ..models import (
 )
 from ..models.audience import SuppressionReason
 from ..rendering import Renderer
-from ..selectors import SendChecker
+from ..selectors import SendChecker, held_sources
 from . import blocks
 from .config import messaging_settings, sending_pause
+from .deliverability import HOLD_ERROR, HOLD_PARKED, deliverability_check
 from .enqueue import messages_enqueue_sending, template_resolve
 
 logger = logging.getLogger(__name__)
@@ -183,10 +184,12 @@ def messages_send(*, workspace: Workspace, message_ids: Sequence[int]) -> SendOu
         return outcome
     try:
         messages = _load(claimed)
+        holds = Holds(workspace)
+        messages = holds.park(messages, outcome)
         ready = _apply_checks(workspace, config, messages, now, outcome)
         ready = _apply_rate_limit(workspace, ready, now, outcome)
         if ready:
-            _deliver_all(workspace, config, ready, outcome, claim)
+            _deliver_all(workspace, config, ready, outcome, claim, holds)
     except SoftTimeLimitExceeded:
         # The task ran out of time: what went out is recorded (in _deliver_all), the rest
         # is queued again for another task — not retried here, which would only wait.
@@ -212,6 +215,35 @@ WHERE workspace_id = %(workspace)s AND send_claim = %(claim)s::uuid
   AND status = 'sending' AND provider_called_at IS NULL
 RETURNING id
 """
+
+
+class Holds:
+    """The deliverability guard's held sources (messaging/services/deliverability.py), as a
+    send batch sees them: read when the batch starts, again every HOLD_RECHECK seconds and
+    after a bounce in the batch, so a source held meanwhile stops before its next provider
+    call. Held messages are parked ('scheduled' far ahead) until a person resumes it."""
+
+    RECHECK = 0.5
+
+    def __init__(self, workspace: Workspace):
+        self.workspace = workspace
+        self.refresh()
+
+    def refresh(self) -> None:
+        self.keys = held_sources(workspace=self.workspace)
+        self.read_at = time.monotonic()
+
+    def held(self, message: Message) -> bool:
+        if time.monotonic() - self.read_at > self.RECHECK:
+            self.refresh()
+        return bool(self.keys) and (message.source_type, message.source_owner) in self.keys
+
+    def park(self, messages: list[Message], outcome: SendOutcome) -> list[Message]:
+        held = [m.pk for m in messages if self.held(m)]
+        if held:
+            _hold(held, timezone.now() + HOLD_PARKED, HOLD_ERROR)
+            outcome.deferred += len(held)
+        return [m for m in messages if m.pk not in set(held)] if held else messages
 
 
 def _load(ids: list[int]) -> list[Message]:
@@ -293,15 +325,20 @@ def _deliver_all(
     ready: list[Message],
     outcome: SendOutcome,
     claim: uuid.UUID,
+    holds: Holds,
 ) -> None:
     renderer = Renderer(workspace, config)
     renderer.recommendations = _recommendations(workspace, ready)
     segments = _segment_memberships(workspace, ready)
     seen_blocks = _visible_blocks(workspace, ready)
     sent: list[Message] = []
+    parked: list[int] = []
     handover = Handover(claim)
     try:
         for index, message in enumerate(ready):
+            if holds.held(message):
+                parked.append(message.pk)  # its source was held since the batch began
+                continue
             try:
                 visible = segments.get(message.contact_id or 0, frozenset()) | seen_blocks.get(
                     (message.email_version_id or 0, message.contact_id or 0), frozenset()
@@ -319,6 +356,8 @@ def _deliver_all(
                     _hold([m.pk for m in ready[index + 1 :]], timezone.now(), "sending paused")
                     outcome.deferred += len(ready) - index - 1
                     break
+                if isinstance(error, BounceError):
+                    holds.refresh()  # the bounce may have held its source
                 continue
             message.status, message.provider_message_id = MessageStatus.SENT, provider_id
             message.sent_at = timezone.now()
@@ -330,6 +369,9 @@ def _deliver_all(
         # the provider accepted is recorded as sent; a call cut short has an unknown outcome.
         handover.close()
         _record_sent(workspace, sent)
+        if parked:
+            _hold(parked, timezone.now() + HOLD_PARKED, HOLD_ERROR)
+            outcome.deferred += len(parked)
 
 
 class Handover:
@@ -357,6 +399,7 @@ class Handover:
                     "calling": message.pk,
                     "to": message.to_address[:254],
                     "subject": message.subject[:300],
+                    "domain": message.sending_domain[:255],
                     # an SMS's short links point into its meta: written before the call
                     "meta": Jsonb(message.meta) if message.meta.get("links") else None,
                 },
@@ -409,7 +452,7 @@ WITH accepted AS (
     WHERE id = %(accepted)s AND send_claim = %(claim)s::uuid AND status = 'sending'
 ), calling AS (
     UPDATE messaging_message SET provider_called_at = now(), to_address = %(to)s,
-        subject = %(subject)s, meta = COALESCE(%(meta)s::jsonb, meta), updated_at = now()
+        subject = %(subject)s, sending_domain = %(domain)s, meta = COALESCE(%(meta)s::jsonb, meta), updated_at = now()
     WHERE id = %(calling)s AND send_claim = %(claim)s::uuid AND status = 'sending'
       AND provider_called_at IS NULL
     RETURNING id
@@ -501,6 +544,8 @@ def _render(
                 to=to,
             )
             message.to_address, message.subject = to, str(email.subject)
+            sender = message.email_version.from_email or renderer.config.sender_email
+            message.sending_domain = sender.rpartition("@")[2].lower()
         else:
             assert message.sms_version is not None
             body = renderer.sms(message, message.sms_version, contact, segment_ids or frozenset())
@@ -596,10 +641,16 @@ def _bounced(workspace: Workspace, message: Message, detail: str) -> None:
 
     now = timezone.now()
     Message.objects.filter(pk=message.pk).update(
-        status=MessageStatus.BOUNCED, bounced_at=now, error=detail[:500], updated_at=now
+        status=MessageStatus.BOUNCED,
+        bounced_at=now,
+        error=detail[:500],
+        updated_at=now,
+        meta={**message.meta, "bounce": "hard"},
     )
     if message.source_type == SourceType.TEST or not message.to_address:
         return
+    if message.channel == Channel.EMAIL:
+        deliverability_check(workspace=workspace, message=message)
     channel = "email" if message.channel == Channel.EMAIL else "sms"
     suppression_add(
         workspace=workspace,
@@ -647,6 +698,10 @@ def message_properties(message: Message) -> dict[str, Any]:
     }
     if message.broadcast_id:
         props["broadcast_id"] = message.broadcast_id
+    if message.variant_id:
+        props["variant_id"] = message.variant_id
+    if message.source_owner:
+        props["source_owner"] = message.source_owner
     if message.email_version_id:
         props["template_id"] = message.email_version.template_id  # type: ignore[union-attr]
         props["template_version"] = message.email_version.number  # type: ignore[union-attr]

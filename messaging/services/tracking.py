@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -16,9 +17,11 @@ from contacts.services import event_record, events_enqueue_processing
 from workspaces.scoping import dangerously_all_workspaces, in_workspace
 
 from .. import tokens
+from ..machine import Hit, click_burst, machine_reason
 from ..models import Message, MessageStatus, SourceType
 from ..models.audience import SuppressionReason
 from ..tokens import MessageRef
+from .deliverability import deliverability_check
 from .sending import message_properties
 
 logger = logging.getLogger(__name__)
@@ -55,45 +58,138 @@ def _emit(
 
 
 @transaction.atomic
-def message_opened(*, ref: MessageRef, user_agent: str = "", at: datetime | None = None) -> bool:
-    """The first open of a message becomes `email.opened` (later opens change nothing)."""
+def message_opened(
+    *,
+    ref: MessageRef,
+    user_agent: str = "",
+    at: datetime | None = None,
+    ip: str = "",
+    method: str = "GET",
+) -> bool:
+    """The first human open of a message becomes `email.opened` (later opens change nothing);
+    a machine's (messaging/machine.py) sets `machine_opened_at` and becomes
+    `email.machine_opened` instead. True when this was the message's first human open."""
     message = _message(ref)
     if not _tracked(message):
         return False
     assert message is not None
-    return _open(message, user_agent=user_agent, at=at or timezone.now())
+    return _open(message, Hit(user_agent=user_agent, ip=ip, method=method, at=at or timezone.now()))
 
 
-def _open(message: Message, *, user_agent: str, at: datetime) -> bool:
-    first = Message.objects.filter(pk=message.pk, opened_at__isnull=True).update(opened_at=at)
+def _open(message: Message, hit: Hit, reason: str | None = None) -> bool:
+    """Record an open; `reason` given: the caller already judged the hit (a click's)."""
+    assert hit.at is not None
+    if reason is None:
+        reason = machine_reason(hit, sent_at=message.sent_at, delivered_at=message.delivered_at)
+    if reason:
+        machine = Message.objects.filter(pk=message.pk, machine_opened_at__isnull=True).update(
+            machine_opened_at=hit.at
+        )
+        if machine:
+            _emit(
+                message,
+                "email.machine_opened",
+                f"msg-{message.pk}-machine-opened",
+                {"reason": reason, "user_agent": hit.user_agent[:200]},
+                hit.at,
+            )
+        return False
+    first = Message.objects.filter(pk=message.pk, opened_at__isnull=True).update(opened_at=hit.at)
     if first:
         _emit(
             message,
             "email.opened",
             f"msg-{message.pk}-opened",
-            {"user_agent": user_agent[:200]},
-            at,
+            {"user_agent": hit.user_agent[:200]},
+            hit.at,
         )
     return bool(first)
 
 
+CLICKS_KEPT = 10  # the last clicks of a message kept in its meta, to see a burst
+
+
 @transaction.atomic
 def message_clicked(
-    *, ref: MessageRef, url: str, user_agent: str = "", at: datetime | None = None
+    *,
+    ref: MessageRef,
+    url: str,
+    user_agent: str = "",
+    at: datetime | None = None,
+    ip: str = "",
+    method: str = "GET",
 ) -> bool:
-    """A click (each distinct URL once per message) becomes `email.clicked`; it implies an open."""
+    """A person's click (each distinct URL once per message) becomes `email.clicked` — the
+    message's first one with `first: true` — and implies an open. A machine's (a scanner:
+    its agent, a HEAD, within seconds of delivery, or another link of the message clicked
+    within MESSAGING_MACHINE_CLICK_BURST_SECONDS) becomes `email.machine_clicked`; when a
+    burst shows that the message's first click was a scanner's too, that click is taken
+    back (clicked_at cleared, `email.machine_clicked` with `retracts_click: true`)."""
     message = _message(ref)
     if not _tracked(message):
         return False
     assert message is not None
     at = at or timezone.now()
-    Message.objects.filter(pk=message.pk, clicked_at__isnull=True).update(clicked_at=at)
-    if message.channel == "email":
-        _open(message, user_agent=user_agent, at=at)
-    name = "email.clicked" if message.channel == "email" else "sms.clicked"
     digest = hashlib.sha1(url.encode(), usedforsecurity=False).hexdigest()[:16]
-    _emit(message, name, f"msg-{message.pk}-clicked-{digest}", {"url": url[:2000]}, at)
+    hit = Hit(user_agent=user_agent, ip=ip, method=method, at=at)
+    meta = (
+        Message.objects.select_for_update().filter(pk=message.pk).values_list("meta", flat=True)
+    ).first() or {}
+    earlier = [(str(key), float(when)) for key, when in meta.get("clicks", [])]
+    # Mail gateways scan at delivery; a text message's link is not scanned then, so the
+    # time rule is email's only (agents, HEAD and bursts hold for both).
+    email = message.channel == "email"
+    reason = machine_reason(
+        hit,
+        sent_at=message.sent_at if email else None,
+        delivered_at=message.delivered_at if email else None,
+    )
+    burst = not reason and click_burst(earlier, digest, at.timestamp())
+    clicks = [*earlier, (digest, at.timestamp())][-CLICKS_KEPT:]
+    Message.objects.filter(pk=message.pk).update(
+        meta={**meta, "clicks": clicks, **({"machine_clicks": True} if reason or burst else {})}
+    )
+    if reason or burst:
+        _machine_click(message, url, reason or "click_burst", at, earlier if burst else [])
+        if message.channel == "email":
+            _open(message, hit, reason or "click_burst")
+        return False
+    first = Message.objects.filter(pk=message.pk, clicked_at__isnull=True).update(clicked_at=at)
+    if message.channel == "email":
+        _open(message, hit, "")
+    name = "email.clicked" if message.channel == "email" else "sms.clicked"
+    props = {"url": url[:2000], **({"first": True} if first else {})}
+    _emit(message, name, f"msg-{message.pk}-clicked-{digest}", props, at)
     return True
+
+
+def _machine_click(
+    message: Message, url: str, reason: str, at: datetime, burst: list[tuple[str, float]]
+) -> None:
+    name = "email.machine_clicked" if message.channel == "email" else "sms.machine_clicked"
+    _emit(
+        message,
+        name,
+        f"msg-{message.pk}-machine-clicked",
+        {"reason": reason, "url": url[:2000]},
+        at,
+    )
+    if not burst:
+        return
+    # The burst's first click was counted as the person's: take it back when the message's
+    # first click (clicked_at) falls inside the burst.
+    since = at - timedelta(seconds=settings.MESSAGING_MACHINE_CLICK_BURST_SECONDS)
+    taken = Message.objects.filter(pk=message.pk, clicked_at__gte=since, clicked_at__lte=at).update(
+        clicked_at=None
+    )
+    if taken:
+        _emit(
+            message,
+            name,
+            f"msg-{message.pk}-click-retracted",
+            {"reason": "click_burst", "retracts_click": True},
+            at,
+        )
 
 
 def short_link_target(ref: MessageRef, index: int) -> str | None:
@@ -182,15 +278,17 @@ def _esp_event_apply(_: Any, ref: MessageRef, event: Any, esp_name: str) -> str:
             _emit(message, "email.delivered", f"msg-{message.pk}-delivered", {"esp": esp_name}, at)
         return "delivered"
     if kind == "opened":
-        return (
-            "opened"
-            if _tracked(message) and _open(message, user_agent=event.user_agent or "", at=at)
-            else "ignored"
-        )
+        hit = Hit(user_agent=event.user_agent or "", at=at)
+        return "opened" if _tracked(message) and _open(message, hit) else "ignored"
     if kind == "clicked":
         url = event.click_url or ""
         if _tracked(message) and url:
-            message_clicked(ref=MessageRef(message.workspace_id, message.pk), url=url, at=at)
+            message_clicked(
+                ref=MessageRef(message.workspace_id, message.pk),
+                url=url,
+                user_agent=event.user_agent or "",
+                at=at,
+            )
             return "clicked"
         return "ignored"
     if kind == "bounced" or (kind == "rejected" and event.reject_reason in ("invalid", "bounced")):
@@ -256,12 +354,26 @@ def _esp_bounce(message: Message, event: Any, at: datetime) -> str:
             {"bounce": "soft" if soft else "hard", "detail": detail[:200]},
             at,
         )
+    if not soft:
+        message.meta = {**message.meta, "bounce": "hard"}
+        message.status = MessageStatus.BOUNCED
+        transaction.on_commit(lambda: _guard(message))
     return "soft bounce" if soft else "hard bounce"
+
+
+def _guard(message: Message) -> None:
+    """After the bounce or complaint is committed (the guard counts committed rows)."""
+    in_workspace(
+        message.workspace_id,
+        lambda workspace: deliverability_check(workspace=workspace, message=message),
+    )
 
 
 def _esp_complaint(message: Message, at: datetime) -> str:
     from .audience import contact_unsubscribe, suppression_add
 
+    if Message.objects.filter(pk=message.pk, complained_at__isnull=True).update(complained_at=at):
+        transaction.on_commit(lambda: _guard(message))
     if message.to_address and message.source_type != SourceType.TEST:
         suppression_add(
             workspace=message.workspace,

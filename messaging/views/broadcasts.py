@@ -19,7 +19,7 @@ from workspaces.scoping import scoped, workspace_view
 from .. import segments_bridge
 from ..forms import BroadcastForm, BroadcastSendForm
 from ..models import Broadcast, MessageStatus
-from ..selectors import AudienceSize, audience_size, broadcast_topic_id
+from ..selectors import AudienceSize, audience_size, broadcast_topic_id, sending_hold_for
 from ..services import sto
 from ..services.broadcasts import (
     BroadcastInput,
@@ -259,6 +259,13 @@ def broadcast_detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
         if broadcast.sto_enabled
         else None,
         "now": timezone.now(),
+        "hold": sending_hold_for(
+            workspace=request.workspace,  # type: ignore[attr-defined]
+            source_type="broadcast",
+            owner=broadcast.pk,
+        )
+        if not request.htmx
+        else None,
     }
     template = "messaging/broadcast_detail.html"
     if request.htmx:

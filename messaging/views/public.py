@@ -25,6 +25,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from contacts.models import ConsentStatus, Contact
+from workspaces.client_ip import client_ip
 from workspaces.scoping import public_view
 
 from .. import tokens
@@ -53,6 +54,11 @@ def _agent(request: HttpRequest) -> str:
     return request.META.get("HTTP_USER_AGENT", "")[:200]
 
 
+def _hit(request: HttpRequest) -> dict[str, str]:
+    """What tells a person from a machine (messaging/machine.py): agent, address, method."""
+    return {"user_agent": _agent(request), "ip": client_ip(request), "method": request.method or ""}
+
+
 @public_view(
     "email open pixel: a signed token names the message",
     workspace=_token_workspace(tokens.open_token_read),
@@ -64,8 +70,8 @@ def open_pixel(request: HttpRequest, token: str) -> HttpResponse:
         ref = tokens.open_token_read(token)
     except tokens.BadToken:
         ref = None
-    if ref is not None and request.method == "GET":
-        message_opened(ref=ref, user_agent=_agent(request))
+    if ref is not None:  # a HEAD is a machine's look (messaging/machine.py)
+        message_opened(ref=ref, **_hit(request))
     # Always the image: a broken pixel would show in the reader's mail client.
     response = HttpResponse(PIXEL, content_type="image/gif")
     response["Cache-Control"] = "no-store, private"
@@ -85,8 +91,7 @@ def click(request: HttpRequest, token: str) -> HttpResponse:
         return HttpResponseBadRequest("This link is broken or was altered.")
     if urlsplit(url).scheme not in ("http", "https"):
         return HttpResponseBadRequest("This link is broken or was altered.")
-    if request.method == "GET":
-        message_clicked(ref=ref, url=url, user_agent=_agent(request))
+    message_clicked(ref=ref, url=url, **_hit(request))
     return HttpResponseRedirect(url)
 
 
@@ -104,8 +109,7 @@ def short_link(request: HttpRequest, token: str) -> HttpResponse:
     url = short_link_target(ref, index)
     if url is None or urlsplit(url).scheme not in ("http", "https"):
         return HttpResponseNotFound("This link no longer exists.")
-    if request.method == "GET":
-        message_clicked(ref=ref, url=url, user_agent=_agent(request))
+    message_clicked(ref=ref, url=url, **_hit(request))
     return HttpResponseRedirect(url)
 
 

@@ -264,8 +264,10 @@ def notification_create(
     title: str,
     body: str = "",
     contact: Contact | None = None,
+    url: str = "",
 ) -> Notification:
-    """An in-app notification; also emailed (after commit) if the workspace wants that."""
+    """An in-app notification; also emailed (after commit) if the workspace wants that.
+    `url`: where it leads (a contact's lead page by default)."""
     from ..tasks import notification_email_send
 
     notification = Notification.objects.create(
@@ -275,7 +277,7 @@ def notification_create(
         title=title[:200],
         body=body,
         contact=contact,
-        url=reverse("scoring:lead", args=[contact.pk]) if contact else "",
+        url=url or (reverse("scoring:lead", args=[contact.pk]) if contact else ""),
     )
     if scoring_settings(workspace=workspace).email_notifications and user.email:
         transaction.on_commit(lambda: notification_email_send.delay(workspace.pk, notification.pk))
