@@ -129,6 +129,23 @@ class Recommendation(TenantModel):
         ]
 
 
+class ProductPartner(TenantModel):
+    """Bought together, as the last batch job counted it: how many contacts bought both
+    `product` and `partner` (each product keeps its best partners). Reads at send time use
+    these instead of counting co-purchases again."""
+
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="+")
+    partner = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="+")
+    together = models.PositiveIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["workspace", "product", "partner"], name="partner_unique_pair"
+            )
+        ]
+
+
 class ReorderPrediction(TenantModel):
     """When a contact is expected to buy a product again."""
 

@@ -99,13 +99,14 @@ def rank(inputs: Inputs, contact_id: int, limit: int) -> list[dict[str, object]]
 
 _BOUGHT_SQL = """
 SELECT contact_id, array_agg(DISTINCT product_id) FROM commerce_purchase
-WHERE workspace_id = %(ws)s AND contact_id = ANY(%(contacts)s)
+WHERE workspace_id = %(ws)s AND contact_id IN (SELECT unnest(%(contacts)s::bigint[]))
 GROUP BY contact_id
 """
 _CATEGORIES_SQL = """
 SELECT a.contact_id, array_agg(DISTINCT p.category) FROM commerce_productactivity a
 JOIN commerce_product p ON p.id = a.product_id AND p.workspace_id = a.workspace_id
-WHERE a.workspace_id = %(ws)s AND a.contact_id = ANY(%(contacts)s) AND p.category <> ''
+WHERE a.workspace_id = %(ws)s AND a.contact_id IN (SELECT unnest(%(contacts)s::bigint[]))
+  AND p.category <> ''
 GROUP BY a.contact_id
 """
 # Co-purchases among the contacts who bought any of `products` (within the window): for
@@ -179,6 +180,29 @@ def partners_load(
     return partners
 
 
+_STORED_PARTNERS_SQL = """
+SELECT product_id, partner_id, together FROM commerce_productpartner
+WHERE workspace_id = %(ws)s AND product_id IN (SELECT unnest(%(products)s::bigint[]))
+ORDER BY product_id, together DESC, partner_id
+"""
+_HAS_RUN_SQL = """
+SELECT EXISTS (SELECT 1 FROM commerce_commercerun WHERE workspace_id = %(ws)s AND status = 'completed')
+"""
+
+
+def partners_stored(
+    *, workspace_id: int, products: list[int]
+) -> dict[int, list[tuple[int, int]]] | None:
+    """The partners the last completed batch job stored for these products; None before the
+    first run (then they are counted live)."""
+    if not _rows(_HAS_RUN_SQL, {"ws": workspace_id})[0][0]:
+        return None
+    partners: dict[int, list[tuple[int, int]]] = {}
+    for p, q, n in _rows(_STORED_PARTNERS_SQL, {"ws": workspace_id, "products": products}):
+        partners.setdefault(p, []).append((q, n))
+    return partners
+
+
 def inputs_load(
     *,
     workspace_id: int,
@@ -188,7 +212,8 @@ def inputs_load(
     partners: dict[int, list[tuple[int, int]]] | None = None,
 ) -> Inputs:
     """What `rank` needs for these contacts. `partners`: the whole workspace's, computed once
-    by the batch job for all its chunks (else those of these contacts' products are read)."""
+    by the batch job for all its chunks; else those the last run stored for these contacts'
+    products (co-purchases as of that run), or, before any run, counted now."""
     contacts = sorted(set(contact_ids))
     inputs = Inputs()
     base = {"ws": workspace_id, "contacts": contacts}
@@ -201,7 +226,12 @@ def inputs_load(
     if partners is not None:
         inputs.partners = {p: partners[p] for p in all_bought if p in partners}
     elif all_bought:
-        inputs.partners = partners_load(workspace_id=workspace_id, products=all_bought, now=now)
+        stored = partners_stored(workspace_id=workspace_id, products=all_bought)
+        inputs.partners = (
+            stored
+            if stored is not None
+            else partners_load(workspace_id=workspace_id, products=all_bought, now=now)
+        )
     categories = sorted({c for cats in inputs.categories.values() for c in cats})
     if categories:
         tops = _rows(

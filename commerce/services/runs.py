@@ -11,7 +11,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from commerce.models import CommerceRun, Recommendation
+from commerce.models import CommerceRun, ProductPartner, Recommendation
 from commerce.recommend import partners_load, purchased_products, recommendations_compute
 from contacts.services import events_enqueue_processing
 from workspaces.errors import Conflict
@@ -27,6 +27,20 @@ def recommendations_forget(*, workspace: Workspace, contact_ids: Iterable[int]) 
     Recommendation.objects.for_workspace(workspace).filter(
         contact_id__in=list(contact_ids)
     ).delete()
+
+
+def partners_store(*, workspace: Workspace, partners: dict[int, list[tuple[int, int]]]) -> int:
+    """Replace the stored co-purchase partners (what sends read between runs)."""
+    rows = [(p, q, n) for p, found in partners.items() for q, n in found]
+    with transaction.atomic(), connection.cursor() as cursor:
+        ProductPartner.objects.for_workspace(workspace).delete()
+        cursor.execute(
+            "INSERT INTO commerce_productpartner (workspace_id, product_id, partner_id, together,"
+            " created_at, updated_at) SELECT %s, u.p, u.q, u.n, now(), now() "
+            "FROM unnest(%s::bigint[], %s::bigint[], %s::int[]) AS u(p, q, n)",
+            [workspace.pk, [r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows]],
+        )
+    return len(rows)
 
 
 def recommendations_store(
@@ -90,6 +104,7 @@ def commerce_run_execute(*, workspace: Workspace, run_id: int) -> CommerceRun | 
         # Co-purchases once for the whole workspace, not once per chunk.
         products = purchased_products(workspace_id=workspace.pk)
         partners = partners_load(workspace_id=workspace.pk, products=products) if products else {}
+        partners_store(workspace=workspace, partners=partners)
         run.status, run.started_at = CommerceRun.Status.RUNNING, timezone.now()
         run.contacts_total, run.contacts_done = len(contacts), 0
         run.save(update_fields=["status", "started_at", "contacts_total", "contacts_done"])

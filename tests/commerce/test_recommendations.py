@@ -96,3 +96,25 @@ def test_another_workspaces_purchases_do_not_count(ws, other_ws, history):
         ("B", "bought_together"),
         ("C", "bought_together"),
     ]
+
+
+def test_between_runs_reads_use_the_last_runs_co_purchases(
+    ws, history, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        commerce_run_start(workspace=ws)
+    for n in ("x", "y", "z"):  # A–D bought together 3 times now: more than A–B or A–C
+        ordered(ws, shopper(ws, n), ["A", "D"], day(7))
+    found = recommendations_compute(workspace_id=ws.pk, contact_ids=[history["t"].pk])
+    assert names(ws, found[history["t"].pk])[:2] == [
+        ("B", "bought_together"),
+        ("C", "bought_together"),
+    ]  # as of the last run: a send reads stored counts, it does not count again
+    with django_capture_on_commit_callbacks(execute=True):
+        commerce_run_start(workspace=ws)
+    stored = Recommendation.objects.get(workspace=ws, contact=history["t"])
+    assert names(ws, stored.items) == [
+        ("D", "bought_together"),
+        ("B", "bought_together"),
+        ("C", "bought_together"),
+    ]
