@@ -13,10 +13,14 @@ from workspaces.roles import Capability
 from workspaces.scoping import workspace_view
 
 
+def _feed(request: HttpRequest, template: str) -> HttpResponse:
+    items = selectors.notifications_for(workspace=request.workspace, user=request.user, limit=100)  # type: ignore[attr-defined,arg-type]
+    return render(request, template, {"items": items})
+
+
 @workspace_view
 def notification_list(request: HttpRequest) -> HttpResponse:
-    items = selectors.notifications_for(workspace=request.workspace, user=request.user, limit=100)  # type: ignore[attr-defined,arg-type]
-    return render(request, "scoring/notifications.html", {"items": items})
+    return _feed(request, "scoring/notifications.html")
 
 
 @workspace_view
@@ -32,6 +36,6 @@ def notification_read(request: HtmxHttpRequest) -> HttpResponse:
     form.is_valid()  # never invalid: what is not an id is left out
     ids = form.cleaned_data["id"] or None  # none given: all of them
     services.notifications_mark_read(workspace=request.workspace, user=request.user, ids=ids)  # type: ignore[attr-defined,arg-type]
-    if request.htmx:
-        return notification_list(request)
+    if request.htmx:  # "Mark all read" swaps the feed in place: the feed partial, not the page
+        return _feed(request, "scoring/notifications.html#feed")
     return redirect("scoring:notifications")

@@ -200,6 +200,15 @@ def test_notifications_feed_and_bell(ws, lead, rep, rep_client):
     assert "unread" not in rep_client.get(reverse("scoring:bell")).content.decode()
 
 
+def test_mark_all_read_from_htmx_swaps_only_the_feed(ws, lead, rep, rep_client):
+    sales_task_create(workspace=ws, contact=lead, title="Call", assignee=rep)
+    response = rep_client.post(reverse("scoring:notifications_read"), **HTMX)
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert body.lstrip().startswith('<ul class="sc-feed" id="notifications">')
+    assert "Task: Call" in body and ">new<" not in body and "<html" not in body
+
+
 # --- setup -------------------------------------------------------------------------------------
 
 
