@@ -96,3 +96,28 @@ def test_another_workspaces_purchases_do_not_make_this_products_interval(ws, oth
     ordered(ws, ada, ["P"], day(0))
     product_intervals_refresh(workspace=ws)
     assert Product.objects.get(workspace=ws, product_id="P").reorder_sample == 0
+
+
+def test_a_segment_on_the_reorder_date_follows_an_order_in_the_same_pipeline_pass(
+    ws, django_capture_on_commit_callbacks
+):
+    from django.utils import timezone
+
+    from segments.models import SegmentMembership
+    from segments.services import segment_create
+
+    now = timezone.now()
+    ada = shopper(ws, "ada")
+    ordered(ws, ada, ["P"], now - timedelta(days=40))  # once: no date yet
+    with django_capture_on_commit_callbacks(execute=True):
+        due = segment_create(
+            workspace=ws,
+            name="Reorders within a week",
+            filter={"field": "predicted_reorder_at", "op": "within_next_days", "value": 7},
+        )
+    assert not SegmentMembership.objects.filter(segment=due, contact=ada).exists()
+    ordered(ws, ada, ["P"], now - timedelta(days=35))  # every 5 days: due 30 days ago
+    ordered(ws, ada, ["P"], now - timedelta(days=3))  # intervals 5 and 32: median 18.5 → in 15.5
+    assert not SegmentMembership.objects.filter(segment=due, contact=ada).exists()
+    ordered(ws, ada, ["P"], now - timedelta(days=1))  # intervals 5, 32, 2: median 5 → in 4 days
+    assert SegmentMembership.objects.filter(segment=due, contact=ada).exists()
