@@ -377,20 +377,59 @@ def workflow_holdout(
     revenue of those conversions. The lift is treated minus held out, with its interval."""
     from workflows.selectors import workflow_entries, workflow_list
 
-    from .attribution.processing import revenue_of
-
     workflow = workflow_list(workspace=workspace).filter(pk=workflow_id).first()
     if workflow is None:
         return None
-    window = timedelta(days=window_days)
     conversions = conversion_event_names(workspace=workspace)
     entries = list(
         workflow_entries(
             workspace=workspace, workflow_id=workflow_id, start=period.start, end=period.end
         ).values_list("contact_id", "created_at", "held_out")
     )
+    outcome = treated_vs_control(
+        workspace=workspace, entries=entries, conversions=conversions, window_days=window_days
+    )
+    return HoldoutReport(
+        workflow_id=workflow.pk,
+        workflow_name=workflow.name,
+        holdout_percent=workflow.holdout_percent,
+        window_days=window_days,
+        conversions=conversions,
+        treated=outcome.treated,
+        held_out=outcome.control,
+        treated_converted=outcome.treated_converted,
+        held_out_converted=outcome.control_converted,
+        conversion=outcome.conversion,
+        revenue=outcome.revenue,
+    )
+
+
+@dataclass(frozen=True)
+class TreatedVsControl:
+    treated: int
+    control: int
+    treated_converted: int
+    control_converted: int
+    conversion: Lift
+    revenue: Lift
+
+
+def treated_vs_control(
+    *,
+    workspace: Workspace,
+    entries: list[tuple[int, datetime, bool]],
+    conversions: list[str],
+    window_days: int,
+) -> TreatedVsControl:
+    """(contact, since when, in the control?) each → whether the contact did one of the
+    `conversions` events within `window_days` of that moment and the revenue of those events;
+    the lift of treated over control, for conversion (a rate) and revenue per contact (a mean),
+    with 95 % intervals (workspaces.experiments). One query for the events."""
+    from .attribution.processing import revenue_of
+
+    window = timedelta(days=window_days)
     by_contact: dict[int, list[tuple[datetime, Any]]] = defaultdict(list)
-    if entries:
+    if entries and conversions:
         events = Event.objects.filter(
             workspace=workspace,
             name__in=conversions,
@@ -402,25 +441,20 @@ def workflow_holdout(
             by_contact[contact_id].append((at, properties))
     revenue: dict[bool, list[float]] = {True: [], False: []}
     converted = {True: 0, False: 0}
-    for contact_id, entered, held in entries:
-        after = [p for at, p in by_contact.get(contact_id, ()) if entered <= at < entered + window]
-        converted[held] += bool(after)
-        revenue[held].append(
+    for contact_id, since, control in entries:
+        after = [p for at, p in by_contact.get(contact_id, ()) if since <= at < since + window]
+        converted[control] += bool(after)
+        revenue[control].append(
             float(sum((revenue_of(p if isinstance(p, dict) else {}) for p in after), Decimal(0)))
         )
-    treated, held_out = len(revenue[False]), len(revenue[True])
-    return HoldoutReport(
-        workflow_id=workflow.pk,
-        workflow_name=workflow.name,
-        holdout_percent=workflow.holdout_percent,
-        window_days=window_days,
-        conversions=conversions,
+    treated, control = len(revenue[False]), len(revenue[True])
+    return TreatedVsControl(
         treated=treated,
-        held_out=held_out,
+        control=control,
         treated_converted=converted[False],
-        held_out_converted=converted[True],
+        control_converted=converted[True],
         conversion=proportion_lift(
-            Arm("treated", treated, converted[False]), Arm("held out", held_out, converted[True])
+            Arm("treated", treated, converted[False]), Arm("control", control, converted[True])
         ),
         revenue=mean_lift(revenue[False], revenue[True]),
     )
@@ -524,4 +558,52 @@ def message_nodes(*, workspace: Workspace, workflow_id: int) -> list[str]:
         .values_list("node", flat=True)
         .distinct()
         .order_by("node")
+    )
+
+
+# --- The workspace's global control group: no marketing at all, against everyone else ------
+
+
+@dataclass(frozen=True)
+class ControlGroupReport:
+    percent: int
+    window_days: int
+    conversions: list[str]
+    mixed: int  # contacts both sent to and held back in the period (the share was changed)
+    outcome: TreatedVsControl
+
+    @property
+    def enough(self) -> bool:
+        return bool(self.outcome.treated and self.outcome.control)
+
+
+def control_group_report(
+    *, workspace: Workspace, period: Period, window_days: int = HOLDOUT_WINDOW_DAYS
+) -> ControlGroupReport:
+    """Contacts marketing reached in the period (a broadcast or workflow message sent) against
+    contacts it would have reached but the global control group held back (the message was
+    withheld at send time, reason "control_group"). Each from their first such message: did
+    they convert within `window_days`, and for how much."""
+    from messaging.selectors import marketing_exposures
+
+    conversions = conversion_event_names(workspace=workspace)
+    entries: list[tuple[int, datetime, bool]] = []
+    mixed = 0
+    for contact_id, first_sent, first_withheld in marketing_exposures(
+        workspace=workspace, start=period.start, end=period.end
+    ):
+        if first_sent is not None and first_withheld is not None:
+            mixed += 1
+        elif first_sent is not None:
+            entries.append((contact_id, first_sent, False))
+        elif first_withheld is not None:
+            entries.append((contact_id, first_withheld, True))
+    return ControlGroupReport(
+        percent=workspace.control_group_percent,
+        window_days=window_days,
+        conversions=conversions,
+        mixed=mixed,
+        outcome=treated_vs_control(
+            workspace=workspace, entries=entries, conversions=conversions, window_days=window_days
+        ),
     )

@@ -27,6 +27,7 @@ urlpatterns = [
         messages.message_stats_csv,
         name="message_stats_csv",
     ),
+    path("analytics/control-group/", dashboard.control_group, name="control_group"),
     path("", include(urls_attribution.urlpatterns)),
     path("", include(urls_funnels.urlpatterns)),
 ]

@@ -12,11 +12,12 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from django.db.models import CharField, Count, Exists, Func, OuterRef, Q, QuerySet
+from django.db.models import CharField, Count, Exists, Func, Min, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from contacts.models import ConsentStatus, Contact
 from contacts.selectors import attribute_definition_list, event_definition_list
+from workspaces.experiments import in_control_group
 from workspaces.models import Workspace
 
 from .guard import Health as Health
@@ -52,6 +53,7 @@ TOPIC_OPT_OUT = "topic_opt_out"
 FREQUENCY_CAP = "frequency_cap"
 QUIET_HOURS = "quiet_hours"
 NO_POSTAL_ADDRESS = "no_postal_address"
+CONTROL_GROUP = "control_group"
 OK = "ok"
 
 REASON_TEXT = {
@@ -63,6 +65,10 @@ REASON_TEXT = {
     TOPIC_OPT_OUT: "The contact opted out of this topic.",
     FREQUENCY_CAP: "The contact reached the frequency cap.",
     QUIET_HOURS: "Quiet hours in the contact's time zone.",
+    CONTROL_GROUP: (
+        "The contact is in the workspace's global control group: it receives no marketing, "
+        "so its conversions can be compared with everyone else's (Settings › Workspace)."
+    ),
     NO_POSTAL_ADDRESS: (
         "The workspace has no postal address: set it in Messages › Sending settings "
         "(every marketing email must show it)."
@@ -183,6 +189,14 @@ class SendChecker:
         cap = self.config.frequency_cap_count
         if cap and sent_counts.get((contact.pk, channel), 0) >= cap:
             return Decision(False, FREQUENCY_CAP)
+        # Last of the refusals, so the control group is those who would have been sent to:
+        # the same kind of contact as those who are (analytics compares the two).
+        if in_control_group(
+            workspace_id=self.workspace.pk,
+            contact_id=contact.pk,
+            percent=self.workspace.control_group_percent,
+        ):
+            return Decision(False, CONTROL_GROUP)
         quiet = self.config.quiet_hours_email if channel == "email" else self.config.quiet_hours_sms
         if quiet:
             until = quiet_hours_end(
@@ -479,20 +493,13 @@ def message_stats_by_source_key(
     """Per key: messages created, sent, delivered, opened, clicked, bounced, failed, suppressed
     — of the messages whose source id is "<owner id>:<key>" with the owner in `owner_ids` (a
     subquery of ids) and the key in `keys` (a workflow's messages: run id : node id)."""
-    from django.db.models import BigIntegerField, F, TextField, Value
-    from django.db.models.functions import Cast
-
-    def part(n: int) -> Func:
-        return Func(F("source_id"), Value(":"), Value(n), function="split_part",
-                    output_field=TextField())  # fmt: skip
-
     messages = Message.objects.filter(workspace_id=workspace_id, source_type=source_type)
     if since is not None:
         messages = messages.filter(created_at__gte=since)
     if until is not None:
         messages = messages.filter(created_at__lt=until)
     rows = (
-        messages.annotate(key=part(2), owner=Cast(part(1), BigIntegerField()))
+        _by_source_key(messages)
         .filter(owner__in=owner_ids, key__in=keys)
         .values("key")
         .annotate(
@@ -507,6 +514,29 @@ def message_stats_by_source_key(
         )
     )
     return {row.pop("key"): row for row in rows}
+
+
+def _by_source_key(messages: QuerySet[Message]) -> QuerySet[Message]:
+    """Messages annotated with the two halves of a source id "<owner id>:<key>"."""
+    from django.db.models import BigIntegerField, F, TextField, Value
+    from django.db.models.functions import Cast
+
+    def part(n: int) -> Func:
+        return Func(F("source_id"), Value(":"), Value(n), function="split_part",
+                    output_field=TextField())  # fmt: skip
+
+    return messages.annotate(key=part(2), owner=Cast(part(1), BigIntegerField()))
+
+
+def message_owners_clicked(
+    *, workspace_id: int, source_type: str, keys: list[str]
+) -> QuerySet[Any, Any]:
+    """The owners (a workflow's run ids) with a clicked message whose source id is
+    "<owner id>:<key>" for a key in `keys` — a subquery of ids, to filter runs by."""
+    messages = Message.objects.filter(
+        workspace_id=workspace_id, source_type=source_type, clicked_at__isnull=False
+    )
+    return _by_source_key(messages).filter(key__in=keys).values("owner")
 
 
 # --- Merge tags (the composers' "Insert" menu) ------------------------------------------------
@@ -568,3 +598,30 @@ def merge_tags(*, workspace: Workspace) -> list[MergeTag]:
         label = f"{key} ({', '.join(events[:2])}{', …' if len(events) > 2 else ''})"
         tags.append(MergeTag("Event properties", label, f'{{{{ {access} | default("") }}}}'))
     return tags
+
+
+def marketing_exposures(
+    *, workspace: Workspace, start: dt.datetime, end: dt.datetime
+) -> list[tuple[int, dt.datetime | None, dt.datetime | None]]:
+    """Per contact with a broadcast or workflow message created in [start, end): when the
+    first one was sent, and when the first one was withheld for the global control group
+    (None: none was). Test sends are not marketing and are left out. One query."""
+    rows = (
+        Message.objects.filter(
+            workspace=workspace,
+            created_at__gte=start,
+            created_at__lt=end,
+            contact_id__isnull=False,
+        )
+        .exclude(source_type="test")
+        .values("contact_id")
+        .annotate(
+            first_sent=Min("created_at", filter=Q(sent_at__isnull=False)),
+            first_withheld=Min(
+                "created_at", filter=Q(status=MessageStatus.SKIPPED, error=CONTROL_GROUP)
+            ),
+        )
+        .filter(Q(first_sent__isnull=False) | Q(first_withheld__isnull=False))
+        .order_by("contact_id")
+    )
+    return [(row["contact_id"], row["first_sent"], row["first_withheld"]) for row in rows]

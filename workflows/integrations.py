@@ -371,6 +371,13 @@ def message_stats(
     )
 
 
+def runs_clicked(*, workspace_id: int, node_ids: list[str]) -> Any:
+    """The ids of runs with a clicked message from one of these message nodes (a subquery)."""
+    return messaging_selectors.message_owners_clicked(
+        workspace_id=workspace_id, source_type="workflow", keys=node_ids
+    )
+
+
 # --- reading the platform's own events -----------------------------------------------------
 
 

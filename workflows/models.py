@@ -58,6 +58,9 @@ class Workflow(TenantModel):
     # A random, stable share of those who enter is held out: their run ends at once (exit
     # reason "holdout") so that the workflow's lift can be measured against them.
     holdout_percent = models.PositiveSmallIntegerField(default=0)
+    # A/B split node id -> the variant a marketer sent all future traffic to ("send all future
+    # traffic to the winner"): applies to every version, until they resume the split.
+    split_winners = models.JSONField(default=dict, blank=True)
     webhook_secret = models.CharField(max_length=64, default=_webhook_secret)
     activated_at = models.DateTimeField(null=True, blank=True)
     snapshot_enrolled_at = models.DateTimeField(null=True, blank=True)

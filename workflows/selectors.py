@@ -23,6 +23,7 @@ from .models import (
     WorkflowRun,
     WorkflowVersion,
 )
+from .splits import SplitDecision, split_decision
 
 FINISHED = (RunStatus.COMPLETED, RunStatus.EXITED, RunStatus.CONVERTED, RunStatus.FAILED)
 
@@ -323,3 +324,55 @@ def workflow_entries(
             )
         )
     )
+
+
+# --- A/B splits: each split node's results and the call on them ---------------------------
+
+
+def _split_nodes(graph: dict[str, Any]) -> list[dict[str, Any]]:
+    return [
+        node
+        for node in graph.get("nodes") or []
+        if isinstance(node, dict) and node.get("type") == "branch.ab"
+    ]
+
+
+def split_decisions(
+    *, workflow: Workflow, since: datetime | None = None, until: datetime | None = None
+) -> list[SplitDecision]:
+    """Every A/B split of the workflow's current version (else its draft): per variant who
+    entered and succeeded, chance to be best, and the call (workflows/splits.py)."""
+    version = workflow.current_version or workflow_draft(workflow=workflow)
+    graph = version.graph if version is not None else {}
+    return [
+        split_decision(workflow=workflow, node=node, graph=graph, since=since, until=until)
+        for node in _split_nodes(graph)
+    ]
+
+
+def split_node_find(
+    *, workflow: Workflow, node_id: str
+) -> tuple[dict[str, Any], dict[str, Any]] | None:
+    """(node, graph) of an A/B split: as the current version has it, else as the draft has it
+    (a split added since publishing); None: the workflow has no such split."""
+    for version in (workflow.current_version, workflow_draft(workflow=workflow)):
+        graph = version.graph if version is not None else {}
+        for node in _split_nodes(graph):
+            if node.get("id") == node_id:
+                return node, graph
+    return None
+
+
+def split_node_decision(
+    *,
+    workflow: Workflow,
+    node_id: str,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> SplitDecision | None:
+    """One A/B split node's decision (None: no such split)."""
+    found = split_node_find(workflow=workflow, node_id=node_id)
+    if found is None:
+        return None
+    node, graph = found
+    return split_decision(workflow=workflow, node=node, graph=graph, since=since, until=until)

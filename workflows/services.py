@@ -474,6 +474,33 @@ def workflow_archive(*, workspace: Workspace, workflow: Workflow) -> Workflow:
 
 
 @transaction.atomic
+@transaction.atomic
+def split_winner_set(
+    *, workspace: Workspace, workflow: Workflow, node_id: str, variant: str | None
+) -> Workflow:
+    """ "Send all future traffic to the winner": from now on every contact who reaches the A/B
+    split `node_id` takes `variant` (in every version); None resumes the split. Only ever the
+    marketer's explicit call — nothing picks a winner for a workflow on its own."""
+    from .selectors import split_node_find
+    from .splits import variant_names
+
+    workflow = Workflow.objects.for_workspace(workspace).select_for_update().get(pk=workflow.pk)
+    found = split_node_find(workflow=workflow, node_id=node_id)
+    if found is None:
+        raise _invalid("node", f"{node_id!r} is not an A/B split of this workflow.")
+    winners = dict(workflow.split_winners or {})
+    if variant is None:
+        winners.pop(node_id, None)
+    else:
+        ports = variant_names(found[0].get("config") or {})
+        if variant not in ports:
+            raise _invalid("variant", f"must be one of the split's variants: {', '.join(ports)}.")
+        winners[node_id] = variant
+    workflow.split_winners = winners
+    workflow.save(update_fields=["split_winners", "updated_at"])
+    return workflow
+
+
 def workflow_delete(*, workspace: Workspace, workflow: Workflow) -> None:
     if workflow.runs.exists():
         raise Conflict(

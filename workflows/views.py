@@ -139,6 +139,7 @@ def _detail_page(
         "versions": selectors.workflow_versions(workflow=workflow),
         "drawing": graph_drawing(graph, stats) if graph else None,
         "stats": list(stats.values()),
+        "splits": selectors.split_decisions(workflow=workflow),
         "counts": selectors.run_counts(workflow=workflow),
         "can_edit": _can_edit(request),
         "error": error,

@@ -19,6 +19,7 @@ only when the leader is best with at least `threshold` probability, every arm ha
 
 from __future__ import annotations
 
+import hashlib
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -70,7 +71,10 @@ def ab_decide(
     threshold: float = 0.95,
     draws: int = DRAWS,
     seed: int = 0,
+    check_ratio: bool = True,
 ) -> Decision:
+    """The call on an A/B test. `check_ratio=False` skips the sample-ratio check, for splits
+    whose shares move on purpose (a smart split's Thompson allocation)."""
     if len(arms) < 2:
         raise ValueError("an A/B decision needs at least two arms")
     for arm in arms:
@@ -94,7 +98,7 @@ def ab_decide(
                 lift=None if index == 0 or not control_rate else rate / control_rate - 1,
             )
         )
-    srm_p = sample_ratio_p_value(arms)
+    srm_p = sample_ratio_p_value(arms) if check_ratio else 1.0
     # the best observed rate leads (ties: the earlier arm, so equal data never flips a call)
     leader = max(results, key=lambda r: (r.rate, -results.index(r)))
     needed = _needed_per_arm(results)
@@ -248,3 +252,77 @@ def _lift(treated: float, control: float, spread: float, confidence: float) -> L
         relative=difference / control if control else None,
         significant=bool(spread != math.inf and (low > 0 or high < 0)),
     )
+
+
+# --- Stable shares: the same contacts every time ------------------------------------------------
+
+
+def stable_percentile(key: str) -> int:
+    """0–99 from a hash of `key` (e.g. "<workflow>:<contact>"): a contact's place in a holdout
+    or control group, the same on every call, evenly spread over contacts."""
+    digest = hashlib.blake2b(key.encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") % 100
+
+
+def in_control_group(*, workspace_id: int, contact_id: int, percent: int) -> bool:
+    """Whether the contact is in the workspace's global control group (`percent` of contacts,
+    always the same ones; raising the percentage only adds contacts)."""
+    return bool(percent) and stable_percentile(f"control:{workspace_id}:{contact_id}") < percent
+
+
+# --- Learning splits: Thompson sampling and what it saved -------------------------------------
+
+
+def thompson_allocation(
+    arms: Sequence[Arm], *, floor: float = 0.1, draws: int = 20_000, seed: int = 0
+) -> list[float]:
+    """The share of the next traffic each arm gets: its posterior probability to be best
+    (Thompson sampling in its batched form — the share of posterior draws in which the arm's
+    rate is the highest), mixed with a floor so that every arm keeps at least `floor` of the
+    traffic and the estimates of the losing arms keep improving."""
+    if not arms:
+        raise ValueError("an allocation needs at least one arm")
+    if not 0 <= floor * len(arms) <= 1:
+        raise ValueError(f"a floor of {floor:.0%} per arm is more than {len(arms)} arms can have")
+    for arm in arms:
+        if arm.n < 0 or not 0 <= arm.conversions <= arm.n:
+            raise ValueError(f"arm {arm.key}: conversions must be between 0 and n")
+    prob_best, _ = _posterior(arms, draws=draws, seed=seed)
+    rest = 1 - floor * len(arms)
+    return [floor + rest * float(p) for p in prob_best]
+
+
+def pick_by_shares(shares: Sequence[float], point: float) -> int:
+    """The index of the arm whose slice of [0, 1) holds `point` (shares in order)."""
+    total = sum(shares)
+    running = 0.0
+    for index, share in enumerate(shares):
+        running += share / total
+        if point < running:
+            return index
+    return len(shares) - 1
+
+
+@dataclass(frozen=True)
+class RegretSaved:
+    expected: float  # successes gained over an even split of the same traffic (mean)
+    low: float  # its 95 % interval over the posteriors
+    high: float
+    entered: int
+
+
+def regret_saved(arms: Sequence[Arm], *, draws: int = 20_000, seed: int = 0) -> RegretSaved:
+    """What the allocation used gained over an even split of the same traffic, in successes:
+    Σ nᵢ·θᵢ − N·mean(θ), with each θᵢ drawn from the arm's Beta posterior — its mean and 95 %
+    interval. Positive: more arms' traffic went where the rate was higher."""
+    total = sum(arm.n for arm in arms)
+    if not arms or not total:
+        return RegretSaved(0.0, 0.0, 0.0, total)
+    rng = np.random.default_rng(seed)
+    samples = np.column_stack(
+        [rng.beta(1 + arm.conversions, 1 + arm.n - arm.conversions, size=draws) for arm in arms]
+    )
+    sizes = np.array([arm.n for arm in arms], dtype=float)
+    gained = samples @ sizes - total * samples.mean(axis=1)
+    low, high = np.quantile(gained, [0.025, 0.975])
+    return RegretSaved(float(gained.mean()), float(low), float(high), total)

@@ -131,6 +131,9 @@ def login_username(request: object, credentials: dict | None) -> str:
     return str(raw or "").strip().lower()
 
 
+CONTROL_GROUP_MAX = 50
+
+
 class WorkspaceForm(forms.Form):
     name = forms.CharField(max_length=120)
     timezone = forms.ChoiceField(choices=TIMEZONE_CHOICES, initial="UTC")
@@ -149,6 +152,18 @@ class WorkspaceSettingsForm(WorkspaceForm):
         initial="USD",
         help_text="Revenue on the dashboard and in attribution is shown in it (ISO 4217).",
     )
+    control_group_percent = forms.IntegerField(
+        label="Global control group (% of contacts)",
+        required=False,
+        min_value=0,
+        max_value=CONTROL_GROUP_MAX,
+        help_text="This share of contacts — chosen at random, always the same ones — gets no "
+        "marketing (broadcasts and workflow messages; test sends still go), so Analytics can "
+        "compare them with everyone else. 0 = off; 5–10 is typical.",
+    )
+
+    def clean_control_group_percent(self) -> int:
+        return self.cleaned_data.get("control_group_percent") or 0
 
 
 class InvitationForm(forms.Form):

@@ -68,6 +68,9 @@ class Workspace(models.Model):
     currency = models.CharField(max_length=3, default="USD")
     # Management API requests per second per secret key; null: settings.API_RATE_LIMIT.
     api_rate_limit = models.PositiveIntegerField(null=True, blank=True)
+    # The global control group: this share of contacts (always the same ones, by a hash of the
+    # workspace and the contact) receives no marketing, so its lift can be measured (0: off).
+    control_group_percent = models.PositiveSmallIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

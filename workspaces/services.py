@@ -54,14 +54,14 @@ def audit_record(
     )
 
 
-WORKSPACE_SETTINGS = ("name", "timezone", "api_rate_limit", "currency")
+WORKSPACE_SETTINGS = ("name", "timezone", "api_rate_limit", "currency", "control_group_percent")
 
 
 def workspace_settings_update(
     *, workspace: Workspace, actor: User | None, **changes: Any
 ) -> Workspace:
     """Settings → Workspace and `PATCH /api/v1/workspace/`: name, time zone, API rate limit,
-    currency (values already validated by WorkspaceSettingsForm)."""
+    currency, global control group (values already validated by WorkspaceSettingsForm)."""
     from .api.authentication import api_key_forget
     from .selectors import api_key_list
 

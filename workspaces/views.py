@@ -183,6 +183,7 @@ def settings_general(request: HttpRequest) -> HttpResponse:
             "timezone": workspace.timezone,
             "api_rate_limit": workspace.api_rate_limit,
             "currency": workspace.currency,
+            "control_group_percent": workspace.control_group_percent,
         },
     )
     if request.method == "POST" and form.is_valid():

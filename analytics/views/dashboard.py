@@ -107,12 +107,39 @@ def workflow_holdout(request: HttpRequest, pk: int) -> HttpResponse:
         raise Http404("No such workflow.")
     context = {
         "report": report,
+        "control_label": f"Held out ({report.holdout_percent} %)",
         "days": days,
         "periods": selectors.PERIODS,
         "period": period,
         "currency": workspace.currency,
     }
     return render(request, "analytics/holdout.html", context)
+
+
+@workspace_view
+def control_group(request: HttpRequest) -> HttpResponse:
+    """The workspace's global control group: do contacts who get marketing convert (and
+    spend) more than those the control group holds back from all of it?"""
+    workspace = request.workspace  # type: ignore[attr-defined]
+    days = selectors.period_days(request.GET.get("days"))
+    period = selectors.period_ending_today(workspace=workspace, days=days)
+    report = selectors.control_group_report(workspace=workspace, period=period)
+    outcome = report.outcome
+    context = {
+        "report": report,
+        "treated": outcome.treated,
+        "control": outcome.control,
+        "treated_converted": outcome.treated_converted,
+        "control_converted": outcome.control_converted,
+        "conversion": outcome.conversion,
+        "revenue": outcome.revenue,
+        "control_label": f"Control group ({report.percent} %)",
+        "days": days,
+        "periods": selectors.PERIODS,
+        "period": period,
+        "currency": workspace.currency,
+    }
+    return render(request, "analytics/control_group.html", context)
 
 
 # --- the panels loaded by htmx, and every panel's CSV -------------------------------------------

@@ -382,6 +382,8 @@ WORKFLOWS_MAX_IN_FLIGHT = env.int("WORKFLOWS_MAX_IN_FLIGHT", default=3_000)
 WORKFLOWS_QUEUE = env("WORKFLOWS_QUEUE", default="") or None
 WORKFLOWS_STEP_MAX_ATTEMPTS = env.int("WORKFLOWS_STEP_MAX_ATTEMPTS", default=5)
 WORKFLOWS_RETRY_BASE_SECONDS = env.float("WORKFLOWS_RETRY_BASE_SECONDS", default=30)
+# A smart (Thompson) A/B split recomputes its allocation from the results at most this often.
+WORKFLOWS_SMART_SPLIT_REFRESH_SECONDS = env.int("WORKFLOWS_SMART_SPLIT_REFRESH_SECONDS", default=60)
 # Tests and demos only: the workflow clock may be shifted forward (workflows/engine/clock.py).
 WORKFLOWS_SHIFTABLE_CLOCK = env.bool("WORKFLOWS_SHIFTABLE_CLOCK", default=False)
 

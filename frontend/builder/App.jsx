@@ -15,6 +15,7 @@ import {
 } from "./model.js";
 import { ConfirmDialog, loadLookups, PreviewPanel, ProblemsPanel, PublishDialog, SettingsPanel, StatsPanel, TestPanel, VersionsPanel } from "./Panels.jsx";
 import { Palette, Picker } from "./Picker.jsx";
+import { SplitDecision } from "./SplitDecision.jsx";
 import { mergeProblems, problemsByNode, validateGraph } from "./validate.js";
 
 const SAVE_DELAY = 600;
@@ -648,6 +649,7 @@ export function App({ boot }) {
                   <SchemaForm node={node} spec={spec} onChange={setConfig} ctx={ctx} />
                 </fieldset>
                 {!viewing && <NodeProblems node={node} spec={spec} extra={byNode.get(node.id)} />}
+                {node.type === "branch.ab" && !viewing && <SplitDecision workflowId={workflow.id} nodeId={node.id} canEdit={boot.canEdit} announce={announce} />}
                 {!readOnly && (
                   <div className="row-inline wb-step-actions">
                     <button type="button" className="btn btn-sm" onClick={() => { const r = duplicateNode(graph, node.id, types); if (r.id) { commit(r.graph); select(r.id); announce(`Duplicated as ${r.id}.`); } }} disabled={kindOf(node.type) === "trigger"}>Duplicate</button>

@@ -205,6 +205,10 @@ describe("validation", () => {
   it("requires A/B weights to add up to 100 and a branch to have a condition", () => {
     const ab = { id: "s", type: "branch.ab", config: { variants: [{ name: "a", weight: 50 }, { name: "b", weight: 40 }] } };
     expect(configProblems(ab, TYPES["branch.ab"])).toContain("weights: must add up to 100 (now 90)");
+    const three = [{ name: "a", weight: 34 }, { name: "b", weight: 33 }, { name: "c", weight: 33 }];
+    const smart = { id: "s", type: "branch.ab", config: { variants: three, mode: "smart", floor: 40 } };
+    expect(configProblems(smart, TYPES["branch.ab"])).toContain("floor: at most 33% for 3 variants");
+    expect(configProblems({ ...smart, config: { ...smart.config, floor: 30 } }, TYPES["branch.ab"])).toEqual([]);
     const ifelse = { id: "i", type: "branch.condition", config: { filter: { all: [] } } };
     expect(configProblems(ifelse, TYPES["branch.condition"])).toContain("filter: add at least one condition");
     const wait = { id: "w", type: "wait.duration", config: {} };
@@ -225,6 +229,7 @@ describe("summaries", () => {
     expect(summary({ type: "action.email", config: { template: 7 } }, lookups)).toBe("Welcome");
     expect(summary({ type: "wait.duration", config: { days: 2 } })).toBe("wait 2 days");
     expect(summary({ type: "branch.ab", config: { variants: [{ name: "a", weight: 50 }, { name: "b", weight: 50 }] } })).toBe("A 50% / B 50%");
+    expect(summary({ type: "branch.ab", config: { mode: "smart", variants: [{ name: "a", weight: 50 }, { name: "b", weight: 50 }] } })).toBe("smart: A / B, at least 10% each");
     expect(conditionWords({ all: [{ event: "email.clicked", where: [{ property: "url", op: "contains", value: "pricing" }], within_days: 5 }, { segment: 3 }] }, lookups))
       .toBe("did email.clicked (url contains pricing) in the last 5 days and in segment VIPs");
   });

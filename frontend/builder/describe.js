@@ -104,7 +104,9 @@ export function summary(node, lookups = {}) {
     case "wait.until_reorder": return `${c.days_before ?? 3} days before the reorder${c.product ? ` of ${c.product}` : ""}`;
     case "wait.weekday_window": return (c.days || []).length ? `${(c.days || []).map((d) => "Mon Tue Wed Thu Fri Sat Sun".split(" ")[d]).join(" ")} ${c.start || ""}–${c.end || ""}` : "";
     case "branch.condition": return countConditions(c.filter) ? `if ${conditionWords(c.filter, lookups)}` : "";
-    case "branch.ab": return (c.variants || []).map((v) => `${v.name.toUpperCase()} ${v.weight}%`).join(" / ");
+    case "branch.ab": return c.mode === "smart"
+      ? `smart: ${(c.variants || []).map((v) => v.name.toUpperCase()).join(" / ")}, at least ${c.floor ?? 10}% each`
+      : (c.variants || []).map((v) => `${v.name.toUpperCase()} ${v.weight}%`).join(" / ");
     case "branch.multi": return (c.branches || []).map((b) => b.name).join(" / ");
     case "action.email": return c.template ? name(lookups.emailTemplates, c.template) : "";
     case "action.sms": return c.template ? name(lookups.smsTemplates, c.template) : "";
@@ -191,6 +193,8 @@ export function configProblems(node, spec) {
     if (total !== 100) problems.push(`weights: must add up to 100 (now ${total})`);
     const names = (c.variants || []).map((v) => v.name);
     if (new Set(names).size !== names.length) problems.push("variants: each needs its own name");
+    const floor = c.floor ?? 10;
+    if (c.mode === "smart" && floor * names.length > 100) problems.push(`floor: at most ${Math.floor(100 / names.length)}% for ${names.length} variants`);
   }
   if (node.type === "branch.multi") {
     (c.branches || []).forEach((b, i) => {

@@ -58,6 +58,7 @@ PAGES = [
     "/analytics/funnels/new/",
     "/analytics/attribution/",
     "/analytics/attribution/settings/",
+    "/analytics/control-group/",
     "/settings/",
     "/settings/members/",
     "/settings/api-keys/",

@@ -7,6 +7,8 @@
 /api/v1/workflows/{id}/versions/{vid}/restore/   POST {revision?}: that graph becomes the draft
 /api/v1/workflows/{id}/overlay/                  GET ?from=&to= per-node numbers for the canvas
 /api/v1/workflows/{id}/nodes/{node}/contacts/    GET ?state=&from=&to= contacts at / through a node
+/api/v1/workflows/{id}/nodes/{node}/decision/    GET ?from=&to= an A/B split's results and call
+/api/v1/workflows/{id}/nodes/{node}/winner/      POST {variant|null}: all future traffic to it
 /api/v1/workflows/autocomplete/events|properties|fields/
 """
 
@@ -66,6 +68,14 @@ class PreviewSerializer(serializers.Serializer):
         help_text="Contacts walked one by one (the rest is scaled).",
     )
     graph = serializers.JSONField(required=False, help_text="Default: the saved draft.")
+
+
+class SplitWinnerSerializer(serializers.Serializer):
+    variant = serializers.CharField(
+        allow_null=True,
+        max_length=40,
+        help_text="The variant every future contact takes; null resumes the split.",
+    )
 
 
 class ValidateSerializer(serializers.Serializer):
@@ -298,6 +308,49 @@ class BuilderActions:
     @action(detail=True, methods=["get"])
     def overlay(self, request: Request, pk: str | None = None) -> Response:
         return node_numbers(request, self.get_object(), lambda item, overlay: overlay)
+
+    @extend_schema(parameters=RANGE_PARAMS, responses=OpenApiTypes.OBJECT)
+    @action(
+        detail=True,
+        methods=["get"],
+        url_path=r"nodes/(?P<node_id>[A-Za-z0-9_.:-]{1,64})/decision",
+    )
+    def split_decision(
+        self, request: Request, pk: str | None = None, node_id: str = ""
+    ) -> Response:
+        """An A/B split's results per variant (entered, successes on the node's metric, chance
+        to be best, expected loss, p-value vs A) and the call, or what it still needs."""
+        workflow = self.get_object()
+        window = date_range(request, workflow)
+        decision = selectors.split_node_decision(
+            workflow=workflow, node_id=node_id, since=window["since"], until=window["until"]
+        )
+        if decision is None:
+            raise NotFound("This workflow has no A/B split with that id.")
+        return Response(decision.as_dict())
+
+    @extend_schema(request=SplitWinnerSerializer, responses=OpenApiTypes.OBJECT)
+    @action(
+        detail=True,
+        methods=["post"],
+        url_path=r"nodes/(?P<node_id>[A-Za-z0-9_.:-]{1,64})/winner",
+    )
+    def split_winner(self, request: Request, pk: str | None = None, node_id: str = "") -> Response:
+        """Send all future traffic of an A/B split to one variant (the marketer's call), or
+        resume the split with null."""
+        workflow = self.get_object()
+        if selectors.split_node_find(workflow=workflow, node_id=node_id) is None:
+            raise NotFound("This workflow has no A/B split with that id.")
+        serializer = SplitWinnerSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        workflow = services.split_winner_set(
+            workspace=self.workspace,
+            workflow=workflow,
+            node_id=node_id,
+            variant=serializer.validated_data["variant"],
+        )
+        decision = selectors.split_node_decision(workflow=workflow, node_id=node_id)
+        return Response(decision.as_dict() if decision else {})
 
     @extend_schema(parameters=[STATE_PARAM, *RANGE_PARAMS], responses=OpenApiTypes.OBJECT)
     @action(

@@ -313,6 +313,9 @@ def _branch(node_type_name: str, config: Mapping[str, Any], names: Names) -> str
         return f"If {filter_words(config.get('filter'), names)}"
     if node_type_name == "branch.ab":
         variants = [v for v in config.get("variants") or [] if isinstance(v, dict)]
+        if config.get("mode") == "smart":
+            names = " / ".join(str(v.get("name", "?")).upper() for v in variants)
+            return f"Smart split {names}: more to the better one (at least {config.get('floor', 10)}% each)"
         total = sum(v.get("weight", 0) for v in variants if isinstance(v.get("weight"), int))
         parts = [
             f"{str(v.get('name', '?')).upper()} {round(100 * v.get('weight', 0) / total)}%"

@@ -41,7 +41,7 @@ from ..localtime import ALL_DAYS, contact_zone, next_window_start, parse_hhmm
 from ..models import Workflow
 from ..nodes import node_type
 from ..nodes.base import DEFAULT, TIMEOUT, Node, duration_of
-from ..nodes.branch_ab import variant_for
+from ..nodes.branch_ab import choose
 
 MAX_DAYS = 90
 DEFAULT_DAYS = 30
@@ -254,9 +254,7 @@ class _Replay:
                     return branch["name"], at
             return DEFAULT, at
         if kind == "branch.ab":
-            port = variant_for(
-                config, workflow_id=self.workflow.pk, node_id=node.id, contact_id=contact.pk
-            )
+            port, _ = choose(config, workflow=self.workflow, node_id=node.id, contact_id=contact.pk)
             return port, at
         if kind == "goal":
             if not config.get("filter") or self.holds(config["filter"], contact, at):

@@ -12,7 +12,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections import defaultdict
 from collections.abc import Iterable
@@ -28,6 +27,7 @@ from django.db.models.functions import Substr
 
 from contacts.models import Contact
 from workspaces.errors import Conflict
+from workspaces.experiments import stable_percentile
 from workspaces.models import Workspace
 
 from .. import integrations
@@ -136,8 +136,7 @@ def in_holdout(workflow: Workflow, contact_id: int) -> bool:
     so the same contact is held out every time they would enter, and the share is even."""
     if not workflow.holdout_percent:
         return False
-    digest = hashlib.blake2b(f"{workflow.pk}:{contact_id}".encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "big") % 100 < workflow.holdout_percent
+    return stable_percentile(f"{workflow.pk}:{contact_id}") < workflow.holdout_percent
 
 
 INSERT_SQL = """

@@ -7,7 +7,15 @@ from workspaces.roles import Role
 class WorkspaceSerializer(serializers.ModelSerializer):
     class Meta:
         model = Workspace
-        fields = ["id", "name", "slug", "timezone", "currency", "created_at"]
+        fields = [
+            "id",
+            "name",
+            "slug",
+            "timezone",
+            "currency",
+            "control_group_percent",
+            "created_at",
+        ]
         read_only_fields = fields
 
 
@@ -20,6 +28,12 @@ class WorkspaceSettingsSerializer(serializers.Serializer):
         required=False, allow_null=True, min_value=1, max_value=10_000
     )
     currency = serializers.CharField(required=False, help_text="An ISO 4217 code, e.g. EUR.")
+    control_group_percent = serializers.IntegerField(
+        required=False,
+        min_value=0,
+        max_value=50,
+        help_text="Share of contacts held out of all marketing (the global control group); 0: off.",
+    )
 
 
 class MembershipSerializer(serializers.ModelSerializer):

@@ -37,7 +37,7 @@ from workspaces.roles import Capability, Role
 
 class CurrentWorkspaceView(WorkspaceAPIView):
     """The workspace the key belongs to. PATCH changes its name, time zone, API rate limit
-    or currency (an admin key, or an owner's or admin's session), as Settings → Workspace."""
+    currency or global control group (an admin key, or an owner's or admin's session), as Settings → Workspace."""
 
     write_capability = Capability.MANAGE_WORKSPACE
 
