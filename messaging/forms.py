@@ -171,6 +171,31 @@ class BroadcastForm(WorkspaceForm):
             "called: variant A goes to the rest and the page says why."
         ),
     )
+    ab_mode = forms.ChoiceField(
+        choices=[
+            ("fixed", "Test on the sample, then send the winner to the rest"),
+            ("smart", "Smart: send in waves, more to the better variant each time"),
+        ],
+        initial="fixed",
+        required=False,
+        label="After the test",
+        help_text="Smart waves use Thompson sampling on the results so far; each variant "
+        "keeps a floor, so its numbers keep improving.",
+    )
+    ab_waves = forms.IntegerField(
+        required=False,
+        min_value=2,
+        max_value=10,
+        initial=4,
+        label="Waves (smart, the test included)",
+    )
+    ab_floor_percent = forms.IntegerField(
+        required=False,
+        min_value=0,
+        max_value=50,
+        initial=10,
+        label="Least share per variant (smart, %)",
+    )
     variant_a_subject = forms.CharField(
         max_length=300,
         required=False,

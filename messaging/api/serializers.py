@@ -272,6 +272,10 @@ class BroadcastSerializer(serializers.ModelSerializer):
             "ab_metric",
             "ab_test_ends_at",
             "ab_min_recipients",
+            "ab_mode",
+            "ab_waves",
+            "ab_floor_percent",
+            "ab_allocations",
             "ab_winner",
             "ab_no_winner_reason",
             "variants",
@@ -311,5 +315,17 @@ class BroadcastWriteSerializer(serializers.Serializer):
     ab_metric = serializers.ChoiceField(choices=["open", "click"], default="click")
     ab_min_recipients = serializers.IntegerField(
         required=False, default=500, min_value=1, max_value=1_000_000
+    )
+    ab_mode = serializers.ChoiceField(
+        choices=["fixed", "smart"],
+        default="fixed",
+        help_text="fixed: test on a sample, then the winner to the rest; smart: waves, each "
+        "allocated by Thompson sampling on the results so far.",
+    )
+    ab_waves = serializers.IntegerField(
+        required=False, default=4, help_text="Smart: waves in all, the test wave included (2-10)."
+    )
+    ab_floor_percent = serializers.IntegerField(
+        required=False, default=10, help_text="Smart: the least share (%) each variant keeps."
     )
     variants = VariantWriteSerializer(many=True, required=False, default=list)

@@ -371,6 +371,9 @@ class BroadcastViewSet(mixins.RetrieveModelMixin, mixins.ListModelMixin, Workspa
             ab_wait_minutes=data["ab_wait_minutes"],
             ab_metric=data["ab_metric"],
             ab_min_recipients=data["ab_min_recipients"],
+            ab_mode=data["ab_mode"],
+            ab_waves=data["ab_waves"],
+            ab_floor_percent=data["ab_floor_percent"],
             exclude_segment_ids=data["exclude_segments"],
             variants=[
                 VariantInput(

@@ -71,6 +71,16 @@ class Broadcast(TenantModel):
         on_delete=models.SET_NULL,
         related_name="+",
     )
+    # A smart test sends in waves: the first splits its share evenly, each later one is
+    # allocated by Thompson sampling on the results so far (a floor per variant), the last
+    # takes everyone left. `ab_allocations`: per wave sent, its size and variant shares.
+    ab_mode = models.CharField(
+        max_length=8, choices=[("fixed", "Test, then the winner"), ("smart", "Smart waves")],
+        default="fixed",
+    )  # fmt: skip
+    ab_waves = models.PositiveSmallIntegerField(default=4)
+    ab_floor_percent = models.PositiveSmallIntegerField(default=10)
+    ab_allocations = models.JSONField(default=list, blank=True)
 
     recipients_total = models.PositiveIntegerField(default=0)
     started_at = models.DateTimeField(null=True, blank=True)

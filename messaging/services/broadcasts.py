@@ -9,6 +9,10 @@
   on its click (or open) rate, every variant reached `ab_min_recipients` and the split shows
   no sample-ratio mismatch (workspaces.experiments); otherwise the first variant goes to the
   rest and `ab_no_winner_reason` says why and what it would take;
+- a smart A/B test (`ab_mode` "smart") sends in `ab_waves` waves instead: the first splits
+  the sample evenly, each later wave (after `ab_wait_minutes`) gives each variant its
+  Thompson-sampling share of the results so far (at least `ab_floor_percent`), the last
+  takes everyone left; the page reports what that saved against an even split;
 - send-time optimisation delivers at each contact's best hour (see `sto`).
 
 Fan-out writes Message rows in bulk (`bulk_create(ignore_conflicts=True)` on the unique
@@ -18,6 +22,7 @@ recipient) and enqueues send tasks in chunks.
 
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -29,7 +34,14 @@ from django.db import transaction
 from django.utils import timezone
 
 from workspaces.errors import ValidationFailed
-from workspaces.experiments import Arm, Decision, ab_decide
+from workspaces.experiments import (
+    Arm,
+    Decision,
+    ab_decide,
+    pick_by_shares,
+    regret_saved,
+    thompson_allocation,
+)
 from workspaces.models import User, Workspace
 
 from .. import segments_bridge
@@ -76,6 +88,9 @@ class BroadcastInput:
     ab_wait_minutes: int = 240
     ab_metric: str = "click"
     ab_min_recipients: int = 500
+    ab_mode: str = "fixed"
+    ab_waves: int = 4
+    ab_floor_percent: int = 10
     exclude_segment_ids: list[int] = field(default_factory=list)
     variants: list[VariantInput] = field(default_factory=list)
 
@@ -127,6 +142,15 @@ def _check_ab(workspace: Workspace, data: BroadcastInput, errors: dict[str, str]
         errors["ab_metric"] = "open or click"
     if not 1 <= data.ab_min_recipients <= 1_000_000:
         errors["ab_min_recipients"] = "between 1 and 1,000,000 recipients per variant"
+    if data.ab_mode not in ("fixed", "smart"):
+        errors["ab_mode"] = "fixed or smart"
+    elif data.ab_mode == "smart":
+        if not 2 <= data.ab_waves <= 10:
+            errors["ab_waves"] = "between 2 and 10 waves (the test wave included)"
+        if not 0 <= data.ab_floor_percent * max(len(labels), 1) <= 100:
+            errors["ab_floor_percent"] = (
+                f"at most {100 // max(len(labels), 1)} % for {len(labels)} variants"
+            )
 
 
 BROADCAST_FIELDS = (
@@ -144,6 +168,9 @@ BROADCAST_FIELDS = (
     "ab_wait_minutes",
     "ab_metric",
     "ab_min_recipients",
+    "ab_mode",
+    "ab_waves",
+    "ab_floor_percent",
     "exclude_segment_ids",
 )
 
@@ -416,6 +443,9 @@ def _fanout_ab_sample(workspace: Workspace, broadcast: Broadcast) -> None:
         status=Broadcast.Status.TESTING,
         recipients_total=len(members),
         ab_test_ends_at=timezone.now() + timedelta(minutes=broadcast.ab_wait_minutes),
+        ab_allocations=[
+            {"size": len(sample), "shares": {v.label: 1 / len(variants) for v in variants}}
+        ],
     )
 
 
@@ -462,11 +492,71 @@ def ab_decision(*, broadcast: Broadcast, results: list[dict[str, Any]]) -> Decis
     """The call on the test (workspaces.experiments): a winner only when the leader is best
     with 95 % probability, every variant reached `ab_min_recipients` and the split is sound.
     Variants split the sample evenly; the metric is the broadcast's (clicks or opens)."""
-    counted = "opened" if broadcast.ab_metric == "open" else "clicked"
     return ab_decide(
-        [Arm(row["variant"].label, row["sent"], row[counted]) for row in results],
+        _arms(broadcast, results),
         min_sample=broadcast.ab_min_recipients,
+        check_ratio=broadcast.ab_mode != "smart",  # smart waves move the shares on purpose
     )
+
+
+def _arms(broadcast: Broadcast, results: list[dict[str, Any]]) -> list[Arm]:
+    counted = "opened" if broadcast.ab_metric == "open" else "clicked"
+    return [Arm(row["variant"].label, row["sent"], row[counted]) for row in results]
+
+
+@transaction.atomic
+def ab_next_wave(*, workspace: Workspace, broadcast: Broadcast) -> None:
+    """A smart test's next wave: the variants' shares are Thompson sampling on the results so
+    far (each at least `ab_floor_percent`); the wave is an even part of those not sent to yet
+    (the last wave: all of them). Recorded in `ab_allocations`."""
+    broadcast = Broadcast.objects.select_for_update().get(workspace=workspace, pk=broadcast.pk)
+    if broadcast.status != Broadcast.Status.TESTING:
+        return
+    variants = list(broadcast.variants.order_by("label"))
+    shares = thompson_allocation(
+        _arms(broadcast, ab_results(broadcast=broadcast)),
+        floor=broadcast.ab_floor_percent / 100,
+        seed=len(broadcast.ab_allocations),
+    )
+    reached = set(
+        Message.objects.filter(workspace=workspace, broadcast=broadcast).values_list(
+            "contact_id", flat=True
+        )
+    )
+    left = [
+        cid
+        for chunk in segments_bridge.contact_id_chunks(
+            _audience(workspace, broadcast), size=FANOUT_CHUNK
+        )
+        for cid in chunk
+        if cid not in reached
+    ]
+    waves_left = max(1, broadcast.ab_waves - len(broadcast.ab_allocations))
+    rng = random.Random(f"{broadcast.pk}:{len(broadcast.ab_allocations)}")  # a retry: the same
+    wave = rng.sample(left, math.ceil(len(left) / waves_left))
+    assignment = {cid: variants[pick_by_shares(shares, rng.random())] for cid in wave}
+    for start in range(0, len(wave), FANOUT_CHUNK):
+        chunk = wave[start : start + FANOUT_CHUNK]
+        _create_messages(workspace, broadcast, chunk, {cid: assignment[cid] for cid in chunk})
+    broadcast.ab_allocations = [
+        *broadcast.ab_allocations,
+        {
+            "size": len(wave),
+            "shares": {v.label: round(s, 4) for v, s in zip(variants, shares, strict=True)},
+        },
+    ]
+    if waves_left == 1:
+        broadcast.status = Broadcast.Status.SENT
+        broadcast.finished_at = timezone.now()
+        broadcast.recipients_total = len(reached) + len(wave)
+    else:
+        broadcast.ab_test_ends_at = timezone.now() + timedelta(minutes=broadcast.ab_wait_minutes)
+    broadcast.save(
+        update_fields=[
+            "ab_allocations", "status", "finished_at", "recipients_total", "ab_test_ends_at",
+            "updated_at",
+        ]
+    )  # fmt: skip
 
 
 @transaction.atomic
@@ -513,7 +603,10 @@ def broadcasts_tick(*, now: datetime | None = None) -> None:
     for broadcast in Broadcast.objects.filter(
         status=Broadcast.Status.TESTING, ab_test_ends_at__lte=now
     ).select_related("workspace"):
-        ab_pick_winner(workspace=broadcast.workspace, broadcast=broadcast)
+        if broadcast.ab_mode == "smart":
+            ab_next_wave(workspace=broadcast.workspace, broadcast=broadcast)
+        else:
+            ab_pick_winner(workspace=broadcast.workspace, broadcast=broadcast)
 
 
 def broadcast_status(*, broadcast: Broadcast) -> dict[str, Any]:
@@ -530,4 +623,6 @@ def broadcast_status(*, broadcast: Broadcast) -> dict[str, Any]:
             )
     progress["ab"] = results
     progress["ab_decision"] = decision
+    smart = broadcast.ab_mode == "smart" and len(results) >= 2
+    progress["ab_regret"] = regret_saved(_arms(broadcast, results)) if smart else None
     return progress

@@ -84,6 +84,9 @@ def _input(request: HttpRequest, form: BroadcastForm) -> BroadcastInput:
         ab_wait_minutes=data.get("ab_wait_minutes") or 0,
         ab_metric=data.get("ab_metric") or "open",
         ab_min_recipients=data.get("ab_min_recipients") or 100,
+        ab_mode=data.get("ab_mode") or "fixed",
+        ab_waves=data.get("ab_waves") or 4,
+        ab_floor_percent=10 if data.get("ab_floor_percent") is None else data["ab_floor_percent"],
         exclude_segment_ids=list(data.get("exclude_segments") or []),
         variants=variants,
     )
@@ -96,6 +99,9 @@ def _initial(request: HttpRequest, broadcast: Broadcast | None) -> dict[str, obj
             "ab_sample_percent": 20,
             "ab_wait_minutes": 240,
             "ab_min_recipients": 100,
+            "ab_mode": "fixed",
+            "ab_waves": 4,
+            "ab_floor_percent": 10,
         }
     initial: dict[str, object] = {
         name: getattr(broadcast, name)
@@ -110,6 +116,9 @@ def _initial(request: HttpRequest, broadcast: Broadcast | None) -> dict[str, obj
             "ab_wait_minutes",
             "ab_metric",
             "ab_min_recipients",
+            "ab_mode",
+            "ab_waves",
+            "ab_floor_percent",
         )
     }
     initial.update(
