@@ -128,6 +128,13 @@ class SplitDecision:
         return next((a["port"] for a in self.arms if a["key"] == self.decision.winner), None)
 
     @property
+    def short(self) -> str:
+        """The call in a few words, for the node on the canvas."""
+        if self.chosen:
+            return f"all to {self.chosen.upper()}"
+        return f"{self.decision.winner} wins" if self.decision.winner else "no winner yet"
+
+    @property
     def headline(self) -> str:
         if self.chosen:
             return f"All traffic goes to {self.chosen.upper()} (the marketer's call)."
@@ -154,6 +161,7 @@ class SplitDecision:
             "leader": decision.leader,
             "reason": decision.reason,
             "headline": self.headline,
+            "short": self.short,
             "more_needed": self.more_needed,
             "needed_per_arm": decision.needed_per_arm,
             "sample_ratio_mismatch": decision.sample_ratio_mismatch,

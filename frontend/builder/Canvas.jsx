@@ -60,6 +60,7 @@ const CardBody = memo(({ node, label, summary, problems, stats, overlay, ports }
         <div className="wb-node-stats" data-testid="node-stats">
           <span title="entered">▶ {stats.entered}</span> <span title="waiting">⏸ {stats.waiting}</span> <span title="completed">✓ {stats.completed}</span>
           {stats.failed ? <span className="bad" title="failed"> ✗ {stats.failed}</span> : null}
+          {node.type === "branch.ab" && stats.call && <span className="wb-rates" data-testid="split-short"> · {stats.call}</span>}
           {(node.type === "action.email" || node.type === "action.sms") && <span className="wb-rates"> · sent {stats.sent}{stats.rate_opened != null ? ` · open ${stats.rate_opened}%` : ""}{stats.rate_clicked != null ? ` · click ${stats.rate_clicked}%` : ""}</span>}
         </div>
       )}

@@ -47,8 +47,7 @@ def _buy(ws, person, *, revenue: int, at) -> None:
     )  # fmt: skip
 
 
-@pytest.fixture
-def fixture(ws):
+def control_group_data(ws):
     """100 contacts sent marketing, 30 of whom buy for 50; 100 held back, 10 of whom buy
     for 50. Plus what must not count: a purchase after the 7-day window, one before the
     first message, a test send, a contact both sent to and held back."""
@@ -70,6 +69,11 @@ def fixture(ws):
     _messages(ws, [both], withheld=False, source="workflow")
     _messages(ws, [both], withheld=True, source="broadcast")
     return ws
+
+
+@pytest.fixture
+def fixture(ws):
+    return control_group_data(ws)
 
 
 def test_the_report_has_the_hand_computed_lift(fixture):

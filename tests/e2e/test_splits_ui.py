@@ -5,12 +5,10 @@ lift report. Screenshots go to artifacts/decisions/ (git-ignored) for the review
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import pytest
-from django.utils import timezone
 
-from tests.analytics.test_control_group import _buy, _messages, _people
+from tests.analytics.test_control_group import control_group_data
+from tests.conftest import browser_login
 from tests.e2e.test_decisions_ui import _shot
 from tests.support.workflow_builder import node, open_builder
 from tests.workflows.conftest import make_workflow
@@ -70,18 +68,7 @@ def test_the_workflow_page_says_what_a_split_still_needs(page, tenant):
 
 
 def test_a_marketer_reads_the_global_control_groups_lift(page, tenant):
-    ws = tenant.workspace
-    ws.control_group_percent = 10
-    ws.save(update_fields=["control_group_percent"])
-    treated, control = _people(ws, 100, "t"), _people(ws, 100, "c")
-    _messages(ws, treated, withheld=False)
-    _messages(ws, control, withheld=True)
-    soon = timezone.now() + timedelta(hours=1)
-    for person in treated[:30] + control[:10]:
-        _buy(ws, person, revenue=50, at=soon)
-
-    from tests.conftest import browser_login
-
+    control_group_data(tenant.workspace)  # 30 % of 100 treated convert, 10 % of 100 held back
     browser_login(page, tenant.owner)
     page.goto("/analytics/")
     page.click("#control-group-link")

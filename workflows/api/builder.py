@@ -155,11 +155,19 @@ def node_numbers(request: Request, workflow: Workflow, row: Any) -> Response:
     """Per-node numbers in the ?from=&to= range: `row(NodeStats, overlay dict)` shapes each
     (stats/ and overlay/ say the same numbers in their own terms)."""
     window = date_range(request, workflow)
-    stats = selectors.node_stats(workflow=workflow, since=window["since"], until=window["until"])
+    since, until = window["since"], window["until"]
+    stats = selectors.node_stats(workflow=workflow, since=since, until=until)
+    calls = {
+        split.node_id: split.short
+        for split in selectors.split_decisions(workflow=workflow, since=since, until=until)
+    }
     nodes = []
     for item in stats.values():
         spec = node_type(item.type)
-        nodes.append(row(item, item.overlay(forms.port_labels(spec) if spec else {})))
+        overlay = item.overlay(forms.port_labels(spec) if spec else {})
+        if item.node_id in calls:  # an A/B split: its call, as its panel says it
+            overlay["call"] = calls[item.node_id]
+        nodes.append(row(item, overlay))
     return Response(
         {
             "range": {k: window[k] for k in ("from", "to", "timezone")},
