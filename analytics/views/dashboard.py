@@ -134,6 +134,7 @@ def control_group(request: HttpRequest) -> HttpResponse:
         "conversion": outcome.conversion,
         "revenue": outcome.revenue,
         "control_label": f"Control group ({report.percent} %)",
+        "entered_label": "Contacts",
         "days": days,
         "periods": selectors.PERIODS,
         "period": period,

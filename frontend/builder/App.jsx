@@ -645,11 +645,11 @@ export function App({ boot }) {
                     </select>
                   </label>
                 )}
+                {node.type === "branch.ab" && !viewing && <SplitDecision workflowId={workflow.id} nodeId={node.id} canEdit={boot.canEdit} announce={announce} />}
                 <fieldset disabled={readOnly} className="wb-fieldset">
                   <SchemaForm node={node} spec={spec} onChange={setConfig} ctx={ctx} />
                 </fieldset>
                 {!viewing && <NodeProblems node={node} spec={spec} extra={byNode.get(node.id)} />}
-                {node.type === "branch.ab" && !viewing && <SplitDecision workflowId={workflow.id} nodeId={node.id} canEdit={boot.canEdit} announce={announce} />}
                 {!readOnly && (
                   <div className="row-inline wb-step-actions">
                     <button type="button" className="btn btn-sm" onClick={() => { const r = duplicateNode(graph, node.id, types); if (r.id) { commit(r.graph); select(r.id); announce(`Duplicated as ${r.id}.`); } }} disabled={kindOf(node.type) === "trigger"}>Duplicate</button>

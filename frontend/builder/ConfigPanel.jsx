@@ -278,7 +278,7 @@ function Field({ name, prop, required, value, set, node, ctx }) {
     return (
       <div><label htmlFor={id}>{label}</label>
         <select id={id} className="input" value={value ?? ""} onChange={(e) => set(e.target.value || undefined)}>
-          {!required && <option value="">—</option>}
+          {!required && <option value="">{prop.default !== undefined && prop.enum.includes(prop.default) ? `Default: ${prop["x-enumLabels"]?.[prop.enum.indexOf(prop.default)] || prop.default}` : "—"}</option>}
           {required && value === undefined && <option value="">Choose…</option>}
           {prop.enum.map((o, i) => <option key={o} value={o}>{prop["x-enumLabels"]?.[i] || o}</option>)}
         </select>
@@ -289,7 +289,7 @@ function Field({ name, prop, required, value, set, node, ctx }) {
   if (types.includes("integer") || types.includes("number")) {
     return (
       <div><label htmlFor={id}>{label}</label>
-        <input id={id} className="input num" type="number" min={prop.minimum} max={prop.maximum} step={types.includes("integer") ? 1 : "any"} value={value ?? ""} onChange={(e) => set(e.target.value === "" ? undefined : Number(e.target.value))} />
+        <input id={id} className="input num" type="number" min={prop.minimum} max={prop.maximum} step={types.includes("integer") ? 1 : "any"} placeholder={prop.default !== undefined ? String(prop.default) : undefined} value={value ?? ""} onChange={(e) => set(e.target.value === "" ? undefined : Number(e.target.value))} />
         {prop.description && <small className="muted">{prop.description}</small>}
       </div>
     );

@@ -1,5 +1,5 @@
 // An A/B split's results in its step panel: per variant who entered and succeeded, the chance
-// to be best, and the call ("B wins" or "no winner yet — need N more"); with a winner, the
+// to be best ("Best"), and the call ("B wins" or "no winner yet — need N more"); with a winner, the
 // marketer may send all future traffic to it (asked first; never done without them).
 import { useCallback, useEffect, useState } from "react";
 import { api } from "./api.js";
@@ -41,14 +41,13 @@ export function SplitDecision({ workflowId, nodeId, canEdit, announce }) {
         <>
           <p className="muted small">Decided on contacts who {d.metric_label}{d.smart ? "; smart split: the shares follow the results" : ""}.</p>
           <div className="table-wrap"><table className="table">
-            <thead><tr><th>Variant</th><th>{d.smart ? "Share" : "Weight"}</th><th>Entered</th><th>{d.metric === "clicks" ? "Clicked" : "Converted"}</th><th>Chance to be best</th></tr></thead>
+            <thead><tr><th>Variant <span className="muted">({d.smart ? "share" : "weight"})</span></th><th>Entered</th><th>{d.metric === "clicks" ? "Clicked" : "Conv."}</th><th><abbr title="Chance to be best">Best</abbr></th></tr></thead>
             <tbody>
               {d.arms.map((a) => (
                 <tr key={a.port} data-variant={a.port}>
-                  <th scope="row">{a.key}{a.port === d.winner && <> <span className="badge badge-ok">winner</span></>}{a.port === d.chosen && <> <span className="badge">all traffic</span></>}</th>
-                  <td>{d.smart ? pct(a.share, 0) : `${a.weight}%`}</td>
+                  <th scope="row">{a.key} <span className="muted small">{d.smart ? pct(a.share, 0) : `${a.weight}%`}</span>{a.port === d.winner && <> <span className="badge badge-ok">winner</span></>}{a.port === d.chosen && <> <span className="badge">all traffic</span></>}</th>
                   <td>{a.entered.toLocaleString()}</td>
-                  <td>{a.successes.toLocaleString()} <span className="muted small">({pct(a.rate)})</span></td>
+                  <td>{a.successes.toLocaleString()}<br /><span className="muted small">{pct(a.rate)}</span></td>
                   <td>{pct(a.prob_best, 0)}</td>
                 </tr>
               ))}

@@ -8,7 +8,8 @@ import pytest
 from django.urls import reverse
 
 from messaging.models import Message, MessageStatus
-from messaging.services import message_enqueue, test_send
+from messaging.services import message_enqueue
+from messaging.services import test_send as send_a_test
 from workspaces.experiments import in_control_group
 
 from .conftest import make_contact
@@ -59,7 +60,7 @@ def test_the_control_group_gets_no_workflow_or_broadcast_message_but_test_sends_
 
     # a test send is not marketing: it goes, personalised for a control-group contact
     with django_capture_on_commit_callbacks(execute=True):
-        sent = test_send(workspace=ws, template=template, to="me@acme.test", contact=control[0])
+        sent = send_a_test(workspace=ws, template=template, to="me@acme.test", contact=control[0])
     smtp_settings.wait_for(len(people) - len(control) + 1)
     sent.refresh_from_db()
     assert sent.status == MessageStatus.SENT
