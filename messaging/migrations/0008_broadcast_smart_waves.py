@@ -4,7 +4,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('messaging', '0006_broadcast_ab_defaults'),
+        ('messaging', '0007_deliverability_machine_opens'),
     ]
 
     operations = [
