@@ -10,4 +10,5 @@ urlpatterns = [
     path("products/<int:product_id>/", views.product_detail, name="product"),
     path("products/imports/<int:import_id>/", views.import_detail, name="import_detail"),
     path("products/run/", views.run_start, name="run"),
+    path("products/contact/<int:contact_id>/", views.contact_panel, name="contact_panel"),
 ]

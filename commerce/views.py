@@ -9,6 +9,7 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
+from contacts.models import Contact
 from workspaces.errors import Conflict, ValidationFailed
 from workspaces.forms import form_errors_from
 from workspaces.htmx import HtmxHttpRequest
@@ -100,3 +101,12 @@ def run_start(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, "Computing recommendations and reorder dates…")
     return redirect("commerce:catalogue")
+
+
+@workspace_view
+def contact_panel(request: HttpRequest, contact_id: int) -> HttpResponse:
+    """A contact's purchases, predicted reorders and recommendations: a fragment the contact
+    page `hx-get`s into a card (contacts does not import commerce)."""
+    contact = get_object_or_404(scoped(request, Contact), pk=contact_id)
+    profile = selectors.contact_commerce(workspace=request.workspace, contact_id=contact.pk)  # type: ignore[attr-defined]
+    return render(request, "commerce/contact_panel.html", {"contact": contact, **profile})

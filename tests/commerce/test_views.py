@@ -75,22 +75,33 @@ def test_a_viewer_can_look_but_not_upload_or_compute(client, ws, django_user_mod
     assert not CommerceRun.objects.filter(workspace=ws).exists()
 
 
+def test_the_contact_page_shows_what_they_bought_and_what_is_recommended(owner_client, ws, shop):
+    bob = shopper(ws, "bob")
+    ordered(ws, bob, ["A", "C"], day(2))
+    page = owner_client.get(f"/contacts/{shop.pk}/").content.decode()
+    assert f'hx-get="/products/contact/{shop.pk}/"' in page
+    html = owner_client.get(f"/products/contact/{shop.pk}/").content.decode()
+    assert "Product A" in html and "Product B" in html  # bought
+    assert 'id="contact-recommendations"' in html and "Product C" in html  # A–C by bob
+
+
 @pytest.mark.parametrize(
     ("method", "url"),
     [
         ("get", "/products/{product}/"),
         ("get", "/products/imports/{import}/"),
+        ("get", "/products/contact/{contact}/"),
     ],
 )
 def test_pages_404_for_another_workspace(outsider_client, ws, method, url):
     products_upsert(workspace=ws, rows=[ProductRow(product_id="A", name="Ours")], source="feed")
     product = Product.objects.get(workspace=ws)
+    contact = shopper(ws, "ada")
     imp = ProductImport.objects.create(
         workspace=ws, filename="f.csv", data=b"id\nA\n", total_rows=1
     )
-    response = getattr(outsider_client, method)(
-        url.format(product=product.pk, **{"import": imp.pk})
-    )
+    path = url.format(product=product.pk, contact=contact.pk, **{"import": imp.pk})
+    response = getattr(outsider_client, method)(path)
     assert response.status_code == 404
 
 
