@@ -75,7 +75,7 @@ def _report(request: HttpRequest, kind: str, pk: int) -> dict[str, Any]:
     by = {"broadcast": "variant_id", "workflow": "node"}.get(kind)
     breakdown = (
         selectors.message_counts_by(workspace=workspace, period=period, source=source, by=by)
-        if by and not (source.node or source.variant_id)
+        if by and about["choices"] and not (source.node or source.variant_id)
         else []
     )
     names = dict(about["choices"])

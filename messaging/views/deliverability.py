@@ -12,7 +12,7 @@ from django.views.decorators.http import require_POST
 from workspaces.errors import NotFound
 from workspaces.scoping import workspace_view
 
-from ..selectors import deliverability_overview
+from ..selectors import deliverability_overview, source_names
 from ..services import sending_hold_release
 from .common import EDIT, page
 
@@ -34,9 +34,12 @@ def sending_hold_resume(request: HttpRequest, pk: int) -> HttpResponse:
         )
     except NotFound as error:  # another workspace's, or resumed already
         raise Http404(str(error)) from error
+    key = (hold.source_type, hold.source_owner)
+    name = source_names(workspace=request.workspace, keys=[key]).get(key, hold.source_owner)  # type: ignore[attr-defined]
     messages.success(
         request,
-        f"Sending resumed for {hold.get_source_type_display().lower()} {hold.source_owner}.",
+        f"Sending resumed for the {hold.get_source_type_display().lower()} “{name}”: "
+        "its held messages go out now.",
     )
     back = request.POST.get("next", "")
     if back and url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
