@@ -74,7 +74,7 @@ def _history(ws_id: int, contact_ids: list[int], products: int, orders: float, n
     stamp = now.isoformat()
     product_rows = (
         f"{ws_id}\tP{p}\tP{p}\tProduct {p}\thttps://shop.test/p/{p}\thttps://shop.test/i/{p}.png\t"
-        f"{10 + p % 90}.00\t\\N\tEUR\tC{p % CATEGORIES}\tt\tevents\tf\t0\t0\t{counts[p]}\t0\t0\t\\N\t0\t{stamp}\t{stamp}\n"
+        f"{10 + p % 90}.00\t\\N\tEUR\tC{p % CATEGORIES}\tt\tevents\tf\t0\t0\t{counts[p]}\t0\t0\t\\N\t0\t0\t0\t{stamp}\t{stamp}\n"
         for p in range(products)
     )
     return product_rows, purchases, activity
@@ -83,7 +83,8 @@ def _history(ws_id: int, contact_ids: list[int], products: int, orders: float, n
 PRODUCT_COLUMNS = [
     "workspace_id", "product_id", "sku", "name", "url", "image_url", "price", "price_at",
     "currency", "category", "in_stock", "source", "managed", "views", "adds", "purchases",
-    "price_changes", "restocks", "reorder_days", "reorder_sample", "created_at", "updated_at",
+    "price_changes", "restocks", "reorder_days", "reorder_sample", "reorder_checked",
+    "reorder_error_days", "created_at", "updated_at",
 ]  # fmt: skip
 
 

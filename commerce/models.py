@@ -46,6 +46,10 @@ class Product(TenantModel):
     # Median days between repeat purchases across contacts (nightly; None below the sample).
     reorder_days = models.FloatField(null=True, blank=True)
     reorder_sample = models.PositiveIntegerField(default=0)
+    # How good the predictions were: each prediction is checked once, against the reorder that
+    # replaced it (days between the predicted date and the real one, summed).
+    reorder_checked = models.PositiveIntegerField(default=0)
+    reorder_error_days = models.FloatField(default=0)
 
     class Meta:
         constraints = [
@@ -58,6 +62,11 @@ class Product(TenantModel):
 
     def __str__(self) -> str:
         return self.name or self.product_id
+
+    @property
+    def reorder_mean_error(self) -> float | None:
+        """Mean absolute error of the reorder predictions checked so far, in days."""
+        return self.reorder_error_days / self.reorder_checked if self.reorder_checked else None
 
 
 class ProductActivity(TenantModel):

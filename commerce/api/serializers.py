@@ -8,6 +8,12 @@ from commerce.models import CommerceRun, Product, ProductImport
 
 
 class ProductSerializer(serializers.ModelSerializer):
+    reorder_mean_error = serializers.FloatField(
+        read_only=True,
+        allow_null=True,
+        help_text="Mean absolute error of its reorder predictions so far, in days.",
+    )
+
     class Meta:
         model = Product
         fields = [
@@ -28,6 +34,8 @@ class ProductSerializer(serializers.ModelSerializer):
             "purchases",
             "reorder_days",
             "reorder_sample",
+            "reorder_checked",
+            "reorder_mean_error",
             "created_at",
             "updated_at",
         ]

@@ -143,11 +143,12 @@ def stock_clean(value: Any, *, field: str = "in_stock") -> bool | None:
 _UPSERT_SQL = """
 INSERT INTO commerce_product AS p (workspace_id, product_id, sku, name, url, image_url, price,
     price_at, currency, category, in_stock, source, managed, views, adds, purchases,
-    price_changes, restocks, reorder_sample, created_at, updated_at)
+    price_changes, restocks, reorder_sample, reorder_checked, reorder_error_days, created_at,
+    updated_at)
 SELECT %(ws)s, r.product_id, coalesce(r.sku, ''), coalesce(r.name, ''), coalesce(r.url, ''),
     coalesce(r.image_url, ''), r.price, CASE WHEN r.price IS NULL THEN NULL ELSE coalesce(r.at, %(now)s) END,
     coalesce(r.currency, ''), coalesce(r.category, ''), coalesce(r.in_stock, true), %(source)s,
-    %(managed)s, 0, 0, 0, 0, 0, 0, %(now)s, %(now)s
+    %(managed)s, 0, 0, 0, 0, 0, 0, 0, 0, %(now)s, %(now)s
 FROM jsonb_to_recordset(%(rows)s::jsonb) AS r(product_id text, sku text, name text, url text,
     image_url text, price numeric, at timestamptz, currency text, category text, in_stock boolean,
     price_changes int, restocks int)

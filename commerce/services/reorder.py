@@ -78,6 +78,28 @@ WHERE coalesce(own.own_days, p.reorder_days) IS NOT NULL
 """
 
 
+# Before a contact's predictions are replaced: those whose product they bought again (a day or
+# more after the purchase they were made from) are checked against that reorder, once.
+CHECK_SQL = """
+WITH old AS (
+    SELECT contact_id, product_id, predicted_at, last_purchased_at
+    FROM commerce_reorderprediction
+    WHERE workspace_id = %(ws)s AND contact_id IN (SELECT unnest(%(contacts)s::bigint[]))
+), checked AS (
+    SELECT o.product_id,
+           abs(extract(epoch FROM (min(u.ordered_at) - o.predicted_at))) / 86400.0 AS error
+    FROM old o JOIN commerce_purchase u
+      ON u.workspace_id = %(ws)s AND u.contact_id = o.contact_id AND u.product_id = o.product_id
+     AND u.ordered_at >= o.last_purchased_at + interval '1 day'
+    GROUP BY o.contact_id, o.product_id, o.predicted_at
+)
+UPDATE commerce_product p
+SET reorder_checked = p.reorder_checked + s.n, reorder_error_days = p.reorder_error_days + s.total
+FROM (SELECT product_id, count(*) AS n, sum(error) AS total FROM checked GROUP BY product_id) s
+WHERE p.workspace_id = %(ws)s AND p.id = s.product_id
+"""
+
+
 def product_intervals_refresh(*, workspace: Workspace) -> int:
     """Recompute every product's median reorder interval; how many products changed."""
     with connection.cursor() as cursor:
@@ -99,6 +121,7 @@ def reorder_predict(
     now = now or timezone.now()
     contacts = sorted(set(contact_ids))
     with connection.cursor() as cursor:
+        cursor.execute(CHECK_SQL, {"ws": workspace.pk, "contacts": contacts})
         # Two statements: a DELETE in a CTE and the INSERT share one snapshot, and a pair
         # deleted and inserted again in one statement would conflict. `IN (SELECT unnest…)`,
         # not `= ANY(…)`: a semi-join whatever the table's statistics say (the job grows this

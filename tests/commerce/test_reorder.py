@@ -121,3 +121,18 @@ def test_a_segment_on_the_reorder_date_follows_an_order_in_the_same_pipeline_pas
     assert not SegmentMembership.objects.filter(segment=due, contact=ada).exists()
     ordered(ws, ada, ["P"], now - timedelta(days=1))  # intervals 5, 32, 2: median 5 → in 4 days
     assert SegmentMembership.objects.filter(segment=due, contact=ada).exists()
+
+
+def test_each_prediction_is_checked_once_against_the_reorder_that_replaced_it(ws, owner_client):
+    ada, bob = shopper(ws, "ada"), shopper(ws, "bob")
+    ordered(ws, ada, ["Q"], day(0))
+    ordered(ws, ada, ["Q"], day(10))  # predicted: day 20
+    ordered(ws, ada, ["Q"], day(23))  # 3 days late → checked; new prediction day 34.5
+    ordered(ws, bob, ["Q"], day(0))
+    ordered(ws, bob, ["Q"], day(8))  # predicted: day 16
+    ordered(ws, bob, ["Q"], day(15))  # 1 day early
+    reorder_predict(workspace=ws, contact_ids=[ada.pk, bob.pk])  # the nightly job: no new check
+    q = Product.objects.get(workspace=ws, product_id="Q")
+    assert (q.reorder_checked, q.reorder_mean_error) == (2, 2.0)
+    html = owner_client.get(f"/products/{q.pk}/").content.decode()
+    assert "off by 2.0 days on average (2 reorders checked)" in html
