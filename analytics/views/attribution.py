@@ -38,12 +38,21 @@ CHART_SOURCES = 10  # the chart shows the top sources; the table lists them all
 SOURCE_PAGES = {"workflow": "workflows:detail", "broadcast": "messaging:broadcast_detail"}
 
 
+# Dates a report may ask for: far enough for any history, near enough that the period's end
+# (the day after the last) is still a date.
+FIRST_DAY, LAST_DAY = date(1970, 1, 1), date(2999, 12, 31)
+
+
 def _day(raw: str, name: str, errors: dict[str, str]) -> date | None:
     try:
-        return date.fromisoformat(raw)
+        day = date.fromisoformat(raw)
     except ValueError:
-        errors[name] = f"“{raw}” is not a date (YYYY-MM-DD)"
+        errors[name] = f"“{raw[:40]}” is not a date (YYYY-MM-DD)"
         return None
+    if not FIRST_DAY <= day <= LAST_DAY:
+        errors[name] = f"a date from {FIRST_DAY} to {LAST_DAY}"
+        return None
+    return day
 
 
 def report_period(

@@ -184,3 +184,18 @@ def test_an_anonymous_visitor_cannot_export(client, ws):
     funnel = Funnel.objects.create(workspace=ws, name="x", steps=[{"event": "A"}, {"event": "B"}])
     response = client.get(reverse("analytics:funnel_export", args=[funnel.pk]))
     assert response.status_code == 302 and "/login/" in response.url
+
+
+def test_another_workspaces_funnel_rows_and_run_are_a_404(outsider_client, ws):
+    funnel = Funnel.objects.create(
+        workspace=ws,
+        name="Plans",
+        steps=[{"event": "Plan Viewed"}, {"event": "Signed Up"}],
+        exclusions=[{"event": "Demo Booked", "from_step": 1, "to_step": 2}],
+    )
+    url = reverse("analytics:funnel", args=[funnel.pk])
+    for query in (
+        {**funnel_form(), "exclusion_action": "add"},
+        {**funnel_form(breakdown_kind="property", breakdown_name="plan"), "run": "1"},
+    ):
+        assert outsider_client.get(url, query, HTTP_HX_REQUEST="true").status_code == 404

@@ -116,7 +116,12 @@ def test_a_recompute_under_way_is_reported_with_the_settings_in_force(api, ws):
 
 @pytest.mark.parametrize(
     ("query", "field"),
-    [({"model": "u_shaped"}, "model"), ({"days": "12"}, "days"), ({"from": "soon"}, "from")],
+    [
+        ({"model": "u_shaped"}, "model"),
+        ({"days": "12"}, "days"),
+        ({"from": "soon"}, "from"),
+        ({"from": "2026-01-01", "to": "9999-12-31"}, "to"),  # its end would not be a date
+    ],
 )
 def test_bad_attribution_input_is_named(api, query, field):
     response = api.get("/api/v1/analytics/attribution/", query)
