@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import statistics
 import subprocess
 import sys
@@ -95,8 +96,11 @@ def setup_django(*, database: str, redis_db: int, fresh: bool = True) -> dict[st
     # what a scenario measures in this process under RLS it runs in a workspace's scope).
     scope_state.enter(scope_state.ALL_WORKSPACES)
     from config.celery_app import app
+    from config.fair_queue import fair_purge
+    from contacts.tasks import process_events
 
     app.control.purge()
+    fair_purge(process_events)
     return dict(ENV)
 
 
@@ -166,7 +170,10 @@ def server(*, port: int, workers: int = 3, threads: int = 1, root: Path = ROOT) 
 
 
 @contextmanager
-def worker(*, concurrency: int = 1) -> Iterator[subprocess.Popen[bytes]]:
+def worker(
+    *, concurrency: int = 1, queues: str | None = None, name: str = "bench"
+) -> Iterator[subprocess.Popen[bytes]]:
+    """A real Celery worker; `queues` (e.g. "pipeline"): only those, as deployed per queue."""
     cmd = [
         sys.executable,
         "-m",
@@ -184,15 +191,17 @@ def worker(*, concurrency: int = 1) -> Iterator[subprocess.Popen[bytes]]:
         "--without-mingle",
         "--without-heartbeat",
         "-n",
-        f"bench-{os.getpid()}@%h",
+        f"{name}-{os.getpid()}@%h",
+        *(["-Q", queues] if queues else []),
     ]
-    proc = _spawn(cmd, "bench-celery.log")
+    proc = _spawn(cmd, f"{name}-celery.log")
     from config.celery_app import app
 
     deadline = time.monotonic() + 120  # a loaded machine takes a while to start Django
-    while not app.control.ping(timeout=0.5):
+    me = [f"{name}-{os.getpid()}@{socket.gethostname()}"]
+    while not app.control.ping(destination=me, timeout=0.5):
         if proc.poll() is not None or time.monotonic() > deadline:
-            raise RuntimeError("the bench celery worker did not start; see .data/bench-celery.log")
+            raise RuntimeError(f"the celery worker did not start; see .data/{name}-celery.log")
     try:
         yield proc
     finally:
@@ -225,15 +234,26 @@ def _wait_http(url: str, proc: subprocess.Popen[bytes]) -> None:
     raise RuntimeError(f"{url} did not answer in 120 s")
 
 
-def queue_length(queue: str = "celery") -> int:
-    from config.celery_app import app
+def queue_length(queue: str | None = None) -> int:
+    """Messages waiting in `queue`; without one, in every queue (CELERY_TASK_ROUTES) plus the
+    pipeline items waiting their turn on the fair queue (config/fair_queue.py)."""
+    from django.conf import settings
 
+    from config.celery_app import app
+    from config.fair_queue import fair_waiting
+    from contacts.tasks import process_events
+
+    names = [queue] if queue else list(settings.CELERY_QUEUES_BY_CONCERN.values())
     with app.connection_for_write() as conn:
-        return int(conn.default_channel.client.llen(queue))
+        client = conn.default_channel.client
+        waiting = sum(int(client.llen(name)) for name in names)
+    if queue is None:
+        waiting += sum(fair_waiting(process_events).values())
+    return waiting
 
 
 def wait_queue_empty(timeout: float = 300) -> float:
-    """Seconds until the Celery queue is empty (the worker caught up), at most `timeout`."""
+    """Seconds until the queues are empty (the workers caught up), at most `timeout`."""
     started = time.monotonic()
     while queue_length() and time.monotonic() - started < timeout:
         time.sleep(0.2)

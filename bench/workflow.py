@@ -9,7 +9,7 @@ Fresh database `tendril_bench_workflow`, one workspace.
    trigger → branch (country = DE?) → add a tag (yes: "de", no: "other") → wait 1 hour →
    send an email: six node transitions per contact. The scheduler is ticked in this process
    once a second, as beat would; a real Celery worker (prefork, 2 processes) executes the
-   chunks. The worker consumes only the workflows queue (WORKFLOWS_QUEUE): the pipeline
+   chunks. The worker consumes only the `steps` queue (CELERY_TASK_ROUTES): the pipeline
    and sending work the steps cause (contacts' tag change → events pipeline, messaging's
    send task) is queued for other workers and reported, not executed — this measures the
    engine. Sending is paused for the workspace so no SMTP is involved. Time jumps the
@@ -43,7 +43,7 @@ from bench import harness
 
 DATABASE = "tendril_bench_workflow"
 REDIS_DB = 7
-QUEUE = "workflows"
+QUEUE = "steps"  # where workflows.execute_runs is routed
 CHUNK = 50
 FOOTER = "<p>{{ workspace.physical_address }} <a href='{{ unsubscribe_url }}'>unsubscribe</a></p>"
 
@@ -346,7 +346,7 @@ def lag(workspace: Any, contact_ids: list[int], pending: int, due: int) -> dict[
         .values_list("id", flat=True)[:due]
     )
     spread = max(1.0, due / 500)  # ≈500 waits ending per second
-    with worker(queues="celery", concurrency=2), harness.beat():
+    with worker(queues=f"celery,{QUEUE}", concurrency=2), harness.beat():
         time.sleep(3)
         with connection.cursor() as cursor:
             cursor.execute(
@@ -404,9 +404,8 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--skip-throughput", action="store_true", help="only the lag part")
     args = parser.parse_args(argv)
     os.environ["WORKFLOWS_SHIFTABLE_CLOCK"] = "1"
-    os.environ["WORKFLOWS_QUEUE"] = QUEUE
     harness.setup_django(database=DATABASE, redis_db=REDIS_DB)
-    harness.ENV.update({"WORKFLOWS_SHIFTABLE_CLOCK": "1", "WORKFLOWS_QUEUE": QUEUE})
+    harness.ENV.update({"WORKFLOWS_SHIFTABLE_CLOCK": "1"})
     from workflows.engine import clock
     from workspaces.models import Workspace
 
@@ -423,13 +422,8 @@ def main(argv: list[str]) -> None:
         )
     if args.skip_lag:
         return
-    # Lag: one shared queue again (beat's tick and the steps on the same workers), clock real.
+    # Lag: beat's tick and the steps on the same workers, clock real.
     clock.reset()
-    os.environ.pop("WORKFLOWS_QUEUE")
-    harness.ENV.pop("WORKFLOWS_QUEUE")
-    from django.conf import settings
-
-    settings.WORKFLOWS_QUEUE = None  # (read once at start-up, like every setting)
     from config.celery_app import app
 
     app.control.purge()

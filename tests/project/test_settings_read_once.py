@@ -30,7 +30,6 @@ def test_the_knobs_moved_out_of_the_code_are_settings_and_in_the_readme():
         "WORKFLOWS_LEASE_SECONDS",
         "WORKFLOWS_CHUNK_SIZE",
         "WORKFLOWS_MAX_IN_FLIGHT",
-        "WORKFLOWS_QUEUE",
         "WORKFLOWS_STEP_MAX_ATTEMPTS",
         "WORKFLOWS_RETRY_BASE_SECONDS",
         "WORKFLOWS_SHIFTABLE_CLOCK",

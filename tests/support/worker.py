@@ -86,6 +86,10 @@ def running_worker(
     control = control or app.control
     if purge:
         control.purge()
+        from config.fair_queue import fair_purge
+        from contacts.tasks import process_events
+
+        fair_purge(process_events, broker_url=broker_url)
     cmd = [
         sys.executable,
         "-m",

@@ -32,15 +32,15 @@ def test_a_real_worker_runs_the_invitation_expiry_task(celery_worker, tenant):
     assert Invitation.objects.filter(email="fresh@acme.test").exists()
 
 
-def _envelopes_after(send) -> list[dict]:  # type: ignore[no-untyped-def]
+def _envelopes_after(send, queue: str) -> list[dict]:  # type: ignore[no-untyped-def]
     import json
 
     from config.celery_app import app
-    from config.fast_publish import _client
+    from config.fast_publish import client
 
     app.control.purge()
     send()
-    raw = _client(str(app.conf.broker_url)).lrange(app.conf.task_default_queue, 0, -1)
+    raw = client().lrange(queue, 0, -1)
     app.control.purge()
     return [json.loads(item) for item in raw]
 
@@ -62,14 +62,18 @@ def test_the_fast_publish_writes_the_envelope_kombu_writes():
     from django.test import override_settings
 
     from config.celery_app import app
-    from config.fast_publish import publish
+    from config.fast_publish import publish, queue_of
     from contacts.tasks import process_events
 
     args = (7, [1, 2, 3], {"5": ["email"]})
+    queue = queue_of(process_events)
+    assert queue == "pipeline"  # CELERY_TASK_ROUTES
     with override_settings(CELERY_TASK_ALWAYS_EAGER=False):
         assert not app.conf.task_always_eager
-        (theirs,) = _envelopes_after(lambda: process_events.apply_async(args, argsrepr="(7, …)"))
-        (ours,) = _envelopes_after(lambda: publish(process_events, args, argsrepr="(7, …)"))
+        (theirs,) = _envelopes_after(
+            lambda: process_events.apply_async(args, argsrepr="(7, …)"), queue
+        )
+        (ours,) = _envelopes_after(lambda: publish(process_events, args, argsrepr="(7, …)"), queue)
     assert _shape(ours) == _shape(theirs)
     same = ("content-encoding", "content-type")
     assert {k: ours[k] for k in same} == {k: theirs[k] for k in same}

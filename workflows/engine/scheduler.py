@@ -33,12 +33,6 @@ from config.faults import fault_point
 from . import clock
 
 
-def queue() -> str | None:
-    """WORKFLOWS_QUEUE routes step execution to dedicated workers (`celery worker -Q …`);
-    unset, it shares the default queue."""
-    return settings.WORKFLOWS_QUEUE or None
-
-
 def lease_seconds() -> float:
     return float(settings.WORKFLOWS_LEASE_SECONDS)
 
@@ -115,10 +109,10 @@ def dispatch(claims: list[Claim]) -> int:
         by_workspace[ws_id].append([run_id, lease, due])
     tasks = 0
     size = chunk_size()
-    options = {"queue": queue()} if queue() else {}
     for ws_id, items in by_workspace.items():
         for start in range(0, len(items), size):
-            execute_runs.apply_async((ws_id, items[start : start + size]), **options)
+            # (to the `steps` queue: CELERY_TASK_ROUTES)
+            execute_runs.apply_async((ws_id, items[start : start + size]))
             tasks += 1
     return tasks
 
