@@ -68,6 +68,7 @@ UNIQUE_WITHOUT_WORKSPACE: dict[str, str] = {}
 # added here knowingly — or, better, made composite when its table is created.
 SINGLE_COLUMN_FKS: dict[str, str] = {
     "analytics_attributedconversion.contact_id": "contacts_contact",
+    "analytics_contactweek.contact_id": "contacts_contact",
     "contacts_contactanonymousid.contact_id": "contacts_contact",
     "contacts_formsubmission.contact_id": "contacts_contact",
     "contacts_formsubmission.form_id": "contacts_form",
