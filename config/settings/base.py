@@ -213,7 +213,12 @@ CELERY_TASK_ROUTES = {
             "scoring.notification_email_send",
             "outbound.delivery_attempt",
         ),
-        "bulk": (*_LONG_TASKS, "scoring.rule_backfill", "workflows.anniversaries_enrol"),
+        "bulk": (
+            *_LONG_TASKS,
+            "scoring.rule_backfill",
+            "workflows.anniversaries_enrol",
+            "predictions.train",
+        ),
     }.items()
     for name in names
 }
