@@ -69,6 +69,8 @@ UNIQUE_WITHOUT_WORKSPACE: dict[str, str] = {}
 SINGLE_COLUMN_FKS: dict[str, str] = {
     "analytics_attributedconversion.contact_id": "contacts_contact",
     "analytics_contactweek.contact_id": "contacts_contact",
+    "commerce_productpartner.partner_id": "commerce_product",
+    "commerce_productpartner.product_id": "commerce_product",
     "commerce_productactivity.contact_id": "contacts_contact",
     "commerce_productactivity.product_id": "commerce_product",
     "commerce_purchase.contact_id": "contacts_contact",
