@@ -86,6 +86,11 @@ urlpatterns = [
     ),
     path("messages/deliverability/", deliverability.deliverability, name="deliverability"),
     path(
+        "messages/deliverability/csv/",
+        deliverability.deliverability_csv,
+        name="deliverability_csv",
+    ),
+    path(
         "messages/deliverability/holds/<int:pk>/resume/",
         deliverability.sending_hold_resume,
         name="sending_hold_resume",

@@ -4,12 +4,13 @@ workflow, the guard's holds and their Resume button (docs/deliverability.md)."""
 from __future__ import annotations
 
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from workspaces.errors import NotFound
+from workspaces.export import csv_response
 from workspaces.scoping import workspace_view
 
 from ..selectors import deliverability_overview, source_names
@@ -21,6 +22,24 @@ from .common import EDIT, page
 def deliverability(request: HttpRequest) -> HttpResponse:
     context = deliverability_overview(workspace=request.workspace)  # type: ignore[attr-defined]
     return page(request, "messaging/deliverability.html", context, tab="deliverability")
+
+
+@workspace_view
+def deliverability_csv(request: HttpRequest) -> StreamingHttpResponse:
+    """The Sending health table as CSV (the shared streaming helper), the same numbers."""
+    health = deliverability_overview(workspace=request.workspace)["health"]  # type: ignore[attr-defined]
+    rows = (
+        [h.scope, h.key, h.name or h.key, h.volume, h.complaints, h.complaint_rate,
+         h.hard_bounces, h.hard_bounce_rate, h.level]
+        for scope in ("workspace", "domain", "broadcast", "workflow")
+        for h in health[scope]
+    )  # fmt: skip
+    return csv_response(
+        rows,
+        filename="sending-health",
+        header=["scope", "key", "name", "messages", "complaints", "complaint_rate",
+                "hard_bounces", "hard_bounce_rate", "level"],
+    )  # fmt: skip
 
 
 @workspace_view(write=EDIT)

@@ -216,8 +216,12 @@ def test_the_deliverability_page_and_resume_are_this_workspaces_only(
     page = login_client(owner).get("/messages/deliverability/")
     assert page.status_code == 200
     assert b"secret-domain.test" in page.content and b'data-level="red"' in page.content
+    csv = b"".join(login_client(owner).get("/messages/deliverability/csv/").streaming_content)
+    assert b"domain,secret-domain.test,secret-domain.test,10,1,0.1,0,0.0,red" in csv
     outsiders = login_client(outsider)
     assert b"secret-domain.test" not in outsiders.get("/messages/deliverability/").content
+    other_csv = b"".join(outsiders.get("/messages/deliverability/csv/").streaming_content)
+    assert b"secret-domain.test" not in other_csv and other_csv.startswith(b"scope,key")
     assert outsiders.post(f"/messages/deliverability/holds/{hold.pk}/resume/").status_code == 404
     hold.refresh_from_db()
     assert hold.released_at is None
