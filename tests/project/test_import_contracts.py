@@ -8,7 +8,16 @@ import tomllib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-APPS = ("contacts", "predictions", "commerce", "segments", "scoring", "messaging", "workflows", "analytics")
+APPS = (
+    "contacts",
+    "predictions",
+    "commerce",
+    "segments",
+    "scoring",
+    "messaging",
+    "workflows",
+    "analytics",
+)
 # What other apps may import, as documented above the contracts in pyproject.toml.
 PUBLIC = {"services", "selectors", "hooks", "apps", "migrations", "__init__"}
 ALSO_PUBLIC = {"contacts": {"models"}, "segments": {"filters"}}
