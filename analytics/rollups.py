@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db import connection, transaction
 
@@ -67,7 +67,7 @@ WITH zone AS (
            THEN (e.timestamp AT TIME ZONE zone.name)::date END AS active_day
   FROM contacts_event e, zone
   WHERE e.workspace_id = %(workspace)s
-    AND e.timestamp >= %(first)s AND e.timestamp < %(last)s + interval '1 hour'
+    AND e.timestamp >= %(first)s AND e.timestamp < %(until)s  -- constants: partitions pruned
     AND date_trunc('hour', e.timestamp, 'UTC') = ANY(%(hours)s::timestamptz[])
 ), counted AS (
   SELECT s.hour, s.type, s.name, count(*) AS events, count(DISTINCT s.contact_id) AS contacts,
@@ -145,7 +145,7 @@ WITH counted AS (
          count(*) FILTER (WHERE e.name = 'email.complained') AS complained
   FROM contacts_event e
   WHERE e.workspace_id = %(workspace)s
-    AND e.timestamp >= %(first)s AND e.timestamp < %(last)s + interval '1 hour'
+    AND e.timestamp >= %(first)s AND e.timestamp < %(until)s
     AND date_trunc('hour', e.timestamp, 'UTC') = ANY(%(hours)s::timestamptz[])
     AND e.name = ANY(%(names)s) AND e.properties ->> 'source_type' IN ('broadcast', 'workflow')
   GROUP BY 1, 2, 3, 4, 5, 6
@@ -211,6 +211,7 @@ def rollups_refresh(*, limit: int = 2000) -> RefreshResult:
                 "hours": hours,
                 "first": hours[0],
                 "last": hours[-1],
+                "until": hours[-1] + timedelta(hours=1),
             }
             cursor.execute(_RECOUNT, {**params, "actions": sorted(CONTACT_ACTIONS)})
             cursor.execute(_RECOUNT_MESSAGES, {**params, "names": MESSAGE_EVENTS})

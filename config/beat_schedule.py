@@ -81,6 +81,29 @@ BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
         "schedule": 10,
         "options": {"expires": 10},
     },
+    # Contacts: the event table is partitioned by month; keep EVENTS_PARTITIONS_AHEAD months
+    # created ahead so no event lands in the default partition. Daily is plenty (a month
+    # ahead is always there); a stale tick is dropped.
+    "contacts-event-partitions-ensure": {
+        "task": "contacts.event_partitions_ensure",
+        "schedule": 24 * 60 * 60,
+        "options": {"expires": 60 * 60},
+    },
+    # Contacts: raw events past each workspace's retention leave — old partitions dropped
+    # whole, the rest in bounded batches per workspace (never a table-wide DELETE); a run
+    # that leaves work queues the next itself. Daily.
+    "contacts-events-retention": {
+        "task": "contacts.events_retention_apply",
+        "schedule": 24 * 60 * 60,
+        "options": {"expires": 60 * 60},
+    },
+    # Contacts: messageIds are remembered EVENTS_DEDUPE_DAYS for deduplication; forget older
+    # ones in bounded batches. Hourly keeps each run small.
+    "contacts-event-messages-prune": {
+        "task": "contacts.event_messages_prune",
+        "schedule": 60 * 60,
+        "options": {"expires": 30 * 60},
+    },
     # Segments: relative dates ("signed up in the last 7 days", "no order in 30 days",
     # birthdays) change with the clock alone. Every 15 minutes, recompute the drifting
     # segments set-based (INSERT … SELECT / DELETE … WHERE NOT EXISTS) and record today's

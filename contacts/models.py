@@ -6,7 +6,8 @@ lifecycle stage, owner, lead score.
 
 Event: everything a contact did or received — Segment calls (identify/track/page/screen/
 group/alias), form submissions and the platform's own signals (email.opened,
-segment.entered, score.changed …). Deduplicated by (workspace, message_id).
+segment.entered, score.changed …). Deduplicated by (workspace, message_id) through
+EventMessage, because the event table is partitioned by month.
 """
 
 from __future__ import annotations
@@ -168,11 +169,11 @@ class Event(TenantModel):
     source = models.CharField(max_length=16, default="api")  # api, snippet, form, import, platform
 
     class Meta:
-        constraints = [
-            models.UniqueConstraint(
-                fields=["workspace", "message_id"], name="event_unique_message_id"
-            )
-        ]
+        # The table is range-partitioned by month on `timestamp` (migration 0010, kept by
+        # contacts.services.event_partitions): its primary key is (id, timestamp) in the
+        # database — a unique index of a partitioned table must hold the partition key — and
+        # `id` alone here (a global sequence, so an id still names one event). The messageId
+        # dedupe lives in EventMessage for the same reason. See docs/events.md.
         indexes = [
             models.Index(fields=["workspace", "contact", "-timestamp"], name="event_timeline"),
             # "did X at least N times in the last D days": answered from the index alone.
@@ -194,6 +195,53 @@ class Event(TenantModel):
 
     def __str__(self) -> str:
         return f"{self.type}:{self.name or '-'} @ {self.timestamp:%Y-%m-%d %H:%M}"
+
+
+class EventMessage(models.Model):
+    """A messageId a workspace's event was stored under: the deduplication of the event
+    stream, kept apart from the event table because that one is partitioned by month and
+    PostgreSQL enforces uniqueness on a partitioned table only together with the partition
+    key. contacts.services.events claims a message id here (INSERT … ON CONFLICT DO NOTHING)
+    in the same statement that stores the event, so a replay is refused whatever month its
+    event fell in. Rows are kept EVENTS_DEDUPE_DAYS after they were received (a replay older
+    than that would be stored again; Segment's own window is a day), then pruned in bounded
+    batches by `contacts.event_messages_prune`."""
+
+    pk = models.CompositePrimaryKey("workspace_id", "message_id")
+    # No database constraint, as on Event: checking it would lock the workspace row from
+    # every concurrent ingestion transaction.
+    workspace = models.ForeignKey(
+        Workspace, on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False
+    )
+    message_id = models.CharField(max_length=200)
+    event_id = models.BigIntegerField()  # the event stored under it (contacts.Event)
+    received_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [
+            # The prune reads the oldest rows; they arrive in received order, so a block-range
+            # index finds them for almost nothing at write time.
+            BrinIndex(fields=["received_at"], name="eventmessage_received_brin"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.message_id} → event {self.event_id}"
+
+
+class EventRetention(TenantModel):
+    """How long a workspace keeps its raw events: `months` (null: forever). Without a row
+    the workspace keeps them EVENTS_RETENTION_MONTHS. Rollups (analytics) are kept forever
+    whatever this says; see contacts.services.event_retention."""
+
+    months = models.PositiveSmallIntegerField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["workspace"], name="eventretention_one_per_workspace")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.months or 'forever'} months"
 
 
 class PendingProcessing(TenantModel):

@@ -127,3 +127,42 @@ def processing_recover() -> None:
 
     with dangerously_all_workspaces(reason="beat: recover every workspace's lost pipeline work"):
         pending_recover()
+
+
+@shared_task(name="contacts.event_partitions_ensure", ignore_result=True)
+def event_partitions_ensure() -> None:
+    """Create the event table's monthly partitions ahead of time (beat)."""
+    from .services.event_partitions import event_partitions_ensure as ensure
+    from .services.event_retention import as_owner
+
+    with as_owner():
+        created = ensure()
+    if created:
+        logger.info("event partitions created: %s", ", ".join(created))
+
+
+@shared_task(name="contacts.events_retention_apply", ignore_result=True)
+def events_retention_apply() -> None:
+    """Raw events past each workspace's retention leave (beat); what one run's time budget
+    did not reach goes on at once in a new task."""
+    from .services.event_retention import events_retention_apply as apply
+
+    with dangerously_all_workspaces(reason="beat: every workspace's events past retention"):
+        result = apply()
+    if result.dropped or result.deleted:
+        logger.info(
+            "retention: partitions dropped %s, %d events deleted", result.dropped, result.deleted
+        )
+    if result.remaining:
+        events_retention_apply.delay()
+
+
+@shared_task(name="contacts.event_messages_prune", ignore_result=True)
+def event_messages_prune() -> None:
+    """Forget messageIds past the deduplication window (beat); a backlog goes on at once."""
+    from .services.event_retention import event_messages_prune as prune
+
+    with dangerously_all_workspaces(reason="beat: every workspace's old messageIds"):
+        _deleted, remaining = prune()
+    if remaining:
+        event_messages_prune.delay()

@@ -20,7 +20,7 @@ from typing import Any
 
 from django.db import connection
 
-from contacts.services import events_insert_sql, events_statement_execute
+from contacts.services import events_insert_ctes, events_statement_execute
 
 from .models import Segment, SegmentMembership, SegmentMembershipChange
 
@@ -109,12 +109,14 @@ def membership_apply(
         "RETURNING id, contact_id, kind)"
     )
     params += [ws, seg, now, reason]
-    events = events_insert_sql(
-        "SELECT %s, contact_id, 'track', 'segment.' || kind, %s::jsonb, '{}'::jsonb, %s, %s, "
-        "'segment-change-' || id, 'platform' FROM changes",
-        returning="id, contact_id, name",
+    ctes.append(
+        events_insert_ctes(
+            "SELECT %s, contact_id, 'track', 'segment.' || kind, %s::jsonb, '{}'::jsonb, %s, %s,"
+            " 'segment-change-' || id, 'platform' FROM changes",
+            name="events",
+            returning="id, contact_id, name",
+        )
     )
-    ctes.append(f"events AS ({events})")
     params += [ws, properties, now, now]
     statement = "WITH " + ", ".join(ctes) + " SELECT id, contact_id, name FROM events"
     applied = Applied()

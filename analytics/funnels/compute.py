@@ -169,10 +169,13 @@ def _funnel_sql(
             f"FROM s{number - 1} p CROSS JOIN LATERAL (SELECT e.timestamp AS t, e.id "
             f"FROM {EVENTS} e WHERE e.workspace_id = %s AND e.contact_id = p.contact_id "
             "AND e.timestamp >= p.t AND e.timestamp <= p.t1 + %s "
+            # the same bounds as constants, so the planner prunes the event table's
+            # monthly partitions to the funnel's period plus its window
+            "AND e.timestamp >= %s AND e.timestamp <= %s "
             f"AND (e.timestamp > p.t OR e.id > p.id) AND {pred} "
             "ORDER BY e.timestamp, e.id LIMIT 1) x)"
         )
-        params += [workspace_id, window, *pred_params]
+        params += [workspace_id, window, start, end + window, *pred_params]
     excluded, excluded_params = _excluded_sql(workspace_id, definition.exclusions, window)
     ctes.append(f"gone AS MATERIALIZED ({excluded})")
     params += excluded_params

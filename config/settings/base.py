@@ -222,6 +222,18 @@ CELERY_TASK_ROUTES = {
     }.items()
     for name in names
 }
+# The event table is partitioned by month (docs/events.md): the beat task keeps this many
+# months ahead of the current one created, so an event never waits for a partition.
+EVENTS_PARTITIONS_AHEAD = env.int("EVENTS_PARTITIONS_AHEAD", default=2)
+# Raw events older than this many months leave (whole partitions dropped when no workspace
+# needs them, else bounded batches per workspace); 0 keeps them forever. A workspace's own
+# setting (contacts.EventRetention) overrides it. Rollups are kept forever.
+EVENTS_RETENTION_MONTHS = env.int("EVENTS_RETENTION_MONTHS", default=13)
+# Rows a retention batch deletes per statement (each its own short transaction).
+EVENTS_RETENTION_BATCH = env.int("EVENTS_RETENTION_BATCH", default=5_000)
+# messageIds are remembered this many days after they were received: a replay within it is
+# refused (Segment's own window is one day); older ones are pruned in bounded batches.
+EVENTS_DEDUPE_DAYS = env.int("EVENTS_DEDUPE_DAYS", default=30)
 CELERY_RESULT_BACKEND = None  # tasks report through the database, never through results
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True  # a worker killed mid-task leaves the message for another

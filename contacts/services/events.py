@@ -5,9 +5,12 @@ Every event row — ingested by /v1/, submitted by a form, or the platform's own
 
 - `event_record(...)`: one event (get-or-create on its message id);
 - `events_record(...)`: many in one statement, idempotent on (workspace, message_id);
-- `events_insert_sql(...)` + `events_statement_execute(...)`: for the two writers that must
+- `events_insert_ctes(...)` + `events_statement_execute(...)`: for the two writers that must
   record events in the same statement as the change they describe (ingestion's
   one-statement call, a segment's entries and exits) — the INSERT is still written here.
+
+Deduplication on (workspace, message_id) is a claim in EventMessage made by the same
+statement (the event table is partitioned by month; see docs/events.md).
 
 tests/contacts/test_event_writers.py fails when any other module inserts into the table.
 """
@@ -27,15 +30,41 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from contacts.hooks import IngestedBatch, events_ingested
-from contacts.models import Contact, Event, EventType
+from contacts.models import Contact, Event, EventMessage, EventType
 from workspaces.models import Workspace
 
 logger = logging.getLogger(__name__)
 
 EVENT_TABLE = Event._meta.db_table
+MESSAGE_TABLE = EventMessage._meta.db_table
+# The ids' sequence, by the name every shape of the table gives it (the conversion to a
+# partitioned table keeps it: contacts.services.event_partitions).
+EVENT_ID_SEQUENCE = f"{EVENT_TABLE}_id_seq"
 EVENT_COLUMNS = (
-    "(workspace_id, contact_id, type, name, properties, context, timestamp, received_at,"
-    " message_id, source)"
+    "workspace_id",
+    "contact_id",
+    "type",
+    "name",
+    "properties",
+    "context",
+    "timestamp",
+    "received_at",
+    "message_id",
+    "source",
+)
+# What each column of a writer's SELECT is read as: the writers pass untyped literals and
+# parameters, which a subquery would otherwise resolve to text.
+_COLUMN_TYPES = (
+    "bigint",
+    "bigint",
+    "varchar",
+    "varchar",
+    "jsonb",
+    "jsonb",
+    "timestamptz",
+    "timestamptz",
+    "varchar",
+    "varchar",
 )
 
 
@@ -53,19 +82,35 @@ class NewEvent(NamedTuple):
     context: dict[str, Any] | None = None
 
 
-def events_insert_sql(select: str, *, returning: str = "id") -> str:
-    """The INSERT of events as an SQL statement (or a CTE of one). `select` yields the
-    EVENT_COLUMNS in order; a (workspace, message_id) already stored is skipped, so every
-    writer is idempotent on the message id. Run what embeds it with
-    `events_statement_execute`."""
+def events_insert_ctes(select: str, *, name: str, returning: str = "id") -> str:
+    """The INSERT of events as common table expressions, for a statement's WITH list: the
+    CTE `name` is the stored events' `returning` columns. `select` yields EVENT_COLUMNS in
+    order. Run the statement with `events_statement_execute`.
+
+    The event table is partitioned by month, so deduplication is a claim in EventMessage
+    first: each row gets its event id from the table's sequence, claims its (workspace,
+    message_id) with ON CONFLICT DO NOTHING, and only the claimed rows are inserted — a
+    message id already stored (a retry, a replay, an earlier row of the same statement)
+    is skipped, in whatever month its event fell. (Three CTEs because PostgreSQL allows
+    data-modifying statements only at the top level of a WITH.)"""
+    columns = ", ".join(
+        f's."{column}"::{type_}' for column, type_ in zip(EVENT_COLUMNS, _COLUMN_TYPES, strict=True)
+    )
+    names = ", ".join(f'"{column}"' for column in EVENT_COLUMNS)
     return (
-        f"INSERT INTO {EVENT_TABLE} {EVENT_COLUMNS} {select} "
-        f"ON CONFLICT DO NOTHING RETURNING {returning}"
+        f"{name}_rows AS (SELECT nextval('{EVENT_ID_SEQUENCE}'::regclass) AS id, "  # noqa: S608
+        f"{columns} FROM ({select}) AS s({names})), "
+        f"{name}_claims AS (INSERT INTO {MESSAGE_TABLE} (workspace_id, message_id, event_id,"
+        f" received_at) SELECT workspace_id, message_id, id, received_at FROM {name}_rows "
+        "ON CONFLICT DO NOTHING RETURNING event_id), "
+        f"{name} AS (INSERT INTO {EVENT_TABLE} (id, {names}) SELECT id, {names} "
+        f"FROM {name}_rows WHERE id IN (SELECT event_id FROM {name}_claims) "
+        f"RETURNING {returning})"
     )
 
 
 def events_statement_execute(sql: str, params: Any, *, cursor: Any = None) -> list[tuple[Any, ...]]:
-    """Run a statement built around `events_insert_sql` (on `cursor`, e.g. a prepared one,
+    """Run a statement built around `events_insert_ctes` (on `cursor`, e.g. a prepared one,
     or a new one); its rows."""
     if cursor is not None:
         cursor.execute(sql, params)
@@ -77,11 +122,16 @@ def events_statement_execute(sql: str, params: Any, *, cursor: Any = None) -> li
 
 # The rows travel as one JSON document (serialised by orjson in C) rather than as one array
 # per column that psycopg would adapt element by element in Python.
-_EVENTS_INSERT = events_insert_sql(
-    "SELECT %s, r.c, r.t, r.n, r.p, r.x, coalesce(r.ts, %s), %s, r.m, %s "
-    "FROM jsonb_to_recordset(%s::jsonb) "
-    "AS r(c bigint, t text, n text, p jsonb, x jsonb, ts timestamptz, m text)",
-    returning="id, message_id",
+_EVENTS_INSERT = (
+    "WITH "  # noqa: S608 — constant SQL; every value is a parameter
+    + events_insert_ctes(
+        "SELECT %s, r.c, r.t, r.n, r.p, r.x, coalesce(r.ts, %s), %s, r.m, %s "
+        "FROM jsonb_to_recordset(%s::jsonb) "
+        "AS r(c bigint, t text, n text, p jsonb, x jsonb, ts timestamptz, m text)",
+        name="stored",
+        returning="id, message_id",
+    )
+    + " SELECT id, message_id FROM stored"
 )
 
 
@@ -122,9 +172,9 @@ def events_record(
     ids: dict[str, int] = {message_id: pk for pk, message_id in inserted}
     if existing and len(ids) < len(set(message_ids)):
         ids.update(
-            Event.objects.filter(
+            EventMessage.objects.filter(
                 workspace_id=workspace_id, message_id__in=set(message_ids) - ids.keys()
-            ).values_list("message_id", "pk")
+            ).values_list("message_id", "event_id")
         )
     result: list[int | None] = []
     placed: set[str] = set()
@@ -227,19 +277,15 @@ def event_record(
     `events_enqueue_processing`; processors inside it pass the event to `batch.add_events`.
     A `message_id` makes the call idempotent: a second call returns the first event.
     """
-    now = timezone.now()
-    event, _ = Event.objects.get_or_create(
-        workspace=workspace,
-        message_id=message_id or f"tendril-{uuid.uuid4()}",
-        defaults={
-            "contact": contact,
-            "type": type,
-            "name": name,
-            "properties": properties or {},
-            "context": context or {},
-            "timestamp": timestamp or now,
-            "received_at": now,
-            "source": source,
-        },
-    )
-    return event
+    message_id = message_id or f"tendril-{uuid.uuid4()}"
+    new = NewEvent(contact.pk, name, properties, message_id, timestamp, type, context)
+    for _attempt in range(2):
+        (event_id,) = events_record(workspace=workspace, events=[new], source=source, existing=True)
+        # By id alone: the sequence makes it unique; each partition's key leads with it.
+        event = Event.objects.filter(workspace=workspace, pk=event_id).first()
+        if event is not None:
+            return event
+        # The message id is remembered for an event deleted since (its contact erased, past
+        # its workspace's retention): forget it and store this one.
+        EventMessage.objects.filter(workspace=workspace, message_id=message_id).delete()
+    raise AssertionError(f"event {message_id} neither stored nor found")

@@ -272,10 +272,10 @@ class _Ingestion:
         the query: its replayed events are refused by the INSERT's ON CONFLICT."""
         stored: set[str] = set()
         if any(m.type in ("identify", "alias") for m in messages):
-            # One probe of the unique index per id (see IDENTIFIER_SQL for why).
+            # One probe of the message ids' primary key per id (see IDENTIFIER_SQL for why).
             rows = self.query(
                 "SELECT e.message_id FROM unnest(%s::text[]) AS v(x) CROSS JOIN LATERAL ("
-                " SELECT message_id FROM contacts_event"
+                " SELECT message_id FROM contacts_eventmessage"
                 " WHERE workspace_id = %s AND message_id = v.x) AS e",
                 [list({m.message_id for m in messages}), self.workspace.pk],
             )

@@ -16,7 +16,7 @@ from django.db import connection
 
 from contacts.ingest.parsing import Message
 from contacts.services.event_definitions import event_definition_keys, event_definition_known
-from contacts.services.events import events_insert_sql, events_statement_execute
+from contacts.services.events import events_insert_ctes, events_statement_execute
 from workspaces.models import Workspace
 
 # last_seen_at is "about when"; rewriting it for every event would turn each event into a
@@ -58,7 +58,7 @@ _KNOWN_BY_ANONYMOUS_ID = """
 """
 _KNOWN_CONTACT_EVENT = """
 WITH who AS ({who}),
-stored AS ({stored}),
+{stored},
 touched AS (
     UPDATE contacts_contact SET last_seen_at = %(seen)s
      WHERE id = (
@@ -79,9 +79,10 @@ SELECT who.id, (SELECT id FROM stored),
        (SELECT id FROM pending)
   FROM who
 """
-_KNOWN_CONTACT_STORED = events_insert_sql(
+_KNOWN_CONTACT_STORED = events_insert_ctes(
     "SELECT %(ws)s, who.id, %(type)s, %(name)s, %(properties)s::jsonb, %(context)s::jsonb,"
-    " %(ts)s, %(received)s, %(message)s, %(source)s FROM who"
+    " %(ts)s, %(received)s, %(message)s, %(source)s FROM who",
+    name="stored",
 )
 _KNOWN_CONTACT_SQL = {
     True: _KNOWN_CONTACT_EVENT.format(who=_KNOWN_BY_USER, stored=_KNOWN_CONTACT_STORED),
