@@ -143,6 +143,10 @@ NOT_TENANT_MODELS = {
         "an index table kept by a trigger on contacts_contact (no timestamps, never written "
         "by the application); it carries workspace_id and its unique key includes it"
     ),
+    "contacts.EventMessage": (
+        "the event stream's messageId claims: a composite primary key (workspace_id, "
+        "message_id), no id and no timestamps, written only by contacts.services.events"
+    ),
 }
 
 TABLES_SQL = """
