@@ -224,6 +224,23 @@ def held_sources(*, workspace: Workspace) -> set[tuple[str, str]]:
     return set(sending_holds_active(workspace=workspace).values_list("source_type", "source_owner"))
 
 
+SENDING_HEALTH_HEADER = ["scope", "key", "name", "messages", "complaints", "complaint_rate",
+                         "hard_bounces", "hard_bounce_rate", "level"]  # fmt: skip
+
+
+def sending_health_table(*, workspace: Workspace) -> tuple[list[str], list[list[Any]]]:
+    """The Sending health table (every scope's volume, rates and level): the header and rows
+    of the deliverability CSV, which /api/v1/analytics/deliverability/ answers too."""
+    health = deliverability_health(workspace=workspace)
+    rows = [
+        [h.scope, h.key, h.name or h.key, h.volume, h.complaints, h.complaint_rate,
+         h.hard_bounces, h.hard_bounce_rate, h.level]
+        for scope in ("workspace", "domain", "broadcast", "workflow")
+        for h in health[scope]
+    ]  # fmt: skip
+    return list(SENDING_HEALTH_HEADER), rows
+
+
 def deliverability_overview(*, workspace: Workspace) -> dict[str, Any]:
     """The health panel (Messages › Deliverability and the analytics dashboard): every
     scope's rates (`health`), the workspace's (`overall`) and the active holds, named."""

@@ -25,6 +25,7 @@ from .guard import deliverability_health as deliverability_health
 from .guard import deliverability_overview as deliverability_overview
 from .guard import guard_since as guard_since
 from .guard import held_sources as held_sources
+from .guard import sending_health_table as sending_health_table
 from .guard import sending_hold_for as sending_hold_for
 from .guard import sending_holds_active as sending_holds_active
 from .guard import source_health as source_health

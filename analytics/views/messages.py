@@ -122,11 +122,21 @@ def message_stats(request: HtmxHttpRequest, kind: str, pk: int) -> HttpResponse:
 def message_stats_csv(request: HttpRequest, kind: str, pk: int) -> StreamingHttpResponse:
     """The table as CSV (the shared streaming helper): one line per day, the same numbers."""
     context = _report(request, kind, pk)
-    keys = [key for key, _ in context["columns"]]
+    header, rows = message_stats_table(context)
     suffix = f"-node-{context['node']}" if context["node"] else ""
     suffix += f"-variant-{context['variant']}" if context["variant"] else ""
     return csv_response(
-        ([row["day"], *(row[key] for key in keys)] for row in context["rows"]),
-        filename=f"messages-{kind}-{pk}{suffix}-{context['days']}d",
-        header=["day", *keys],
+        rows, filename=f"messages-{kind}-{pk}{suffix}-{context['days']}d", header=header
     )
+
+
+def message_stats_report(request: HttpRequest, kind: str, pk: int) -> dict[str, Any]:
+    """The panel's numbers for `kind`/`pk` and the request's ?days, ?node, ?variant (404 when
+    the source is not this workspace's): what the CSV and /api/v1/analytics/messages/ read."""
+    return _report(request, kind, pk)
+
+
+def message_stats_table(context: dict[str, Any]) -> tuple[list[str], list[list[Any]]]:
+    """The CSV's header and lines (one per day) — the API answers these same rows."""
+    keys = [key for key, _ in context["columns"]]
+    return ["day", *keys], [[row["day"], *(row[key] for key in keys)] for row in context["rows"]]

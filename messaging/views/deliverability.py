@@ -13,7 +13,7 @@ from workspaces.errors import NotFound
 from workspaces.export import csv_response
 from workspaces.scoping import workspace_view
 
-from ..selectors import deliverability_overview, source_names
+from ..selectors import deliverability_overview, sending_health_table, source_names
 from ..services import sending_hold_release
 from .common import EDIT, page
 
@@ -27,19 +27,8 @@ def deliverability(request: HttpRequest) -> HttpResponse:
 @workspace_view
 def deliverability_csv(request: HttpRequest) -> StreamingHttpResponse:
     """The Sending health table as CSV (the shared streaming helper), the same numbers."""
-    health = deliverability_overview(workspace=request.workspace)["health"]  # type: ignore[attr-defined]
-    rows = (
-        [h.scope, h.key, h.name or h.key, h.volume, h.complaints, h.complaint_rate,
-         h.hard_bounces, h.hard_bounce_rate, h.level]
-        for scope in ("workspace", "domain", "broadcast", "workflow")
-        for h in health[scope]
-    )  # fmt: skip
-    return csv_response(
-        rows,
-        filename="sending-health",
-        header=["scope", "key", "name", "messages", "complaints", "complaint_rate",
-                "hard_bounces", "hard_bounce_rate", "level"],
-    )  # fmt: skip
+    header, rows = sending_health_table(workspace=request.workspace)  # type: ignore[attr-defined]
+    return csv_response(rows, filename="sending-health", header=header)
 
 
 @workspace_view(write=EDIT)

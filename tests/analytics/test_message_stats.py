@@ -181,3 +181,44 @@ def test_every_messages_page_is_a_404_for_another_workspace(ws, owner, outsider,
     )
     assert mine.get(f"/analytics/messages/workflow/{workflow.pk}/?node=nope").status_code == 404
     assert mine.get(f"/analytics/messages/segment/{broadcast.pk}/").status_code == 404
+
+
+def test_the_api_answers_the_csvs_lines(india, owner, api, sent_in_india, monkeypatch):
+    broadcast, _, _ = sent_in_india
+    monkeypatch.setattr(selectors, "period_ending_today", lambda **_: PERIOD)
+    response = login_client(owner).get(f"/analytics/messages/broadcast/{broadcast.pk}/csv/")
+    lines = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
+    body = api.get(f"/api/v1/analytics/messages/broadcast/{broadcast.pk}/").json()
+    assert body["name"] == "Diwali sale" and body["period"]["time_zone"] == "Asia/Kolkata"
+    assert body["columns"] == list(lines[0])
+    assert [{k: str(v) for k, v in row.items()} for row in body["rows"]] == lines
+    assert body["rows"][1] == {"day": "2026-03-11", **EXPECTED[date(2026, 3, 11)]}
+
+
+def test_the_api_is_a_404_for_another_workspace_and_a_400_for_a_bad_period(
+    ws, api, outsider_api, sent_in_india
+):
+    broadcast, template, _ = sent_in_india
+    workflow = workflow_create(workspace=ws, data={"name": "Onboarding"})
+    for path in (
+        f"/api/v1/analytics/messages/broadcast/{broadcast.pk}/",
+        f"/api/v1/analytics/messages/template/{template.pk}/",
+        f"/api/v1/analytics/messages/workflow/{workflow.pk}/",
+    ):
+        assert api.get(path + "?days=7").status_code == 200, path
+        assert outsider_api.get(path).status_code == 404, path
+    assert api.get(f"/api/v1/analytics/messages/segment/{broadcast.pk}/").status_code == 404
+    path = f"/api/v1/analytics/messages/broadcast/{broadcast.pk}/"
+    assert api.get(path + "?variant=999999").status_code == 404
+    for bad in ("31", "abc", "-7", "7.0"):
+        response = api.get(path, {"days": bad})
+        assert response.status_code == 400, bad
+        assert "days" in response.content.decode(), bad
+
+
+def test_the_schema_documents_the_messages_and_deliverability_paths(owner):
+    schema = login_client(owner).get("/api/schema/?format=json").json()
+    operation = schema["paths"]["/api/v1/analytics/messages/{kind}/{id}/"]["get"]
+    kinds = next(p for p in operation["parameters"] if p["name"] == "kind")["schema"]["enum"]
+    assert kinds == ["broadcast", "template", "workflow"]
+    assert "get" in schema["paths"]["/api/v1/analytics/deliverability/"]

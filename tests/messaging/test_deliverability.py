@@ -3,6 +3,8 @@ broadcast and workflow; a red source stops sending, its owners are told, a perso
 
 from __future__ import annotations
 
+import csv
+import io
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -225,3 +227,19 @@ def test_the_deliverability_page_and_resume_are_this_workspaces_only(
     assert outsiders.post(f"/messages/deliverability/holds/{hold.pk}/resume/").status_code == 404
     hold.refresh_from_db()
     assert hold.released_at is None
+
+
+def test_the_api_answers_the_csvs_lines_for_this_workspace_only(
+    ws, owner, api, outsider_api, settings
+):
+    settings.MESSAGING_GUARD_MIN_VOLUME = 10
+    handed_over(ws, 10, owner="12", complaints=1, at=timezone.now(), domain="secret-domain.test")
+    response = login_client(owner).get("/messages/deliverability/csv/")
+    lines = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+    body = api.get("/api/v1/analytics/deliverability/").json()
+    assert body["columns"] == lines[0] and len(body["rows"]) == len(lines) - 1 >= 3
+    assert [[str(row[c]) for c in body["columns"]] for row in body["rows"]] == lines[1:]
+    domain = next(row for row in body["rows"] if row["scope"] == "domain")
+    assert (domain["complaint_rate"], domain["level"]) == (0.1, "red")
+    theirs = outsider_api.get("/api/v1/analytics/deliverability/")
+    assert theirs.status_code == 200 and "secret-domain.test" not in theirs.content.decode()
