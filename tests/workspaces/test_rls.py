@@ -350,3 +350,29 @@ def test_health_fails_when_the_server_cannot_act_as_the_app_role(db, client, mon
     response = client.get("/healthz")
     assert response.status_code == 503
     assert "cannot SET ROLE tendril_app" in response.json()["checks"]["postgres"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_terminated_backend_fails_as_djangos_database_error_when_the_scope_is_set(ws):
+    # The workspace setting goes ahead of the statement on a raw cursor: a backend the server
+    # terminated must still surface as Django's OperationalError (the API's 503 and a
+    # discarded connection), not as psycopg's own error (a 500).
+    from django.db import OperationalError
+
+    token = scope_state.enter(None)
+    try:
+        with dangerously_all_workspaces(reason="test: a setting other than the next one"):
+            Contact.objects.count()
+        pid = connection.connection.info.backend_pid
+        params = connection.get_connection_params()
+        with psycopg.connect(
+            **{k: v for k, v in params.items() if k in {"dbname", "user", "host", "port"}},
+            autocommit=True,
+        ) as admin:
+            admin.execute("SELECT pg_terminate_backend(%s)", [pid])
+        with pytest.raises(OperationalError), workspace_scope(ws):
+            Contact.objects.count()
+        assert connection.errors_occurred
+    finally:
+        scope_state.leave(token)
+        connection.close()

@@ -62,7 +62,7 @@ class DatabaseWrapper(base.DatabaseWrapper):
         # One round trip per connection checkout: the role, and no scope yet. A role that
         # does not exist yet (a fresh database before its first migrate) leaves the login
         # role in place; the workspaces migration creates it.
-        with self.connection.cursor() as cursor:
+        with self.wrap_database_errors, self.connection.cursor() as cursor:
             cursor.execute(SET_ROLE_SQL, [settings.DB_APP_ROLE])
             row = cursor.fetchone()
         self.tenant_role_active = bool(row and row[2])
@@ -88,7 +88,7 @@ class DatabaseWrapper(base.DatabaseWrapper):
         self.tenant_owner_mode = True
         try:
             if self.connection is not None:
-                with self.connection.cursor() as cursor:
+                with self.wrap_database_errors, self.connection.cursor() as cursor:
                     cursor.execute("RESET ROLE")
                 self.tenant_role_active = False
             yield
@@ -104,7 +104,10 @@ class DatabaseWrapper(base.DatabaseWrapper):
             return execute(sql, params, many, context)
         wanted = scope_state.database_setting()
         if wanted != self._tenant_setting and self.connection is not None:
-            with self.connection.cursor() as cursor:
+            # The raw cursor runs outside Django's error translation: wrapped, a backend the
+            # server terminated is Django's OperationalError (a 503 the client retries, and
+            # the connection is discarded), not psycopg's own error (a 500).
+            with self.wrap_database_errors, self.connection.cursor() as cursor:
                 cursor.execute(SET_SCOPE_SQL, wanted)
             self._tenant_setting = wanted
         return execute(sql, params, many, context)
